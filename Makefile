@@ -1,0 +1,109 @@
+# Taube — build, run and test.  `make run` and `make check` are the two
+# commands in README.md; everything else is a helper for them.
+
+BUILD   ?= build
+CC      ?= gcc
+SAN     ?=
+PKGS    := libuv openssl expat sqlite3 libcares libidn libidn2 libfyaml libwebsockets
+DEPS_OK := $(BUILD)/.deps-ok
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+           -fno-strict-aliasing -D_GNU_SOURCE -Isrc -MMD -MP
+LDLIBS  := -lm
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# pkg-config is asked only once the dependencies are installed.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Build-time feature detection (STACK-NOTES: not from version numbers).
+FEATURES   = $(shell grep -q XML_SetReparseDeferralEnabled /usr/include/expat.h 2>/dev/null && echo -DHAVE_XML_REPARSE_DEFERRAL)
+
+LIB_SRC  := $(filter-out src/main.c src/ctl/%,$(wildcard src/*/*.c src/*/*/*.c))
+CTL_SRC  := $(wildcard src/ctl/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(wildcard bench/*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all run check unit e2e asan fuzz fuzz-run bench deps clean format docs
+all: $(BUILD)/taube $(BUILD)/taubectl
+
+deps: $(DEPS_OK)
+$(DEPS_OK):
+	@./scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FEATURES) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtaube.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/taube: $(BUILD)/src/main.o $(BUILD)/libtaube.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/taubectl: $(CTL_OBJ) $(BUILD)/libtaube.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtaube.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FEATURES) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaube.a \
+	    $(PKG_LIBS) -lcmocka $(LDLIBS)
+
+# `make run`: install what is missing, build, create ./var once, start.
+run: all
+	@./scripts/dev-setup.sh $(BUILD)
+
+unit: $(UNIT_BIN)
+	@./scripts/run-unit.sh $(UNIT_BIN)
+
+e2e: all
+	TAUBE_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q tests/e2e
+
+# The whole suite again under AddressSanitizer and UBSan.
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 CFLAGS="-O1 -g" all unit e2e
+
+check:
+	@./scripts/check.sh
+
+# libFuzzer targets, built with clang.
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+fuzz: | $(DEPS_OK)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_BUILD)/libtaube.a
+	@mkdir -p $(FUZZ_BUILD)/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "clang $$n"; \
+	  clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Isrc \
+	    $(FEATURES) $(PKG_CFLAGS) $$f $(FUZZ_BUILD)/libtaube.a $(PKG_LIBS) $(LDLIBS) \
+	    -o $(FUZZ_BUILD)/fuzz/$$n || exit 1; done
+
+# Runs each target briefly over its seed corpus (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 15
+fuzz-run: fuzz
+	@./scripts/fuzz-run.sh $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS)
+
+bench: all
+	$(MAKE) -C bench BUILD=$(abspath $(BUILD))
+	./bench/run.sh $(abspath $(BUILD))
+
+format:
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')
+
+docs: $(BUILD)/taubectl
+	$(BUILD)/taubectl config-doc > docs/configuration-reference.md
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(BUILD)/src/main.d

@@ -1,0 +1,112 @@
+/* Connections: a byte transport (TCP, then TLS through memory BIOs)
+ * behind one small interface, so stream code never calls SSL_* or uv_*.
+ *
+ * Threads: loop thread only.
+ * Ownership: the listener creates a conn on accept and hands it to the
+ * on_accept callback, which installs a handler with conn_set_handler.
+ * The conn is freed by the library after handler->on_close has been
+ * called; after on_close the owner must not touch it.
+ *
+ * Writes: conn_write copies bytes into the outbound queue; the queue is
+ * flushed once per loop turn (one TLS record batch, one write syscall for
+ * everything queued in that turn). Past send_queue_max the write fails
+ * with -ENOBUFS and the owner should close the stream.
+ *
+ * Memory while idle: SSL_MODE_RELEASE_BUFFERS, no read buffer held
+ * between reads (libuv alloc_cb uses a loop-wide scratch buffer), queue
+ * buffers freed when empty.
+ */
+#ifndef TAUBE_CONN_H
+#define TAUBE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "xmpp/sasl.h"
+
+struct conn;
+struct tls_ctx;
+
+struct conn_handler {
+    /* Plaintext bytes arrived (decrypted when TLS). */
+    void (*on_data)(void *ud, const char *data, size_t len);
+    /* TLS handshake finished (direct TLS, or after conn_starttls). */
+    void (*on_tls_ready)(void *ud);
+    /* The peer closed, an I/O or TLS error happened, or conn_close finished.
+     * err is 0 for an orderly close, else a negative errno/UV code.
+     * The conn is freed right after this returns. */
+    void (*on_close)(void *ud, int err);
+};
+
+void conn_set_handler(struct conn *c, const struct conn_handler *h, void *ud);
+
+/* Queues bytes. 0, -ENOBUFS (queue over its limit), -EPIPE (closing). */
+int conn_write(struct conn *c, const char *data, size_t len);
+size_t conn_queued(const struct conn *c);
+
+/* Switches to TLS: bytes read from now on are TLS. Call after queuing
+ * <proceed/>; that is flushed in plaintext before the switch. */
+int conn_starttls(struct conn *c);
+bool conn_is_tls(const struct conn *c);
+bool conn_tls_done(const struct conn *c); /* handshake completed */
+/* SNI name the client sent, or NULL. */
+const char *conn_tls_sni(const struct conn *c);
+/* Fills channel-binding data (tls-exporter, tls-server-end-point). */
+void conn_channel_binding(const struct conn *c, struct sasl_cb *out);
+
+/* Stops/starts delivering on_data (backpressure, rate limits). */
+void conn_pause_read(struct conn *c);
+void conn_resume_read(struct conn *c);
+
+/* Orderly close: flushes the queue, sends TLS close_notify, shuts the
+ * socket down for writing, then closes; on_close follows. Idempotent. */
+void conn_close(struct conn *c);
+/* Immediate close, dropping the queue. on_close follows. */
+void conn_abort(struct conn *c);
+
+/* Short random id for log lines ("3fa1b2c4"), never an address. */
+const char *conn_id(const struct conn *c);
+/* Peer address as text, for debug logs and rate limits only. */
+const char *conn_peer(const struct conn *c);
+
+/* ---- TLS contexts ---- */
+
+struct tls_cert {
+    const char *domain;    /* SNI name it serves (and its subdomains via SAN) */
+    const char *cert_file; /* PEM chain */
+    const char *key_file;  /* PEM key */
+};
+/* One server context for all domains: TLS 1.2 and 1.3 only, modern
+ * ciphers, SNI picks the domain's certificate (the first is the default),
+ * ALPN "xmpp-client" accepted for direct TLS. *err gets a message. */
+struct tls_ctx *tls_ctx_new(const struct tls_cert *certs, size_t n,
+                            const char *ciphers, const char *ciphersuites, char **err);
+void tls_ctx_free(struct tls_ctx *t);
+/* Checks a certificate/key pair loads and matches (taube --check). */
+int tls_check_cert(const char *cert_file, const char *key_file, char **err);
+
+/* ---- listeners ---- */
+
+struct listener;
+struct listener_opts {
+    const char *addr;      /* "127.0.0.1", "::1", "::", "0.0.0.0" */
+    int port;              /* 0: pick one (tests) */
+    bool direct_tls;       /* XEP-0368: TLS from the first byte */
+    struct tls_ctx *tls;   /* for direct TLS and STARTTLS */
+    size_t send_queue_max;
+    unsigned max_connections; /* over this, pause accepting */
+};
+typedef void (*listener_accept_cb)(void *ud, struct conn *c);
+/* Binds and listens. 0 or negative UV error; *err gets a message. */
+int listener_start(struct listener **out, uv_loop_t *loop, const struct listener_opts *o,
+                   listener_accept_cb cb, void *ud, char **err);
+int listener_port(const struct listener *l);
+/* Stops accepting; existing connections stay. Frees after close. */
+void listener_stop(struct listener *l);
+/* A connection owner tells the listener a conn ended (accounting for
+ * max_connections and EMFILE back-off); conn.c does it itself. */
+
+#endif

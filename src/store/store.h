@@ -1,0 +1,72 @@
+/* Storage: the one interface every backend implements.
+ *
+ * SQLite (sqlite.c) is the embedded default: one file, WAL, foreign keys
+ * on, versioned schema migrations applied by store_open. The shape is
+ * asynchronous (request + completion callback) so that a networked
+ * backend fits later; the SQLite backend completes inline, before the
+ * request function returns (point queries take microseconds), which the
+ * caller must allow for. Synchronous variants (suffix _sync) serve
+ * taubectl and tests.
+ *
+ * Every write that returns success is committed (durable in WAL with
+ * synchronous=FULL for account data), so a client that was told it
+ * succeeded never loses it to a crash.
+ *
+ * Threads: one struct store is used from one thread at a time.
+ */
+#ifndef TAUBE_STORE_H
+#define TAUBE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xmpp/sasl.h"
+
+struct store;
+
+/* Opens (creating if needed) and migrates to the newest schema.
+ * 0 or -errno; *err gets a malloc'ed message on failure. */
+int store_open(struct store **out, const char *path, char **err);
+void store_close(struct store *s);
+int store_schema_version(struct store *s);
+
+/* A 32-byte random secret kept in the store (created on first open);
+ * used to derive fake SCRAM salts for unknown users. */
+const uint8_t *store_server_secret(struct store *s);
+
+/* ---- accounts ---- */
+/* domain and user are prepared (jid_prep_*) by the caller. */
+
+struct account_creds {
+    struct scram_creds scram[SCRAM_NHASH]; /* indexed by enum scram_hash */
+    bool have[SCRAM_NHASH];
+    bool suspended;
+};
+
+/* Creates an account with credentials for every hash. -EEXIST if taken. */
+int store_account_create_sync(struct store *s, const char *domain, const char *user,
+                              const struct account_creds *c);
+/* Replaces the credentials. -ENOENT if no such account. */
+int store_account_set_creds_sync(struct store *s, const char *domain, const char *user,
+                                 const struct account_creds *c);
+/* Deletes the account and, through foreign keys, every row that belongs to
+ * it. -ENOENT if no such account. */
+int store_account_delete_sync(struct store *s, const char *domain, const char *user);
+/* Lists accounts of domain (NULL: all) as "user@domain", calling cb for each. */
+int store_account_list_sync(struct store *s, const char *domain,
+                            void (*cb)(void *ud, const char *user, const char *domain),
+                            void *ud);
+int store_account_exists_sync(struct store *s, const char *domain, const char *user);
+
+/* Asynchronous lookup for SASL. cb gets err 0 and creds, or -ENOENT
+ * (creds NULL), or another negative errno. */
+typedef void (*store_creds_cb)(void *ud, int err, const struct account_creds *creds);
+void store_account_get_creds(struct store *s, const char *domain, const char *user,
+                             store_creds_cb cb, void *ud);
+
+/* Records the time of a session start (promise P11). Fire and forget. */
+void store_account_touch_login(struct store *s, const char *domain, const char *user,
+                               int64_t unix_time);
+
+#endif
