@@ -47,16 +47,19 @@ struct account_creds {
 /* Creates an account with credentials for every hash. -EEXIST if taken. */
 int store_account_create_sync(struct store *s, const char *domain, const char *user,
                               const struct account_creds *c);
-/* Replaces the credentials. -ENOENT if no such account. */
+/* Replaces the credentials. -ENOENT if no such account. c->suspended is
+ * ignored: a password change does not lift a suspension. */
 int store_account_set_creds_sync(struct store *s, const char *domain, const char *user,
                                  const struct account_creds *c);
 /* Deletes the account and, through foreign keys, every row that belongs to
  * it. -ENOENT if no such account. */
 int store_account_delete_sync(struct store *s, const char *domain, const char *user);
-/* Lists accounts of domain (NULL: all) as "user@domain", calling cb for each. */
+/* Lists accounts of domain (NULL: all), calling cb for each, in byte
+ * order of "user@domain". cb must not call into the store. */
 int store_account_list_sync(struct store *s, const char *domain,
                             void (*cb)(void *ud, const char *user, const char *domain),
                             void *ud);
+/* 1 if the account exists, 0 if not, or a negative errno. */
 int store_account_exists_sync(struct store *s, const char *domain, const char *user);
 
 /* Asynchronous lookup for SASL. cb gets err 0 and creds, or -ENOENT
@@ -64,6 +67,10 @@ int store_account_exists_sync(struct store *s, const char *domain, const char *u
 typedef void (*store_creds_cb)(void *ud, int err, const struct account_creds *creds);
 void store_account_get_creds(struct store *s, const char *domain, const char *user,
                              store_creds_cb cb, void *ud);
+/* The same, synchronous (taubectl, tests): fills *out; 0, -ENOENT or
+ * another negative errno. */
+int store_account_get_creds_sync(struct store *s, const char *domain, const char *user,
+                                 struct account_creds *out);
 
 /* Records the time of a session start (promise P11). Fire and forget. */
 void store_account_touch_login(struct store *s, const char *domain, const char *user,

@@ -1,0 +1,42 @@
+/* The ordered list of schema steps. Append only: a step that has shipped is
+ * never edited, because databases in the field already ran it.
+ *
+ * How a module adds its data: append a step that creates its tables with
+ *     account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE
+ * so that store_account_delete_sync removes the module's rows with the
+ * account (promise P18) without the store knowing about the module.
+ * Index every account_id column: SQLite does not index foreign keys by
+ * itself, and a cascade would scan the whole table otherwise.
+ */
+#include "store/migrations.h"
+
+const char *const store_migrations[] = {
+    /* 1: accounts, their SCRAM credentials (P4: only salt, iteration count,
+     * StoredKey and ServerKey), the server secret. last_login is P11. */
+    "CREATE TABLE accounts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  domain TEXT NOT NULL,"
+    "  username TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  last_login INTEGER,"
+    "  suspended INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (domain, username)"
+    ");"
+    /* hash is enum scram_hash (0 SHA-1, 1 SHA-256): those values are
+     * therefore frozen. */
+    "CREATE TABLE scram_creds ("
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  hash INTEGER NOT NULL,"
+    "  salt BLOB NOT NULL,"
+    "  iterations INTEGER NOT NULL,"
+    "  stored_key BLOB NOT NULL,"
+    "  server_key BLOB NOT NULL,"
+    "  PRIMARY KEY (account_id, hash)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE server_secret ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  secret BLOB NOT NULL CHECK (length(secret) = 32)"
+    ");",
+};
+
+const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];
