@@ -44,4 +44,10 @@ int jid_prep_local(const char *in, char *out, size_t cap);
 int jid_prep_domain(const char *in, char *out, size_t cap);
 int jid_prep_resource(const char *in, char *out, size_t cap);
 
+/* Added: strict UTF-8 check (no NUL, overlongs, surrogates, > U+10FFFF). */
+bool jid_utf8_valid(const char *s, size_t len);
+/* Added, test hook: the same preparation always through libidn (part 'l',
+ * 'd' or 'r'); the ASCII fast path of jid_prep_* must agree with it. */
+int jid_prep_slow(char part, const char *in, char *out, size_t cap);
+
 #endif
