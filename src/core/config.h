@@ -27,8 +27,11 @@ struct config {
     char *dir;             /* its directory: relative paths below resolve here */
 
     /* server */
-    struct strlist domains;   /* server.domains: virtual hosts, at least one */
-    struct strlist admins;    /* server.admins: bare JIDs */
+    struct strlist domains;   /* server.domains: virtual hosts, at least one;
+                               * lower-cased (IDNs as lower-case U-labels) */
+    struct strlist admins;    /* server.admins: bare JIDs "local@domain"; the
+                               * domain is normalised like server.domains, the
+                               * local part is as written (prep it with jid.c) */
     char *data_dir;           /* server.data_dir ("data"): resolved to absolute */
     char *certs_dir;          /* server.certs_dir ("certs"): DOMAIN.crt + DOMAIN.key */
     char *control_socket;     /* server.control_socket ("data/taube.sock") */
@@ -37,7 +40,8 @@ struct config {
     int log_level;            /* log.level: enum log_level, default warn */
 
     /* network */
-    struct strlist listen;    /* network.listen: addresses (["127.0.0.1", "::1"] by init) */
+    struct strlist listen;    /* network.listen: IP addresses, default ["0.0.0.0", "::"]
+                               * (the listener sets IPV6_V6ONLY on "::") */
     int c2s_port;             /* c2s.port 5222, 0 = off */
     int c2s_tls_port;         /* c2s.tls_port 5223 (XEP-0368), 0 = off */
     int s2s_port;             /* s2s.port 5269, 0 = off */
@@ -70,15 +74,31 @@ struct config {
     uint32_t scram_iterations;  /* auth.scram_iterations 4096 */
 };
 
-/* Loads and validates path. On error returns a negative errno, and *err
- * (malloc'ed) says "FILE:LINE: key 'x': what is wrong; allowed: ...". */
+/* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).
+ * Returns 0, or a negative errno (-EINVAL: the file is wrong; -ENOMEM; the
+ * errno of open/read). On error *err (malloc'ed, caller frees) holds one
+ * line per problem (at most CONFIG_MAX_ERRORS), each
+ *   "FILE:LINE:COL: key 'c2s.port': 70000 is out of range; allowed: 0 to 65535"
+ * or, for a missing required key, "FILE: key 'server.domains': ...".
+ * On error c is left empty (zeroed; config_free on it is harmless). */
 int config_load(struct config *c, const char *path, char **err);
-/* Defaults only (for tests and init). */
+/* Same, from memory: name is the file name used in messages and whose
+ * directory relative paths resolve against (made absolute against the
+ * current directory if relative; it need not exist). For tests and fuzzing. */
+int config_load_buffer(struct config *c, const char *name, const char *data,
+                       size_t len, char **err);
+/* Defaults only (for tests and init). server.domains is empty (it has no
+ * default: a file must name it) and relative paths stay relative (there is
+ * no file to resolve them against). Strings are heap-allocated, so
+ * config_free works. Aborts only if memory runs out at start-up. */
 void config_defaults(struct config *c);
+/* Frees everything c owns and zeroes it. */
 void config_free(struct config *c);
 
 /* Writes the default config with every option, its default and a comment,
- * with the given overrides; used by `taubectl init`. 0 or -errno. */
+ * with the given overrides; used by `taubectl init`. 0 or -errno:
+ * -EEXIST if path exists (never overwrites), -EINVAL if o->domain is not a
+ * valid domain or a port is out of 1..65535. */
 struct config_init_opts {
     const char *domain;
     int c2s_port, c2s_tls_port, s2s_port, https_port; /* 0: the defaults */
@@ -86,5 +106,48 @@ struct config_init_opts {
 int config_write_default(const char *path, const struct config_init_opts *o);
 /* Prints the Markdown option reference to f (docs/configuration.md). */
 void config_print_reference(FILE *f);
+
+#define CONFIG_MAX_FILE (1024 * 1024)
+#define CONFIG_MAX_ERRORS 20
+
+/* ---- The option table (config_table.c), read by config.c and tools ----
+ * To add an option: add the field to struct config, one entry to
+ * config_options[] (in its section's group) and, for a new section, one
+ * entry to config_sections[]. Parsing, checking, `taubectl init` and the
+ * reference follow from the table. */
+enum config_type {
+    CFG_BOOL,     /* true | false */
+    CFG_INT,      /* decimal integer, min..max */
+    CFG_SIZE,     /* bytes: 262144, 256KiB, 50MB, 1GiB; min..max */
+    CFG_DURATION, /* seconds: 30, 30s, 5m, 2h, 7d, 2w; min..max */
+    CFG_STRING,   /* max = longest length; choices: if set, one of them */
+    CFG_ENUM,     /* one of choices, stored as its index (an int) */
+    CFG_PATH,     /* resolved against the file's directory; max = longest */
+    CFG_STRLIST,  /* list of strings; min..max items */
+    CFG_DOMAINS,  /* list of domain names; min..max items */
+    CFG_JIDS,     /* list of bare JIDs local@domain; min..max items */
+    CFG_ADDRS,    /* list of IPv4/IPv6 addresses; min..max items */
+};
+
+struct config_option {
+    const char *key;              /* "section.name" */
+    enum config_type type;
+    size_t offset, size;          /* of the field in struct config */
+    int64_t min, max;             /* bounds; see enum config_type */
+    const char *def;              /* default, as written in the file */
+    const char *const *def_list;  /* list types: NULL-terminated, NULL = [] */
+    const char *const *choices;   /* CFG_ENUM / CFG_STRING: NULL-terminated */
+    const char *help;             /* one or more sentences */
+};
+
+struct config_section {
+    const char *name;
+    const char *help;
+};
+
+extern const struct config_option config_options[];
+extern const size_t config_options_count;
+extern const struct config_section config_sections[];
+extern const size_t config_sections_count;
 
 #endif

@@ -1,0 +1,1289 @@
+/* The configuration engine: reads YAML with libfyaml and applies the option
+ * table of config_table.c. The same table gives the defaults, the value
+ * checks, the commented default file (config_write_default) and the
+ * Markdown reference (config_print_reference).
+ *
+ * Values are parsed from text by one function per type, whether they come
+ * from the file or from the table's defaults, so a default can never be
+ * something the file could not say.
+ */
+#include "core/config.h"
+
+#include "core/buf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libfyaml.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IDN2_SKIP_LIBIDN_COMPAT
+#include <idn2.h>
+
+/* Bounds on what a config file may make us do. A real file has a few
+ * hundred nodes and depth 3; aliases could multiply that (a "billion
+ * laughs" document), so the tree is measured before aliases are resolved. */
+#define MAX_NODES 20000
+#define MAX_DEPTH 16
+#define MAX_SHOWN 60 /* bytes of a value or key quoted in a message */
+#define WHY_LEN 200
+
+/* ---- Small helpers ---- */
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* Copies s into out for a message: at most MAX_SHOWN bytes, control
+ * characters replaced, so that a hostile file cannot garble the terminal. */
+static const char *shown(const char *s, size_t len, char out[MAX_SHOWN + 4])
+{
+    size_t n = len < MAX_SHOWN ? len : MAX_SHOWN, i;
+    for (i = 0; i < n; i++)
+        out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    if (n < len)
+        out[i++] = '.', out[i++] = '.', out[i++] = '.';
+    out[i] = '\0';
+    return out;
+}
+
+static void strlist_free(struct strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static void *field(struct config *c, const struct config_option *o)
+{
+    return (char *)c + o->offset;
+}
+
+static bool is_list(enum config_type t)
+{
+    return t == CFG_STRLIST || t == CFG_DOMAINS || t == CFG_JIDS || t == CFG_ADDRS;
+}
+
+/* Stores v (already checked against min..max) into an integer field of
+ * 4 or 8 bytes; the table keeps 4-byte options below INT32_MAX, so v fits
+ * int and unsigned alike. */
+static void store_int(struct config *c, const struct config_option *o, uint64_t v)
+{
+    if (o->size == sizeof(uint64_t)) {
+        memcpy(field(c, o), &v, sizeof v);
+    } else {
+        uint32_t v32 = (uint32_t)v;
+        memcpy(field(c, o), &v32, sizeof v32);
+    }
+}
+
+/* Takes ownership of s. */
+static void store_str(struct config *c, const struct config_option *o, char *s)
+{
+    char **p = field(c, o);
+    free(*p);
+    *p = s;
+}
+
+/* Takes ownership of l's contents. */
+static void store_list(struct config *c, const struct config_option *o, struct strlist *l)
+{
+    struct strlist *p = field(c, o);
+    strlist_free(p);
+    *p = *l;
+}
+
+/* ---- Units ---- */
+
+struct unit {
+    const char *name;
+    uint64_t factor;
+};
+
+static const struct unit size_units[] = {
+    {"B", 1},
+    {"KB", 1000ULL}, {"KiB", 1ULL << 10},
+    {"MB", 1000000ULL}, {"MiB", 1ULL << 20},
+    {"GB", 1000000000ULL}, {"GiB", 1ULL << 30},
+    {"TB", 1000000000000ULL}, {"TiB", 1ULL << 40},
+    {NULL, 0},
+};
+
+/* Largest unit first, for printing. */
+static const struct unit duration_units[] = {
+    {"w", 7 * 86400}, {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}, {NULL, 0},
+};
+
+static const struct unit *units_of(enum config_type t)
+{
+    return t == CFG_SIZE ? size_units : t == CFG_DURATION ? duration_units : NULL;
+}
+
+/* Parses decimal digits only (no sign, no hex: a config value is written by
+ * a person). Returns 0, or -ERANGE on overflow, -EINVAL if no digits. */
+static int parse_digits(const char *s, size_t len, size_t *used, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
+            return -ERANGE;
+    }
+    *used = i;
+    *out = v;
+    return i ? 0 : -EINVAL;
+}
+
+/* "256KiB", "50 MB", "30s", or a plain number (bytes, seconds). Sizes
+ * take their unit in any case; durations lower-case only ("M" could be
+ * read as months). */
+static int parse_scaled(const struct config_option *o, const char *s, size_t len,
+                        uint64_t *out, char *why, size_t wn)
+{
+    char sh[MAX_SHOWN + 4];
+    size_t used;
+    uint64_t v;
+    int r = parse_digits(s, len, &used, &v);
+    if (r == -EINVAL)
+        return snprintf(why, wn, "'%s' is not a number", shown(s, len, sh)), -EINVAL;
+    size_t u = used;
+    while (u < len && s[u] == ' ')
+        u++;
+    const struct unit *unit = NULL;
+    for (const struct unit *t = units_of(o->type); u < len && t && t->name; t++) {
+        size_t n = strlen(t->name);
+        bool same = o->type == CFG_SIZE ? strncasecmp(s + u, t->name, n) == 0
+                                        : strncmp(s + u, t->name, n) == 0;
+        if (n == len - u && same)
+            unit = t;
+    }
+    if (u < len && !unit)
+        return snprintf(why, wn, "'%s' has an unknown unit", shown(s, len, sh)), -EINVAL;
+    if (r == -ERANGE || (unit && __builtin_mul_overflow(v, unit->factor, &v)))
+        return snprintf(why, wn, "'%s' is too large", shown(s, len, sh)), -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* Writes v with the largest unit that divides it exactly. */
+static void format_scaled(enum config_type t, uint64_t v, char *out, size_t n)
+{
+    const struct unit *best = NULL;
+    for (const struct unit *u = units_of(t); u && u->name; u++)
+        if (v != 0 && v % u->factor == 0 && (!best || u->factor > best->factor))
+            best = u;
+    if (best && best->factor > 1)
+        snprintf(out, n, "%llu%s", (unsigned long long)(v / best->factor), best->name);
+    else
+        snprintf(out, n, "%llu%s", (unsigned long long)v, t == CFG_DURATION ? "s" : "");
+}
+
+/* ---- What each option allows, in words (messages, comments, docs) ---- */
+
+static void join_choices(const char *const *ch, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; ch[i] && k < n; i++) {
+        const char *sep = i == 0 ? "" : ch[i + 1] ? ", " : " or ";
+        int w = snprintf(out + k, n - k, "%s%s", sep, ch[i]);
+        k += w > 0 ? (size_t)w : 0;
+    }
+}
+
+static void describe_allowed(const struct config_option *o, char *out, size_t n)
+{
+    char lo[32], hi[32], list[200];
+    long long mn = (long long)o->min, mx = (long long)o->max;
+    switch (o->type) {
+    case CFG_BOOL: snprintf(out, n, "true or false"); break;
+    case CFG_INT: snprintf(out, n, "%lld to %lld", mn, mx); break;
+    case CFG_SIZE:
+        format_scaled(o->type, (uint64_t)o->min, lo, sizeof lo);
+        format_scaled(o->type, (uint64_t)o->max, hi, sizeof hi);
+        snprintf(out, n, "%s to %s (bytes, or units B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)", lo, hi);
+        break;
+    case CFG_DURATION:
+        format_scaled(o->type, (uint64_t)o->min, lo, sizeof lo);
+        format_scaled(o->type, (uint64_t)o->max, hi, sizeof hi);
+        snprintf(out, n, "%s to %s (seconds, or units s, m, h, d, w)", lo, hi);
+        break;
+    case CFG_STRING:
+        if (o->choices) {
+            join_choices(o->choices, list, sizeof list);
+            snprintf(out, n, "%s", list);
+        } else {
+            snprintf(out, n, "text of 1 to %lld printable characters", mx);
+        }
+        break;
+    case CFG_ENUM:
+        join_choices(o->choices, list, sizeof list);
+        snprintf(out, n, "%s", list);
+        break;
+    case CFG_PATH: snprintf(out, n, "a path of at most %lld bytes once made absolute", mx); break;
+    case CFG_STRLIST: snprintf(out, n, "a list of %lld to %lld strings", mn, mx); break;
+    case CFG_DOMAINS:
+        snprintf(out, n, "a list of %lld to %lld domain names (no port, no trailing dot)", mn, mx);
+        break;
+    case CFG_JIDS: snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx); break;
+    case CFG_ADDRS: snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx); break;
+    }
+}
+
+static const char *type_name(enum config_type t)
+{
+    static const char *const names[] = {
+        [CFG_BOOL] = "bool",       [CFG_INT] = "integer",
+        [CFG_SIZE] = "size",       [CFG_DURATION] = "duration",
+        [CFG_STRING] = "string",   [CFG_ENUM] = "enum",
+        [CFG_PATH] = "path",       [CFG_STRLIST] = "list of strings",
+        [CFG_DOMAINS] = "list of domains", [CFG_JIDS] = "list of JIDs",
+        [CFG_ADDRS] = "list of addresses",
+    };
+    return names[t];
+}
+
+/* ---- Checking single values ---- */
+
+static bool printable(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* Checks ASCII LDH labels (already lower-cased): each 1..63 bytes, no
+ * leading or trailing hyphen, at most 253 in all, last label not numeric
+ * (that would be an IP address). */
+static int check_ldh(const char *s, size_t len, char *why, size_t wn)
+{
+    if (len > 253)
+        return snprintf(why, wn, "domain is longer than 253 bytes"), -EINVAL;
+    size_t start = 0;
+    bool numeric = true;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && s[i] != '.') {
+            if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+                return snprintf(why, wn, "'%c' is not allowed in a domain name", s[i]), -EINVAL;
+            numeric = numeric && isdigit((unsigned char)s[i]);
+            continue;
+        }
+        size_t l = i - start;
+        if (l == 0 || l > 63)
+            return snprintf(why, wn, "a label is %s", l ? "longer than 63 bytes" : "empty"), -EINVAL;
+        if (s[start] == '-' || s[i - 1] == '-')
+            return snprintf(why, wn, "a label starts or ends with '-'"), -EINVAL;
+        if (i < len)
+            numeric = true, start = i + 1;
+    }
+    if (numeric)
+        return snprintf(why, wn, "an IP address is not a domain name"), -EINVAL;
+    return 0;
+}
+
+/* Internationalised names go through IDNA2008 (UTS #46 mapping lower-cases
+ * them) to an A-label for the length and LDH checks, and back to the
+ * U-label we keep. "xn--" labels take the same road, so one domain has
+ * one spelling. */
+static int normalize_idn(const char *s, char **out, char *why, size_t wn)
+{
+    uint8_t *alabel = NULL;
+    char *ulabel = NULL;
+    int rc = idn2_lookup_u8((const uint8_t *)s, &alabel, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    if (rc == IDN2_MALLOC)
+        return -ENOMEM;
+    if (rc != IDN2_OK)
+        return snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc)), -EINVAL;
+    int r = check_ldh((char *)alabel, strlen((char *)alabel), why, wn);
+    if (r == 0) {
+        rc = idn2_to_unicode_8z8z((char *)alabel, &ulabel, 0);
+        if (rc == IDN2_MALLOC)
+            r = -ENOMEM;
+        else if (rc != IDN2_OK)
+            r = -EINVAL, snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc));
+    }
+    idn2_free(alabel);
+    if (r == 0) {
+        *out = strdup(ulabel);
+        r = *out ? 0 : -ENOMEM;
+    }
+    idn2_free(ulabel);
+    return r;
+}
+
+/* Domain name as a server or JID domain: lower-cased, checked. */
+static int normalize_domain(const char *s, size_t len, char **out, char *why, size_t wn)
+{
+    if (len == 0)
+        return snprintf(why, wn, "the domain is empty"), -EINVAL;
+    if (memchr(s, ':', len))
+        return snprintf(why, wn, "a domain has no port"), -EINVAL;
+    if (s[len - 1] == '.')
+        return snprintf(why, wn, "a domain has no trailing dot"), -EINVAL;
+    char *d = xstrndup(s, len);
+    if (!d)
+        return -ENOMEM;
+    bool ascii = true;
+    for (size_t i = 0; i < len; i++) {
+        ascii = ascii && (unsigned char)d[i] < 0x80;
+        d[i] = (char)tolower((unsigned char)d[i]);
+    }
+    bool ace = strncmp(d, "xn--", 4) == 0 || strstr(d, ".xn--");
+    int r = check_ldh(d, len, why, wn);
+    if (!ascii || (r == 0 && ace)) {
+        r = normalize_idn(d, out, why, wn);
+        free(d);
+        return r;
+    }
+    if (r < 0)
+        return free(d), r;
+    *out = d;
+    return 0;
+}
+
+/* A bare JID "local@domain": the domain normalised, the local part checked
+ * for the characters RFC 6122 nodeprep always forbids. Full preparation is
+ * jid.c's job. */
+static int normalize_jid(const char *s, size_t len, char **out, char *why, size_t wn)
+{
+    const char *at = memchr(s, '@', len);
+    if (!at || at == s)
+        return snprintf(why, wn, "a JID needs a user part and '@'"), -EINVAL;
+    size_t llen = (size_t)(at - s);
+    if (memchr(s, '/', len))
+        return snprintf(why, wn, "a bare JID has no '/resource'"), -EINVAL;
+    if (llen > 1023)
+        return snprintf(why, wn, "the user part is longer than 1023 bytes"), -EINVAL;
+    for (size_t i = 0; i < llen; i++)
+        if (isspace((unsigned char)s[i]) || strchr("\"&':<>", s[i]))
+            return snprintf(why, wn, "'%c' is not allowed in the user part", s[i]), -EINVAL;
+    char *dom;
+    int r = normalize_domain(at + 1, len - llen - 1, &dom, why, wn);
+    if (r < 0)
+        return r;
+    size_t dlen = strlen(dom);
+    char *j = malloc(llen + 1 + dlen + 1);
+    if (j) {
+        memcpy(j, s, llen);
+        j[llen] = '@';
+        memcpy(j + llen + 1, dom, dlen + 1);
+    }
+    free(dom);
+    *out = j;
+    return j ? 0 : -ENOMEM;
+}
+
+/* An IP address, kept in its canonical spelling ("::0" becomes "::"). */
+static int normalize_addr(const char *s, size_t len, char **out, char *why, size_t wn)
+{
+    char in[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+    int af = 0;
+    if (len < sizeof in) {
+        memcpy(in, s, len);
+        in[len] = '\0';
+        af = inet_pton(AF_INET, in, bin) == 1 ? AF_INET : inet_pton(AF_INET6, in, bin) == 1 ? AF_INET6 : 0;
+    }
+    if (!af || !inet_ntop(af, bin, canon, sizeof canon)) {
+        char sh[MAX_SHOWN + 4];
+        return snprintf(why, wn, "'%s' is not an IP address", shown(s, len, sh)), -EINVAL;
+    }
+    *out = strdup(canon);
+    return *out ? 0 : -ENOMEM;
+}
+
+static int check_text(const struct config_option *o, const char *s, size_t len, char *why, size_t wn)
+{
+    char sh[MAX_SHOWN + 4];
+    if (len == 0)
+        return snprintf(why, wn, "the value is empty"), -EINVAL;
+    if ((int64_t)len > o->max)
+        return snprintf(why, wn, "the value is %zu bytes long", len), -EINVAL;
+    if (!printable(s, len))
+        return snprintf(why, wn, "'%s' contains control characters", shown(s, len, sh)), -EINVAL;
+    return 0;
+}
+
+/* One list item, checked and normalised into *out. */
+static int parse_item(const struct config_option *o, const char *s, size_t len,
+                      char **out, char *why, size_t wn)
+{
+    switch (o->type) {
+    case CFG_DOMAINS: return normalize_domain(s, len, out, why, wn);
+    case CFG_JIDS: return normalize_jid(s, len, out, why, wn);
+    case CFG_ADDRS: return normalize_addr(s, len, out, why, wn);
+    default: break;
+    }
+    if (len == 0)
+        return snprintf(why, wn, "an item is empty"), -EINVAL;
+    if (!printable(s, len))
+        return snprintf(why, wn, "an item contains control characters"), -EINVAL;
+    *out = xstrndup(s, len);
+    return *out ? 0 : -ENOMEM;
+}
+
+static int parse_number(const struct config_option *o, const char *s, size_t len,
+                        uint64_t *v, char *why, size_t wn)
+{
+    char sh[MAX_SHOWN + 4];
+    size_t used;
+    int r;
+    if (o->type == CFG_INT) {
+        r = parse_digits(s, len, &used, v);
+        if (r == -EINVAL || (r == 0 && used != len))
+            return snprintf(why, wn, "'%s' is not a whole number", shown(s, len, sh)), -EINVAL;
+        if (r == -ERANGE)
+            return snprintf(why, wn, "'%s' is too large", shown(s, len, sh)), -EINVAL;
+    } else if ((r = parse_scaled(o, s, len, v, why, wn)) < 0) {
+        return r;
+    }
+    if (*v < (uint64_t)o->min || *v > (uint64_t)o->max)
+        return snprintf(why, wn, "'%s' is out of range", shown(s, len, sh)), -EINVAL;
+    return 0;
+}
+
+static int choice_index(const char *const *ch, const char *s, size_t len)
+{
+    for (int i = 0; ch && ch[i]; i++)
+        if (strlen(ch[i]) == len && memcmp(ch[i], s, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Joins a relative path to dir (if any); absolute paths stay as they are. */
+static int resolve_path(const char *dir, const char *s, size_t len, char **out)
+{
+    if (s[0] == '/' || !dir) {
+        *out = xstrndup(s, len);
+        return *out ? 0 : -ENOMEM;
+    }
+    size_t dl = strlen(dir);
+    bool slash = dl > 0 && dir[dl - 1] == '/';
+    char *p = malloc(dl + 1 + len + 1);
+    if (!p)
+        return -ENOMEM;
+    memcpy(p, dir, dl);
+    if (!slash)
+        p[dl++] = '/';
+    memcpy(p + dl, s, len);
+    p[dl + len] = '\0';
+    *out = p;
+    return 0;
+}
+
+/* Parses one scalar value of option o and stores it into c. dir resolves
+ * relative paths (NULL: leave them relative). 0, -EINVAL (why says what is
+ * wrong) or -ENOMEM. */
+static int set_scalar(struct config *c, const struct config_option *o, const char *dir,
+                      const char *s, size_t len, char *why, size_t wn)
+{
+    char sh[MAX_SHOWN + 4];
+    uint64_t v;
+    char *str;
+    int r, i;
+    if (memchr(s, '\0', len))
+        return snprintf(why, wn, "the value contains a NUL byte"), -EINVAL;
+    switch (o->type) {
+    case CFG_BOOL:
+        i = choice_index((const char *const[]){"false", "true", "False", "True", "FALSE", "TRUE", NULL}, s, len);
+        if (i < 0)
+            return snprintf(why, wn, "'%s' is not a boolean", shown(s, len, sh)), -EINVAL;
+        *(bool *)field(c, o) = i % 2;
+        return 0;
+    case CFG_INT: case CFG_SIZE: case CFG_DURATION:
+        if ((r = parse_number(o, s, len, &v, why, wn)) < 0)
+            return r;
+        store_int(c, o, v);
+        return 0;
+    case CFG_ENUM: case CFG_STRING:
+        if (o->choices && (i = choice_index(o->choices, s, len)) < 0)
+            return snprintf(why, wn, "'%s' is not a known value", shown(s, len, sh)), -EINVAL;
+        if (o->type == CFG_ENUM)
+            return store_int(c, o, (uint64_t)i), 0;
+        if ((r = check_text(o, s, len, why, wn)) < 0)
+            return r;
+        if (!(str = xstrndup(s, len)))
+            return -ENOMEM;
+        store_str(c, o, str);
+        return 0;
+    case CFG_PATH:
+        if (len == 0)
+            return snprintf(why, wn, "the path is empty"), -EINVAL;
+        if ((r = resolve_path(dir, s, len, &str)) < 0)
+            return r;
+        if ((int64_t)strlen(str) > o->max || !printable(str, strlen(str))) {
+            snprintf(why, wn, "'%s' is too long or contains control characters", shown(str, strlen(str), sh));
+            return free(str), -EINVAL;
+        }
+        store_str(c, o, str);
+        return 0;
+    default:
+        return snprintf(why, wn, "a list is expected"), -EINVAL;
+    }
+}
+
+/* Appends item to l unless it is already there. 0, 1 (duplicate: item
+ * freed) or -ENOMEM. */
+static int list_add(struct strlist *l, char *item)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i], item) == 0)
+            return free(item), 1;
+    char **n = realloc(l->items, (l->n + 1) * sizeof *n);
+    if (!n)
+        return free(item), -ENOMEM;
+    l->items = n;
+    l->items[l->n++] = item;
+    return 0;
+}
+
+/* ---- Defaults ---- */
+
+static int set_default(struct config *c, const struct config_option *o)
+{
+    char why[WHY_LEN];
+    if (!is_list(o->type))
+        return set_scalar(c, o, NULL, o->def, strlen(o->def), why, sizeof why);
+    struct strlist l = {0};
+    for (size_t i = 0; o->def_list && o->def_list[i]; i++) {
+        char *item;
+        int r = parse_item(o, o->def_list[i], strlen(o->def_list[i]), &item, why, sizeof why);
+        if (r == 0)
+            r = list_add(&l, item) < 0 ? -ENOMEM : 0;
+        if (r < 0)
+            return strlist_free(&l), r;
+    }
+    store_list(c, o, &l);
+    return 0;
+}
+
+static int fill_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < config_options_count; i++) {
+        int r = set_default(c, &config_options[i]);
+        if (r < 0)
+            return config_free(c), r;
+    }
+    return 0;
+}
+
+void config_defaults(struct config *c)
+{
+    int r = fill_defaults(c);
+    if (r < 0) {
+        /* A bad table default is a bug caught by the unit tests; out of
+         * memory at start-up leaves nothing sensible to do. */
+        fprintf(stderr, "taube: config defaults: %s\n", strerror(-r));
+        abort();
+    }
+}
+
+void config_free(struct config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < config_options_count; i++) {
+        const struct config_option *o = &config_options[i];
+        if (is_list(o->type))
+            strlist_free(field(c, o));
+        else if (o->type == CFG_STRING || o->type == CFG_PATH)
+            store_str(c, o, NULL);
+    }
+    free(c->path);
+    free(c->dir);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- Loading: the YAML side ---- */
+
+struct load {
+    struct config *c;
+    const char *name;         /* file name for messages */
+    struct buf errs;
+    int nerr;
+    bool oom;
+    struct fy_mark *where;    /* per option: where it was set (line -1: not set) */
+};
+
+static void report_at(struct load *ld, const struct fy_mark *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends one "FILE:LINE:COL: message" line; m NULL or line < 0 means no
+ * position. */
+static void report_at(struct load *ld, const struct fy_mark *m, const char *fmt, ...)
+{
+    if (ld->nerr++ >= CONFIG_MAX_ERRORS)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int r;
+    if (m && m->line >= 0)
+        r = buf_printf(&ld->errs, "%s:%d:%d: %s\n", ld->name, m->line + 1, m->column + 1, msg);
+    else
+        r = buf_printf(&ld->errs, "%s: %s\n", ld->name, msg);
+    if (r == -ENOMEM)
+        ld->oom = true;
+}
+
+/* Position of a node: its own token for scalars, else its first child's. */
+static struct fy_mark node_mark(struct fy_node *n)
+{
+    struct fy_mark none = {.line = -1};
+    for (int depth = 0; n && depth < MAX_DEPTH; depth++) {
+        if (fy_node_is_scalar(n)) {
+            struct fy_token *t = fy_node_get_scalar_token(n);
+            const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+            return m ? *m : none;
+        }
+        void *it = NULL;
+        if (fy_node_is_sequence(n)) {
+            n = fy_node_sequence_iterate(n, &it);
+        } else {
+            struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+            n = p ? fy_node_pair_key(p) : NULL;
+        }
+    }
+    return none;
+}
+
+/* YAML's null: an empty plain value, "~" or "null". */
+static bool is_null(struct fy_node *n)
+{
+    if (!n)
+        return true;
+    if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
+        return false;
+    size_t len;
+    const char *s = fy_node_get_scalar(n, &len);
+    return !s || len == 0 || choice_index((const char *const[]){"~", "null", "Null", "NULL", NULL}, s, len) >= 0;
+}
+
+static void report_bad(struct load *ld, const struct config_option *o, struct fy_node *at,
+                       struct fy_node *fallback, const char *why)
+{
+    char allowed[400];
+    describe_allowed(o, allowed, sizeof allowed);
+    struct fy_mark m = node_mark(at);
+    if (m.line < 0)
+        m = node_mark(fallback);
+    report_at(ld, &m, "key '%s': %s; allowed: %s", o->key, why, allowed);
+}
+
+static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
+{
+    char why[WHY_LEN];
+    struct strlist l = {0};
+    int r = 0;
+    void *it = NULL;
+    /* A single scalar is a list of one; null is the empty list. */
+    struct fy_node *item = is_null(v) ? NULL : fy_node_is_sequence(v) ? fy_node_sequence_iterate(v, &it) : v;
+    for (; item && r >= 0; item = v != item && fy_node_is_sequence(v) ? fy_node_sequence_iterate(v, &it) : NULL) {
+        size_t len;
+        const char *s = fy_node_is_scalar(item) ? fy_node_get_scalar(item, &len) : NULL;
+        char *out;
+        if (!s) {
+            r = -EINVAL, report_bad(ld, o, item, key, "an item is not a single value");
+            break;
+        }
+        r = memchr(s, '\0', len) ? (snprintf(why, sizeof why, "an item contains a NUL byte"), -EINVAL)
+                                 : parse_item(o, s, len, &out, why, sizeof why);
+        if (r == 0 && (r = list_add(&l, out)) == 1)
+            r = -EINVAL, snprintf(why, sizeof why, "'%s' is listed twice", shown(s, len, (char[MAX_SHOWN + 4]){0}));
+        if (r == -EINVAL)
+            report_bad(ld, o, item, key, why);
+    }
+    if (r == 0 && ((int64_t)l.n < o->min || (int64_t)l.n > o->max)) {
+        snprintf(why, sizeof why, "the list has %zu items", l.n);
+        report_bad(ld, o, v, key, why);
+        r = -EINVAL;
+    }
+    if (r == -ENOMEM)
+        ld->oom = true;
+    if (r == 0)
+        store_list(ld->c, o, &l);
+    else
+        strlist_free(&l);
+}
+
+static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
+{
+    ld->where[o - config_options] = node_mark(key);
+    if (is_list(o->type))
+        return set_list(ld, o, key, v);
+    char why[WHY_LEN];
+    size_t len;
+    const char *s = v && fy_node_is_scalar(v) ? fy_node_get_scalar(v, &len) : NULL;
+    if (is_null(v) || !s) {
+        report_bad(ld, o, v, key, is_null(v) ? "no value is given" : "a single value is expected");
+        return;
+    }
+    int r = set_scalar(ld->c, o, ld->c->dir, s, len, why, sizeof why);
+    if (r == -EINVAL)
+        report_bad(ld, o, v, key, why);
+    else if (r == -ENOMEM)
+        ld->oom = true;
+}
+
+/* The keys of a section, "a, b, c", for "unknown key" messages. */
+static void section_keys(const char *section, size_t slen, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < config_options_count && k < n; i++) {
+        const char *key = config_options[i].key;
+        if (strncmp(key, section, slen) == 0 && key[slen] == '.') {
+            int w = snprintf(out + k, n - k, "%s%s", k ? ", " : "", key + slen + 1);
+            k += w > 0 ? (size_t)w : 0;
+        }
+    }
+}
+
+static const struct config_option *find_option(const char *section, const char *key, size_t klen)
+{
+    size_t slen = strlen(section);
+    for (size_t i = 0; i < config_options_count; i++) {
+        const char *k = config_options[i].key;
+        if (strncmp(k, section, slen) == 0 && k[slen] == '.' && strlen(k + slen + 1) == klen &&
+            memcmp(k + slen + 1, key, klen) == 0)
+            return &config_options[i];
+    }
+    return NULL;
+}
+
+static void load_section(struct load *ld, const struct config_section *sec, struct fy_node *map)
+{
+    char sh[MAX_SHOWN + 4], keys[800];
+    if (is_null(map))
+        return;
+    if (!fy_node_is_mapping(map)) {
+        struct fy_mark m = node_mark(map);
+        section_keys(sec->name, strlen(sec->name), keys, sizeof keys);
+        report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s", sec->name, keys);
+        return;
+    }
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(map, &it))) {
+        struct fy_node *k = fy_node_pair_key(p);
+        size_t len = 0;
+        const char *s = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &len) : NULL;
+        const struct config_option *o = s ? find_option(sec->name, s, len) : NULL;
+        if (o) {
+            set_option(ld, o, k, fy_node_pair_value(p));
+            continue;
+        }
+        struct fy_mark m = node_mark(k);
+        section_keys(sec->name, strlen(sec->name), keys, sizeof keys);
+        report_at(ld, m.line >= 0 ? &m : NULL, "unknown key '%s' in section '%s'; allowed: %s",
+                  s ? shown(s, len, sh) : "(not a name)", sec->name, keys);
+    }
+}
+
+static void load_root(struct load *ld, struct fy_node *root)
+{
+    char sh[MAX_SHOWN + 4], names[400];
+    names[0] = '\0';
+    for (size_t i = 0, k = 0; i < config_sections_count && k < sizeof names; i++) {
+        int w = snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", config_sections[i].name);
+        k += w > 0 ? (size_t)w : 0;
+    }
+    if (is_null(root))
+        return;
+    if (!fy_node_is_mapping(root)) {
+        struct fy_mark m = node_mark(root);
+        report_at(ld, m.line >= 0 ? &m : NULL, "the file is not a mapping of sections; allowed: %s", names);
+        return;
+    }
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(root, &it))) {
+        struct fy_node *k = fy_node_pair_key(p);
+        size_t len = 0;
+        const char *s = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &len) : NULL;
+        const struct config_section *sec = NULL;
+        for (size_t i = 0; s && i < config_sections_count; i++)
+            if (strlen(config_sections[i].name) == len && memcmp(config_sections[i].name, s, len) == 0)
+                sec = &config_sections[i];
+        if (sec) {
+            load_section(ld, sec, fy_node_pair_value(p));
+            continue;
+        }
+        struct fy_mark m = node_mark(k);
+        report_at(ld, m.line >= 0 ? &m : NULL, "unknown section '%s'; allowed: %s",
+                  s ? shown(s, len, sh) : "(not a name)", names);
+    }
+}
+
+/* Counts nodes as they will be once aliases are expanded, stopping at the
+ * bounds; follows aliases itself, so cycles end at MAX_DEPTH. */
+static int measure(struct fy_node *n, int depth, size_t *count)
+{
+    if (!n)
+        return 0;
+    if (++*count > MAX_NODES || depth > MAX_DEPTH)
+        return -E2BIG;
+    if (fy_node_is_alias(n))
+        return measure(fy_node_resolve_alias(n), depth + 1, count);
+    void *it = NULL;
+    int r = 0;
+    if (fy_node_is_sequence(n)) {
+        struct fy_node *item;
+        while (r == 0 && (item = fy_node_sequence_iterate(n, &it)))
+            r = measure(item, depth + 1, count);
+    } else if (fy_node_is_mapping(n)) {
+        struct fy_node_pair *p;
+        while (r == 0 && (p = fy_node_mapping_iterate(n, &it)))
+            if ((r = measure(fy_node_pair_key(p), depth + 1, count)) == 0)
+                r = measure(fy_node_pair_value(p), depth + 1, count);
+    }
+    return r;
+}
+
+/* Turns libfyaml's collected diagnostics into our lines. */
+static void report_diag(struct load *ld, struct fy_diag *diag)
+{
+    char sh[MAX_SHOWN + 4];
+    void *it = NULL;
+    struct fy_diag_error *e;
+    while ((e = fy_diag_errors_iterate(diag, &it))) {
+        if (e->type < FYET_ERROR)
+            continue;
+        struct fy_mark m = {.line = e->line - 1, .column = e->column - 1};
+        if (e->msg && strcmp(e->msg, "duplicate key") == 0) {
+            size_t tl = 0;
+            const char *t = e->fyt ? fy_token_get_text(e->fyt, &tl) : NULL;
+            report_at(ld, &m, "duplicate key '%s'; allowed: each key once", t ? shown(t, tl, sh) : "?");
+        } else {
+            report_at(ld, &m, "YAML: %s", e->msg ? e->msg : "syntax error");
+        }
+    }
+}
+
+/* Parses one YAML document from data, resolves its aliases (as
+ * FYPCF_RESOLVE_DOCUMENT would, after bounding the expansion) and applies
+ * it. Problems go to ld. */
+static int parse_yaml(struct load *ld, const char *data, size_t len)
+{
+    struct fy_diag_cfg dc;
+    fy_diag_cfg_default(&dc);
+    dc.fp = NULL;
+    dc.colorize = false;
+    struct fy_diag *diag = fy_diag_create(&dc);
+    if (!diag)
+        return -ENOMEM;
+    fy_diag_set_collect_errors(diag, true);
+    struct fy_parse_cfg pc = {.flags = FYPCF_QUIET, .diag = diag};
+    struct fy_parser *p = fy_parser_create(&pc);
+    if (!p || fy_parser_set_string(p, data, len) != 0) {
+        fy_parser_destroy(p);
+        fy_diag_destroy(diag);
+        return -ENOMEM;
+    }
+    struct fy_document *doc = fy_parse_load_document(p);
+    size_t count = 0;
+    if (doc && !fy_diag_got_error(diag)) {
+        struct fy_document *extra = fy_parse_load_document(p);
+        if (extra) {
+            struct fy_mark m = node_mark(fy_document_root(extra));
+            report_at(ld, m.line >= 0 ? &m : NULL, "a second YAML document; allowed: one document");
+            fy_parse_document_destroy(p, extra);
+        } else if (measure(fy_document_root(doc), 0, &count) < 0) {
+            report_at(ld, NULL, "the document is too large once aliases are expanded; "
+                                "allowed: %d nodes, nested %d deep", MAX_NODES, MAX_DEPTH);
+        } else if (fy_document_resolve(doc) == 0 && !fy_diag_got_error(diag)) {
+            load_root(ld, fy_document_root(doc));
+        }
+    }
+    report_diag(ld, diag);
+    if (doc)
+        fy_parse_document_destroy(p, doc);
+    fy_parser_destroy(p);
+    fy_diag_destroy(diag);
+    return 0;
+}
+
+/* ---- Checks across options ---- */
+
+static const struct config_option *option_by_key(const char *key)
+{
+    for (size_t i = 0; i < config_options_count; i++)
+        if (strcmp(config_options[i].key, key) == 0)
+            return &config_options[i];
+    return NULL;
+}
+
+/* A list with a minimum its default does not meet must be in the file. */
+static void check_required(struct load *ld)
+{
+    char allowed[400];
+    for (size_t i = 0; i < config_options_count; i++) {
+        const struct config_option *o = &config_options[i];
+        const struct strlist *l = field(ld->c, o);
+        if (is_list(o->type) && ld->where[i].line < 0 && (int64_t)l->n < o->min) {
+            describe_allowed(o, allowed, sizeof allowed);
+            report_at(ld, NULL, "key '%s' is missing; allowed: %s", o->key, allowed);
+        }
+    }
+}
+
+static void check_ports(struct load *ld)
+{
+    static const char *const keys[] = {"c2s.port", "c2s.tls_port", "s2s.port", "http.port"};
+    const size_t n = sizeof keys / sizeof keys[0];
+    for (size_t j = 1; j < n; j++) {
+        const struct config_option *b = option_by_key(keys[j]);
+        int pb = *(const int *)field(ld->c, b);
+        for (size_t i = 0; i < j && pb != 0; i++) {
+            const struct config_option *a = option_by_key(keys[i]);
+            if (*(const int *)field(ld->c, a) != pb)
+                continue;
+            const struct fy_mark *m = &ld->where[b - config_options];
+            if (m->line < 0)
+                m = &ld->where[a - config_options];
+            report_at(ld, m, "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or 0 (off)",
+                      b->key, pb, a->key);
+        }
+    }
+}
+
+/* ---- Loading: entry points ---- */
+
+/* c->path = abs (taken), c->dir = its directory. */
+static int set_file_names(struct config *c, char *abs)
+{
+    c->path = abs;
+    char *slash = strrchr(abs, '/');
+    size_t dl = slash == abs ? 1 : (size_t)(slash - abs);
+    c->dir = xstrndup(abs, dl);
+    return c->dir ? 0 : -ENOMEM;
+}
+
+static char *absolute_name(const char *name)
+{
+    if (name[0] == '/')
+        return strdup(name);
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd)
+        return NULL;
+    size_t cl = strlen(cwd), nl = strlen(name);
+    char *p = malloc(cl + 1 + nl + 1);
+    if (p) {
+        memcpy(p, cwd, cl);
+        p[cl] = '/';
+        memcpy(p + cl + 1, name, nl + 1);
+    }
+    free(cwd);
+    return p;
+}
+
+/* Hands the collected lines to the caller as *err. */
+static int finish(struct load *ld, int r, char **err)
+{
+    if (ld->nerr > CONFIG_MAX_ERRORS)
+        buf_printf(&ld->errs, "%s: %d more errors not shown\n", ld->name, ld->nerr - CONFIG_MAX_ERRORS);
+    if (r == 0 && ld->oom)
+        r = -ENOMEM;
+    else if (r == 0 && ld->nerr)
+        r = -EINVAL;
+    if (r < 0) {
+        config_free(ld->c);
+        if (err && r == -ENOMEM && !ld->errs.len)
+            *err = strdup("out of memory while reading the configuration\n");
+        else if (err && ld->errs.len)
+            *err = ld->errs.data, ld->errs.data = NULL;
+    }
+    buf_free(&ld->errs);
+    free(ld->where);
+    return r;
+}
+
+/* abs is taken over; name is used in messages. */
+static int load_named(struct config *c, const char *name, char *abs, const char *data, size_t len,
+                      char **err)
+{
+    struct load ld = {.c = c, .name = name};
+    buf_init(&ld.errs, 64 * 1024);
+    int r = fill_defaults(c);
+    if (r < 0)
+        return free(abs), finish(&ld, r, err);
+    if ((r = set_file_names(c, abs)) < 0)
+        return finish(&ld, r, err);
+    ld.where = malloc(config_options_count * sizeof *ld.where);
+    if (!ld.where)
+        return finish(&ld, -ENOMEM, err);
+    for (size_t i = 0; i < config_options_count; i++)
+        ld.where[i] = (struct fy_mark){.line = -1};
+    if (len > CONFIG_MAX_FILE)
+        report_at(&ld, NULL, "the file is %zu bytes; allowed: at most %d", len, CONFIG_MAX_FILE);
+    else if ((r = parse_yaml(&ld, data, len)) < 0)
+        return finish(&ld, r, err);
+    if (ld.nerr == 0)
+        check_required(&ld);
+    if (ld.nerr == 0)
+        check_ports(&ld);
+    return finish(&ld, 0, err);
+}
+
+int config_load_buffer(struct config *c, const char *name, const char *data, size_t len, char **err)
+{
+    if (err)
+        *err = NULL;
+    memset(c, 0, sizeof *c);
+    char *abs = absolute_name(name);
+    if (!abs)
+        return -ENOMEM;
+    return load_named(c, name, abs, data, len, err);
+}
+
+static int read_file(const char *path, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int r = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL
+                                        : st.st_size > CONFIG_MAX_FILE ? -EFBIG : 0;
+    char *d = r == 0 ? malloc((size_t)st.st_size + 1) : NULL;
+    if (r == 0 && !d)
+        r = -ENOMEM;
+    size_t got = 0;
+    while (r == 0 && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, d + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            r = n < 0 ? -errno : -EIO;
+        else
+            got += (size_t)n;
+    }
+    close(fd);
+    if (r < 0)
+        return free(d), r;
+    *data = d;
+    *len = got;
+    return 0;
+}
+
+int config_load(struct config *c, const char *path, char **err)
+{
+    if (err)
+        *err = NULL;
+    memset(c, 0, sizeof *c);
+    char *abs = realpath(path, NULL);
+    char *data = NULL;
+    size_t len = 0;
+    int r = abs ? read_file(abs, &data, &len) : -errno;
+    if (r < 0) {
+        free(abs);
+        if (err && asprintf(err, "%s: cannot read: %s\n", path,
+                            r == -EFBIG ? "larger than 1 MiB" : r == -EINVAL ? "not a regular file" : strerror(-r)) < 0)
+            *err = NULL;
+        return r;
+    }
+    r = load_named(c, path, abs, data, len, err);
+    free(data);
+    return r;
+}
+
+/* ---- The default file ---- */
+
+/* Writes s as a double-quoted YAML scalar. */
+static void put_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Wraps text into "# " comment lines indented by indent. */
+static void put_comment(FILE *f, const char *indent, const char *text)
+{
+    const size_t width = 76;
+    while (*text) {
+        size_t n = strlen(text), cut = n;
+        if (n > width) {
+            cut = width;
+            while (cut > 0 && text[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = n;
+        }
+        fprintf(f, "%s# %.*s\n", indent, (int)cut, text);
+        text += cut;
+        while (*text == ' ')
+            text++;
+    }
+}
+
+/* Writes o's value: the init override if any, else the table default. */
+static void put_value(FILE *f, const struct config_option *o, const char *domain,
+                      const struct config_init_opts *io)
+{
+    struct { const char *key; int port; } ports[] = {
+        {"c2s.port", io->c2s_port}, {"c2s.tls_port", io->c2s_tls_port},
+        {"s2s.port", io->s2s_port}, {"http.port", io->https_port},
+    };
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
+        if (strcmp(o->key, ports[i].key) == 0 && ports[i].port)
+            return (void)fprintf(f, "%d", ports[i].port);
+    if (strcmp(o->key, "server.domains") == 0) {
+        fputc('[', f);
+        put_quoted(f, domain);
+        fputc(']', f);
+    } else if (is_list(o->type)) {
+        fputc('[', f);
+        for (size_t i = 0; o->def_list && o->def_list[i]; i++) {
+            fputs(i ? ", " : "", f);
+            put_quoted(f, o->def_list[i]);
+        }
+        fputc(']', f);
+    } else if (o->type == CFG_STRING || o->type == CFG_PATH) {
+        put_quoted(f, o->def);
+    } else {
+        fputs(o->def, f);
+    }
+}
+
+static void write_config(FILE *f, const char *domain, const struct config_init_opts *io)
+{
+    char allowed[400], line[600];
+    put_comment(f, "", "Taube configuration, written by `taubectl init`. Every option is listed "
+                       "with its default; change what you need. Relative paths are relative "
+                       "to the directory of this file. Check the file with "
+                       "`taube --check -c FILE`. Reference: docs/configuration.md.");
+    for (size_t s = 0; s < config_sections_count; s++) {
+        const char *name = config_sections[s].name;
+        size_t nl = strlen(name);
+        fprintf(f, "\n");
+        put_comment(f, "", config_sections[s].help);
+        fprintf(f, "%s:\n", name);
+        for (size_t i = 0; i < config_options_count; i++) {
+            const struct config_option *o = &config_options[i];
+            if (strncmp(o->key, name, nl) != 0 || o->key[nl] != '.')
+                continue;
+            describe_allowed(o, allowed, sizeof allowed);
+            snprintf(line, sizeof line, "Allowed: %s.", allowed);
+            fprintf(f, "\n");
+            put_comment(f, "  ", o->help);
+            put_comment(f, "  ", line);
+            fprintf(f, "  %s: ", o->key + nl + 1);
+            put_value(f, o, domain, io);
+            fprintf(f, "\n");
+        }
+    }
+}
+
+int config_write_default(const char *path, const struct config_init_opts *o)
+{
+    char why[WHY_LEN], *domain;
+    if (!o || !o->domain || normalize_domain(o->domain, strlen(o->domain), &domain, why, sizeof why) < 0)
+        return -EINVAL;
+    int ports[] = {o->c2s_port, o->c2s_tls_port, o->s2s_port, o->https_port};
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
+        if (ports[i] < 0 || ports[i] > 65535)
+            return free(domain), -EINVAL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return free(domain), -errno;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        int r = -errno;
+        close(fd);
+        unlink(path);
+        return free(domain), r;
+    }
+    write_config(f, domain, o);
+    free(domain);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        unlink(path);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* ---- The Markdown reference ---- */
+
+/* Writes s for a Markdown table cell: '|' escaped. */
+static void put_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+static void put_default_cell(FILE *f, const struct config_option *o)
+{
+    if (!is_list(o->type))
+        return (void)fprintf(f, "`%s`", o->def);
+    if (o->min > 0 && !o->def_list)
+        return (void)fputs("(required)", f);
+    fputs("`[", f);
+    for (size_t i = 0; o->def_list && o->def_list[i]; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", o->def_list[i]);
+    fputs("]`", f);
+}
+
+void config_print_reference(FILE *f)
+{
+    char allowed[400];
+    fputs("# Configuration\n\n"
+          "Taube reads one YAML file, given with `-c FILE` (`taubectl init` writes one with "
+          "every option at its default; `taube.example.yaml` in the source tree is such a "
+          "file). The file is a mapping of sections (`server:`, `c2s:`, ...) to mappings of "
+          "keys. Unknown sections and keys, duplicate keys and values out of range are "
+          "errors, each reported with the file, line and column, the key, what is wrong "
+          "and what is allowed. Relative paths resolve against the directory of the "
+          "configuration file, not the current directory. `taube --check -c FILE` checks "
+          "a file without starting the server.\n\n"
+          "Sizes are bytes, or a number with a unit: `B`, `KB` (1000), `KiB` (1024), `MB`, "
+          "`MiB`, `GB`, `GiB`, `TB`, `TiB`. Durations are seconds, or a number with a unit: "
+          "`s`, `m`, `h`, `d`, `w`. A list may be written as a single value when it has "
+          "one item. This reference is generated from the option table "
+          "(`taubectl config-doc`); do not edit it by hand.\n",
+          f);
+    for (size_t s = 0; s < config_sections_count; s++) {
+        const char *name = config_sections[s].name;
+        size_t nl = strlen(name);
+        fprintf(f, "\n## `%s`\n\n%s\n\n", name, config_sections[s].help);
+        fputs("| Key | Type | Default | Allowed | Description |\n|---|---|---|---|---|\n", f);
+        for (size_t i = 0; i < config_options_count; i++) {
+            const struct config_option *o = &config_options[i];
+            if (strncmp(o->key, name, nl) != 0 || o->key[nl] != '.')
+                continue;
+            describe_allowed(o, allowed, sizeof allowed);
+            fprintf(f, "| `%s` | %s | ", o->key, type_name(o->type));
+            put_default_cell(f, o);
+            fputs(" | ", f);
+            put_cell(f, allowed);
+            fputs(" | ", f);
+            put_cell(f, o->help);
+            fputs(" |\n", f);
+        }
+    }
+}

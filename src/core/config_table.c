@@ -1,0 +1,156 @@
+/* Every configuration option, in one table (see config.h for the types).
+ *
+ * Order matters: sections appear in config_sections[] order, options in
+ * table order within their section; `taubectl init` and the reference
+ * follow it. Defaults are the promises' numbers (policy/PROMISES.md).
+ */
+#include "core/config.h"
+
+#include <stddef.h>
+
+/* Offset and size of a field, with a compile-time check that the field has
+ * one of the C types the option type stores into. */
+#define FIELD_OF(f, check) \
+    .offset = offsetof(struct config, f) + 0 * sizeof(check), \
+    .size = sizeof(((struct config *)0)->f)
+#define AS_BOOL(f) FIELD_OF(f, _Generic(((struct config *)0)->f, bool: 1))
+#define AS_INT(f) \
+    FIELD_OF(f, _Generic(((struct config *)0)->f, int: 1, unsigned: 1, uint64_t: 1))
+#define AS_STR(f) FIELD_OF(f, _Generic(((struct config *)0)->f, char *: 1))
+#define AS_LIST(f) FIELD_OF(f, _Generic(((struct config *)0)->f, struct strlist: 1))
+
+#define KiB 1024LL
+#define MiB (1024LL * KiB)
+#define GiB (1024LL * MiB)
+#define MINUTE 60LL
+#define HOUR (60LL * MINUTE)
+#define DAY (24LL * HOUR)
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const store_backends[] = {"sqlite", NULL};
+static const char *const listen_all[] = {"0.0.0.0", "::", NULL};
+
+const struct config_section config_sections[] = {
+    {"server", "Which domains this server hosts, who administers it, and where it keeps its files."},
+    {"log", "What the server logs. By default only warnings and errors, which never name a user or an address (promise P14)."},
+    {"network", "Where the listeners bind."},
+    {"c2s", "Client-to-server connections."},
+    {"s2s", "Server-to-server connections."},
+    {"http", "The HTTPS listener (file upload, BOSH/WebSocket)."},
+    {"tls", "TLS settings shared by every listener. TLS is mandatory (promise P15)."},
+    {"limits", "Limits that keep one client from degrading the service for others (promise P23)."},
+    {"version", "Software version answers (XEP-0092)."},
+    {"store", "Where accounts, rosters, archives and the rest are stored."},
+    {"auth", "Password storage (promise P4: only salted SCRAM keys are stored)."},
+};
+const size_t config_sections_count = sizeof config_sections / sizeof config_sections[0];
+
+const struct config_option config_options[] = {
+    /* server */
+    {.key = "server.domains", .type = CFG_DOMAINS, AS_LIST(domains), .min = 1, .max = 100,
+     .help = "The domains (virtual hosts) this server serves, e.g. example.org. "
+             "At least one; no default. Each needs a certificate in server.certs_dir."},
+    {.key = "server.admins", .type = CFG_JIDS, AS_LIST(admins), .min = 0, .max = 100,
+     .help = "Bare JIDs (user@domain) allowed to run admin commands from their client."},
+    {.key = "server.data_dir", .type = CFG_PATH, AS_STR(data_dir), .max = 4000, .def = "data",
+     .help = "Directory for the server's data (uploads, exports)."},
+    {.key = "server.certs_dir", .type = CFG_PATH, AS_STR(certs_dir), .max = 4000, .def = "certs",
+     .help = "Directory holding DOMAIN.crt (full chain) and DOMAIN.key for each served domain."},
+    /* sun_path holds 108 bytes with the terminating NUL. */
+    {.key = "server.control_socket", .type = CFG_PATH, AS_STR(control_socket), .max = 107,
+     .def = "data/taube.sock",
+     .help = "Unix socket taubectl talks to the running server through."},
+
+    /* log */
+    {.key = "log.level", .type = CFG_ENUM, AS_INT(log_level),
+     .def = "warn", .choices = log_levels,
+     .help = "Least severe level logged. Levels above warn may name users and "
+             "addresses: raise it only for a limited time."},
+
+    /* network */
+    {.key = "network.listen", .type = CFG_ADDRS, AS_LIST(listen), .min = 1, .max = 32,
+     .def_list = listen_all,
+     .help = "IP addresses the listeners bind to. \"0.0.0.0\" is every IPv4 address, "
+             "\"::\" every IPv6 address (bound IPv6-only, so both can be listed)."},
+
+    /* c2s */
+    {.key = "c2s.port", .type = CFG_INT, AS_INT(c2s_port), .min = 0, .max = 65535, .def = "5222",
+     .help = "Port for client connections with STARTTLS; 0 turns it off."},
+    {.key = "c2s.tls_port", .type = CFG_INT, AS_INT(c2s_tls_port), .min = 0, .max = 65535,
+     .def = "5223",
+     .help = "Port for client connections with direct TLS (XEP-0368); 0 turns it off."},
+
+    /* s2s */
+    {.key = "s2s.port", .type = CFG_INT, AS_INT(s2s_port), .min = 0, .max = 65535, .def = "5269",
+     .help = "Port for connections from other servers; 0 turns federation off."},
+
+    /* http */
+    {.key = "http.port", .type = CFG_INT, AS_INT(https_port), .min = 0, .max = 65535, .def = "5443",
+     .help = "Port of the HTTPS listener; 0 turns it off."},
+
+    /* tls */
+    {.key = "tls.ciphers", .type = CFG_STRING, AS_STR(tls_ciphers), .max = 4000,
+     .def = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+     .help = "TLS 1.2 cipher list (OpenSSL syntax). The default allows only forward-secret "
+             "ECDHE key exchange with AES-GCM or ChaCha20-Poly1305."},
+    {.key = "tls.ciphersuites", .type = CFG_STRING, AS_STR(tls_ciphersuites), .max = 4000,
+     .def = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+     .help = "TLS 1.3 cipher suites (OpenSSL syntax)."},
+
+    /* limits */
+    {.key = "limits.max_stanza_size", .type = CFG_SIZE, AS_INT(max_stanza_size),
+     .min = 10000, .max = 16 * MiB, .def = "256KiB",
+     .help = "Largest stanza accepted; a larger one closes the stream "
+             "(RFC 6120 requires at least 10000 bytes)."},
+    {.key = "limits.max_depth", .type = CFG_INT, AS_INT(max_depth), .min = 4, .max = 256,
+     .def = "32", .help = "Deepest XML element nesting accepted inside a stanza."},
+    {.key = "limits.max_attributes", .type = CFG_INT, AS_INT(max_attrs), .min = 8, .max = 1024,
+     .def = "64", .help = "Most attributes accepted on one XML element."},
+    {.key = "limits.auth_timeout", .type = CFG_DURATION, AS_INT(auth_timeout),
+     .min = 5, .max = 10 * MINUTE, .def = "30s",
+     .help = "Time a connection may take to authenticate before it is closed."},
+    {.key = "limits.idle_timeout", .type = CFG_DURATION, AS_INT(idle_timeout),
+     .min = 30, .max = DAY, .def = "5m",
+     .help = "After this long without traffic the server pings the peer; "
+             "no answer within 60 seconds closes the connection."},
+    {.key = "limits.keepalive_interval", .type = CFG_DURATION, AS_INT(keepalive_interval),
+     .min = 10, .max = HOUR, .def = "2m",
+     .help = "Whitespace keepalive sent on idle connections, so that NAT routers keep them open."},
+    {.key = "limits.read_rate", .type = CFG_SIZE, AS_INT(read_rate),
+     .min = 1 * KiB, .max = 1 * GiB, .def = "64KiB",
+     .help = "Bytes per second read from one connection, on average."},
+    {.key = "limits.read_burst", .type = CFG_SIZE, AS_INT(read_burst),
+     .min = 1 * KiB, .max = 1 * GiB, .def = "1MiB",
+     .help = "Bytes one connection may send at once above limits.read_rate."},
+    {.key = "limits.max_auth_attempts", .type = CFG_INT, AS_INT(max_auth_attempts),
+     .min = 1, .max = 100, .def = "3",
+     .help = "Failed authentication attempts allowed per connection before it is closed."},
+    {.key = "limits.max_connections", .type = CFG_INT, AS_INT(max_connections),
+     .min = 1, .max = 1000000, .def = "10000",
+     .help = "Most simultaneous connections; further ones wait until others close."},
+    {.key = "limits.send_queue_max", .type = CFG_SIZE, AS_INT(send_queue_max),
+     .min = 64 * KiB, .max = 1 * GiB, .def = "1MiB",
+     .help = "Bytes queued for one slow reader before its connection is closed."},
+
+    /* version */
+    {.key = "version.show_os", .type = CFG_BOOL, AS_BOOL(version_show_os), .def = "false",
+     .help = "Whether version answers name the operating system."},
+    {.key = "version.name", .type = CFG_STRING, AS_STR(version_name), .max = 64, .def = "Taube",
+     .help = "Software name given in version answers."},
+
+    /* store */
+    {.key = "store.backend", .type = CFG_STRING, AS_STR(store_backend), .max = 16,
+     .def = "sqlite", .choices = store_backends,
+     .help = "Storage backend. Only sqlite for now."},
+    {.key = "store.path", .type = CFG_PATH, AS_STR(store_path), .max = 4000,
+     .def = "data/taube.db", .help = "The SQLite database file."},
+
+    /* auth */
+    {.key = "auth.scram_iterations", .type = CFG_INT, AS_INT(scram_iterations),
+     .min = 4096, .max = 10000000, .def = "4096",
+     .help = "PBKDF2 iterations for new SCRAM password hashes (RFC 7677 asks for at "
+             "least 4096). Higher is slower to crack and slower to log in."},
+};
+const size_t config_options_count = sizeof config_options / sizeof config_options[0];
