@@ -1,0 +1,61 @@
+/* taubectl internals: the command table's types and what the command
+ * files share.
+ *
+ * taubectl.c parses the command line against the one table of commands
+ * (name, usage, options, handler), loads the configuration and opens the
+ * store when the command needs them, then calls the handler. Handlers
+ * return an exit code. Single-threaded; runs beside a live server (the
+ * store is SQLite in WAL mode, so both can use it at once).
+ */
+#ifndef TAUBE_CTL_H
+#define TAUBE_CTL_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+enum ctl_exit { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
+
+#define CTL_MAX_ARGS 4 /* positional arguments of a command */
+#define CTL_MAX_OPTS 8 /* options of a command */
+
+/* What the command needs prepared before its handler runs. */
+enum ctl_needs { CTL_NEEDS_NOTHING, CTL_NEEDS_CONFIG, CTL_NEEDS_STORE };
+
+struct ctl;
+struct ctl_command {
+    const char *name;  /* "user add": the words that select it */
+    const char *args;  /* "JID [--password PASS]": usage after the name */
+    const char *help;  /* one line */
+    int min_args, max_args;
+    const char *opts[CTL_MAX_OPTS]; /* long options, each taking a value */
+    enum ctl_needs needs;
+    int (*run)(struct ctl *ctl);
+};
+
+struct ctl {
+    const struct ctl_command *cmd;
+    const char *args[CTL_MAX_ARGS];
+    int nargs;
+    const char *optval[CTL_MAX_OPTS]; /* by index in cmd->opts; NULL if absent */
+    const char *config_path;
+    struct config cfg;      /* loaded if cmd->needs >= CTL_NEEDS_CONFIG */
+    struct store *store;    /* open if cmd->needs == CTL_NEEDS_STORE */
+};
+
+/* The value of option name ("password") or NULL. */
+const char *ctl_opt(const struct ctl *ctl, const char *name);
+/* "taubectl: " + message + newline on stderr. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "usage: taubectl NAME ARGS" for the running command to stderr and
+ * returns CTL_USAGE. */
+int ctl_usage_error(const struct ctl *ctl, const char *why);
+
+int cmd_init(struct ctl *ctl);
+int cmd_user_add(struct ctl *ctl);
+int cmd_user_passwd(struct ctl *ctl);
+int cmd_user_delete(struct ctl *ctl);
+int cmd_user_list(struct ctl *ctl);
+
+#endif
