@@ -1,0 +1,50 @@
+/* struct server: everything one running taube owns, passed explicitly.
+ *
+ * Loop thread only. There are no mutable globals: every part reaches the
+ * configuration, the store, the router and the module states through this.
+ */
+#ifndef TAUBE_SERVER_H
+#define TAUBE_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+
+#define SERVER_MAX_LISTENERS 16
+#define SERVER_MAX_MODULES 64
+
+struct store;
+struct tls_ctx;
+struct router;
+struct listener;
+struct c2s;
+
+struct server {
+    uv_loop_t *loop;
+    struct config *cfg;
+    struct store *store;
+    struct tls_ctx *tls;
+    struct router *router;
+    struct listener *listeners[SERVER_MAX_LISTENERS];
+    size_t nlisteners;
+    void *mod_state[SERVER_MAX_MODULES]; /* indexed like the registry */
+    struct c2s *c2s_all;                 /* every c2s stream, for ticks and shutdown */
+    size_t c2s_count;
+    uv_timer_t tick;                     /* 1 s: time-outs, keepalives, rate refill */
+    uv_signal_t sigint, sigterm;
+    int64_t start_time;                  /* unix seconds */
+    bool stopping;
+    uint64_t next_id;                    /* ids for sessions and server stanzas */
+    struct buf scratch;                  /* serialization scratch, reused */
+};
+
+/* Is domain one of ours (server.domains)? Returns the configured spelling. */
+const char *server_host(const struct server *srv, const char *domain);
+/* Unix time in seconds. */
+int64_t server_now(const struct server *srv);
+
+#endif

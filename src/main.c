@@ -1,0 +1,263 @@
+/* taube: arguments, configuration, start and stop.
+ *
+ * Start-up order: config → log level → certificates → store → TLS →
+ * router → modules → listeners → loop. A stanza then flows
+ * net/conn.c (bytes, TLS) → xml/stream.c (one tree per stanza) →
+ * net/c2s*.c (stream state machine, stamping) → xmpp/router.c (who is it
+ * for?) → a module's handler or another session's deliver op.
+ * SIGINT/SIGTERM: every stream gets <system-shutdown/>, then we exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "core/version.h"
+#include "modules/module.h"
+#include "net/c2s.h"
+#include "net/conn.h"
+#include "store/store.h"
+#include "xmpp/router.h"
+
+#define SHUTDOWN_GRACE_MS 3000
+
+struct cert_paths {
+    char crt[4096];
+    char key[4096];
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: taube -c FILE [--check]\n"
+               "  -c, --config FILE  the configuration (made by `taubectl init`)\n"
+               "      --check        validate the configuration and certificates, then exit\n"
+               "      --version      print the version\n");
+}
+
+static int cert_paths(const struct config *cfg, const char *domain, struct cert_paths *p)
+{
+    int a = snprintf(p->crt, sizeof p->crt, "%s/%s.crt", cfg->certs_dir, domain);
+    int b = snprintf(p->key, sizeof p->key, "%s/%s.key", cfg->certs_dir, domain);
+    return a < 0 || b < 0 || (size_t)a >= sizeof p->crt || (size_t)b >= sizeof p->key ? -1 : 0;
+}
+
+/* Every domain needs certs_dir/DOMAIN.crt and .key that load and match. */
+static int check_certs(const struct config *cfg)
+{
+    int bad = 0;
+    for (size_t i = 0; i < cfg->domains.n; i++) {
+        struct cert_paths p;
+        char *err = NULL;
+        if (cert_paths(cfg, cfg->domains.items[i], &p) < 0 ||
+            tls_check_cert(p.crt, p.key, &err) < 0) {
+            fprintf(stderr, "taube: certificate for %s (%s): %s\n", cfg->domains.items[i], p.crt,
+                    err ? err : "path too long");
+            bad = 1;
+        }
+        free(err);
+    }
+    return bad ? -1 : 0;
+}
+
+static int make_tls(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    size_t n = cfg->domains.n;
+    struct tls_cert *certs = calloc(n, sizeof *certs);
+    struct cert_paths *paths = calloc(n, sizeof *paths);
+    int rc = certs && paths ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = cert_paths(cfg, cfg->domains.items[i], &paths[i]);
+        certs[i] = (struct tls_cert){cfg->domains.items[i], paths[i].crt, paths[i].key};
+    }
+    char *err = NULL;
+    if (rc == 0 && !(srv->tls = tls_ctx_new(certs, n, cfg->tls_ciphers, cfg->tls_ciphersuites, &err))) {
+        fprintf(stderr, "taube: TLS: %s\n", err ? err : "cannot create the context");
+        rc = -EINVAL;
+    }
+    free(err);
+    free(certs);
+    free(paths);
+    return rc;
+}
+
+static int listen_one(struct server *srv, const char *addr, int port, bool direct_tls)
+{
+    if (port == 0)
+        return 0;
+    if (srv->nlisteners == SERVER_MAX_LISTENERS) {
+        fprintf(stderr, "taube: too many listeners\n");
+        return -1;
+    }
+    struct listener_opts o = {
+        .addr = addr,
+        .port = port,
+        .direct_tls = direct_tls,
+        .tls = srv->tls,
+        .send_queue_max = srv->cfg->send_queue_max,
+        .max_connections = srv->cfg->max_connections,
+    };
+    char *err = NULL;
+    int rc = listener_start(&srv->listeners[srv->nlisteners], srv->loop, &o, c2s_accept, srv, &err);
+    if (rc < 0) {
+        fprintf(stderr, "taube: cannot listen on [%s]:%d: %s\n", addr, port, err ? err : uv_strerror(rc));
+        free(err);
+        return rc;
+    }
+    srv->nlisteners++;
+    return 0;
+}
+
+static int start_listeners(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    for (size_t i = 0; i < cfg->listen.n; i++) {
+        if (listen_one(srv, cfg->listen.items[i], cfg->c2s_port, false) < 0 ||
+            listen_one(srv, cfg->listen.items[i], cfg->c2s_tls_port, true) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void close_walk(uv_handle_t *h, void *ud)
+{
+    (void)ud;
+    close_handle(h);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    c2s_tick(srv);
+    if (!srv->stopping)
+        return;
+    if (srv->c2s_count > 0 && (int64_t)uv_now(srv->loop) < srv->start_time)
+        return; /* start_time holds the shutdown deadline while stopping */
+    close_handle((uv_handle_t *)&srv->tick);
+    close_handle((uv_handle_t *)&srv->sigint);
+    close_handle((uv_handle_t *)&srv->sigterm);
+}
+
+static void server_stop(struct server *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        listener_stop(srv->listeners[i]);
+    srv->nlisteners = 0;
+    c2s_close_all(srv, STREAM_SYSTEM_SHUTDOWN);
+    srv->start_time = (int64_t)uv_now(srv->loop) + SHUTDOWN_GRACE_MS;
+    uv_timer_start(&srv->tick, on_tick, 50, 50);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    server_stop(s->data);
+}
+
+static int run(struct server *srv)
+{
+    srv->router = router_new(srv);
+    if (!srv->router || make_tls(srv) < 0 || modules_init(srv) < 0 || start_listeners(srv) < 0)
+        return 1;
+    uv_timer_init(srv->loop, &srv->tick);
+    srv->tick.data = srv;
+    uv_timer_start(&srv->tick, on_tick, 1000, 1000);
+    uv_signal_init(srv->loop, &srv->sigint);
+    uv_signal_init(srv->loop, &srv->sigterm);
+    srv->sigint.data = srv->sigterm.data = srv;
+    uv_signal_start(&srv->sigint, on_signal, SIGINT);
+    uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    srv->start_time = server_now(srv);
+    fprintf(stderr, "taube %s: ready, %zu domain(s), client port %d, direct TLS port %d\n",
+            TAUBE_VERSION, srv->cfg->domains.n, srv->cfg->c2s_port, srv->cfg->c2s_tls_port);
+    uv_run(srv->loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+static void cleanup(struct server *srv)
+{
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        listener_stop(srv->listeners[i]);
+    uv_walk(srv->loop, close_walk, NULL);
+    uv_run(srv->loop, UV_RUN_DEFAULT);
+    modules_fini(srv);
+    router_free(srv->router);
+    tls_ctx_free(srv->tls);
+    store_close(srv->store);
+    buf_free(&srv->scratch);
+    uv_loop_close(srv->loop);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    bool check = false;
+    for (int o; (o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1;) {
+        switch (o) {
+        case 'c': path = optarg; break;
+        case 'k': check = true; break;
+        case 'V': printf("taube %s\n", TAUBE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct config cfg;
+    char *err = NULL;
+    if (config_load(&cfg, path, &err) < 0) {
+        fprintf(stderr, "taube: %s\n", err ? err : "cannot load the configuration");
+        free(err);
+        return 1;
+    }
+    log_set_level((enum log_level)cfg.log_level);
+    if (check_certs(&cfg) < 0) {
+        config_free(&cfg);
+        return 1;
+    }
+    if (check) {
+        printf("taube: %s is valid\n", cfg.path);
+        config_free(&cfg);
+        return 0;
+    }
+
+    uv_loop_t loop;
+    struct server srv = {.loop = &loop, .cfg = &cfg};
+    buf_init(&srv.scratch, 0);
+    uv_loop_init(&loop);
+    int rc = 1;
+    if (store_open(&srv.store, cfg.store_path, &err) < 0) {
+        fprintf(stderr, "taube: store %s: %s\n", cfg.store_path, err ? err : "cannot open");
+        free(err);
+    } else {
+        rc = run(&srv);
+    }
+    cleanup(&srv);
+    config_free(&cfg);
+    return rc;
+}

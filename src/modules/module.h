@@ -1,0 +1,94 @@
+/* Modules: every feature, and the whole life of its data.
+ *
+ * Each feature is a const struct module listed in registry.c, in a fixed
+ * order (no dlopen). A module names what it adds to the protocol (iq
+ * handlers keyed by namespace, element, type and target; disco features
+ * come from the same table, so nothing is advertised without a handler)
+ * and its data contract (describe/export/erase/sweep), which account
+ * deletion, export, access reports and retention loop over.
+ *
+ * Loop thread only, except the data contract, which runs wherever the
+ * store is used (the server's loop or taubectl) and touches only the store.
+ */
+#ifndef TAUBE_MODULE_H
+#define TAUBE_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/server.h"
+#include "xmpp/jid.h"
+#include "xmpp/session.h"
+#include "xmpp/stanza.h"
+
+struct store;
+
+enum { IQ_GET = 1, IQ_SET = 2 };
+/* Who an iq is addressed to: the server (domain JID) or an account's bare
+ * JID (including no 'to', handled on behalf of the sender, RFC 6120 §10.3). */
+enum { IQ_TO_SERVER = 1, IQ_TO_ACCOUNT = 2 };
+
+struct iq_request {
+    struct server *srv;
+    void *state;                   /* the module's state from init */
+    const struct stanza *st;       /* the request; borrowed */
+    const struct xml_node *payload;/* its one child element */
+    const struct jid *from;        /* full JID of the sender */
+    const struct jid *to;          /* domain JID or the account's bare JID */
+    int type;                      /* IQ_GET or IQ_SET */
+    struct session *origin;        /* sender's local session, or NULL */
+};
+
+struct iq_handler {
+    const char *ns;
+    const char *name;
+    unsigned types;    /* IQ_GET | IQ_SET */
+    unsigned targets;  /* IQ_TO_SERVER | IQ_TO_ACCOUNT */
+    const char *feature; /* disco#info feature for the server, or NULL */
+    /* Must answer: iq_reply / iq_reply_error (or keep st and answer later). */
+    void (*handle)(const struct iq_request *rq);
+};
+
+/* What the data contract functions get: no server, so taubectl can call
+ * them with only the store open. */
+struct data_ctx {
+    struct store *store;
+    const struct config *cfg;
+    int64_t now;
+};
+
+struct module {
+    const char *name;
+    const struct iq_handler *iq;
+    size_t n_iq;
+    const char *const *features; /* more server disco features; NULL-terminated or NULL */
+    int (*init)(struct server *srv, void **state);
+    void (*fini)(struct server *srv, void *state);
+    /* Data contract; NULL for modules that store nothing about users. */
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
+    int (*sweep)(const struct data_ctx *d);
+};
+
+/* The registry (registry.c). */
+extern const struct module *const taube_modules[];
+extern const size_t taube_nmodules;
+
+int modules_init(struct server *srv);
+void modules_fini(struct server *srv);
+/* Finds and runs the handler for an iq get/set. Returns 0 if handled,
+ * -ENOENT if no module handles it (the router answers service-unavailable). */
+int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struct jid *from,
+                        const struct jid *to, unsigned target, struct session *origin);
+/* Calls fn with each server disco feature (from handlers and lists). */
+void modules_features(void (*fn)(void *ud, const char *feature), void *ud);
+
+/* Answers rq with result (consumed; must be an iq result made with
+ * iq_result_new) or with an error condition. */
+void iq_reply(const struct iq_request *rq, struct stanza *result);
+void iq_reply_error(const struct iq_request *rq, enum stanza_cond c, const char *text);
+
+#endif

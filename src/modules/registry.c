@@ -1,0 +1,87 @@
+/* The module registry: every feature, in the order hooks run. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "modules/module.h"
+#include "xmpp/router.h"
+
+extern const struct module mod_disco, mod_ping, mod_version, mod_time;
+
+const struct module *const taube_modules[] = {
+    &mod_disco,
+    &mod_ping,
+    &mod_version,
+    &mod_time,
+};
+const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
+
+_Static_assert(sizeof taube_modules / sizeof taube_modules[0] <= SERVER_MAX_MODULES,
+               "raise SERVER_MAX_MODULES");
+
+int modules_init(struct server *srv)
+{
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        if (m->init && m->init(srv, &srv->mod_state[i]) < 0) {
+            log_error("module %s failed to start", m->name);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+void modules_fini(struct server *srv)
+{
+    for (size_t i = taube_nmodules; i-- > 0;) {
+        const struct module *m = taube_modules[i];
+        if (m->fini)
+            m->fini(srv, srv->mod_state[i]);
+        srv->mod_state[i] = NULL;
+    }
+}
+
+int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struct jid *from,
+                        const struct jid *to, unsigned target, struct session *origin)
+{
+    const struct xml_node *payload = xml_first_elem(st->root);
+    const char *type = xml_attr(st->root, "type");
+    if (!payload || !type)
+        return -ENOENT;
+    int t = strcmp(type, "get") == 0 ? IQ_GET : IQ_SET;
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        for (size_t j = 0; j < m->n_iq; j++) {
+            const struct iq_handler *h = &m->iq[j];
+            if (!(h->types & t) || !(h->targets & target) || strcmp(h->ns, payload->ns) != 0 ||
+                strcmp(h->name, payload->name) != 0)
+                continue;
+            struct iq_request rq = {srv, srv->mod_state[i], st, payload, from, to, t, origin};
+            h->handle(&rq);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+void modules_features(void (*fn)(void *ud, const char *feature), void *ud)
+{
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        for (size_t j = 0; j < m->n_iq; j++)
+            if (m->iq[j].feature && (m->iq[j].targets & IQ_TO_SERVER))
+                fn(ud, m->iq[j].feature);
+        for (const char *const *f = m->features; f && *f; f++)
+            fn(ud, *f);
+    }
+}
+
+void iq_reply(const struct iq_request *rq, struct stanza *result)
+{
+    router_send(rq->srv, result);
+}
+
+void iq_reply_error(const struct iq_request *rq, enum stanza_cond c, const char *text)
+{
+    router_error(rq->srv, rq->st, c, text);
+}

@@ -1,0 +1,461 @@
+/* Client-to-server streams: the state machine from the first byte to the
+ * bound session (RFC 6120 §4-§7). SASL lives in c2s_auth.c, binding and
+ * stanza handling in c2s_session.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "core/log.h"
+#include "net/c2s_internal.h"
+#include "xmpp/ns.h"
+#include "xmpp/router.h"
+
+#define AUTH_FAILURE_DELAY_MS 1000
+#define PING_TIMEOUT_MS 60000
+#define PARSER_IDLE_MS 2000
+
+static void c2s_on_data(void *ud, const char *data, size_t len);
+static void c2s_on_tls_ready(void *ud);
+static void c2s_on_close(void *ud, int err);
+
+static const struct conn_handler c2s_conn_handler = {
+    .on_data = c2s_on_data,
+    .on_tls_ready = c2s_on_tls_ready,
+    .on_close = c2s_on_close,
+};
+
+static int on_stream_open(void *ud, const struct xml_node *root);
+static int on_stanza(void *ud, struct stanza *st);
+static void on_stream_close(void *ud);
+
+static const struct xml_stream_handler c2s_xml_handler = {
+    .stream_open = on_stream_open,
+    .stanza = on_stanza,
+    .stream_close = on_stream_close,
+};
+
+int64_t c2s_now(const struct c2s *c) { return (int64_t)uv_now(c->srv->loop); }
+
+/* ---- writing ---- */
+
+int c2s_write(struct c2s *c, const char *data, size_t len)
+{
+    int rc = conn_write(c->conn, data, len);
+    if (rc == -ENOBUFS) {
+        /* The client does not read what it is sent: it cannot be told. */
+        log_info("c2s %s: send queue full, closing", conn_id(c->conn));
+        c->state = C2S_CLOSING;
+        conn_abort(c->conn);
+    }
+    c->last_write = c2s_now(c);
+    return rc;
+}
+
+int c2s_write_str(struct c2s *c, const char *s) { return c2s_write(c, s, strlen(s)); }
+
+int c2s_send_stanza(struct c2s *c, const struct stanza *st)
+{
+    struct buf *out = &c->srv->scratch;
+    buf_reset(out);
+    int rc = xml_serialize(st->root, NS_CLIENT, out);
+    if (rc == 0)
+        rc = c2s_write(c, out->data, out->len);
+    buf_shrink(out, 64 * 1024);
+    return rc;
+}
+
+static void send_header(struct c2s *c)
+{
+    struct buf *out = &c->srv->scratch;
+    buf_reset(out);
+    RAND_bytes((unsigned char *)c->stream_id, 8);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 7; i >= 0; i--) {
+        unsigned char b = (unsigned char)c->stream_id[i];
+        c->stream_id[2 * i] = hex[b >> 4];
+        c->stream_id[2 * i + 1] = hex[b & 15];
+    }
+    c->stream_id[16] = '\0';
+    const char *from = c->domain ? c->domain : c->srv->cfg->domains.items[0];
+    int rc = buf_append_str(out, "<?xml version='1.0'?><stream:stream xmlns='" NS_CLIENT
+                                 "' xmlns:stream='" NS_STREAMS "' id='");
+    if (rc == 0)
+        rc = buf_printf(out, "%s' from='", c->stream_id);
+    if (rc == 0)
+        rc = xml_escape(out, from, strlen(from), true);
+    if (rc == 0)
+        rc = buf_append_str(out, "' version='1.0' xml:lang='en'>");
+    if (rc == 0)
+        c2s_write(c, out->data, out->len);
+    c->header_sent = true;
+}
+
+void c2s_stream_error(struct c2s *c, enum stream_cond cond, const char *text)
+{
+    if (c->state == C2S_CLOSING)
+        return;
+    log_debug("c2s %s: stream error %s", conn_id(c->conn), stream_cond_name(cond));
+    if (!c->header_sent)
+        send_header(c);
+    struct buf *out = &c->srv->scratch;
+    buf_reset(out);
+    if (stream_error_write(out, cond, text) == 0)
+        c2s_write(c, out->data, out->len);
+    if (c->state == C2S_CLOSING)
+        return; /* the write failed and aborted */
+    c->state = C2S_CLOSING;
+    c2s_unbind(c);
+    conn_close(c->conn);
+}
+
+static void close_stream(struct c2s *c)
+{
+    if (c->state == C2S_CLOSING)
+        return;
+    c2s_write_str(c, "</stream:stream>");
+    c->state = C2S_CLOSING;
+    c2s_unbind(c);
+    conn_close(c->conn);
+}
+
+/* ---- features ---- */
+
+void c2s_send_features(struct c2s *c)
+{
+    struct buf feat;
+    buf_init(&feat, 16 * 1024);
+    int rc = buf_append_str(&feat, "<stream:features>");
+    if (rc == 0 && !c->tls)
+        rc = buf_append_str(&feat, "<starttls xmlns='" NS_TLS "'><required/></starttls>");
+    else if (rc == 0 && !c->authed)
+        c2s_sasl_mechanisms(c, &feat);
+    else if (rc == 0)
+        rc = buf_append_str(&feat, "<bind xmlns='" NS_BIND "'/>"
+                                   "<session xmlns='" NS_SESSION "'><optional/></session>");
+    if (rc == 0)
+        rc = buf_append_str(&feat, "</stream:features>");
+    if (rc == 0)
+        c2s_write(c, feat.data, feat.len);
+    buf_free(&feat);
+    c->state = C2S_FEATURES;
+}
+
+/* ---- the stream header ---- */
+
+static int check_header(struct c2s *c, const struct xml_node *root)
+{
+    if (strcmp(root->name, "stream") != 0 || strcmp(root->ns, NS_STREAMS) != 0) {
+        c2s_stream_error(c, STREAM_INVALID_NAMESPACE, NULL);
+        return -1;
+    }
+    const char *content_ns = xml_attr(root, "xmlns"); /* the default namespace */
+    if (!content_ns || strcmp(content_ns, NS_CLIENT) != 0) {
+        c2s_stream_error(c, STREAM_INVALID_NAMESPACE, NULL);
+        return -1;
+    }
+    const char *to = xml_attr(root, "to");
+    char host[JID_PART_MAX + 1];
+    const char *ours = NULL;
+    if (to && jid_prep_domain(to, host, sizeof host) == 0)
+        ours = server_host(c->srv, host);
+    if (!ours || (c->domain && strcmp(ours, c->domain) != 0)) {
+        c2s_stream_error(c, STREAM_HOST_UNKNOWN, NULL);
+        return -1;
+    }
+    if (!c->domain && !(c->domain = strdup(ours))) {
+        c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
+        return -1;
+    }
+    /* RFC 6120 §4.7.5: we speak 1.x; no version means pre-1.0. */
+    const char *version = xml_attr(root, "version");
+    if (!version || strncmp(version, "1.", 2) != 0) {
+        c2s_stream_error(c, STREAM_UNSUPPORTED_VERSION, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int on_stream_open(void *ud, const struct xml_node *root)
+{
+    struct c2s *c = ud;
+    c->header_sent = false;
+    if (c->state != C2S_WAIT_STREAM) {
+        c2s_stream_error(c, STREAM_BAD_FORMAT, NULL);
+        return 1;
+    }
+    if (check_header(c, root) < 0)
+        return 1;
+    send_header(c);
+    c2s_send_features(c);
+    return 0;
+}
+
+static void on_stream_close(void *ud)
+{
+    close_stream(ud);
+}
+
+/* ---- top-level elements by state ---- */
+
+static void starttls(struct c2s *c, struct stanza *st)
+{
+    stanza_unref(st);
+    if (c2s_write_str(c, "<proceed xmlns='" NS_TLS "'/>") < 0 || conn_starttls(c->conn) < 0) {
+        c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    c->state = C2S_TLS;
+    c->restart = true;
+}
+
+static void before_tls(struct c2s *c, struct stanza *st)
+{
+    const struct xml_node *r = st->root;
+    if (strcmp(r->ns, NS_TLS) == 0 && strcmp(r->name, "starttls") == 0) {
+        starttls(c, st);
+        return;
+    }
+    stanza_unref(st);
+    if (strcmp(r->ns, NS_SASL) == 0) {
+        /* Promise P15: no authentication without TLS. */
+        c2s_write_str(c, "<failure xmlns='" NS_SASL "'><encryption-required/></failure>");
+        c2s_stream_error(c, STREAM_POLICY_VIOLATION, "TLS is required");
+    } else if (stanza_kind(r) != STANZA_OTHER) {
+        c2s_stream_error(c, STREAM_NOT_AUTHORIZED, NULL);
+    } else {
+        c2s_stream_error(c, STREAM_POLICY_VIOLATION, "TLS is required");
+    }
+}
+
+static void dispatch(struct c2s *c, struct stanza *st)
+{
+    const struct xml_node *r = st->root;
+    switch (c->state) {
+    case C2S_FEATURES:
+        if (!c->tls) {
+            before_tls(c, st);
+        } else if (!c->authed) {
+            if (strcmp(r->ns, NS_SASL) == 0) {
+                c2s_sasl_element(c, st);
+            } else {
+                enum stream_cond cond = stanza_kind(r) != STANZA_OTHER
+                                            ? STREAM_NOT_AUTHORIZED
+                                            : STREAM_UNSUPPORTED_STANZA_TYPE;
+                stanza_unref(st);
+                c2s_stream_error(c, cond, NULL);
+            }
+        } else {
+            c2s_stanza(c, st);
+        }
+        break;
+    case C2S_SASL:
+        c2s_sasl_element(c, st);
+        break;
+    case C2S_SESSION:
+        c2s_stanza(c, st);
+        break;
+    default:
+        stanza_unref(st);
+        c2s_stream_error(c, STREAM_BAD_FORMAT, NULL);
+        break;
+    }
+}
+
+static int on_stanza(void *ud, struct stanza *st)
+{
+    struct c2s *c = ud;
+    if (c->state == C2S_CLOSING) {
+        stanza_unref(st);
+        return 1;
+    }
+    dispatch(c, st);
+    return c->restart || c->state == C2S_CLOSING;
+}
+
+/* ---- bytes in ---- */
+
+static enum stream_cond xml_error_cond(long err)
+{
+    switch (-err) {
+    case XMLE_RESTRICTED:
+        return STREAM_RESTRICTED_XML;
+    case XMLE_TOO_BIG:
+    case XMLE_TOO_DEEP:
+    case XMLE_TOO_MANY_ATTRS:
+        return STREAM_POLICY_VIOLATION;
+    case XMLE_NOMEM:
+        return STREAM_RESOURCE_CONSTRAINT;
+    default:
+        return STREAM_NOT_WELL_FORMED;
+    }
+}
+
+/* Token bucket per connection (limits.read_rate, limits.read_burst):
+ * over budget, reading pauses until the tick refills it. */
+static void charge_read(struct c2s *c, size_t len)
+{
+    c->tokens -= (int64_t)len;
+    if (c->tokens < 0 && !c->read_paused) {
+        c->read_paused = true;
+        conn_pause_read(c->conn);
+    }
+}
+
+static void c2s_on_data(void *ud, const char *data, size_t len)
+{
+    struct c2s *c = ud;
+    c->last_read = c2s_now(c);
+    c->ping_sent = 0; /* any traffic shows the peer is alive */
+    charge_read(c, len);
+    while (len > 0 && c->state != C2S_CLOSING) {
+        long n = xml_stream_feed(c->xs, data, len);
+        if (n < 0) {
+            c2s_stream_error(c, xml_error_cond(n), NULL);
+            return;
+        }
+        data += n;
+        len -= (size_t)n;
+        if (!c->restart)
+            continue;
+        c->restart = false;
+        xml_stream_reset(c->xs);
+        if (c->state == C2S_TLS) {
+            /* Bytes after <starttls/> were sent in plaintext before the
+             * handshake: refuse them (RFC 6120 §5.4.3.3 ordering). */
+            if (len > 0) {
+                log_info("c2s %s: data after starttls, closing", conn_id(c->conn));
+                c->state = C2S_CLOSING;
+                conn_abort(c->conn);
+            }
+            return;
+        }
+        c->state = C2S_WAIT_STREAM;
+    }
+}
+
+static void c2s_on_tls_ready(void *ud)
+{
+    struct c2s *c = ud;
+    c->tls = true;
+    if (c->state == C2S_TLS)
+        c->state = C2S_WAIT_STREAM;
+}
+
+/* ---- life cycle ---- */
+
+static void c2s_free(struct c2s *c)
+{
+    struct server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->c2s_all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->c2s_count--;
+    c2s_auth_free(c);
+    xml_stream_free(c->xs);
+    free(c->domain);
+    free(c->user);
+    free(c);
+}
+
+static void c2s_on_close(void *ud, int err)
+{
+    struct c2s *c = ud;
+    (void)err;
+    c->state = C2S_CLOSING;
+    c2s_unbind(c);
+    c2s_free(c);
+}
+
+void c2s_accept(void *ud, struct conn *conn)
+{
+    struct server *srv = ud;
+    struct c2s *c = calloc(1, sizeof *c);
+    struct xml_limits lim = {srv->cfg->max_stanza_size, srv->cfg->max_depth, srv->cfg->max_attrs};
+    if (c)
+        c->xs = xml_stream_new(&lim, &c2s_xml_handler, c);
+    if (!c || !c->xs || srv->stopping) {
+        if (c)
+            free(c);
+        conn_abort(conn);
+        return;
+    }
+    c->srv = srv;
+    c->conn = conn;
+    c->state = C2S_WAIT_STREAM;
+    c->tls = conn_is_tls(conn) && conn_tls_done(conn);
+    c->connected = c->last_read = c->last_write = c2s_now(c);
+    c->tokens = (int64_t)srv->cfg->read_burst;
+    c->next = srv->c2s_all;
+    if (c->next)
+        c->next->prev = c;
+    srv->c2s_all = c;
+    srv->c2s_count++;
+    conn_set_handler(conn, &c2s_conn_handler, c);
+}
+
+static void refill(struct c2s *c, int64_t now)
+{
+    const struct config *cfg = c->srv->cfg;
+    c->tokens += (int64_t)cfg->read_rate;
+    if (c->tokens > (int64_t)cfg->read_burst)
+        c->tokens = (int64_t)cfg->read_burst;
+    if (c->read_paused && c->tokens > 0 && now >= c->resume_at) {
+        c->read_paused = false;
+        conn_resume_read(c->conn);
+    }
+}
+
+static void tick_one(struct c2s *c, int64_t now)
+{
+    const struct config *cfg = c->srv->cfg;
+    if (c->state == C2S_CLOSING)
+        return;
+    refill(c, now);
+    if (!c->bound) {
+        if (now - c->connected >= (int64_t)cfg->auth_timeout * 1000)
+            c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
+        return;
+    }
+    if (c->ping_sent && now - c->ping_sent >= PING_TIMEOUT_MS) {
+        c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
+        return;
+    }
+    if (!c->ping_sent && now - c->last_read >= (int64_t)cfg->idle_timeout * 1000)
+        c2s_send_ping(c);
+    else if (now - c->last_write >= (int64_t)cfg->keepalive_interval * 1000)
+        c2s_write_str(c, " ");
+    if (now - c->last_read >= PARSER_IDLE_MS)
+        xml_stream_idle(c->xs);
+}
+
+void c2s_tick(struct server *srv)
+{
+    int64_t now = (int64_t)uv_now(srv->loop);
+    for (struct c2s *c = srv->c2s_all, *n; c; c = n) {
+        n = c->next;
+        tick_one(c, now);
+    }
+}
+
+void c2s_close_all(struct server *srv, enum stream_cond cond)
+{
+    for (struct c2s *c = srv->c2s_all, *n; c; c = n) {
+        n = c->next;
+        if (c->state == C2S_CLOSING)
+            continue;
+        c2s_stream_error(c, cond, NULL);
+    }
+}
+
+void c2s_delay_reads(struct c2s *c)
+{
+    c->resume_at = c2s_now(c) + AUTH_FAILURE_DELAY_MS;
+    if (!c->read_paused) {
+        c->read_paused = true;
+        conn_pause_read(c->conn);
+    }
+}

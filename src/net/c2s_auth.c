@@ -1,0 +1,255 @@
+/* SASL on client streams (RFC 6120 §6): mechanisms offered after TLS,
+ * the <auth>/<challenge>/<response> exchange, failures with a delay and
+ * a per-connection limit on attempts. The mechanisms themselves are in
+ * xmpp/sasl.c; credentials come from the store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "net/c2s_internal.h"
+#include "store/store.h"
+#include "xmpp/ns.h"
+
+static bool have_cb(const struct sasl_cb *cb) { return cb->have_exporter || cb->endpoint_len > 0; }
+
+void c2s_sasl_mechanisms(struct c2s *c, struct buf *out)
+{
+    struct sasl_cb cb;
+    conn_channel_binding(c->conn, &cb);
+    buf_append_str(out, "<mechanisms xmlns='" NS_SASL "'>");
+    if (have_cb(&cb))
+        buf_append_str(out, "<mechanism>SCRAM-SHA-256-PLUS</mechanism>"
+                            "<mechanism>SCRAM-SHA-1-PLUS</mechanism>");
+    buf_append_str(out, "<mechanism>SCRAM-SHA-256</mechanism>"
+                        "<mechanism>SCRAM-SHA-1</mechanism>"
+                        "<mechanism>PLAIN</mechanism></mechanisms>");
+    if (!have_cb(&cb))
+        return;
+    /* XEP-0440: which channel-binding types we can do. */
+    buf_append_str(out, "<sasl-channel-binding xmlns='" NS_SASL_CB "'>");
+    if (cb.have_exporter)
+        buf_append_str(out, "<channel-binding type='tls-exporter'/>");
+    if (cb.endpoint_len)
+        buf_append_str(out, "<channel-binding type='tls-server-end-point'/>");
+    buf_append_str(out, "</sasl-channel-binding>");
+}
+
+void c2s_auth_free(struct c2s *c)
+{
+    sasl_free(c->sasl);
+    c->sasl = NULL;
+}
+
+static void sasl_failure_send(struct c2s *c, enum sasl_failure f)
+{
+    c2s_auth_free(c);
+    c->state = C2S_FEATURES;
+    struct buf *out = &c->srv->scratch;
+    buf_reset(out);
+    if (buf_printf(out, "<failure xmlns='" NS_SASL "'><%s/></failure>", sasl_failure_name(f)) == 0)
+        c2s_write(c, out->data, out->len);
+    if (f == SASLF_ABORTED)
+        return;
+    log_info("c2s %s: authentication failed (%s)", conn_id(c->conn), sasl_failure_name(f));
+    if (++c->auth_failures >= c->srv->cfg->max_auth_attempts)
+        c2s_stream_error(c, STREAM_POLICY_VIOLATION, "too many failed authentication attempts");
+    else
+        c2s_delay_reads(c);
+}
+
+static void send_b64(struct c2s *c, const char *elem, const uint8_t *data, size_t len)
+{
+    char *b64 = NULL;
+    size_t b64_len = 0;
+    struct buf *out = &c->srv->scratch;
+    buf_reset(out);
+    if (len && sasl_b64_encode(data, len, &b64, &b64_len) < 0) {
+        c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    int rc = b64 ? buf_printf(out, "<%s xmlns='" NS_SASL "'>%s</%s>", elem, b64, elem)
+                 : buf_printf(out, "<%s xmlns='" NS_SASL "'/>", elem);
+    free(b64);
+    if (rc == 0)
+        c2s_write(c, out->data, out->len);
+}
+
+/* The authorization identity, if any, must be the account itself. */
+static bool authzid_ok(struct c2s *c)
+{
+    const char *authzid = sasl_authzid(c->sasl);
+    if (!authzid || !*authzid)
+        return true;
+    struct jid j;
+    if (jid_parse(&j, authzid, strlen(authzid)) < 0)
+        return false;
+    bool ok = j.local && !j.resource && strcmp(j.local, c->user) == 0 &&
+              strcmp(j.domain, c->domain) == 0;
+    jid_free(&j);
+    return ok;
+}
+
+static void sasl_succeeded(struct c2s *c, const uint8_t *out, size_t out_len)
+{
+    if (!authzid_ok(c)) {
+        sasl_failure_send(c, SASLF_INVALID_AUTHZID);
+        return;
+    }
+    if (c->suspended) {
+        sasl_failure_send(c, SASLF_ACCOUNT_DISABLED);
+        return;
+    }
+    send_b64(c, "success", out, out_len);
+    c2s_auth_free(c);
+    c->authed = true;
+    c->restart = true;
+    c->state = C2S_WAIT_STREAM;
+}
+
+static void handle_result(struct c2s *c, enum sasl_result r, uint8_t *out, size_t out_len);
+
+static enum scram_hash mech_hash(enum sasl_mech m)
+{
+    return m == SASL_SCRAM_SHA1 || m == SASL_SCRAM_SHA1_PLUS ? SCRAM_SHA1 : SCRAM_SHA256;
+}
+
+static void creds_done(void *ud, int err, const struct account_creds *creds)
+{
+    struct c2s *c = ud;
+    if (err < 0 && err != -ENOENT) {
+        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        return;
+    }
+    enum scram_hash h = mech_hash(c->mech);
+    const struct scram_creds *sc = creds && creds->have[h] ? &creds->scram[h] : NULL;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    enum sasl_result r = sasl_creds(c->sasl, sc, store_server_secret(c->srv->store), 32, &out,
+                                    &out_len);
+    c->suspended = creds && creds->suspended;
+    handle_result(c, r, out, out_len);
+}
+
+/* SCRAM usernames are local parts; "user@domain" is accepted too. */
+static int username_local(struct c2s *c, const char *name, char *local, size_t cap)
+{
+    const char *at = strrchr(name, '@');
+    if (at) {
+        char dom[JID_PART_MAX + 1];
+        if (jid_prep_domain(at + 1, dom, sizeof dom) < 0 || strcmp(dom, c->domain) != 0)
+            return -1;
+        char tmp[JID_PART_MAX + 1];
+        size_t n = (size_t)(at - name);
+        if (n >= sizeof tmp)
+            return -1;
+        memcpy(tmp, name, n);
+        tmp[n] = '\0';
+        return jid_prep_local(tmp, local, cap);
+    }
+    return jid_prep_local(name, local, cap);
+}
+
+static void need_creds(struct c2s *c)
+{
+    char local[JID_PART_MAX + 1];
+    const char *name = sasl_username(c->sasl);
+    free(c->user);
+    c->user = NULL;
+    if (!name || username_local(c, name, local, sizeof local) < 0) {
+        creds_done(c, -ENOENT, NULL); /* goes on with a fake salt, fails at the end */
+        return;
+    }
+    if (!(c->user = strdup(local))) {
+        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        return;
+    }
+    store_account_get_creds(c->srv->store, c->domain, c->user, creds_done, c);
+}
+
+static void handle_result(struct c2s *c, enum sasl_result r, uint8_t *out, size_t out_len)
+{
+    switch (r) {
+    case SASL_CONTINUE:
+        c->state = C2S_SASL;
+        send_b64(c, "challenge", out, out_len);
+        break;
+    case SASL_NEED_CREDS:
+        c->state = C2S_SASL;
+        need_creds(c);
+        break;
+    case SASL_OK:
+        sasl_succeeded(c, out, out_len);
+        break;
+    case SASL_FAIL:
+        sasl_failure_send(c, sasl_failure(c->sasl));
+        break;
+    }
+    free(out);
+}
+
+/* Decodes the element's text; an empty element is "no data" and "=" is
+ * an empty response (RFC 6120 §6.4.2). */
+static int decode_payload(struct stanza *st, uint8_t **data, size_t *len)
+{
+    const char *text = xml_text(st, st->root);
+    if (!text)
+        return -ENOMEM;
+    *data = NULL;
+    *len = 0;
+    if (!*text)
+        return 0;
+    return sasl_b64_decode(text, strlen(text), data, len);
+}
+
+static void step(struct c2s *c, struct stanza *st)
+{
+    uint8_t *in = NULL, *out = NULL;
+    size_t in_len = 0, out_len = 0;
+    if (decode_payload(st, &in, &in_len) < 0) {
+        sasl_failure_send(c, SASLF_INCORRECT_ENCODING);
+        return;
+    }
+    enum sasl_result r = sasl_step(c->sasl, in ? in : (const uint8_t *)"", in_len, &out, &out_len);
+    free(in);
+    handle_result(c, r, out, out_len);
+}
+
+static void auth_start(struct c2s *c, struct stanza *st)
+{
+    const char *name = xml_attr(st->root, "mechanism");
+    enum sasl_mech m = name ? sasl_mech_parse(name) : SASL_MECH_NONE;
+    struct sasl_cb cb;
+    conn_channel_binding(c->conn, &cb);
+    cb.plus_advertised = have_cb(&cb);
+    bool plus = m == SASL_SCRAM_SHA1_PLUS || m == SASL_SCRAM_SHA256_PLUS;
+    if (m == SASL_MECH_NONE || (plus && !cb.plus_advertised)) {
+        sasl_failure_send(c, SASLF_INVALID_MECHANISM);
+        return;
+    }
+    c->mech = m;
+    if (!(c->sasl = sasl_new(m, &cb))) {
+        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        return;
+    }
+    c->state = C2S_SASL;
+    const char *text = xml_text(st, st->root);
+    if (text && !*text) {
+        send_b64(c, "challenge", NULL, 0); /* no initial response: ask for it */
+        return;
+    }
+    step(c, st);
+}
+
+void c2s_sasl_element(struct c2s *c, struct stanza *st)
+{
+    const char *name = st->root->name;
+    if (c->state == C2S_FEATURES && strcmp(name, "auth") == 0)
+        auth_start(c, st);
+    else if (c->state == C2S_SASL && strcmp(name, "response") == 0)
+        step(c, st);
+    else if (c->state == C2S_SASL && strcmp(name, "abort") == 0)
+        sasl_failure_send(c, SASLF_ABORTED);
+    else
+        sasl_failure_send(c, SASLF_MALFORMED_REQUEST);
+    stanza_unref(st);
+}

@@ -1,0 +1,78 @@
+/* Internals shared by the c2s files (c2s.c: the stream state machine,
+ * c2s_auth.c: SASL, c2s_session.c: binding and stanzas). Not for other
+ * parts. */
+#ifndef TAUBE_C2S_INTERNAL_H
+#define TAUBE_C2S_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/server.h"
+#include "net/c2s.h"
+#include "net/conn.h"
+#include "xml/xml.h"
+#include "xmpp/sasl.h"
+#include "xmpp/session.h"
+
+enum c2s_state {
+    C2S_WAIT_STREAM, /* expecting a stream header (first, or after a restart) */
+    C2S_FEATURES,    /* features sent: STARTTLS, SASL or bind, by the flags */
+    C2S_TLS,         /* <proceed/> sent, TLS handshake under way */
+    C2S_SASL,        /* a SASL exchange is under way */
+    C2S_SESSION,     /* resource bound: stanzas are routed */
+    C2S_CLOSING,     /* our </stream:stream> is out; waiting for the close */
+};
+
+struct c2s {
+    struct session sess;        /* valid once bound */
+    struct server *srv;
+    struct conn *conn;
+    struct xml_stream *xs;
+    enum c2s_state state;
+    bool tls;                   /* the stream is encrypted */
+    bool authed;                /* SASL succeeded */
+    bool bound;                 /* sess is registered with the router */
+    bool header_sent;           /* our header for the current stream is out */
+    bool restart;               /* reset the parser after this stanza */
+    bool read_paused;           /* by rate limit or auth delay */
+    char *domain;               /* the host this stream is for */
+    char *user;                 /* authenticated local part */
+    struct sasl *sasl;
+    enum sasl_mech mech;
+    unsigned auth_failures;
+    bool suspended;             /* the account being authenticated */
+    char stream_id[17];
+    int64_t connected;          /* ms, loop time */
+    int64_t last_read, last_write;
+    int64_t resume_at;          /* auth failure delay: no reads before this */
+    int64_t ping_sent;          /* 0: no ping outstanding */
+    char ping_id[20];
+    int64_t tokens;             /* read-rate bucket, bytes */
+    struct c2s *prev, *next;    /* srv->c2s_all */
+};
+
+/* c2s.c */
+int64_t c2s_now(const struct c2s *c);
+int c2s_write(struct c2s *c, const char *data, size_t len);
+int c2s_write_str(struct c2s *c, const char *s);
+/* Sends a stream error (with our header first if needed) and closes. */
+void c2s_stream_error(struct c2s *c, enum stream_cond cond, const char *text);
+/* Pauses reading for a moment after a failed authentication. */
+void c2s_delay_reads(struct c2s *c);
+/* Writes <stream:features> for the current flags. */
+void c2s_send_features(struct c2s *c);
+/* Sends an element built in a stanza (serialized in the client ns). */
+int c2s_send_stanza(struct c2s *c, const struct stanza *st);
+
+/* c2s_auth.c: <auth>, <response>, <abort> in the SASL namespace. */
+void c2s_sasl_element(struct c2s *c, struct stanza *st);
+void c2s_sasl_mechanisms(struct c2s *c, struct buf *out);
+void c2s_auth_free(struct c2s *c);
+
+/* c2s_session.c */
+/* A stanza after SASL: bind, session, then routing. Consumes st. */
+void c2s_stanza(struct c2s *c, struct stanza *st);
+void c2s_unbind(struct c2s *c);
+void c2s_send_ping(struct c2s *c);
+
+#endif

@@ -1,0 +1,294 @@
+/* Client streams after SASL: resource binding (RFC 6120 §7), the legacy
+ * session feature, checking and stamping stanzas (§8.1) and handing them
+ * to the router; the session ops the router delivers through. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "core/log.h"
+#include "net/c2s_internal.h"
+#include "store/store.h"
+#include "xmpp/ns.h"
+#include "xmpp/router.h"
+
+#define C2S_OF(s) ((struct c2s *)((char *)(s) - offsetof(struct c2s, sess)))
+
+static int sess_deliver(struct session *s, struct stanza *st)
+{
+    struct c2s *c = C2S_OF(s);
+    if (c->state == C2S_CLOSING)
+        return -EPIPE;
+    return c2s_send_stanza(c, st);
+}
+
+static void sess_kick(struct session *s, enum stream_cond cond, const char *text)
+{
+    c2s_stream_error(C2S_OF(s), cond, text);
+}
+
+static const struct session_ops c2s_session_ops = {
+    .deliver = sess_deliver,
+    .kick = sess_kick,
+};
+
+/* Sends a stanza error for st straight to this client (its 'from' may
+ * not be routable yet), from our domain. */
+static void reply_error(struct c2s *c, const struct stanza *st, enum stanza_cond cond)
+{
+    struct stanza *err = stanza_error_reply(st, cond, NULL);
+    if (!err)
+        return;
+    xml_set_attr(err, err->root, "from", NULL);
+    xml_set_attr(err, err->root, "to", NULL);
+    c2s_send_stanza(c, err);
+    stanza_unref(err);
+}
+
+void c2s_unbind(struct c2s *c)
+{
+    if (!c->bound)
+        return;
+    router_unbind(c->srv->router, &c->sess);
+    c->bound = false;
+    jid_free(&c->sess.jid);
+    free(c->sess.bare);
+    c->sess.bare = NULL;
+}
+
+/* A random resource (RFC 6120 §7.6: the server generates one). */
+static void random_resource(char out[17])
+{
+    unsigned char r[8];
+    static const char hex[] = "0123456789abcdef";
+    RAND_bytes(r, sizeof r);
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[16] = '\0';
+}
+
+static int set_session_jid(struct c2s *c, const char *resource)
+{
+    size_t n = strlen(c->user) + strlen(c->domain) + strlen(resource) + 3;
+    char *full = malloc(n);
+    if (!full)
+        return -ENOMEM;
+    snprintf(full, n, "%s@%s/%s", c->user, c->domain, resource);
+    int rc = jid_parse(&c->sess.jid, full, strlen(full));
+    free(full);
+    if (rc == 0 && !(c->sess.bare = jid_to_string(&c->sess.jid, true))) {
+        jid_free(&c->sess.jid);
+        rc = -ENOMEM;
+    }
+    return rc;
+}
+
+static void bind_result(struct c2s *c, const struct stanza *req)
+{
+    struct stanza *res = iq_result_new(req);
+    char *full = jid_to_string(&c->sess.jid, false);
+    struct xml_node *b = res ? xml_add_child(res, res->root, "bind", NS_BIND) : NULL;
+    if (b && full && xml_add_text_elem(res, b, "jid", full) == 0) {
+        xml_set_attr(res, res->root, "from", NULL);
+        xml_set_attr(res, res->root, "to", NULL);
+        c2s_send_stanza(c, res);
+    } else {
+        c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
+    }
+    free(full);
+    if (res)
+        stanza_unref(res);
+}
+
+static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_node *bind)
+{
+    char res[JID_PART_MAX + 1];
+    const struct xml_node *r = xml_child(bind, "resource", NS_BIND);
+    const char *want = r ? xml_text((struct stanza *)st, r) : NULL;
+    if (want && *want) {
+        if (jid_prep_resource(want, res, sizeof res) < 0) {
+            reply_error(c, st, SC_BAD_REQUEST);
+            return;
+        }
+    } else {
+        random_resource(res);
+    }
+    struct session *old = NULL;
+    c->sess.ops = &c2s_session_ops;
+    c->sess.id = ++c->srv->next_id;
+    if (set_session_jid(c, res) < 0) {
+        reply_error(c, st, SC_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    if (router_bind(c->srv->router, &c->sess, &old) < 0) {
+        jid_free(&c->sess.jid);
+        free(c->sess.bare);
+        c->sess.bare = NULL;
+        reply_error(c, st, SC_RESOURCE_CONSTRAINT);
+        return;
+    }
+    c->bound = true;
+    c->state = C2S_SESSION;
+    if (old) /* the issue's policy: the new session replaces the old one */
+        old->ops->kick(old, STREAM_CONFLICT, "Replaced by a new connection");
+    bind_result(c, st);
+    store_account_touch_login(c->srv->store, c->domain, c->user, (int64_t)time(NULL));
+}
+
+static bool is_type(const struct stanza *st, const char *type)
+{
+    const char *t = xml_attr(st->root, "type");
+    return t && strcmp(t, type) == 0;
+}
+
+/* Before binding only the bind request is allowed (RFC 6120 §7.1). */
+static void before_bind(struct c2s *c, struct stanza *st)
+{
+    const struct xml_node *bind = xml_child(st->root, "bind", NS_BIND);
+    if (stanza_kind(st->root) == STANZA_IQ && is_type(st, "set") && bind)
+        do_bind(c, st, bind);
+    else
+        c2s_stream_error(c, STREAM_NOT_AUTHORIZED, NULL);
+}
+
+/* RFC 6120 §8.2.3: id required; get/set carry exactly one child. */
+static bool iq_valid(const struct stanza *st)
+{
+    const char *type = xml_attr(st->root, "type");
+    if (!xml_attr(st->root, "id") || !type)
+        return false;
+    size_t n = xml_count_elems(st->root);
+    if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)
+        return n == 1;
+    if (strcmp(type, "result") == 0)
+        return n <= 1;
+    return strcmp(type, "error") == 0;
+}
+
+/* The answer to our keepalive ping is for this stream alone. */
+static bool is_ping_answer(struct c2s *c, const struct stanza *st)
+{
+    const char *id = xml_attr(st->root, "id");
+    const char *to = xml_attr(st->root, "to");
+    return c->ping_id[0] && id && strcmp(id, c->ping_id) == 0 &&
+           (!to || strcmp(to, c->domain) == 0) && (is_type(st, "result") || is_type(st, "error"));
+}
+
+static bool from_ok(struct c2s *c, const char *from)
+{
+    struct jid j;
+    if (jid_parse(&j, from, strlen(from)) < 0)
+        return false;
+    bool ok = j.resource ? jid_equal(&j, &c->sess.jid) : jid_bare_equal(&j, &c->sess.jid);
+    jid_free(&j);
+    return ok;
+}
+
+/* Presence with no 'to' sets this resource's availability (RFC 6121
+ * §4.2); broadcast to contacts arrives with the IM issue. */
+static void own_presence(struct c2s *c, const struct stanza *st)
+{
+    const char *type = xml_attr(st->root, "type");
+    if (type && strcmp(type, "unavailable") == 0) {
+        c->sess.available = false;
+        return;
+    }
+    if (type)
+        return;
+    c->sess.available = true;
+    const struct xml_node *p = xml_child(st->root, "priority", NS_CLIENT);
+    const char *text = p ? xml_text((struct stanza *)st, p) : NULL;
+    long prio = text ? strtol(text, NULL, 10) : 0;
+    c->sess.priority = (int)(prio < -128 ? -128 : prio > 127 ? 127 : prio);
+}
+
+static void route(struct c2s *c, struct stanza *st, enum stanza_kind kind)
+{
+    const char *to_s = xml_attr(st->root, "to");
+    struct jid to;
+    if (to_s && jid_parse(&to, to_s, strlen(to_s)) < 0) {
+        reply_error(c, st, SC_JID_MALFORMED);
+        return;
+    }
+    if (kind == STANZA_PRESENCE && !to_s) {
+        own_presence(c, st);
+        return;
+    }
+    if (kind == STANZA_IQ && xml_child(st->root, "session", NS_SESSION) && is_type(st, "set")) {
+        struct stanza *res = iq_result_new(st);
+        if (res)
+            xml_set_attr(res, res->root, "to", NULL);
+        if (res)
+            c2s_send_stanza(c, res);
+        if (res)
+            stanza_unref(res);
+    } else {
+        router_route(c->srv, st, &c->sess.jid, to_s ? &to : NULL, &c->sess);
+    }
+    if (to_s)
+        jid_free(&to);
+}
+
+static void in_session(struct c2s *c, struct stanza *st, enum stanza_kind kind)
+{
+    const char *from = xml_attr(st->root, "from");
+    if (from && !from_ok(c, from)) {
+        c2s_stream_error(c, STREAM_INVALID_FROM, NULL);
+        return;
+    }
+    if (kind == STANZA_IQ && !iq_valid(st)) {
+        reply_error(c, st, SC_BAD_REQUEST);
+        return;
+    }
+    if (kind == STANZA_IQ && is_ping_answer(c, st)) {
+        c->ping_id[0] = '\0';
+        return;
+    }
+    char *full = jid_to_string(&c->sess.jid, false);
+    if (!full || xml_set_attr(st, st->root, "from", full) < 0) {
+        free(full);
+        reply_error(c, st, SC_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    free(full);
+    route(c, st, kind);
+}
+
+void c2s_stanza(struct c2s *c, struct stanza *st)
+{
+    enum stanza_kind kind = stanza_kind(st->root);
+    if (kind == STANZA_OTHER)
+        c2s_stream_error(c, STREAM_UNSUPPORTED_STANZA_TYPE, NULL);
+    else if (!c->bound)
+        before_bind(c, st);
+    else
+        in_session(c, st, kind);
+    stanza_unref(st);
+}
+
+void c2s_send_ping(struct c2s *c)
+{
+    char *full = jid_to_string(&c->sess.jid, false);
+    if (!full)
+        return;
+    snprintf(c->ping_id, sizeof c->ping_id, "ping-%llx", (unsigned long long)++c->srv->next_id);
+    struct buf *out = &c->srv->scratch;
+    buf_reset(out);
+    int rc = buf_printf(out, "<iq type='get' id='%s' from='", c->ping_id);
+    if (rc == 0)
+        rc = xml_escape(out, c->domain, strlen(c->domain), true);
+    if (rc == 0)
+        rc = buf_append_str(out, "' to='");
+    if (rc == 0)
+        rc = xml_escape(out, full, strlen(full), true);
+    if (rc == 0)
+        rc = buf_append_str(out, "'><ping xmlns='" NS_PING "'/></iq>");
+    free(full);
+    if (rc == 0 && c2s_write(c, out->data, out->len) == 0)
+        c->ping_sent = c2s_now(c);
+}

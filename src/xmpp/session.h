@@ -1,0 +1,37 @@
+/* A session: one bound client resource, as the router sees it.
+ *
+ * The c2s stream embeds a struct session once a resource is bound; later
+ * transports (WebSocket, BOSH) embed one too. The router keeps sessions by
+ * bare JID and never frees them: the owner unregisters before freeing.
+ * Loop thread only.
+ */
+#ifndef TAUBE_SESSION_H
+#define TAUBE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xmpp/jid.h"
+#include "xmpp/stanza.h"
+
+struct session;
+
+struct session_ops {
+    /* Sends a stanza to the client. Does not consume st. 0 or -errno
+     * (the session is then closing). */
+    int (*deliver)(struct session *s, struct stanza *st);
+    /* Ends the session with a stream error (conflict, system-shutdown...). */
+    void (*kick)(struct session *s, enum stream_cond cond, const char *text);
+};
+
+struct session {
+    const struct session_ops *ops;
+    struct jid jid;          /* full JID */
+    char *bare;              /* "local@domain", the router's key */
+    uint64_t id;             /* for async completions: look up by id */
+    int priority;            /* from the last available presence */
+    bool available;          /* sent initial presence and not unavailable */
+    struct session *next;    /* the account's other resources */
+};
+
+#endif
