@@ -91,7 +91,8 @@ size_t xml_count_elems(const struct xml_node *n);
 /* Appends n and its subtree to out as XML. parent_ns is the default
  * namespace in scope where n is written: an xmlns attribute is written
  * only where a node's ns differs from its parent's. Text and attribute
- * values are escaped. 0, -ENOBUFS (out's limit) or -ENOMEM. */
+ * values are escaped. 0, -ENOBUFS (out's limit) or -ENOMEM; on failure out
+ * is left as it was. */
 int xml_serialize(const struct xml_node *n, const char *parent_ns, struct buf *out);
 /* Escapes text for an element body (&<>) or an attribute value (&<>"'). */
 int xml_escape(struct buf *out, const char *s, size_t len, bool attr);
@@ -112,20 +113,25 @@ struct xml_limits {
     size_t max_stanza_size; /* bytes of one top-level element, as received */
     unsigned max_depth;     /* element depth below the stream element */
     unsigned max_attrs;     /* attributes on one element */
-};
+};                          /* 0 in any field: a built-in default */
 
 struct xml_stream_handler {
     /* The stream header (<stream:stream ...>) was read. root is an element
-     * in a scratch stanza that lives until the next reset, with the header's
-     * attributes (to, from, version, xml:lang, id) and its ns and name as
-     * given. Return 0 to go on, non-zero to stop parsing (feed returns). */
+     * in a scratch stanza that lives until the next reset or until
+     * xml_stream_idle releases memory (copy what you keep), with the
+     * header's attributes (to, from, version, xml:lang, id) and its ns and
+     * name as given, plus an attribute "xmlns" holding the default namespace
+     * it declares, if any (check it is jabber:client). Return 0 to go on,
+     * non-zero to stop parsing (feed returns). */
     int (*stream_open)(void *ud, const struct xml_node *root);
     /* A complete top-level element. The callee consumes the reference.
      * Return 0 to go on, non-zero to stop after this stanza: feed then
      * returns the number of bytes consumed up to the end of this element,
-     * so the caller can see bytes sent after it (STARTTLS, SASL). */
+     * so the caller can see bytes sent after it (STARTTLS, SASL). Feeding
+     * the rest later, without a reset, carries on with the next element. */
     int (*stanza)(void *ud, struct stanza *st);
-    /* </stream:stream> was read. */
+    /* </stream:stream> was read. Parsing ends there: feed counts any later
+     * bytes as consumed and ignores them until a reset. */
     void (*stream_close)(void *ud);
 };
 
