@@ -1,0 +1,41 @@
+#!/bin/bash
+# `make check`: builds and runs every test — unit, end to end, and both
+# again under AddressSanitizer and UBSan — then prints one closing line.
+set -u
+cd "$(dirname "$0")/.."
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+total_p=0; total_f=0; stages_failed=()
+
+count() { # stage name, file with output
+    local p f
+    case "$1" in
+    unit*) p=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$2" | tail -1)
+           f=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$2" | tail -1) ;;
+    e2e*)  p=$(grep -Eo '[0-9]+ passed' "$2" | tail -1 | grep -Eo '[0-9]+')
+           f=$(grep -Eo '[0-9]+ (failed|error)' "$2" | awk '{s+=$1} END {print s+0}') ;;
+    esac
+    total_p=$((total_p + ${p:-0})); total_f=$((total_f + ${f:-0}))
+}
+
+stage() { # name, make arguments...
+    local name=$1; shift
+    echo "== $name"
+    if make --no-print-directory "$@" 2>&1 | tee "$log/$name"; then :; fi
+    local rc=${PIPESTATUS[0]}
+    count "$name" "$log/$name"
+    if [ "$rc" -ne 0 ]; then stages_failed+=("$name"); fi
+}
+
+stage build all
+stage unit unit
+stage e2e e2e
+stage unit-asan BUILD=build-asan SAN=1 CFLAGS="-O1 -g" unit
+stage e2e-asan BUILD=build-asan SAN=1 CFLAGS="-O1 -g" e2e
+
+if [ ${#stages_failed[@]} -ne 0 ]; then
+    echo "check: failed stages: ${stages_failed[*]}"
+    [ "$total_f" -gt 0 ] || total_f=${#stages_failed[@]}
+fi
+echo "check: $total_p passed, $total_f failed"
+[ ${#stages_failed[@]} -eq 0 ]
