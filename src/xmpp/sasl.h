@@ -104,7 +104,9 @@ void sasl_free(struct sasl *s); /* wipes secrets */
 
 /* Feeds one client message (decoded; the initial response of <auth> or a
  * <response>). *out/out_len receive the reply to send (malloc'ed, may be
- * NULL for none); the caller frees it. */
+ * NULL for none); the caller frees it. An <auth/> without initial response
+ * is fed as in_len 0: the result is SASL_CONTINUE with *out NULL, i.e. an
+ * empty <challenge/> (allowed once). Messages over 4 KiB fail. */
 enum sasl_result sasl_step(struct sasl *s, const uint8_t *in, size_t in_len,
                            uint8_t **out, size_t *out_len);
 /* After SASL_NEED_CREDS: the SASLprep'ed authentication identity. */
@@ -121,7 +123,12 @@ enum sasl_result sasl_creds(struct sasl *s, const struct scram_creds *creds,
                             uint8_t **out, size_t *out_len);
 enum sasl_failure sasl_failure(const struct sasl *s);
 
-/* base64 helpers (RFC 4648, no line breaks). "=" alone decodes to empty.
+/* Added, test hook: use this server nonce part (printable, no ',', at
+ * most 256 bytes) instead of a random one. 0, -EINVAL, -ENOMEM. */
+int sasl_set_server_nonce(struct sasl *s, const char *nonce);
+
+/* base64 helpers (RFC 4648, no line breaks, strict: no whitespace, pad
+ * bits zero). "=" alone decodes to empty; empty input encodes to "=".
  * 0, -EINVAL (bad encoding), -ENOMEM. Output malloc'ed, NUL-terminated. */
 int sasl_b64_decode(const char *in, size_t len, uint8_t **out, size_t *out_len);
 int sasl_b64_encode(const uint8_t *in, size_t len, char **out, size_t *out_len);
