@@ -527,7 +527,7 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
         if ((r = resolve_path(dir, s, len, &str)) < 0)
             return r;
         if ((int64_t)strlen(str) > o->max || !printable(str, strlen(str))) {
-            snprintf(why, wn, "'%s' is too long or contains control characters", shown(str, strlen(str), sh));
+            snprintf(why, wn, "'%s' is too long or has control characters", shown(str, strlen(str), sh));
             return free(str), -EINVAL;
         }
         store_str(c, o, str);
@@ -554,15 +554,17 @@ static int list_add(struct strlist *l, char *item)
 
 /* ---- Defaults ---- */
 
-static int set_default(struct config *c, const struct config_option *o)
+/* Sets o to its default; why (if not NULL) says what is wrong on -EINVAL. */
+static int set_default(struct config *c, const struct config_option *o, char *why)
 {
-    char why[WHY_LEN];
+    char spare[WHY_LEN];
+    why = why ? why : spare;
     if (!is_list(o->type))
-        return set_scalar(c, o, NULL, o->def, strlen(o->def), why, sizeof why);
+        return set_scalar(c, o, c->dir, o->def, strlen(o->def), why, WHY_LEN);
     struct strlist l = {0};
     for (size_t i = 0; o->def_list && o->def_list[i]; i++) {
         char *item;
-        int r = parse_item(o, o->def_list[i], strlen(o->def_list[i]), &item, why, sizeof why);
+        int r = parse_item(o, o->def_list[i], strlen(o->def_list[i]), &item, why, WHY_LEN);
         if (r == 0)
             r = list_add(&l, item) < 0 ? -ENOMEM : 0;
         if (r < 0)
@@ -576,7 +578,7 @@ static int fill_defaults(struct config *c)
 {
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < config_options_count; i++) {
-        int r = set_default(c, &config_options[i]);
+        int r = set_default(c, &config_options[i], NULL);
         if (r < 0)
             return config_free(c), r;
     }
@@ -652,7 +654,14 @@ static struct fy_mark node_mark(struct fy_node *n)
         if (fy_node_is_scalar(n)) {
             struct fy_token *t = fy_node_get_scalar_token(n);
             const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-            return m ? *m : none;
+            if (!m)
+                return none;
+            /* libfyaml marks a quoted scalar's text; point at its quote. */
+            enum fy_node_style st = fy_node_get_style(n);
+            struct fy_mark q = *m;
+            if ((st == FYNS_SINGLE_QUOTED || st == FYNS_DOUBLE_QUOTED) && q.column > 0)
+                q.column--;
+            return q;
         }
         void *it = NULL;
         if (fy_node_is_sequence(n)) {
@@ -965,6 +974,26 @@ static void check_ports(struct load *ld)
     }
 }
 
+/* Paths the file did not set are the defaults, resolved against the file's
+ * directory now that it is known; a deep directory can make one too long. */
+static void resolve_default_paths(struct load *ld)
+{
+    char why[WHY_LEN], allowed[400];
+    for (size_t i = 0; i < config_options_count; i++) {
+        const struct config_option *o = &config_options[i];
+        if (o->type != CFG_PATH || ld->where[i].line >= 0)
+            continue;
+        int r = set_default(ld->c, o, why);
+        if (r == -ENOMEM)
+            ld->oom = true;
+        if (r == -EINVAL) {
+            describe_allowed(o, allowed, sizeof allowed);
+            report_at(ld, NULL, "key '%s': the default, resolved, %s; allowed: %s (set the key)", o->key,
+                      why, allowed);
+        }
+    }
+}
+
 /* ---- Loading: entry points ---- */
 
 /* c->path = abs (taken), c->dir = its directory. */
@@ -1036,6 +1065,8 @@ static int load_named(struct config *c, const char *name, char *abs, const char 
         report_at(&ld, NULL, "the file is %zu bytes; allowed: at most %d", len, CONFIG_MAX_FILE);
     else if ((r = parse_yaml(&ld, data, len)) < 0)
         return finish(&ld, r, err);
+    if (ld.nerr == 0)
+        resolve_default_paths(&ld);
     if (ld.nerr == 0)
         check_required(&ld);
     if (ld.nerr == 0)
