@@ -134,18 +134,19 @@ static const struct unit *units_of(enum config_type t)
 }
 
 /* Parses decimal digits only (no sign, no hex: a config value is written by
- * a person). Returns 0, or -ERANGE on overflow, -EINVAL if no digits. */
+ * a person); *used counts all the digits, even past an overflow. Returns 0,
+ * -ERANGE on overflow, or -EINVAL if there are no digits. */
 static int parse_digits(const char *s, size_t len, size_t *used, uint64_t *out)
 {
     uint64_t v = 0;
+    bool over = false;
     size_t i = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
-            return -ERANGE;
-    }
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+        over = over || __builtin_mul_overflow(v, 10, &v) ||
+               __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v);
     *used = i;
     *out = v;
-    return i ? 0 : -EINVAL;
+    return i == 0 ? -EINVAL : over ? -ERANGE : 0;
 }
 
 /* "256KiB", "50 MB", "30s", or a plain number (bytes, seconds). Sizes
