@@ -1,0 +1,119 @@
+"""Messages between two online users, to full and bare JIDs."""
+
+import asyncio
+import xml.etree.ElementTree as ET
+
+from xmppraw import CLIENT_NS, RawXMPP, q
+
+TEXT = 'a < b & "c" \'d\' ]]> — grüße 🐦'
+
+
+def inbox(c):
+    """A queue of the messages c receives."""
+    box = asyncio.Queue()
+    c.add_event_handler('message', box.put_nowait)
+    return box
+
+
+def test_message_to_full_jid(server, xmpp):
+    async def body():
+        alice = await xmpp.client(server, 'alice', resource='a1')
+        bob = await xmpp.client(server, 'bob', resource='b1')
+        box = inbox(bob)
+        alice.send_message(mto=server.jid('bob', 'b1'), mbody=TEXT, mtype='chat')
+        msg = await asyncio.wait_for(box.get(), 5)
+        assert msg['body'] == TEXT
+        assert str(msg['from']) == server.jid('alice', 'a1')
+        assert str(msg['to']) == server.jid('bob', 'b1')
+        assert msg['type'] == 'chat'
+    xmpp.run(body)
+
+
+def test_message_to_bare_jid_reaches_available_resource(server, xmpp):
+    async def body():
+        alice = await xmpp.client(server, 'alice', resource='a2')
+        bob = await xmpp.client(server, 'bob', resource='b2', plugins=['xep_0199'])
+        box = inbox(bob)
+        bob.send_presence()
+        # A round trip on bob's stream: the server has seen the presence.
+        await xmpp.ping(bob)
+        alice.send_message(mto=server.jid('bob'), mbody='bare hello', mtype='chat')
+        msg = await asyncio.wait_for(box.get(), 5)
+        assert msg['body'] == 'bare hello'
+        assert str(msg['from']) == server.jid('alice', 'a2')
+    xmpp.run(body)
+
+
+def test_unknown_extension_is_forwarded_intact(server, xmpp):
+    async def body():
+        alice = await xmpp.client(server, 'alice', resource='a3')
+        bob = await xmpp.client(server, 'bob', resource='b3')
+        box = inbox(bob)
+        msg = alice.make_message(mto=server.jid('bob', 'b3'), mbody='with payload')
+        ext = ET.Element('{urn:example:taube-test}x', {'attr': 'v&<>"'})
+        ET.SubElement(ext, '{urn:example:taube-test}y').text = 'inner'
+        msg.append(ext)
+        msg['thread'] = 'thread-1'
+        msg.send()
+        got = await asyncio.wait_for(box.get(), 5)
+        x = got.xml.find('{urn:example:taube-test}x')
+        assert x is not None, 'extension element dropped: %s' % got
+        assert x.get('attr') == 'v&<>"'
+        assert x.findtext('{urn:example:taube-test}y') == 'inner'
+        assert got['thread'] == 'thread-1'
+    xmpp.run(body)
+
+
+def login(server, user, resource):
+    raw = RawXMPP(server.c2s_port)
+    return raw, raw.login(user, server.passwords[user], resource=resource)
+
+
+def test_character_references_are_decoded(server):
+    alice, _ = login(server, 'alice', 'r1')
+    bob, bob_jid = login(server, 'bob', 'r1')
+    with alice, bob:
+        alice.send("<message to='%s' id='c1'><body>&amp;&lt;&gt;&quot;&apos;&#x1F426;&#65;"
+                   "</body></message>" % bob_jid)
+        msg = bob.next_element()
+        assert msg.tag == q(CLIENT_NS, 'message'), ET.tostring(msg)
+        assert msg.findtext(q(CLIENT_NS, 'body')) == '&<>"\'🐦A'
+
+
+def test_spoofed_from_is_overridden_or_refused(server):
+    """RFC 6120 8.1.2.1: the server stamps the sender's full JID. The only
+    other acceptable reaction is an <invalid-from/> stream error."""
+    alice, alice_jid = login(server, 'alice', 'spoofer')
+    bob, bob_jid = login(server, 'bob', 'victim')
+    with alice, bob:
+        alice.send("<message from='carol@localhost/evil' to='%s' id='s1'><body>spoof</body>"
+                   "</message>" % bob_jid)
+        try:
+            msg = bob.next_element(timeout=2)
+        except TimeoutError:
+            msg = None
+        if msg is None:
+            assert alice.expect_stream_error() == 'invalid-from'
+        else:
+            assert msg.get('from') == alice_jid, ET.tostring(msg)
+
+
+def test_message_to_unknown_local_user_is_not_delivered_elsewhere(server):
+    """A message to a user who does not exist must not reach anyone; the
+    sender gets either nothing or a service-unavailable error."""
+    alice, _ = login(server, 'alice', 'u1')
+    bob, _ = login(server, 'bob', 'u1')
+    with alice, bob:
+        alice.send("<message to='nobody@localhost' id='n1' type='chat'><body>x</body></message>")
+        try:
+            err = alice.next_element(timeout=1.5)
+            assert err.get('type') == 'error', ET.tostring(err)
+            assert err.find('{%s}error/{urn:ietf:params:xml:ns:xmpp-stanzas}service-unavailable'
+                            % CLIENT_NS) is not None, ET.tostring(err)
+        except TimeoutError:
+            pass
+        try:
+            leaked = bob.next_element(timeout=0.5)
+            raise AssertionError('bob received %s' % ET.tostring(leaked))
+        except TimeoutError:
+            pass

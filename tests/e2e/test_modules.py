@@ -1,0 +1,127 @@
+"""Server modules and router errors: disco, ping, version, time,
+service-unavailable, jid-malformed."""
+
+import datetime
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from xmppraw import CLIENT_NS, RawXMPP, q, stanza_error_condition
+
+DISCO_INFO = 'http://jabber.org/protocol/disco#info'
+DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
+REQUIRED_FEATURES = {DISCO_INFO, DISCO_ITEMS, 'urn:xmpp:ping', 'jabber:iq:version',
+                     'urn:xmpp:time'}
+
+
+def test_disco_info(server, xmpp):
+    async def body():
+        c = await xmpp.client(server, 'alice', plugins=['xep_0030'])
+        iq = await c['xep_0030'].get_info(jid='localhost', local=False, timeout=5)
+        info = iq['disco_info']
+        cats = {(i[0], i[1]) for i in info['identities']}
+        assert ('server', 'im') in cats, info['identities']
+        missing = REQUIRED_FEATURES - set(info['features'])
+        assert not missing, 'features missing: %s' % missing
+        assert str(iq['from']) == 'localhost'
+    xmpp.run(body)
+
+
+def test_disco_items(server, xmpp):
+    async def body():
+        c = await xmpp.client(server, 'alice', plugins=['xep_0030'])
+        iq = await c['xep_0030'].get_items(jid='localhost', local=False, timeout=5)
+        assert iq['type'] == 'result'
+        assert iq.xml.find('{%s}query' % DISCO_ITEMS) is not None
+    xmpp.run(body)
+
+
+def test_ping_server(server, xmpp):
+    async def body():
+        c = await xmpp.client(server, 'alice', plugins=['xep_0199'])
+        iq = await xmpp.ping(c)
+        assert iq['type'] == 'result'
+        assert str(iq['from']) == 'localhost'
+    xmpp.run(body)
+
+
+def test_ping_another_client_through_the_router(server, xmpp):
+    """An iq to a full JID is routed to that client and its answer back."""
+    async def body():
+        alice = await xmpp.client(server, 'alice', resource='pinger', plugins=['xep_0199'])
+        await xmpp.client(server, 'bob', resource='pingee', plugins=['xep_0199'])
+        iq = await xmpp.ping(alice, to=server.jid('bob', 'pingee'))
+        assert iq['type'] == 'result'
+        assert str(iq['from']) == server.jid('bob', 'pingee')
+    xmpp.run(body)
+
+
+def test_version(server, xmpp):
+    async def body():
+        c = await xmpp.client(server, 'alice', plugins=['xep_0092'])
+        iq = await c['xep_0092'].get_version('localhost', timeout=5)
+        query = iq.xml.find('{jabber:iq:version}query')
+        assert query is not None, iq
+        assert query.findtext('{jabber:iq:version}name') == 'Taube'
+        assert (query.findtext('{jabber:iq:version}version') or '').strip()
+        assert query.find('{jabber:iq:version}os') is None, 'os given although show_os is off'
+    xmpp.run(body)
+
+
+def test_entity_time(server, xmpp):
+    async def body():
+        c = await xmpp.client(server, 'alice', plugins=['xep_0202'])
+        iq = await c['xep_0202'].get_entity_time('localhost', timeout=5)
+        t = iq.xml.find('{urn:xmpp:time}time')
+        assert t is not None, iq
+        tzo = t.findtext('{urn:xmpp:time}tzo')
+        utc = t.findtext('{urn:xmpp:time}utc')
+        assert re.fullmatch(r'Z|[+-]\d\d:\d\d', tzo or ''), tzo
+        m = re.fullmatch(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z', utc or '')
+        assert m, utc
+        then = datetime.datetime.strptime(m.group(1), '%Y-%m-%dT%H:%M:%S')
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        assert abs((now - then).total_seconds()) < 60, (utc, now)
+    xmpp.run(body)
+
+
+@pytest.fixture(scope='module')
+def raw_alice(server):
+    raw = RawXMPP(server.c2s_port)
+    raw.jid = raw.login('alice', server.passwords['alice'], resource='raw')
+    yield raw
+    raw.close()
+
+
+@pytest.mark.parametrize('typ', ['get', 'set'])
+@pytest.mark.parametrize('to', ['localhost', 'bob@localhost'])
+def test_unknown_namespace_is_service_unavailable(raw_alice, typ, to):
+    """At the server, and at a bare JID (handled on the account's behalf,
+    RFC 6120 10.5.3.2)."""
+    el = raw_alice.iq("<query xmlns='urn:example:no-such-thing'/>", to=to, typ=typ,
+                      iq_id='u-%s-%s' % (typ, to))
+    assert el.get('type') == 'error', ET.tostring(el)
+    assert stanza_error_condition(el) == 'service-unavailable', ET.tostring(el)
+    assert el.find(q(CLIENT_NS, 'error')).get('type') == 'cancel'
+
+
+@pytest.mark.parametrize('bad', ['bad@@jid', 'a@b@c', '@localhost', 'user@', 'x@localhost/'])
+def test_malformed_to_is_jid_malformed(raw_alice, bad):
+    el = raw_alice.iq("<ping xmlns='urn:xmpp:ping'/>", to=bad, iq_id='bad-%s' % bad)
+    assert el.get('type') == 'error', ET.tostring(el)
+    assert stanza_error_condition(el) == 'jid-malformed', ET.tostring(el)
+
+
+def test_malformed_to_on_message(raw_alice):
+    raw_alice.send("<message to='bad@@jid' id='mbad'><body>x</body></message>")
+    el = raw_alice.next_element()
+    assert el.tag == q(CLIENT_NS, 'message'), ET.tostring(el)
+    assert el.get('type') == 'error' and el.get('id') == 'mbad', ET.tostring(el)
+    assert stanza_error_condition(el) == 'jid-malformed', ET.tostring(el)
+
+
+def test_error_keeps_the_session(raw_alice):
+    """After all those errors the same stream still works."""
+    el = raw_alice.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='still')
+    assert el.get('type') == 'result', ET.tostring(el)
