@@ -46,6 +46,8 @@ enum stmt_id {
     ST_CREDS_INSERT,
     ST_CREDS_DELETE,
     ST_CREDS_GET,
+    ST_SYNC_NORMAL,
+    ST_SYNC_FULL,
     ST_COUNT
 };
 
@@ -72,6 +74,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CREDS_GET] = "SELECT a.suspended, c.hash, c.salt, c.iterations, c.stored_key, c.server_key"
                      " FROM accounts a LEFT JOIN scram_creds c ON c.account_id = a.id"
                      " WHERE a.domain = ?1 AND a.username = ?2",
+    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 struct store {
@@ -663,5 +667,11 @@ void store_account_touch_login(struct store *s, const char *domain, const char *
         return;
     }
     sqlite3_bind_int64(st, 3, unix_time);
+    /* A login time lost to a power cut is harmless, an fsync per login on
+     * the loop thread is not (think of every client reconnecting after a
+     * restart): this commit is not synced by itself; the next FULL
+     * commit syncs the WAL, this frame included. */
+    run_simple(s, ST_SYNC_NORMAL, "relaxing synchronous");
     stmt_exec(s, st, "recording the last login");
+    run_simple(s, ST_SYNC_FULL, "restoring synchronous");
 }
