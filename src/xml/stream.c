@@ -340,6 +340,7 @@ static void stanza_done(struct xml_active *a)
     if (over_size(a, end))
         return;
     a->mark = end;
+    buf_shrink(&a->text, 4096); /* one big body must not pin its buffer */
     struct stanza *st = a->cur;
     a->cur = NULL;
     a->node = NULL;
@@ -573,7 +574,7 @@ long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len)
         return -(long)xs->err;
     if (len > LONG_MAX)
         len = LONG_MAX; /* the return value must fit; the caller feeds the rest */
-    if (xs->phase == PH_CLOSED)
+    if (xs->phase == PH_CLOSED || len == 0)
         return (long)len;
     enum xml_error e = activate(xs);
     if (e != XMLE_OK)
