@@ -157,11 +157,19 @@ static void print_done(const struct init_paths *p, const char *db, const char *d
            p->config, p->config, p->config, domain);
 }
 
-/* The domain as the server will use it (prepared like a JID domain). */
+/* The domain as the server will use it (prepared like a JID domain). IP
+ * literals are valid JID domains but not server domains: refuse them
+ * here rather than after files were written. */
 static int prep_domain(const char *in, char *out, size_t cap)
 {
     if (jid_prep_domain(in, out, cap) < 0 || strchr(out, ':') || out[0] == '[') {
         ctl_err("invalid domain '%s'", in);
+        return CTL_FAIL;
+    }
+    const char *last = strrchr(out, '.');
+    last = last ? last + 1 : out;
+    if (strspn(last, "0123456789") == strlen(last)) {
+        ctl_err("'%s' is an IP address; the server needs a domain name", in);
         return CTL_FAIL;
     }
     return CTL_OK;
