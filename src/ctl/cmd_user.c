@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,19 @@ static int read_line(char *buf, size_t cap)
     return 0;
 }
 
-/* Prompts on stderr and reads with echo off. */
+/* Set by the signal handler while echo is off. A signal handler can only
+ * talk through a static; it is written there and read right after. */
+static volatile sig_atomic_t pw_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    pw_interrupted = 1;
+}
+
+/* Prompts on stderr and reads with echo off. Ctrl-C (or a hang-up, or a
+ * TERM) interrupts the read instead of killing the process, so that echo
+ * is always switched back on. */
 static int read_noecho(const char *prompt, char *buf, size_t cap)
 {
     struct termios old, quiet;
@@ -48,13 +61,24 @@ static int read_noecho(const char *prompt, char *buf, size_t cap)
         return -errno;
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    struct sigaction sa = {.sa_handler = on_interrupt}, saved[3];
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &sa, &saved[i]); /* no SA_RESTART: fgets returns */
+    pw_interrupted = 0;
     fputs(prompt, stderr);
     fflush(stderr);
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
-        return -errno;
-    int rc = read_line(buf, cap);
+    int rc = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0 ? -errno : 0;
+    if (rc == 0)
+        rc = read_line(buf, cap);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &saved[i], NULL);
     fputc('\n', stderr);
+    if (pw_interrupted) {
+        clearerr(stdin);
+        return -EINTR;
+    }
     return rc;
 }
 
@@ -93,6 +117,7 @@ static int get_password(const struct ctl *ctl, char *buf, size_t cap)
     switch (rc) {
     case 0: return 0;
     case -EINVAL: break; /* already said */
+    case -EINTR: ctl_err("interrupted"); break;
     case -E2BIG: ctl_err("the password is longer than %d bytes", PW_MAX); break;
     case -ENODATA: ctl_err("empty password"); break;
     default: ctl_err("cannot read the password: %s", strerror(-rc)); break;
