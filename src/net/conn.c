@@ -233,10 +233,11 @@ static void close_handles(struct conn *c)
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
-/* Closes at once, keeping the first error for on_close. */
+/* Closes at once, keeping the first error for on_close; a hard error
+ * replaces a peer EOF (a reset seen by a write after read() said EOF). */
 static void conn_fail(struct conn *c, int err)
 {
-    if (c->err == 0)
+    if (c->err == 0 || c->err == UV_EOF)
         c->err = err;
     close_handles(c);
 }

@@ -1,0 +1,896 @@
+/* Transport tests: a libuv loop with a listener on 127.0.0.1 (port 0) in
+ * the test thread, a blocking-socket client (plain or OpenSSL) in a second
+ * thread. cmocka is not thread-safe: the client only records what went
+ * wrong in cli.err, the test thread asserts. Certificates are generated
+ * into a temporary directory by the test itself. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "core/buf.h"
+#include "net/conn.h"
+
+#define BIG_TOTAL ((size_t)8 << 20)
+#define BIG_QUEUE_MAX ((size_t)1 << 20)
+#define BIG_CHUNK ((size_t)64 << 10)
+
+/* ---- certificates ---- */
+
+struct certs {
+    char dir[64];
+    char crt[3][128], key[3][128]; /* example.org, other.test, expired */
+};
+
+static int write_pem(const char *crt, const char *keyf, X509 *x, EVP_PKEY *k)
+{
+    FILE *f = fopen(crt, "w");
+    FILE *g = fopen(keyf, "w");
+    int ok = f && g && PEM_write_X509(f, x) && PEM_write_PrivateKey(g, k, NULL, NULL, 0, NULL, NULL);
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+    return ok ? 0 : -1;
+}
+
+static int gen_cert(const char *crt, const char *keyf, const char *cn, long from, long to)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    if (!k || !x)
+        return -1;
+    char san[160];
+    snprintf(san, sizeof san, "DNS:%s,DNS:*.%s", cn, cn);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), from);
+    X509_gmtime_adj(X509_getm_notAfter(x), to);
+    X509_set_pubkey(x, k);
+    X509_NAME *n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, n);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+    X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    int rc = X509_sign(x, k, EVP_sha256()) > 0 ? write_pem(crt, keyf, x, k) : -1;
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+static struct certs g_certs; /* written once by main(), read-only afterwards */
+
+static int make_certs(struct certs *c)
+{
+    snprintf(c->dir, sizeof c->dir, "/tmp/test_conn.XXXXXX");
+    if (!mkdtemp(c->dir))
+        return -1;
+    const char *names[3] = {"example.org", "other.test", "old.test"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(c->crt[i], sizeof c->crt[i], "%s/%s.crt", c->dir, names[i]);
+        snprintf(c->key[i], sizeof c->key[i], "%s/%s.key", c->dir, names[i]);
+        long from = i == 2 ? -7200 : -60, to = i == 2 ? -3600 : 86400;
+        if (gen_cert(c->crt[i], c->key[i], names[i], from, to) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void remove_certs(struct certs *c)
+{
+    for (int i = 0; i < 3; i++) {
+        unlink(c->crt[i]);
+        unlink(c->key[i]);
+    }
+    rmdir(c->dir);
+}
+
+static struct tls_ctx *make_tls(void)
+{
+    struct tls_cert tc[2] = {
+        {"example.org", g_certs.crt[0], g_certs.key[0]},
+        {"other.test", g_certs.crt[1], g_certs.key[1]},
+    };
+    char *err = NULL;
+    struct tls_ctx *t = tls_ctx_new(tc, 2, NULL, NULL, &err);
+    if (!t)
+        fprintf(stderr, "tls_ctx_new: %s\n", err ? err : "?");
+    free(err);
+    return t;
+}
+
+/* ---- the server side ---- */
+
+struct srv {
+    uv_loop_t loop;
+    struct listener *l;
+    uv_timer_t watchdog, ticker;
+    struct tls_ctx *tls;
+    int port;
+    int expect_closes, closes, accepts;
+    bool timed_out;
+    int close_err[4];
+    int tls_ready;
+    bool plain_cb_tls;   /* channel binding of a plaintext conn said tls */
+    char sni[80];
+    struct sasl_cb cb;
+    bool have_cb;
+    /* big write */
+    struct conn *big;
+    size_t big_sent, big_max_queued;
+    int big_enobufs, big_over_limit_rc;
+    /* pause test */
+    int pauses, data_while_paused;
+    struct conn *paused;
+};
+
+struct sconn {
+    struct srv *s;
+    struct conn *c;
+    struct buf line;
+};
+
+static void finish_if_done(struct srv *s)
+{
+    if (s->closes < s->expect_closes)
+        return;
+    listener_stop(s->l);
+    s->l = NULL;
+    uv_close((uv_handle_t *)&s->watchdog, NULL);
+    uv_close((uv_handle_t *)&s->ticker, NULL);
+}
+
+static void big_tick(uv_timer_t *t)
+{
+    struct srv *s = t->data;
+    static char chunk[BIG_CHUNK];
+    while (s->big && s->big_sent < BIG_TOTAL) {
+        size_t n = BIG_TOTAL - s->big_sent < BIG_CHUNK ? BIG_TOTAL - s->big_sent : BIG_CHUNK;
+        for (size_t i = 0; i < n; i++)
+            chunk[i] = (char)((s->big_sent + i) % 251);
+        int rc = conn_write(s->big, chunk, n);
+        size_t q = conn_queued(s->big);
+        if (q > s->big_max_queued)
+            s->big_max_queued = q;
+        if (rc == -ENOBUFS) {
+            s->big_enobufs++;
+            return; /* try again next tick */
+        }
+        if (rc < 0)
+            return;
+        s->big_sent += n;
+    }
+    if (s->big) {
+        conn_close(s->big);
+        s->big = NULL;
+        uv_timer_stop(t);
+    }
+}
+
+static void handle_line(struct sconn *sc, const char *line)
+{
+    struct srv *s = sc->s;
+    struct conn *c = sc->c;
+    if (strcmp(line, "STARTTLS") == 0) {
+        struct sasl_cb cb;
+        conn_channel_binding(c, &cb);
+        s->plain_cb_tls = cb.tls;
+        conn_write(c, "PROCEED\n", 8);
+        conn_starttls(c);
+    } else if (strcmp(line, "QUIT") == 0) {
+        conn_write(c, "BYE\n", 4);
+        conn_close(c);
+    } else if (strcmp(line, "SNI") == 0) {
+        const char *n = conn_tls_sni(c);
+        snprintf(s->sni, sizeof s->sni, "%s", n ? n : "(none)");
+        conn_write(c, "OK\n", 3);
+    } else if (strcmp(line, "CB") == 0) {
+        conn_channel_binding(c, &s->cb);
+        s->have_cb = true;
+        conn_write(c, "OK\n", 3);
+    } else if (strcmp(line, "BIG") == 0) {
+        static char over[BIG_QUEUE_MAX + 1];
+        s->big_over_limit_rc = conn_write(c, over, sizeof over);
+        s->big = c;
+        uv_timer_start(&s->ticker, big_tick, 0, 1);
+    } else if (line[0] == 'P') {
+        /* Pause after every line; the ticker resumes. */
+        conn_write(c, line, strlen(line));
+        conn_write(c, "\n", 1);
+        conn_pause_read(c);
+        s->pauses++;
+        s->paused = c;
+    } else {
+        conn_write(c, line, strlen(line));
+        conn_write(c, "\n", 1);
+    }
+}
+
+static void on_data(void *ud, const char *data, size_t len)
+{
+    struct sconn *sc = ud;
+    if (sc->s->paused == sc->c)
+        sc->s->data_while_paused++;
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] != '\n') {
+            if (buf_append(&sc->line, data + i, 1) < 0)
+                return;
+            continue;
+        }
+        char line[256];
+        snprintf(line, sizeof line, "%s", sc->line.data ? sc->line.data : "");
+        buf_reset(&sc->line);
+        handle_line(sc, line);
+        /* A pause stops delivery: keep the rest for later, like c2s would
+         * (this handler simply keeps parsing what it already has). */
+    }
+}
+
+static void on_tls_ready(void *ud)
+{
+    struct sconn *sc = ud;
+    sc->s->tls_ready++;
+}
+
+static void on_close(void *ud, int err)
+{
+    struct sconn *sc = ud;
+    struct srv *s = sc->s;
+    if (s->closes < 4)
+        s->close_err[s->closes] = err;
+    s->closes++;
+    if (s->big == sc->c)
+        s->big = NULL;
+    if (s->paused == sc->c)
+        s->paused = NULL;
+    buf_free(&sc->line);
+    free(sc);
+    finish_if_done(s);
+}
+
+static const struct conn_handler handler = {on_data, on_tls_ready, on_close};
+
+static void on_accept(void *ud, struct conn *c)
+{
+    struct srv *s = ud;
+    struct sconn *sc = calloc(1, sizeof *sc);
+    assert_non_null(sc);
+    sc->s = s;
+    sc->c = c;
+    buf_init(&sc->line, 4096);
+    s->accepts++;
+    assert_int_equal(strlen(conn_id(c)), 8);
+    conn_set_handler(c, &handler, sc);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    struct srv *s = t->data;
+    s->timed_out = true;
+    s->closes = s->expect_closes;
+    finish_if_done(s);
+}
+
+static void resume_tick(uv_timer_t *t)
+{
+    struct srv *s = t->data;
+    if (s->paused) {
+        conn_resume_read(s->paused);
+        s->paused = NULL;
+    }
+}
+
+static void srv_init(struct srv *s, bool direct_tls, bool with_tls, size_t queue_max, int closes)
+{
+    memset(s, 0, sizeof *s);
+    assert_int_equal(uv_loop_init(&s->loop), 0);
+    s->tls = with_tls ? make_tls() : NULL;
+    if (with_tls)
+        assert_non_null(s->tls);
+    struct listener_opts o = {"127.0.0.1", 0, direct_tls, s->tls, queue_max, 0};
+    char *err = NULL;
+    int rc = listener_start(&s->l, &s->loop, &o, on_accept, s, &err);
+    assert_int_equal(rc, 0);
+    assert_null(err);
+    s->port = listener_port(s->l);
+    assert_true(s->port > 0);
+    s->expect_closes = closes;
+    uv_timer_init(&s->loop, &s->watchdog);
+    uv_timer_init(&s->loop, &s->ticker);
+    s->watchdog.data = s->ticker.data = s;
+    uv_timer_start(&s->watchdog, on_watchdog, 8000, 0);
+}
+
+static void srv_run(struct srv *s, void *(*client)(void *), void *arg)
+{
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, client, arg), 0);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    pthread_join(th, NULL);
+    tls_ctx_free(s->tls);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&s->loop), 0);
+    assert_false(s->timed_out);
+}
+
+/* ---- the client side (second thread) ---- */
+
+struct cli {
+    int port;
+    char err[256];
+    /* options */
+    int max_version;
+    bool no_ems, alpn, lowsec, rst;
+    const char *sni;
+    /* results */
+    char alpn_got[32], peer_cn[64];
+    uint8_t exporter[32], endpoint[32];
+    bool got_exporter;
+    size_t big_got;
+};
+
+__attribute__((format(printf, 2, 3))) static void *cli_fail(struct cli *k, const char *fmt, ...)
+{
+    if (k->err[0])
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(k->err, sizeof k->err, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+static int cli_connect(struct cli *k)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)k->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void cli_rst_close(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+/* Reads one line byte by byte (so no TLS byte after it is consumed). */
+static bool plain_line(int fd, const char *want)
+{
+    char got[128];
+    size_t n = 0;
+    while (n + 1 < sizeof got) {
+        if (recv(fd, got + n, 1, 0) != 1)
+            break;
+        if (got[n++] == '\n')
+            break;
+    }
+    got[n] = '\0';
+    return strcmp(got, want) == 0;
+}
+
+static bool plain_send(int fd, const char *s) { return send(fd, s, strlen(s), MSG_NOSIGNAL) == (ssize_t)strlen(s); }
+
+static bool tls_line(SSL *ssl, const char *want)
+{
+    char got[128];
+    size_t n = 0;
+    while (n + 1 < sizeof got) {
+        if (SSL_read(ssl, got + n, 1) != 1)
+            break;
+        if (got[n++] == '\n')
+            break;
+    }
+    got[n] = '\0';
+    return strcmp(got, want) == 0;
+}
+
+static bool tls_send(SSL *ssl, const char *s) { return SSL_write(ssl, s, (int)strlen(s)) == (int)strlen(s); }
+
+static SSL *cli_tls(struct cli *k, int fd, SSL_CTX **out_ctx)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (k->lowsec) {
+        SSL_CTX_set_security_level(ctx, 0);
+        SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+        SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    }
+    if (k->max_version)
+        SSL_CTX_set_max_proto_version(ctx, k->max_version);
+    if (k->no_ems)
+        SSL_CTX_set_options(ctx, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (k->sni)
+        SSL_set_tlsext_host_name(ssl, k->sni);
+    if (k->alpn)
+        SSL_set_alpn_protos(ssl, (const unsigned char *)"\x02h2\x0bxmpp-client", 15);
+    *out_ctx = ctx;
+    if (SSL_connect(ssl) != 1) {
+        ERR_clear_error();
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        *out_ctx = NULL;
+        return NULL;
+    }
+    return ssl;
+}
+
+static void cli_tls_free(SSL *ssl, SSL_CTX *ctx)
+{
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+}
+
+/* Reads the orderly close: BYE, close_notify, EOF. */
+static void *tls_quit(struct cli *k, SSL *ssl)
+{
+    if (!tls_send(ssl, "QUIT\n") || !tls_line(ssl, "BYE\n"))
+        return cli_fail(k, "no BYE over TLS");
+    char c;
+    if (SSL_read(ssl, &c, 1) != 0 || SSL_get_error(ssl, 0) != SSL_ERROR_ZERO_RETURN)
+        return cli_fail(k, "no close_notify");
+    return NULL;
+}
+
+/* ---- test 1: plaintext echo, STARTTLS, echo over TLS, orderly close ---- */
+
+static void *client_starttls(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    if (!plain_send(fd, "hello\n") || !plain_line(fd, "hello\n"))
+        cli_fail(k, "plain echo");
+    else if (!plain_send(fd, "STARTTLS\n") || !plain_line(fd, "PROCEED\n"))
+        cli_fail(k, "no PROCEED");
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = k->err[0] ? NULL : cli_tls(k, fd, &ctx);
+    if (!ssl && !k->err[0])
+        cli_fail(k, "TLS handshake after STARTTLS failed");
+    if (ssl && (!tls_send(ssl, "secure\n") || !tls_line(ssl, "secure\n")))
+        cli_fail(k, "TLS echo");
+    if (ssl && !k->err[0])
+        tls_quit(k, ssl);
+    if (ssl)
+        cli_tls_free(ssl, ctx);
+    close(fd);
+    return NULL;
+}
+
+static void test_starttls_echo(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_init(&s, false, true, 0, 1);
+    struct cli k = {.port = s.port, .sni = "example.org"};
+    srv_run(&s, client_starttls, &k);
+    assert_string_equal(k.err, "");
+    assert_int_equal(s.tls_ready, 1);
+    assert_false(s.plain_cb_tls);
+    assert_int_equal(s.close_err[0], 0); /* our orderly close */
+}
+
+/* ---- test 2: direct TLS, ALPN and SNI ---- */
+
+static void peer_cn(SSL *ssl, char *out, size_t len)
+{
+    X509 *x = SSL_get1_peer_certificate(ssl);
+    out[0] = '\0';
+    if (x)
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)len);
+    X509_free(x);
+}
+
+static void *client_direct(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = cli_tls(k, fd, &ctx);
+    if (!ssl) {
+        close(fd);
+        return cli_fail(k, "handshake failed");
+    }
+    const unsigned char *p = NULL;
+    unsigned int plen = 0;
+    SSL_get0_alpn_selected(ssl, &p, &plen);
+    snprintf(k->alpn_got, sizeof k->alpn_got, "%.*s", (int)plen, p ? (const char *)p : "");
+    peer_cn(ssl, k->peer_cn, sizeof k->peer_cn);
+    if (!tls_send(ssl, "SNI\n") || !tls_line(ssl, "OK\n"))
+        cli_fail(k, "SNI query");
+    else
+        tls_quit(k, ssl);
+    cli_tls_free(ssl, ctx);
+    close(fd);
+    return NULL;
+}
+
+static void test_direct_tls_alpn_sni(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_init(&s, true, true, 0, 1);
+    struct cli k = {.port = s.port, .alpn = true, .sni = "conference.other.test"};
+    srv_run(&s, client_direct, &k);
+    assert_string_equal(k.err, "");
+    assert_string_equal(k.alpn_got, "xmpp-client");
+    assert_string_equal(k.peer_cn, "other.test"); /* parent domain's cert */
+    assert_string_equal(s.sni, "conference.other.test");
+    assert_int_equal(s.tls_ready, 1);
+
+    /* No SNI, no ALPN: the default (first) certificate. */
+    srv_init(&s, true, true, 0, 1);
+    struct cli k2 = {.port = s.port};
+    srv_run(&s, client_direct, &k2);
+    assert_string_equal(k2.err, "");
+    assert_string_equal(k2.alpn_got, "");
+    assert_string_equal(k2.peer_cn, "example.org");
+    assert_string_equal(s.sni, "(none)");
+}
+
+/* ---- test 3: TLS 1.1 is refused ---- */
+
+static void *client_expect_refused(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = cli_tls(k, fd, &ctx);
+    if (ssl) {
+        cli_fail(k, "handshake succeeded with %s", SSL_get_version(ssl));
+        cli_tls_free(ssl, ctx);
+    }
+    close(fd);
+    return NULL;
+}
+
+static void test_tls11_refused(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_init(&s, true, true, 0, 1);
+    struct cli k = {.port = s.port, .max_version = TLS1_1_VERSION, .lowsec = true};
+    srv_run(&s, client_expect_refused, &k);
+    assert_string_equal(k.err, "");
+    assert_int_equal(s.tls_ready, 0);
+    /* The server saw a ClientHello and failed it (not a mere EOF). */
+    assert_int_equal(s.close_err[0], -EPROTO);
+}
+
+/* ---- test 4: channel binding ---- */
+
+static void *client_cb(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = cli_tls(k, fd, &ctx);
+    if (!ssl) {
+        close(fd);
+        return cli_fail(k, "handshake failed");
+    }
+    k->got_exporter = SSL_export_keying_material(ssl, k->exporter, 32, "EXPORTER-Channel-Binding",
+                                                 24, NULL, 0, 0) == 1;
+    X509 *x = SSL_get1_peer_certificate(ssl);
+    unsigned int len = 0;
+    if (!x || !X509_digest(x, EVP_sha256(), k->endpoint, &len) || len != 32)
+        cli_fail(k, "peer certificate digest");
+    X509_free(x);
+    if (!tls_send(ssl, "CB\n") || !tls_line(ssl, "OK\n"))
+        cli_fail(k, "CB query");
+    else
+        tls_quit(k, ssl);
+    cli_tls_free(ssl, ctx);
+    close(fd);
+    return NULL;
+}
+
+static void run_cb(int max_version, bool no_ems, bool expect_exporter)
+{
+    struct srv s;
+    srv_init(&s, true, true, 0, 1);
+    struct cli k = {.port = s.port, .max_version = max_version, .no_ems = no_ems};
+    srv_run(&s, client_cb, &k);
+    assert_string_equal(k.err, "");
+    assert_true(s.have_cb);
+    assert_true(s.cb.tls);
+    assert_int_equal(s.cb.have_exporter, expect_exporter);
+    if (expect_exporter) {
+        assert_true(k.got_exporter);
+        assert_memory_equal(s.cb.exporter, k.exporter, 32);
+    }
+    /* ECDSA with SHA-256 → SHA-256 of the certificate. */
+    assert_int_equal(s.cb.endpoint_len, 32);
+    assert_memory_equal(s.cb.endpoint, k.endpoint, 32);
+}
+
+static void test_channel_binding(void **state)
+{
+    (void)state;
+    run_cb(0, false, true);               /* TLS 1.3 */
+    run_cb(TLS1_2_VERSION, false, true);  /* TLS 1.2 with extended master secret */
+    run_cb(TLS1_2_VERSION, true, false);  /* TLS 1.2 without: no tls-exporter */
+}
+
+/* ---- test 5: a large write, with the queue limit ---- */
+
+static void *client_big(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    if (k->sni && !(ssl = cli_tls(k, fd, &ctx))) {
+        close(fd);
+        return cli_fail(k, "handshake failed");
+    }
+    bool ok = ssl ? tls_send(ssl, "BIG\n") : plain_send(fd, "BIG\n");
+    if (!ok)
+        cli_fail(k, "send BIG");
+    usleep(200 * 1000); /* let the server hit its queue limit first */
+    char buf[16384];
+    for (;;) {
+        int n = ssl ? SSL_read(ssl, buf, sizeof buf) : (int)recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            if (buf[i] != (char)((k->big_got + (size_t)i) % 251)) {
+                cli_fail(k, "byte %zu differs", k->big_got + (size_t)i);
+                break;
+            }
+        k->big_got += (size_t)n;
+    }
+    if (ssl && SSL_get_error(ssl, 0) != SSL_ERROR_ZERO_RETURN)
+        cli_fail(k, "no close_notify after the big write");
+    if (ssl)
+        cli_tls_free(ssl, ctx);
+    close(fd);
+    return NULL;
+}
+
+static void run_big(bool tls)
+{
+    struct srv s;
+    srv_init(&s, tls, tls, BIG_QUEUE_MAX, 1);
+    struct cli k = {.port = s.port, .sni = tls ? "example.org" : NULL};
+    srv_run(&s, client_big, &k);
+    assert_string_equal(k.err, "");
+    assert_int_equal(s.big_over_limit_rc, -ENOBUFS);
+    assert_true(s.big_enobufs > 0);
+    assert_true(s.big_max_queued <= BIG_QUEUE_MAX);
+    assert_int_equal(s.big_sent, BIG_TOTAL);
+    assert_int_equal(k.big_got, BIG_TOTAL);
+    assert_int_equal(s.close_err[0], 0);
+}
+
+static void test_big_write_plain(void **state)
+{
+    (void)state;
+    run_big(false);
+}
+
+static void test_big_write_tls(void **state)
+{
+    (void)state;
+    run_big(true);
+}
+
+/* ---- test 6: abrupt client close ---- */
+
+static void *client_abrupt(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    if (k->sni && !(ssl = cli_tls(k, fd, &ctx))) {
+        close(fd);
+        return cli_fail(k, "handshake failed");
+    }
+    bool ok = ssl ? tls_send(ssl, "x\n") && tls_line(ssl, "x\n")
+                  : plain_send(fd, "x\n") && plain_line(fd, "x\n");
+    if (!ok)
+        cli_fail(k, "echo");
+    /* Leave the server with a big write in flight, then vanish. */
+    if (ssl ? !tls_send(ssl, "BIG\n") : !plain_send(fd, "BIG\n"))
+        cli_fail(k, "send BIG");
+    usleep(50 * 1000);
+    if (ssl)
+        cli_tls_free(ssl, ctx);
+    if (k->rst)
+        cli_rst_close(fd);
+    else
+        close(fd);
+    return NULL;
+}
+
+static void run_abrupt(bool tls, bool rst)
+{
+    struct srv s;
+    srv_init(&s, tls, tls, BIG_QUEUE_MAX, 1);
+    struct cli k = {.port = s.port, .sni = tls ? "example.org" : NULL, .rst = rst};
+    srv_run(&s, client_abrupt, &k);
+    assert_string_equal(k.err, "");
+    assert_int_equal(s.closes, 1);
+    assert_true(s.close_err[0] < 0);
+    if (rst && s.close_err[0] != UV_ECONNRESET && s.close_err[0] != UV_EPIPE)
+        fail_msg("tls %d: close err %d (%s), want ECONNRESET or EPIPE", tls, s.close_err[0],
+                 uv_strerror(s.close_err[0]));
+}
+
+static void test_abrupt_close(void **state)
+{
+    (void)state;
+    run_abrupt(false, true);
+    run_abrupt(true, true);
+    run_abrupt(false, false);
+    run_abrupt(true, false);
+}
+
+/* ---- pausing with pipelined TLS input ---- */
+
+static void *client_pipeline(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = cli_tls(k, fd, &ctx);
+    if (!ssl) {
+        close(fd);
+        return cli_fail(k, "handshake failed");
+    }
+    /* Many records in one go: the server pauses after each line, so
+     * most of this sits unread in its saved input for a while. */
+    char line[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(line, sizeof line, "P%03d\n", i);
+        if (!tls_send(ssl, line))
+            cli_fail(k, "send");
+    }
+    for (int i = 0; i < 50 && !k->err[0]; i++) {
+        snprintf(line, sizeof line, "P%03d\n", i);
+        if (!tls_line(ssl, line))
+            cli_fail(k, "line %d out of order or missing", i);
+    }
+    if (!k->err[0])
+        tls_quit(k, ssl);
+    cli_tls_free(ssl, ctx);
+    close(fd);
+    return NULL;
+}
+
+static void test_pause_resume(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_init(&s, true, true, 0, 1);
+    uv_timer_start(&s.ticker, resume_tick, 1, 1);
+    struct cli k = {.port = s.port};
+    srv_run(&s, client_pipeline, &k);
+    assert_string_equal(k.err, "");
+    assert_true(s.pauses >= 50);
+    assert_int_equal(s.data_while_paused, 0);
+}
+
+/* ---- certificates and contexts ---- */
+
+static void test_check_cert(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    assert_int_equal(tls_check_cert(g_certs.crt[0], g_certs.key[0], &err), 0);
+    assert_null(err);
+    assert_int_equal(tls_check_cert(g_certs.crt[0], g_certs.key[1], &err), -EINVAL);
+    assert_non_null(strstr(err, "does not match"));
+    free(err);
+    assert_int_equal(tls_check_cert(g_certs.crt[2], g_certs.key[2], &err), -EINVAL);
+    assert_non_null(strstr(err, "expired"));
+    free(err);
+    assert_int_equal(tls_check_cert("/nonexistent.crt", g_certs.key[0], &err), -ENOENT);
+    free(err);
+
+    struct tls_cert bad = {"example.org", g_certs.crt[0], g_certs.key[1]};
+    assert_null(tls_ctx_new(&bad, 1, NULL, NULL, &err));
+    assert_non_null(err);
+    free(err);
+    struct tls_cert good = {"example.org", g_certs.crt[0], g_certs.key[0]};
+    assert_null(tls_ctx_new(&good, 1, "NO-SUCH-CIPHER", NULL, &err));
+    assert_non_null(strstr(err, "cipher"));
+    free(err);
+}
+
+static void test_listener_errors(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct listener *a = NULL, *b = NULL;
+    char *err = NULL;
+    struct listener_opts o = {"127.0.0.1", 0, false, NULL, 0, 0};
+    assert_int_equal(listener_start(&a, &loop, &o, NULL, NULL, &err), 0);
+    o.port = listener_port(a);
+    assert_int_equal(listener_start(&b, &loop, &o, NULL, NULL, &err), UV_EADDRINUSE);
+    assert_non_null(err);
+    free(err);
+    o.addr = "not-an-address";
+    assert_int_equal(listener_start(&b, &loop, &o, NULL, NULL, &err), UV_EINVAL);
+    free(err);
+    o.addr = "127.0.0.1";
+    o.direct_tls = true;
+    assert_int_equal(listener_start(&b, &loop, &o, NULL, NULL, &err), UV_EINVAL);
+    free(err);
+    listener_stop(a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN); /* the server's main() does this too */
+    return make_certs(&g_certs);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    remove_certs(&g_certs);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_starttls_echo),
+        cmocka_unit_test(test_direct_tls_alpn_sni),
+        cmocka_unit_test(test_tls11_refused),
+        cmocka_unit_test(test_channel_binding),
+        cmocka_unit_test(test_big_write_plain),
+        cmocka_unit_test(test_big_write_tls),
+        cmocka_unit_test(test_abrupt_close),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_check_cert),
+        cmocka_unit_test(test_listener_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
