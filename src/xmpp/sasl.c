@@ -213,6 +213,8 @@ enum sasl_result sasl_step(struct sasl *s, const uint8_t *in, size_t in_len, uin
             s->empty_seen = true;
             return SASL_CONTINUE;
         }
+        if (in_len == 0)
+            return sasl_fail(s, SASLF_MALFORMED_REQUEST);
         if (s->mech == SASL_PLAIN)
             return plain_start(s, in, in_len);
         return scram_client_first(s, in, in_len);

@@ -427,7 +427,7 @@ enum sasl_result scram_client_final(struct sasl *s, const uint8_t *in, size_t le
     uint8_t *proof = NULL, server_sig[SCRAM_MAX_KEY];
     enum sasl_failure f;
 
-    if (memchr(in, 0, len))
+    if (len == 0 || memchr(in, 0, len))
         return sasl_fail(s, SASLF_MALFORMED_REQUEST);
     if ((f = parse_final(s, m, len, &wp, &p)) != SASLF_NONE)
         return sasl_fail(s, f);
