@@ -71,6 +71,17 @@ static void close_handles(struct conn *c);
 
 /* ---- net_ctx and the end-of-turn work list ---- */
 
+/* Closes h and counts it in *open, unless someone closed it already (a
+ * shutdown path that uv_walk()s the loop): then its memory is leaked
+ * rather than freed under libuv's feet. */
+void net_close_handle(int *open, uv_handle_t *h, uv_close_cb cb)
+{
+    if (uv_is_closing(h))
+        return;
+    (*open)++;
+    uv_close(h, cb);
+}
+
 static void work_unlink(struct conn *c)
 {
     if (!c->wprev)
@@ -162,10 +173,9 @@ void net_ctx_unref(struct net_ctx *ctx)
 {
     if (--ctx->refs > 0)
         return;
-    ctx->handles_open = 3;
-    uv_close((uv_handle_t *)&ctx->prepare, on_ctx_handle_closed);
-    uv_close((uv_handle_t *)&ctx->check, on_ctx_handle_closed);
-    uv_close((uv_handle_t *)&ctx->idle, on_ctx_handle_closed);
+    net_close_handle(&ctx->handles_open, (uv_handle_t *)&ctx->prepare, on_ctx_handle_closed);
+    net_close_handle(&ctx->handles_open, (uv_handle_t *)&ctx->check, on_ctx_handle_closed);
+    net_close_handle(&ctx->handles_open, (uv_handle_t *)&ctx->idle, on_ctx_handle_closed);
 }
 
 /* ---- small helpers ---- */
@@ -228,9 +238,8 @@ static void close_handles(struct conn *c)
         return;
     c->state = CONN_CLOSED;
     work_unlink(c);
-    c->handles_open = 2;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    net_close_handle(&c->handles_open, (uv_handle_t *)&c->tcp, on_handle_closed);
+    net_close_handle(&c->handles_open, (uv_handle_t *)&c->timer, on_handle_closed);
 }
 
 /* Closes at once, keeping the first error for on_close; a hard error

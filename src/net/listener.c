@@ -246,7 +246,6 @@ void listener_stop(struct listener *l)
     l->stopped = true;
     l->ctx->listener = NULL;
     net_ctx_unref(l->ctx);
-    l->handles_open = 2;
-    uv_close((uv_handle_t *)&l->poll, on_listener_closed);
-    uv_close((uv_handle_t *)&l->retry, on_listener_closed);
+    net_close_handle(&l->handles_open, (uv_handle_t *)&l->poll, on_listener_closed);
+    net_close_handle(&l->handles_open, (uv_handle_t *)&l->retry, on_listener_closed);
 }

@@ -50,6 +50,9 @@ struct tls_io {
     int err; /* -ENOMEM from the write side, else 0 */
 };
 
+/* conn.c: uv_close(h, cb) counted in *open, skipped if already closing. */
+void net_close_handle(int *open, uv_handle_t *h, uv_close_cb cb);
+
 /* net_ctx (conn.c) */
 struct net_ctx *net_ctx_new(uv_loop_t *loop);
 void net_ctx_unref(struct net_ctx *ctx);

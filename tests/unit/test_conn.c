@@ -339,10 +339,12 @@ struct cli {
     char err[256];
     /* options */
     int max_version;
-    bool no_ems, alpn, lowsec, rst;
+    bool no_ems, alpn, alpn_h2_only, lowsec, rst, resume;
     const char *sni;
+    SSL_SESSION *session;
     /* results */
     char alpn_got[32], peer_cn[64];
+    bool reused;
     uint8_t exporter[32], endpoint[32];
     bool got_exporter;
     size_t big_got;
@@ -431,6 +433,10 @@ static SSL *cli_tls(struct cli *k, int fd, SSL_CTX **out_ctx)
         SSL_set_tlsext_host_name(ssl, k->sni);
     if (k->alpn)
         SSL_set_alpn_protos(ssl, (const unsigned char *)"\x02h2\x0bxmpp-client", 15);
+    if (k->alpn_h2_only)
+        SSL_set_alpn_protos(ssl, (const unsigned char *)"\x02h2", 3);
+    if (k->session)
+        SSL_set_session(ssl, k->session);
     *out_ctx = ctx;
     if (SSL_connect(ssl) != 1) {
         ERR_clear_error();
@@ -456,6 +462,7 @@ static void *tls_quit(struct cli *k, SSL *ssl)
     char c;
     if (SSL_read(ssl, &c, 1) != 0 || SSL_get_error(ssl, 0) != SSL_ERROR_ZERO_RETURN)
         return cli_fail(k, "no close_notify");
+    SSL_shutdown(ssl); /* answer it: else OpenSSL marks the session bad */
     return NULL;
 }
 
@@ -509,17 +516,19 @@ static void peer_cn(SSL *ssl, char *out, size_t len)
     X509_free(x);
 }
 
-static void *client_direct(void *arg)
+static void direct_once(struct cli *k)
 {
-    struct cli *k = arg;
     int fd = cli_connect(k);
-    if (fd < 0)
-        return cli_fail(k, "connect");
+    if (fd < 0) {
+        cli_fail(k, "connect");
+        return;
+    }
     SSL_CTX *ctx = NULL;
     SSL *ssl = cli_tls(k, fd, &ctx);
     if (!ssl) {
         close(fd);
-        return cli_fail(k, "handshake failed");
+        cli_fail(k, "handshake failed");
+        return;
     }
     const unsigned char *p = NULL;
     unsigned int plen = 0;
@@ -530,10 +539,29 @@ static void *client_direct(void *arg)
         cli_fail(k, "SNI query");
     else
         tls_quit(k, ssl);
+    k->reused = SSL_session_reused(ssl) == 1;
+    if (k->resume && !k->session)
+        k->session = SSL_get1_session(ssl);
     cli_tls_free(ssl, ctx);
     close(fd);
+}
+
+/* With resume, a second connection offers the first one's ticket. */
+static void *client_direct(void *arg)
+{
+    struct cli *k = arg;
+    direct_once(k);
+    if (k->resume && !k->err[0]) {
+        if (!k->session)
+            return cli_fail(k, "no session ticket");
+        direct_once(k);
+    }
+    SSL_SESSION_free(k->session);
+    k->session = NULL;
     return NULL;
 }
+
+static void *client_expect_refused(void *arg);
 
 static void test_direct_tls_alpn_sni(void **state)
 {
@@ -548,14 +576,24 @@ static void test_direct_tls_alpn_sni(void **state)
     assert_string_equal(s.sni, "conference.other.test");
     assert_int_equal(s.tls_ready, 1);
 
-    /* No SNI, no ALPN: the default (first) certificate. */
-    srv_init(&s, true, true, 0, 1);
-    struct cli k2 = {.port = s.port};
+    /* No SNI, no ALPN: the default (first) certificate; then resumption
+     * with the ticket from the first connection. */
+    srv_init(&s, true, true, 0, 2);
+    struct cli k2 = {.port = s.port, .resume = true};
     srv_run(&s, client_direct, &k2);
     assert_string_equal(k2.err, "");
     assert_string_equal(k2.alpn_got, "");
     assert_string_equal(k2.peer_cn, "example.org");
     assert_string_equal(s.sni, "(none)");
+    assert_true(k2.reused);
+    assert_int_equal(s.tls_ready, 2);
+
+    /* ALPN offering only another protocol: refused (ALPACA). */
+    srv_init(&s, true, true, 0, 1);
+    struct cli k3 = {.port = s.port, .alpn_h2_only = true};
+    srv_run(&s, client_expect_refused, &k3);
+    assert_string_equal(k3.err, "");
+    assert_int_equal(s.close_err[0], -EPROTO);
 }
 
 /* ---- test 3: TLS 1.1 is refused ---- */
