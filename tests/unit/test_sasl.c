@@ -142,9 +142,9 @@ static enum sasl_result run_client(const struct client *c, struct sasl **s_out)
     char *c64;
     size_t c64l;
     assert_int_equal(sasl_b64_encode(cbin, gl + (c->cbdata ? c->cbdata_len : 0), &c64, &c64l), 0);
-    const char *nonce_end = strchr(sf, ',');
+    size_t nonce_len = strcspn(sf, ",") - 2;
     char without[512], am[1024], final[1024];
-    snprintf(without, sizeof(without), "c=%s,r=%.*s", c64, (int)(nonce_end - sf - 2), sf + 2);
+    snprintf(without, sizeof(without), "c=%s,r=%.*s", c64, (int)nonce_len, sf + 2);
     snprintf(am, sizeof(am), "%s,%s,%s", first + strlen(c->gs2), sf, without);
     unsigned iter;
     parse_server_first(sf, &salt, &salt_len, &iter);
