@@ -71,8 +71,7 @@ struct sasl *sasl_new(enum sasl_mech mech, const struct sasl_cb *cb)
     if (cb)
         s->cb = *cb;
     s->plus = mech == SASL_SCRAM_SHA1_PLUS || mech == SASL_SCRAM_SHA256_PLUS;
-    s->hash = (mech == SASL_SCRAM_SHA1 || mech == SASL_SCRAM_SHA1_PLUS) ? SCRAM_SHA1
-                                                                       : SCRAM_SHA256;
+    s->hash = (mech == SASL_SCRAM_SHA1 || mech == SASL_SCRAM_SHA1_PLUS) ? SCRAM_SHA1 : SCRAM_SHA256;
     return s;
 }
 
@@ -165,8 +164,7 @@ static enum sasl_result plain_start(struct sasl *s, const uint8_t *in, size_t le
     if (rc == 0 && strlen(s->password) > SASL_MAX_NAME)
         rc = -EINVAL;
     if (rc < 0)
-        return sasl_fail(s, rc == -ENOMEM ? SASLF_TEMPORARY_AUTH_FAILURE
-                                          : SASLF_MALFORMED_REQUEST);
+        return sasl_fail(s, rc == -ENOMEM ? SASLF_TEMPORARY_AUTH_FAILURE : SASLF_MALFORMED_REQUEST);
     s->state = SASL_ST_NEED_CREDS;
     return SASL_NEED_CREDS;
 }
@@ -183,8 +181,8 @@ static enum sasl_result plain_verify(struct sasl *s, const struct scram_creds *c
         uint8_t salt[SCRAM_SALT_LEN];
         struct scram_creds fake;
         if (scram_fake_salt(SCRAM_SHA256, s->username, secret, secret_len, salt) == 0)
-            scram_derive_salt(SCRAM_SHA256, s->password, salt, sizeof(salt),
-                              SCRAM_DEFAULT_ITER, &fake);
+            scram_derive_salt(SCRAM_SHA256, s->password, salt, sizeof(salt), SCRAM_DEFAULT_ITER,
+                              &fake);
         OPENSSL_cleanse(&fake, sizeof(fake));
         ok = false;
     }
@@ -218,8 +216,7 @@ enum sasl_result sasl_step(struct sasl *s, const uint8_t *in, size_t in_len, uin
         if (s->mech == SASL_PLAIN)
             return plain_start(s, in, in_len);
         return scram_client_first(s, in, in_len);
-    case SASL_ST_FIRST_SENT:
-        return scram_client_final(s, in, in_len, out, out_len);
+    case SASL_ST_FIRST_SENT: return scram_client_final(s, in, in_len, out, out_len);
     default:
         /* A step while credentials are awaited, or after the end. */
         return sasl_fail(s, SASLF_MALFORMED_REQUEST);

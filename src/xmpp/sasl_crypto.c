@@ -28,8 +28,8 @@ size_t scram_hash_len(enum scram_hash h)
     return h == SCRAM_SHA1 ? 20 : 32;
 }
 
-int scram_hmac(enum scram_hash h, const uint8_t *key, size_t key_len, const void *data,
-               size_t len, uint8_t out[SCRAM_MAX_KEY])
+int scram_hmac(enum scram_hash h, const uint8_t *key, size_t key_len, const void *data, size_t len,
+               uint8_t out[SCRAM_MAX_KEY])
 {
     static const uint8_t empty[1];
     unsigned int olen = 0;
@@ -69,8 +69,8 @@ int scram_fake_salt(enum scram_hash h, const char *username, const uint8_t *secr
     return rc;
 }
 
-int scram_derive_salt(enum scram_hash h, const char *password, const uint8_t *salt,
-                      size_t salt_len, uint32_t iterations, struct scram_creds *out)
+int scram_derive_salt(enum scram_hash h, const char *password, const uint8_t *salt, size_t salt_len,
+                      uint32_t iterations, struct scram_creds *out)
 {
     uint8_t salted[SCRAM_MAX_KEY], client_key[SCRAM_MAX_KEY];
     size_t hl = scram_hash_len(h);
@@ -155,8 +155,8 @@ int sasl_saslprep(const char *in, size_t len, char **out)
 
 static bool b64_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 static int b64_value(char c)

@@ -47,8 +47,8 @@ struct sasl {
 
 enum sasl_result sasl_fail(struct sasl *s, enum sasl_failure f);
 
-int scram_hmac(enum scram_hash h, const uint8_t *key, size_t key_len, const void *data,
-               size_t len, uint8_t out[SCRAM_MAX_KEY]);
+int scram_hmac(enum scram_hash h, const uint8_t *key, size_t key_len, const void *data, size_t len,
+               uint8_t out[SCRAM_MAX_KEY]);
 int scram_digest(enum scram_hash h, const uint8_t *data, size_t len, uint8_t out[SCRAM_MAX_KEY]);
 /* Salt for a user that does not exist: HMAC(secret, hash || username)
  * truncated, so the same unknown name always gets the same salt. */

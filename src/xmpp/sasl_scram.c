@@ -337,8 +337,7 @@ static bool cbind_matches(const struct sasl *s, const char *v, size_t len)
 }
 
 /* AuthMessage = client-first-bare "," server-first "," final-without-proof */
-static char *auth_message(const struct sasl *s, const char *final, size_t final_len,
-                          size_t *len)
+static char *auth_message(const struct sasl *s, const char *final, size_t final_len, size_t *len)
 {
     size_t bl = strlen(s->first_bare), sl = strlen(s->server_first);
     char *m = malloc(bl + sl + final_len + 3);
@@ -356,8 +355,8 @@ static char *auth_message(const struct sasl *s, const char *final, size_t final_
 
 /* ClientKey = proof XOR HMAC(StoredKey, AuthMessage); accept when
  * H(ClientKey) == StoredKey. Also computes ServerSignature. */
-static bool verify_proof(const struct sasl *s, const uint8_t *proof, const char *am,
-                         size_t am_len, uint8_t server_sig[SCRAM_MAX_KEY])
+static bool verify_proof(const struct sasl *s, const uint8_t *proof, const char *am, size_t am_len,
+                         uint8_t server_sig[SCRAM_MAX_KEY])
 {
     uint8_t sig[SCRAM_MAX_KEY], key[SCRAM_MAX_KEY], stored[SCRAM_MAX_KEY];
     size_t hl = scram_hash_len(s->hash);
@@ -382,8 +381,8 @@ static enum sasl_failure parse_final(const struct sasl *s, const char *m, size_t
     struct attr c, r, a;
     size_t pos = 0, start;
 
-    if (!next_attr(m, len, &pos, &c) || c.name != 'c' || !c.more ||
-        !next_attr(m, len, &pos, &r) || r.name != 'r' || !r.more)
+    if (!next_attr(m, len, &pos, &c) || c.name != 'c' || !c.more || !next_attr(m, len, &pos, &r) ||
+        r.name != 'r' || !r.more)
         return SASLF_MALFORMED_REQUEST;
     do {
         start = pos;

@@ -60,8 +60,8 @@ static void fuzz_plain(const uint8_t *d, size_t n)
 
 static void fuzz_scram(uint8_t flags, const uint8_t *d, size_t n)
 {
-    static const enum sasl_mech mechs[] = {SASL_SCRAM_SHA1, SASL_SCRAM_SHA1_PLUS,
-                                           SASL_SCRAM_SHA256, SASL_SCRAM_SHA256_PLUS};
+    static const enum sasl_mech mechs[] = {SASL_SCRAM_SHA1, SASL_SCRAM_SHA1_PLUS, SASL_SCRAM_SHA256,
+                                           SASL_SCRAM_SHA256_PLUS};
     enum sasl_mech m = mechs[(flags >> 2) & 3];
     struct sasl_cb cb = {.tls = true, .have_exporter = true, .endpoint_len = 32};
     memset(cb.exporter, 'E', sizeof(cb.exporter));
@@ -80,7 +80,8 @@ static void fuzz_scram(uint8_t flags, const uint8_t *d, size_t n)
         goto done;
     creds_for(m <= SASL_SCRAM_SHA1_PLUS ? SCRAM_SHA1 : SCRAM_SHA256, &c);
     if (sasl_creds(s, (flags & 0x10) ? NULL : &c, secret, sizeof(secret) - 1, &out, &ol) !=
-            SASL_CONTINUE || !nl)
+            SASL_CONTINUE ||
+        !nl)
         goto done;
     free(out);
     out = NULL;

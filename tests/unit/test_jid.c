@@ -94,16 +94,19 @@ static void test_case_and_width(void **state)
     (void)state;
     expect_jid("JULIET@EXAMPLE.COM/Balcony", "juliet", "example.com", "Balcony");
     /* RFC 6122 nodeprep folds sharp s to "ss" (PRECIS would keep it). */
-    expect_jid("Fu\xc3\x9f" "ball@example.com", "fussball", "example.com", NULL);
+    expect_jid("Fu\xc3\x9f"
+               "ball@example.com",
+               "fussball", "example.com", NULL);
     /* Greek capital sigma folds to small sigma; stringprep's B.2 table
      * also folds final sigma (PRECIS would keep it apart). */
     expect_jid("\xce\xa3@example.com", "\xcf\x83", "example.com", NULL);
     expect_jid("\xcf\x82@example.com", "\xcf\x83", "example.com", NULL);
     /* Fullwidth letters are width-mapped (NFKC) in every part. */
-    expect_jid("\xef\xbd\x8a\xef\xbd\x95@\xef\xbd\x85\xef\xbd\x98.com/\xef\xbc\xa1", "ju",
-               "ex.com", "A");
+    expect_jid("\xef\xbd\x8a\xef\xbd\x95@\xef\xbd\x85\xef\xbd\x98.com/\xef\xbc\xa1", "ju", "ex.com",
+               "A");
     /* Fullwidth '@' in a localpart maps to '@', which is prohibited. */
-    expect_invalid("a\xef\xbc\xa0" "b@example.com");
+    expect_invalid("a\xef\xbc\xa0"
+                   "b@example.com");
     expect_jid("Caf\xc3\x89@example.com", "caf\xc3\xa9", "example.com", NULL);
 }
 
@@ -111,18 +114,20 @@ static void test_bad_code_points(void **state)
 {
     (void)state;
     expect_invalid("\xff@example.com");
-    expect_invalid("\xc0\xaf@example.com");      /* overlong '/' */
-    expect_invalid("\xed\xa0\x80@example.com");  /* surrogate */
+    expect_invalid("\xc0\xaf@example.com");         /* overlong '/' */
+    expect_invalid("\xed\xa0\x80@example.com");     /* surrogate */
     expect_invalid("\xf4\x90\x80\x80@example.com"); /* > U+10FFFF */
-    expect_invalid("a\xc3@example.com");         /* truncated */
+    expect_invalid("a\xc3@example.com");            /* truncated */
     expect_invalid("a@example.com/\xe2\x82");
-    expect_invalid("\xee\x80\x80@example.com");  /* private use U+E000 */
+    expect_invalid("\xee\x80\x80@example.com"); /* private use U+E000 */
     expect_invalid("a@example.com/\xee\x80\x80");
-    expect_invalid("a@example.com/x\x07y");      /* control */
+    expect_invalid("a@example.com/x\x07y"); /* control */
     expect_invalid("a\x01@example.com");
-    expect_invalid("a\xe2\x80\x8e" "b@example.com"); /* LRM, C.8 */
-    expect_invalid("\xd7\x90" "a@example.com"); /* RAL and L mixed */
-    expect_invalid("a@example.com/\xc2\xad");    /* maps to nothing: empty */
+    expect_invalid("a\xe2\x80\x8e"
+                   "b@example.com"); /* LRM, C.8 */
+    expect_invalid("\xd7\x90"
+                   "a@example.com");          /* RAL and L mixed */
+    expect_invalid("a@example.com/\xc2\xad"); /* maps to nothing: empty */
     for (const char *c = "\"&'/:<>@ "; *c; c++) {
         char s[32];
         snprintf(s, sizeof(s), "x%cy@example.com", *c);
@@ -143,10 +148,23 @@ static void test_domains(void **state)
     expect_jid("a@192.0.2.1", "a", "192.0.2.1", NULL);
     expect_jid("192.0.2.1.", NULL, "192.0.2.1", NULL);
     expect_jid("localhost", NULL, "localhost", NULL);
-    expect_jid("xn--mnchen-3ya.de", NULL, "m\xc3\xbc" "nchen.de", NULL);
-    expect_jid("XN--MNCHEN-3YA.DE", NULL, "m\xc3\xbc" "nchen.de", NULL);
-    expect_jid("M\xc3\x9c" "NCHEN.de", NULL, "m\xc3\xbc" "nchen.de", NULL);
-    expect_jid("example\xe3\x80\x82" "com", NULL, "example.com", NULL);
+    expect_jid("xn--mnchen-3ya.de", NULL,
+               "m\xc3\xbc"
+               "nchen.de",
+               NULL);
+    expect_jid("XN--MNCHEN-3YA.DE", NULL,
+               "m\xc3\xbc"
+               "nchen.de",
+               NULL);
+    expect_jid("M\xc3\x9c"
+               "NCHEN.de",
+               NULL,
+               "m\xc3\xbc"
+               "nchen.de",
+               NULL);
+    expect_jid("example\xe3\x80\x82"
+               "com",
+               NULL, "example.com", NULL);
     expect_invalid(".");
     expect_invalid("example.com..");
     expect_invalid("example..com");
@@ -361,10 +379,12 @@ static void test_fast_path_matches_libidn(void **state)
 {
     (void)state;
     static const char *fixed[] = {
-        "a", "A", "Juliet", "a.b", "a..b", ".a", "a.", "-a", "a-", "a-b", "1.2.3.4",
-        "1.2.3.4.", "01.2.3.4", "256.1.1.1", "123", "a b", "a\tb", "a\x7f", "~!#$%^*()_+=",
-        "\"&'/:<>@", "xn--mnchen-3ya", "XN--abc", "a.xn--zz", "xnx--a", "[::1]", "\\20",
-        "LocalHost.", "a_b", "..", ".", " ", "a\x1f", "{}|", "`", "?", ",;",
+        "a",       "A",        "Juliet", "a.b",     "a..b",         ".a",         "a.",
+        "-a",      "a-",       "a-b",    "1.2.3.4", "1.2.3.4.",     "01.2.3.4",   "256.1.1.1",
+        "123",     "a b",      "a\tb",   "a\x7f",   "~!#$%^*()_+=", "\"&'/:<>@",  "xn--mnchen-3ya",
+        "XN--abc", "a.xn--zz", "xnx--a", "[::1]",   "\\20",         "LocalHost.", "a_b",
+        "..",      ".",        " ",      "a\x1f",   "{}|",          "`",          "?",
+        ",;",
     };
     const char parts[] = {'l', 'd', 'r'};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -403,8 +423,12 @@ static void test_round_trip(void **state)
 {
     (void)state;
     static const char *in[] = {
-        "Juliet@Example.COM/Balcony", "example.com", "a.example.com/b@example.net",
-        "\xce\xa3@xn--mnchen-3ya.de/\xe2\x99\x9a", "[2001:DB8::1]/x", "a@b/c/d",
+        "Juliet@Example.COM/Balcony",
+        "example.com",
+        "a.example.com/b@example.net",
+        "\xce\xa3@xn--mnchen-3ya.de/\xe2\x99\x9a",
+        "[2001:DB8::1]/x",
+        "a@b/c/d",
     };
     for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
         struct jid a, b;
@@ -425,16 +449,11 @@ static void test_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc7622_examples),
-        cmocka_unit_test(test_structure),
-        cmocka_unit_test(test_case_and_width),
-        cmocka_unit_test(test_bad_code_points),
-        cmocka_unit_test(test_domains),
-        cmocka_unit_test(test_part_lengths),
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_equality_copy_bare),
-        cmocka_unit_test(test_prep_parts),
-        cmocka_unit_test(test_fast_path_matches_libidn),
+        cmocka_unit_test(test_rfc7622_examples), cmocka_unit_test(test_structure),
+        cmocka_unit_test(test_case_and_width),   cmocka_unit_test(test_bad_code_points),
+        cmocka_unit_test(test_domains),          cmocka_unit_test(test_part_lengths),
+        cmocka_unit_test(test_format),           cmocka_unit_test(test_equality_copy_bare),
+        cmocka_unit_test(test_prep_parts),       cmocka_unit_test(test_fast_path_matches_libidn),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

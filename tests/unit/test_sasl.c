@@ -79,8 +79,9 @@ static char *client_proof(enum scram_hash h, const char *pw, const uint8_t *salt
     size_t hl = scram_hash_len(h);
     uint8_t salted[32], ck[32], sk[32], sig[32], proof[32];
     unsigned int l;
-    assert_int_equal(PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, (int)salt_len, (int)iter, md,
-                                       (int)hl, salted), 1);
+    assert_int_equal(
+        PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, (int)salt_len, (int)iter, md, (int)hl, salted),
+        1);
     HMAC(md, salted, (int)hl, (const uint8_t *)"Client Key", 10, ck, &l);
     EVP_Digest(ck, hl, sk, &l, md, NULL);
     HMAC(md, sk, (int)hl, (const uint8_t *)am, strlen(am), sig, &l);
@@ -114,15 +115,14 @@ struct client {
     const uint8_t *cbdata;
     size_t cbdata_len;
     const char *user;
-    const char *password;      /* the client's */
+    const char *password;            /* the client's */
     const struct scram_creds *creds; /* the server's (NULL: unknown user) */
 };
 
 static enum sasl_result run_client(const struct client *c, struct sasl **s_out)
 {
-    enum scram_hash h = (c->mech == SASL_SCRAM_SHA1 || c->mech == SASL_SCRAM_SHA1_PLUS)
-                            ? SCRAM_SHA1
-                            : SCRAM_SHA256;
+    enum scram_hash h =
+        (c->mech == SASL_SCRAM_SHA1 || c->mech == SASL_SCRAM_SHA1_PLUS) ? SCRAM_SHA1 : SCRAM_SHA256;
     struct sasl *s = sasl_new(c->mech, c->cb);
     char first[256], *reply;
     assert_non_null(s);
@@ -170,9 +170,9 @@ out:
 
 /* ---- RFC vectors ------------------------------------------------------ */
 
-static void rfc_exchange(enum sasl_mech m, enum scram_hash h, const char *first,
-                         const char *snonce, const char *salt64, const char *server_first,
-                         const char *final, const char *server_final)
+static void rfc_exchange(enum sasl_mech m, enum scram_hash h, const char *first, const char *snonce,
+                         const char *salt64, const char *server_first, const char *final,
+                         const char *server_final)
 {
     struct sasl *s = sasl_new(m, NULL);
     char *reply;
@@ -222,8 +222,7 @@ static void test_wrong_proof(void **state)
     struct sasl *s = sasl_new(SASL_SCRAM_SHA1, NULL);
     char *reply;
     sasl_set_server_nonce(s, "3rfcNHYJY1ZVvWVs7j");
-    assert_int_equal(step_str(s, "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", &reply),
-                     SASL_NEED_CREDS);
+    assert_int_equal(step_str(s, "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", &reply), SASL_NEED_CREDS);
     struct scram_creds c = derive_b64salt(SCRAM_SHA1, "pencil", "QSXCR+Q6sek8bf92");
     free(creds_str(s, &c, SASL_CONTINUE));
     expect_fail(s,
@@ -300,8 +299,15 @@ static void test_plus_ok(void **state)
     struct scram_creds c1, c256;
     assert_int_equal(scram_derive(SCRAM_SHA1, "pencil", 4096, &c1), 0);
     assert_int_equal(scram_derive(SCRAM_SHA256, "pencil", 4096, &c256), 0);
-    struct client cl = {SASL_SCRAM_SHA256_PLUS, &cb, "p=tls-exporter,,", NULL, cb.exporter, 32,
-                        "user", "pencil", &c256};
+    struct client cl = {SASL_SCRAM_SHA256_PLUS,
+                        &cb,
+                        "p=tls-exporter,,",
+                        NULL,
+                        cb.exporter,
+                        32,
+                        "user",
+                        "pencil",
+                        &c256};
     assert_int_equal(run_client(&cl, NULL), SASL_OK);
     cl.gs2 = "p=tls-server-end-point,,";
     cl.cbdata = cb.endpoint;
@@ -367,8 +373,8 @@ static void test_plus_failures(void **state)
     assert_int_equal(scram_derive(SCRAM_SHA256, "pencil", 4096, &c), 0);
     uint8_t other[32] = {0};
     struct sasl *s;
-    struct client cl = {SASL_SCRAM_SHA256_PLUS, &cb, "p=tls-exporter,,", NULL, other, 32,
-                        "user", "pencil", &c};
+    struct client cl = {
+        SASL_SCRAM_SHA256_PLUS, &cb, "p=tls-exporter,,", NULL, other, 32, "user", "pencil", &c};
     assert_int_equal(run_client(&cl, &s), SASL_FAIL);
     assert_int_equal(sasl_failure(s), SASLF_NOT_AUTHORIZED);
     sasl_free(s);
@@ -389,12 +395,31 @@ static void test_malformed_first(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "n", "n,", "n,,", "x,,n=user,r=abc", "n,,n=,r=abc", "n,,r=abc,n=user",
-        "n,,m=ext,n=user,r=abc", "n,,n=user", "n,,n=user,r=", "n,,n=us=2Xer,r=abc",
-        "n,,n=user=,r=abc", "n,,n=user,r=a b", "n,,n=user,r=abc,", "n,,n=user,r=abc,x",
-        "n,,n=user,r=abc,=x", "n,b=x,n=user,r=abc", "n,a=,n=user,r=abc", "n,a=x,y,n=user,r=abc",
-        "n,,n=\xff,r=abc", "n,,n=\xe2\x80\xa8\x07,r=abc", "p=,,n=user,r=abc", "n,,n=user,r=ab,c",
-        "p,,n=user,r=abc", " n,,n=user,r=abc", "n,,n=user,r=abc\xc3\xa9",
+        "n",
+        "n,",
+        "n,,",
+        "x,,n=user,r=abc",
+        "n,,n=,r=abc",
+        "n,,r=abc,n=user",
+        "n,,m=ext,n=user,r=abc",
+        "n,,n=user",
+        "n,,n=user,r=",
+        "n,,n=us=2Xer,r=abc",
+        "n,,n=user=,r=abc",
+        "n,,n=user,r=a b",
+        "n,,n=user,r=abc,",
+        "n,,n=user,r=abc,x",
+        "n,,n=user,r=abc,=x",
+        "n,b=x,n=user,r=abc",
+        "n,a=,n=user,r=abc",
+        "n,a=x,y,n=user,r=abc",
+        "n,,n=\xff,r=abc",
+        "n,,n=\xe2\x80\xa8\x07,r=abc",
+        "p=,,n=user,r=abc",
+        "n,,n=user,r=ab,c",
+        "p,,n=user,r=abc",
+        " n,,n=user,r=abc",
+        "n,,n=user,r=abc\xc3\xa9",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         expect_first_fails(SASL_SCRAM_SHA256, NULL, bad[i], SASLF_MALFORMED_REQUEST);
@@ -425,7 +450,11 @@ static void test_malformed_first(void **state)
     assert_string_equal(sasl_username(s), "us=er,");
     sasl_free(s);
     s = sasl_new(SASL_SCRAM_SHA1, NULL);
-    assert_int_equal(step_str(s, "n,,n=\xe2\x85\xa8" "a,r=abc", &reply), SASL_NEED_CREDS);
+    assert_int_equal(step_str(s,
+                              "n,,n=\xe2\x85\xa8"
+                              "a,r=abc",
+                              &reply),
+                     SASL_NEED_CREDS);
     assert_string_equal(sasl_username(s), "IXa"); /* SASLprep of U+2168 */
     sasl_free(s);
 }
@@ -436,8 +465,7 @@ static void expect_final_fails(const char *final, enum sasl_failure f)
     struct sasl *s = sasl_new(SASL_SCRAM_SHA1, NULL);
     char *reply;
     sasl_set_server_nonce(s, "3rfcNHYJY1ZVvWVs7j");
-    assert_int_equal(step_str(s, "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", &reply),
-                     SASL_NEED_CREDS);
+    assert_int_equal(step_str(s, "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", &reply), SASL_NEED_CREDS);
     struct scram_creds c = derive_b64salt(SCRAM_SHA1, "pencil", "QSXCR+Q6sek8bf92");
     free(creds_str(s, &c, SASL_CONTINUE));
     expect_fail(s, final, f);
@@ -455,8 +483,7 @@ static void test_malformed_final(void **state)
     expect_final_fails("c=biws," PROOF "," NONCE, SASLF_MALFORMED_REQUEST);
     expect_final_fails("c=biws," NONCE "," PROOF ",x=y", SASLF_MALFORMED_REQUEST);
     expect_final_fails("c=biws," NONCE ",p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts", SASLF_MALFORMED_REQUEST);
-    expect_final_fails("c=biws," NONCE ",p=v0X8v3Bz2T0CJGbJQyF0X+HI4T s=",
-                       SASLF_MALFORMED_REQUEST);
+    expect_final_fails("c=biws," NONCE ",p=v0X8v3Bz2T0CJGbJQyF0X+HI4T s=", SASLF_MALFORMED_REQUEST);
     expect_final_fails("c=biws," NONCE ",p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=AAAA",
                        SASLF_MALFORMED_REQUEST);
     expect_final_fails("c=biws," NONCE ",p=", SASLF_MALFORMED_REQUEST);
@@ -573,8 +600,14 @@ static void test_plain(void **state)
      * becomes a space, fullwidth letters are narrowed. */
     struct scram_creds c2;
     assert_int_equal(scram_derive(SCRAM_SHA256, "pen cil", 4096, &c2), 0);
-    assert_int_equal(plain("\0user\0pen\xc2\xa0" "c\xc2\xadil", 16, &c2, NULL), SASL_OK);
-    assert_int_equal(plain("\0user\0\xef\xbd\x90" "en cil", 15, &c2, NULL), SASL_OK);
+    assert_int_equal(plain("\0user\0pen\xc2\xa0"
+                           "c\xc2\xadil",
+                           16, &c2, NULL),
+                     SASL_OK);
+    assert_int_equal(plain("\0user\0\xef\xbd\x90"
+                           "en cil",
+                           15, &c2, NULL),
+                     SASL_OK);
     /* SCRAM-SHA-1 credentials work too. */
     assert_int_equal(scram_derive(SCRAM_SHA1, "pencil", 4096, &c2), 0);
     assert_int_equal(plain("\0user\0pencil", 12, &c2, NULL), SASL_OK);
@@ -590,10 +623,21 @@ static void test_plain_malformed(void **state)
         const char *m;
         size_t len;
     } bad[] = {
-        {"userpencil", 10},       {"\0userpencil", 11},     {"\0user\0pen\0cil", 14},
-        {"\0\0pencil", 8},        {"\0user\0", 6},          {"\0\0", 2},
-        {"\0user\0pen\x07", 10},  {"\0us\x01" "er\0p", 9},  {"\0user\0\xff", 8},
-        {"\xff\0user\0pencil", 13}, {"\0\xd8\xa7" "1\0pencil", 11},
+        {"userpencil", 10},
+        {"\0userpencil", 11},
+        {"\0user\0pen\0cil", 14},
+        {"\0\0pencil", 8},
+        {"\0user\0", 6},
+        {"\0\0", 2},
+        {"\0user\0pen\x07", 10},
+        {"\0us\x01"
+         "er\0p",
+         9},
+        {"\0user\0\xff", 8},
+        {"\xff\0user\0pencil", 13},
+        {"\0\xd8\xa7"
+         "1\0pencil",
+         11},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(plain(bad[i].m, bad[i].len, &c, &s), SASL_FAIL);
@@ -644,15 +688,19 @@ static void expect_prep(const char *in, const char *want)
 static void test_saslprep_rfc4013(void **state)
 {
     (void)state;
-    expect_prep("I\xc2\xadX", "IX");     /* soft hyphen mapped to nothing */
+    expect_prep("I\xc2\xadX", "IX"); /* soft hyphen mapped to nothing */
     expect_prep("user", "user");
-    expect_prep("USER", "USER");         /* case preserved */
-    expect_prep("\xc2\xaa", "a");        /* NFKC */
-    expect_prep("\xe2\x85\xa8", "IX");   /* NFKC */
-    expect_prep("\x07", NULL);           /* prohibited */
-    expect_prep("\xd8\xa7" "1", NULL);   /* bidi: RAL then not RAL */
-    expect_prep("a\xc2\xa0" "b", "a b"); /* non-ASCII space to space */
-    expect_prep("\xc2\xad", NULL);       /* empty after mapping */
+    expect_prep("USER", "USER");       /* case preserved */
+    expect_prep("\xc2\xaa", "a");      /* NFKC */
+    expect_prep("\xe2\x85\xa8", "IX"); /* NFKC */
+    expect_prep("\x07", NULL);         /* prohibited */
+    expect_prep("\xd8\xa7"
+                "1",
+                NULL); /* bidi: RAL then not RAL */
+    expect_prep("a\xc2\xa0"
+                "b",
+                "a b");                                  /* non-ASCII space to space */
+    expect_prep("\xc2\xad", NULL);                       /* empty after mapping */
     expect_prep("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"); /* unassigned in 3.2: allowed */
     char *out = NULL;
     assert_int_equal(sasl_saslprep("a\0b", 3, &out), -EINVAL);
@@ -706,16 +754,16 @@ static void test_base64(void **state)
     static const struct {
         const char *in, *out;
     } good[] = {{"Zg==", "f"}, {"Zm8=", "fo"}, {"Zm9v", "foo"}, {"Zm9vYg==", "foob"},
-                {"=", ""},     {"", ""},        {"biws", "n,,"}};
+                {"=", ""},     {"", ""},       {"biws", "n,,"}};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         assert_int_equal(sasl_b64_decode(good[i].in, strlen(good[i].in), &dec, &dl), 0);
         assert_int_equal(dl, strlen(good[i].out));
         assert_string_equal((char *)dec, good[i].out);
         free(dec);
     }
-    static const char *bad[] = {"Zg",   "Zg=",   "Z===", "Zm9v YmFy", "Zm9v\nYmFy", "Zh==",
-                                "Zm9=", "Zm=v",  "====", "Zm9vYg=a",  "!!!!",       " Zm9v",
-                                "Zm9v=", "==",   "Zg==Zg==", "Zm9v\r\n", "-_-_"};
+    static const char *bad[] = {"Zg",    "Zg=",  "Z===",     "Zm9v YmFy", "Zm9v\nYmFy", "Zh==",
+                                "Zm9=",  "Zm=v", "====",     "Zm9vYg=a",  "!!!!",       " Zm9v",
+                                "Zm9v=", "==",   "Zg==Zg==", "Zm9v\r\n",  "-_-_"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         dec = (uint8_t *)"x";
         int rc = sasl_b64_decode(bad[i], strlen(bad[i]), &dec, &dl);
@@ -743,8 +791,7 @@ static void test_names(void **state)
     assert_null(sasl_mech_name(SASL_MECH_NONE));
     assert_string_equal(sasl_failure_name(SASLF_NOT_AUTHORIZED), "not-authorized");
     assert_string_equal(sasl_failure_name(SASLF_MALFORMED_REQUEST), "malformed-request");
-    assert_string_equal(sasl_failure_name(SASLF_TEMPORARY_AUTH_FAILURE),
-                        "temporary-auth-failure");
+    assert_string_equal(sasl_failure_name(SASLF_TEMPORARY_AUTH_FAILURE), "temporary-auth-failure");
     assert_string_equal(sasl_failure_name(SASLF_INVALID_MECHANISM), "invalid-mechanism");
     assert_string_equal(sasl_failure_name((enum sasl_failure)99), "not-authorized");
 }
