@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -299,14 +301,15 @@ static void resume_tick(uv_timer_t *t)
     }
 }
 
-static void srv_init(struct srv *s, bool direct_tls, bool with_tls, size_t queue_max, int closes)
+static void srv_init_max(struct srv *s, bool direct_tls, bool with_tls, size_t queue_max,
+                         int closes, unsigned max_conn)
 {
     memset(s, 0, sizeof *s);
     assert_int_equal(uv_loop_init(&s->loop), 0);
     s->tls = with_tls ? make_tls() : NULL;
     if (with_tls)
         assert_non_null(s->tls);
-    struct listener_opts o = {"127.0.0.1", 0, direct_tls, s->tls, queue_max, 0};
+    struct listener_opts o = {"127.0.0.1", 0, direct_tls, s->tls, queue_max, max_conn};
     char *err = NULL;
     int rc = listener_start(&s->l, &s->loop, &o, on_accept, s, &err);
     assert_int_equal(rc, 0);
@@ -318,6 +321,11 @@ static void srv_init(struct srv *s, bool direct_tls, bool with_tls, size_t queue
     uv_timer_init(&s->loop, &s->ticker);
     s->watchdog.data = s->ticker.data = s;
     uv_timer_start(&s->watchdog, on_watchdog, 8000, 0);
+}
+
+static void srv_init(struct srv *s, bool direct_tls, bool with_tls, size_t queue_max, int closes)
+{
+    srv_init_max(s, direct_tls, with_tls, queue_max, closes, 0);
 }
 
 static void srv_run(struct srv *s, void *(*client)(void *), void *arg)
@@ -342,6 +350,7 @@ struct cli {
     bool no_ems, alpn, alpn_h2_only, lowsec, rst, resume;
     const char *sni;
     SSL_SESSION *session;
+    int prefd; /* > 0: a socket made before the test ran out of fds */
     /* results */
     char alpn_got[32], peer_cn[64];
     bool reused;
@@ -363,7 +372,7 @@ __attribute__((format(printf, 2, 3))) static void *cli_fail(struct cli *k, const
 
 static int cli_connect(struct cli *k)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = k->prefd > 0 ? k->prefd : socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)k->port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = {5, 0};
@@ -850,6 +859,118 @@ static void test_pause_resume(void **state)
     assert_int_equal(s.data_while_paused, 0);
 }
 
+
+/* ---- accept limits ---- */
+
+static bool quiet_for(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, ms) == 0;
+}
+
+static void *client_two(void *arg)
+{
+    struct cli *k = arg;
+    int a = cli_connect(k);
+    if (a < 0)
+        return cli_fail(k, "connect a");
+    if (!plain_send(a, "a\n") || !plain_line(a, "a\n"))
+        cli_fail(k, "echo a");
+    /* The kernel completes b's handshake, but the server must not take
+     * it while a is open. */
+    int b = cli_connect(k);
+    if (b < 0 || !plain_send(b, "b\n"))
+        cli_fail(k, "connect b");
+    else if (!quiet_for(b, 300))
+        cli_fail(k, "b served over max_connections");
+    if (!plain_send(a, "QUIT\n") || !plain_line(a, "BYE\n"))
+        cli_fail(k, "quit a");
+    close(a);
+    if (b >= 0 && !plain_line(b, "b\n"))
+        cli_fail(k, "b not served after a closed");
+    if (b >= 0) {
+        plain_send(b, "QUIT\n");
+        plain_line(b, "BYE\n");
+        close(b);
+    }
+    return NULL;
+}
+
+static void test_max_connections(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_init_max(&s, false, false, 0, 2, 1);
+    struct cli k = {.port = s.port};
+    srv_run(&s, client_two, &k);
+    assert_string_equal(k.err, "");
+    assert_int_equal(s.accepts, 2);
+}
+
+/* Out of descriptors: accepting pauses (the client waits in the backlog)
+ * and resumes on the back-off timer once descriptors are free again. */
+static void *client_emfile(void *arg)
+{
+    struct cli *k = arg;
+    int a = cli_connect(k);
+    if (a < 0)
+        return cli_fail(k, "connect");
+    if (!plain_send(a, "a\n") || !plain_line(a, "a\n"))
+        cli_fail(k, "a not served after descriptors came back");
+    plain_send(a, "QUIT\n");
+    plain_line(a, "BYE\n");
+    close(a);
+    return NULL;
+}
+
+struct emfile {
+    struct rlimit saved;
+    struct srv *s;
+    int accepts_before;
+};
+
+static void free_fds(uv_timer_t *t)
+{
+    struct emfile *e = t->data;
+    e->accepts_before = e->s->accepts;
+    setrlimit(RLIMIT_NOFILE, &e->saved);
+}
+
+static void test_emfile_backoff(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_init(&s, false, false, 0, 1);
+    struct cli k = {.port = s.port, .prefd = socket(AF_INET, SOCK_STREAM, 0)};
+    assert_true(k.prefd > 0);
+    /* No descriptor left for accept4(); restored after 300 ms. */
+    struct emfile e = {.s = &s, .accepts_before = -1};
+    struct rlimit low;
+    getrlimit(RLIMIT_NOFILE, &e.saved);
+    int probe = dup(0);
+    close(probe);
+    low = e.saved;
+    low.rlim_cur = (rlim_t)probe;
+    uv_timer_t restore;
+    uv_timer_init(&s.loop, &restore);
+    restore.data = &e;
+    uv_timer_start(&restore, free_fds, 300, 0);
+    pthread_t th;
+    setrlimit(RLIMIT_NOFILE, &low);
+    assert_int_equal(pthread_create(&th, NULL, client_emfile, &k), 0);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    pthread_join(th, NULL);
+    setrlimit(RLIMIT_NOFILE, &e.saved);
+    uv_close((uv_handle_t *)&restore, NULL);
+    tls_ctx_free(s.tls);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&s.loop), 0);
+    assert_false(s.timed_out);
+    assert_string_equal(k.err, "");
+    assert_int_equal(e.accepts_before, 0); /* nothing served while out of fds */
+    assert_int_equal(s.accepts, 1);
+}
+
 /* ---- certificates and contexts ---- */
 
 static void test_check_cert(void **state)
@@ -927,6 +1048,8 @@ int main(void)
         cmocka_unit_test(test_big_write_tls),
         cmocka_unit_test(test_abrupt_close),
         cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_emfile_backoff),
         cmocka_unit_test(test_check_cert),
         cmocka_unit_test(test_listener_errors),
     };
