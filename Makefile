@@ -7,8 +7,8 @@ SAN     ?=
 PKGS    := libuv openssl expat sqlite3 libcares libidn libidn2 libfyaml libwebsockets
 DEPS_OK := $(BUILD)/.deps-ok
 
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+OPT     ?= -O2 -g
+CFLAGS  := $(OPT) -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -fno-strict-aliasing -D_GNU_SOURCE -Isrc -MMD -MP
 LDLIBS  := -lm
 
@@ -71,7 +71,7 @@ e2e: all
 
 # The whole suite again under AddressSanitizer and UBSan.
 asan:
-	$(MAKE) BUILD=build-asan SAN=1 CFLAGS="-O1 -g" all unit e2e
+	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" all unit e2e
 
 check:
 	@./scripts/check.sh
@@ -80,7 +80,7 @@ check:
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 fuzz: | $(DEPS_OK)
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_BUILD)/libtaube.a
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="$(FUZZ_CFLAGS)" $(FUZZ_BUILD)/libtaube.a
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \

@@ -30,8 +30,8 @@ stage() { # name, make arguments...
 stage build all
 stage unit unit
 stage e2e e2e
-stage unit-asan BUILD=build-asan SAN=1 CFLAGS="-O1 -g" unit
-stage e2e-asan BUILD=build-asan SAN=1 CFLAGS="-O1 -g" e2e
+stage unit-asan BUILD=build-asan SAN=1 OPT="-O1 -g" unit
+stage e2e-asan BUILD=build-asan SAN=1 OPT="-O1 -g" e2e
 
 if [ ${#stages_failed[@]} -ne 0 ]; then
     echo "check: failed stages: ${stages_failed[*]}"
