@@ -6,9 +6,9 @@
  * freed. conn_abort goes from any state straight to CLOSED.
  *
  * Outbound bytes move through three buffers:
- *   out      plaintext queued by conn_write (from out_pos on; its first
- *            out_raw bytes were queued before STARTTLS and bypass TLS)
- *   wire     bytes ready for the socket (TLS records, TLS conns only)
+ *   out      plaintext queued by conn_write (from out_pos on)
+ *   wire     bytes ready for the socket (TLS conns only: records, and
+ *            the plaintext queued before STARTTLS)
  *   inflight the one buffer handed to uv_write; alive until its callback
  * At most one uv_write is in flight; the flush at the end of the loop turn
  * sends everything queued in the turn as one write. Drained buffers are
@@ -45,7 +45,7 @@ struct conn {
     void *ud;
 
     struct buf out, wire, inflight;
-    size_t out_pos, out_raw;
+    size_t out_pos;
     size_t queue_max;
 
     SSL *ssl; /* NULL until TLS starts */
@@ -292,7 +292,6 @@ static void tls_fail(struct conn *c, const char *what)
 {
     tls_log_errors(c->id, what);
     c->tls_failed = true;
-    c->out_raw = 0;
     buf_free(&c->out);
     c->out_pos = 0;
     if (c->state == CONN_OPEN)
@@ -319,20 +318,11 @@ static void on_write(uv_write_t *req, int status)
     conn_schedule(c);
 }
 
-/* Moves queued plaintext into TLS records in the wire buffer: first the
- * bytes queued before STARTTLS as they are, then (once the handshake is
- * done) up to FLUSH_TLS_BUDGET bytes through SSL_write, then close_notify
- * when closing. */
+/* Moves queued plaintext into TLS records in the wire buffer once the
+ * handshake is done: up to FLUSH_TLS_BUDGET bytes through SSL_write, then
+ * close_notify when closing. */
 static void tls_encode(struct conn *c)
 {
-    if (c->out_raw) {
-        if (buf_append(&c->wire, c->out.data + c->out_pos, c->out_raw) < 0) {
-            conn_fail(c, -ENOMEM);
-            return;
-        }
-        c->out_pos += c->out_raw;
-        c->out_raw = 0;
-    }
     if (!c->tls_done || c->tls_failed)
         return;
     ERR_clear_error();
@@ -573,10 +563,18 @@ int conn_starttls(struct conn *c)
         return -ENOTSUP;
     if (c->ssl)
         return -EALREADY;
-    int rc = start_tls(c);
-    if (rc < 0)
+    /* <proceed/> goes out in plaintext: it moves to the wire buffer now,
+     * ahead of any handshake bytes, even those of a client that sends its
+     * ClientHello too early. */
+    int rc = buf_append(&c->wire, c->out.data + c->out_pos, out_pending(c));
+    if (rc == 0)
+        rc = start_tls(c);
+    if (rc < 0) {
+        buf_reset(&c->wire);
         return rc;
-    c->out_raw = out_pending(c); /* <proceed/> goes out in plaintext */
+    }
+    buf_free(&c->out);
+    c->out_pos = 0;
     conn_schedule(c);
     return 0;
 }

@@ -1019,6 +1019,22 @@ static void test_listener_errors(void **state)
     assert_int_equal(listener_start(&b, &loop, &o, NULL, NULL, &err), UV_EINVAL);
     free(err);
     listener_stop(a);
+
+    /* "0.0.0.0" and "::" on one port: IPV6_V6ONLY keeps them apart. */
+    struct listener *v4 = NULL, *v6 = NULL;
+    struct listener_opts o4 = {"0.0.0.0", 0, false, NULL, 0, 0};
+    assert_int_equal(listener_start(&v4, &loop, &o4, NULL, NULL, &err), 0);
+    struct listener_opts o6 = {"::", listener_port(v4), false, NULL, 0, 0};
+    int rc = listener_start(&v6, &loop, &o6, NULL, NULL, &err);
+    if (rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) {
+        print_message("no IPv6 here, dual bind not checked\n");
+        free(err);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_int_equal(listener_port(v6), listener_port(v4));
+        listener_stop(v6);
+    }
+    listener_stop(v4);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
