@@ -2,6 +2,7 @@
 service-unavailable, jid-malformed."""
 
 import datetime
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -125,3 +126,33 @@ def test_error_keeps_the_session(raw_alice):
     """After all those errors the same stream still works."""
     el = raw_alice.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='still')
     assert el.get('type') == 'result', ET.tostring(el)
+
+
+def test_version_show_os(make_server, xmpp):
+    srv = make_server({('version', 'show_os'): 'true', ('version', 'name'): 'Dove'})
+
+    async def body():
+        c = await xmpp.client(srv, 'alice', plugins=['xep_0092'])
+        iq = await c['xep_0092'].get_version('localhost', timeout=5)
+        query = iq.xml.find('{jabber:iq:version}query')
+        assert query.findtext('{jabber:iq:version}name') == 'Dove'
+        assert (query.findtext('{jabber:iq:version}os') or '').strip(), 'no <os/> with show_os'
+    xmpp.run(body)
+
+
+@pytest.mark.skipif(not os.environ.get('TAUBE_E2E_SLOW'),
+                    reason='takes 30+ s (limits.idle_timeout is at least 30 s); '
+                           'set TAUBE_E2E_SLOW=1')
+def test_server_pings_idle_client(make_server):
+    """XEP-0199 server-to-client: after idle_timeout the server pings; an
+    answer keeps the session."""
+    srv = make_server({('limits', 'idle_timeout'): '30s'})
+    with RawXMPP(srv.c2s_port, timeout=45) as raw:
+        me = raw.login('alice', srv.passwords['alice'], resource='idle')
+        el = raw.next_element(timeout=45)
+        assert el.tag == q(CLIENT_NS, 'iq') and el.get('type') == 'get', ET.tostring(el)
+        assert el.find('{urn:xmpp:ping}ping') is not None, ET.tostring(el)
+        assert el.get('to') in (me, None), ET.tostring(el)
+        raw.send("<iq type='result' id='%s' to='localhost'/>" % el.get('id'))
+        answer = raw.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='after')
+        assert answer.get('type') == 'result'
