@@ -1,0 +1,635 @@
+/* loadgen: scenarios and statistics (see loadgen.h and bench/README.md).
+ *
+ *   loadgen idle  --conns 1000,10000 --rss-pid PID   server RSS per idle login
+ *   loadgen churn --concurrency 100 --seconds 10      logins per second
+ *   loadgen msgs  --pairs 250 --window 16 --seconds 10 messages per second
+ *
+ * Results go to stdout as "RESULT <name> <value>" lines (bench/run.sh reads
+ * them); progress and errors go to stderr. Every phase is bounded in time.
+ */
+#include "loadgen.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HIST_STEP_US 10
+#define HIST_N 200000 /* 10 us buckets up to 2 s */
+#define TICK_MS 20
+#define STOP_WAIT_S 10 /* closing all connections at the end */
+#define MSG_WARMUP_S 1
+
+enum mode { M_IDLE, M_CHURN, M_MSGS };
+enum phase { P_RAMP, P_SETTLE, P_RUN, P_WARM, P_MEASURE, P_DRAIN, P_STOPPING };
+
+struct run {
+    struct lg lg;
+    struct lg_opts o;
+    enum mode mode;
+    enum phase phase;
+    uv_timer_t tick;
+    uv_check_t check;
+    unsigned *free_slots;
+    size_t n_free, max_clients;
+    unsigned target; /* clients to open in this phase */
+    unsigned next_user;
+    uint64_t t_phase, t_until, t_hard, t_report;
+    uint64_t count_at_phase; /* lg.online or lg.measured when the phase began */
+    size_t step;             /* idle: index into o.conns */
+    long rss0;
+    int exit_code;
+};
+
+static struct run *run_of(struct lg *lg)
+{
+    return (struct run *)((char *)lg - offsetof(struct run, lg));
+}
+
+uint64_t lg_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double secs(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+const char *lg_user_name(const struct lg *lg, unsigned user, char *buf, size_t n)
+{
+    /* the format was checked to hold exactly one %u */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(buf, n, lg->o->user_fmt, user);
+#pragma GCC diagnostic pop
+    return buf;
+}
+
+void lg_error(struct lg *lg, const struct client *c, const char *what)
+{
+    if (lg->errors_logged++ < 10)
+        fprintf(stderr, "loadgen: connection %u (account %u) failed at: %s\n", c->slot, c->user,
+                what);
+    else if (lg->errors_logged == 11)
+        fprintf(stderr, "loadgen: more failures, not shown\n");
+}
+
+__attribute__((format(printf, 2, 3))) static void result(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("RESULT %s ", name);
+    vprintf(fmt, ap);
+    putchar('\n');
+    fflush(stdout);
+    va_end(ap);
+}
+
+/* ---- histogram ---- */
+
+static void hist_add(struct lg *lg, uint64_t ns)
+{
+    uint64_t b = ns / 1000 / HIST_STEP_US;
+    if (b < HIST_N)
+        lg->hist[b]++;
+    else
+        lg->hist_over++;
+}
+
+static void hist_clear(struct lg *lg)
+{
+    memset(lg->hist, 0, HIST_N * sizeof *lg->hist);
+    lg->hist_over = 0;
+}
+
+/* The p-quantile in milliseconds; -1 when empty or beyond the range. */
+static double hist_ms(const struct lg *lg, double p)
+{
+    uint64_t total = lg->hist_over, seen = 0;
+    for (size_t i = 0; i < HIST_N; i++)
+        total += lg->hist[i];
+    if (total == 0)
+        return -1;
+    uint64_t want = (uint64_t)(p * (double)total);
+    for (size_t i = 0; i < HIST_N; i++) {
+        seen += lg->hist[i];
+        if (seen > want)
+            return ((double)i + 0.5) * HIST_STEP_US / 1000.0;
+    }
+    return -1;
+}
+
+/* ---- RSS ---- */
+
+static long rss_kib(int pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
+/* ---- clients ---- */
+
+static int open_client(struct run *r)
+{
+    if (r->n_free == 0)
+        return -ENOSPC;
+    struct client *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->lg = &r->lg;
+    c->slot = r->free_slots[--r->n_free];
+    c->user = r->mode == M_MSGS ? c->slot : r->next_user++ % r->o.users;
+    r->lg.clients[c->slot] = c;
+    r->lg.started++;
+    r->lg.connecting++;
+    r->lg.live++;
+    int e = client_start(c);
+    if (e < 0) { /* nothing opened: undo */
+        r->lg.clients[c->slot] = NULL;
+        r->free_slots[r->n_free++] = c->slot;
+        r->lg.connecting--;
+        r->lg.live--;
+        r->lg.failed++;
+        free(c);
+    }
+    return e;
+}
+
+/* Opens connections up to the phase's target, `concurrency` at a time. */
+static void top_up(struct run *r)
+{
+    while (!r->lg.stopping && r->lg.started < r->target && r->lg.connecting < r->o.concurrency)
+        if (open_client(r) < 0)
+            break;
+}
+
+static void close_all(struct run *r)
+{
+    r->lg.stopping = true;
+    r->lg.sending = false;
+    for (size_t i = 0; i < r->max_clients; i++)
+        if (r->lg.clients[i])
+            client_close(r->lg.clients[i]);
+}
+
+void lg_client_online(struct lg *lg, struct client *c)
+{
+    struct run *r = run_of(lg);
+    lg->connecting--;
+    lg->online++;
+    if (r->mode != M_MSGS)
+        hist_add(lg, lg_now_ns() - c->t0_ns);
+    if (r->mode == M_CHURN)
+        client_close(c);
+    top_up(r);
+}
+
+void lg_client_closed(struct lg *lg, struct client *c)
+{
+    struct run *r = run_of(lg);
+    if (!c->is_online) {
+        lg->connecting--;
+        if (!lg->stopping) /* else: cut short at the end of a run */
+            lg->failed++;
+    } else if (c->failed) {
+        lg->failed++; /* dropped after login */
+    }
+    if (c->queued)
+        for (size_t i = 0; i < lg->n_ready; i++)
+            if (lg->ready[i] == c)
+                lg->ready[i] = lg->ready[--lg->n_ready];
+    if (c->peer)
+        c->peer->peer = NULL;
+    lg->clients[c->slot] = NULL;
+    r->free_slots[r->n_free++] = c->slot;
+    lg->live--;
+    lg->closed++;
+    free(c);
+    top_up(r);
+}
+
+/* ---- messages ---- */
+
+/* Sends messages to the partner while fewer than `window` are in flight and
+ * the socket's queue is short. One TLS write per batch. */
+static void send_messages(struct lg *lg, struct client *c)
+{
+    char batch[8192];
+    size_t used = 0;
+    while (lg->sending && c->peer && c->inflight < lg->o->window && client_write_queue(c) < 65536) {
+        int n = snprintf(batch + used, sizeof batch - used,
+                         "<message to='%s' type='chat' id='m%" PRIu64 "'><body>%" PRIu64 " %" PRIu64
+                         "</body></message>",
+                         c->peer->jid, c->seq, lg_now_ns(), c->seq);
+        if (n < 0 || (size_t)n >= sizeof batch - used) {
+            if (used == 0)
+                return;
+            if (client_send(c, batch, used) < 0)
+                return;
+            used = 0;
+            continue;
+        }
+        used += (size_t)n;
+        c->inflight++;
+        c->seq++;
+        lg->sent++;
+    }
+    if (used > 0)
+        client_send(c, batch, used);
+}
+
+static void want_send(struct lg *lg, struct client *c)
+{
+    if (!c->queued && lg->n_ready < run_of(lg)->max_clients) {
+        c->queued = true;
+        lg->ready[lg->n_ready++] = c;
+    }
+}
+
+void lg_client_message(struct lg *lg, struct client *c, const char *body, size_t n)
+{
+    char num[24];
+    size_t k = n < sizeof num - 1 ? n : sizeof num - 1;
+    memcpy(num, body, k);
+    num[k] = '\0';
+    char *end = NULL;
+    uint64_t ts = strtoull(num, &end, 10), now = lg_now_ns();
+    struct client *from = c->peer;
+    if (end == num || !from)
+        return;
+    lg->received++;
+    if (from->inflight > 0)
+        from->inflight--;
+    if (lg->measuring && ts <= now) {
+        lg->measured++;
+        hist_add(lg, now - ts);
+    }
+    want_send(lg, from);
+}
+
+/* After each poll: top up the senders that got answers in this turn. */
+static void on_check(uv_check_t *h)
+{
+    struct lg *lg = h->data;
+    while (lg->n_ready > 0) {
+        struct client *c = lg->ready[--lg->n_ready];
+        c->queued = false;
+        send_messages(lg, c);
+    }
+}
+
+/* ---- the scenarios, advanced by a tick ---- */
+
+static void enter(struct run *r, enum phase p, double seconds)
+{
+    r->phase = p;
+    r->t_phase = lg_now_ns();
+    r->t_until = r->t_phase + (uint64_t)(seconds * 1e9);
+}
+
+static void finish(struct run *r)
+{
+    close_all(r);
+    enter(r, P_STOPPING, STOP_WAIT_S);
+}
+
+static void idle_tick(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    if (r->phase == P_RAMP && lg->started >= r->target && lg->connecting == 0) {
+        unsigned done = (unsigned)(lg->online - r->count_at_phase);
+        result("idle_ramp_logins_per_s", "%u %.1f", r->target, done / secs(now - r->t_phase));
+        enter(r, P_SETTLE, r->o.settle);
+    } else if (r->phase == P_SETTLE && now >= r->t_until) {
+        long rss = rss_kib(r->o.rss_pid);
+        unsigned conns = lg->live;
+        result("idle_conns", "%u %u", r->target, conns);
+        result("idle_rss_kib", "%u %ld %ld", r->target, r->rss0, rss);
+        if (conns > 0 && rss >= 0)
+            result("idle_kib_per_conn", "%u %.2f", r->target, (double)(rss - r->rss0) / conns);
+        if (++r->step >= r->o.n_conns)
+            return finish(r);
+        r->target = r->o.conns[r->step];
+        r->count_at_phase = lg->online;
+        enter(r, P_RAMP, 0);
+        top_up(r);
+    }
+}
+
+static void churn_tick(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    if (r->phase != P_RUN || now < r->t_until)
+        return;
+    double el = secs(now - r->t_phase);
+    result("churn_logins", "%" PRIu64, lg->online);
+    result("churn_failed", "%" PRIu64, lg->failed);
+    result("churn_logins_per_s", "%.1f", lg->online / el);
+    result("churn_login_ms_p50", "%.2f", hist_ms(lg, 0.50));
+    result("churn_login_ms_p99", "%.2f", hist_ms(lg, 0.99));
+    r->target = 0;
+    finish(r);
+}
+
+static void msgs_start(struct run *r)
+{
+    struct lg *lg = &r->lg;
+    if (lg->online < r->target) {
+        fprintf(stderr, "loadgen: only %" PRIu64 " of %u clients logged in\n", lg->online,
+                r->target);
+        r->exit_code = 1;
+        return finish(r);
+    }
+    for (unsigned i = 0; i + 1 < r->target; i += 2) {
+        lg->clients[i]->peer = lg->clients[i + 1];
+        lg->clients[i + 1]->peer = lg->clients[i];
+    }
+    lg->sending = true;
+    for (unsigned i = 0; i < r->target; i++)
+        send_messages(lg, lg->clients[i]);
+    enter(r, P_WARM, MSG_WARMUP_S);
+}
+
+static void msgs_report(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    double el = secs(now - r->t_phase);
+    result("msgs_received", "%" PRIu64, lg->measured);
+    result("msgs_per_s", "%.1f", lg->measured / el);
+    result("msgs_latency_ms_p50", "%.3f", hist_ms(lg, 0.50));
+    result("msgs_latency_ms_p99", "%.3f", hist_ms(lg, 0.99));
+}
+
+static void msgs_tick(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    if (r->phase == P_RAMP && lg->started >= r->target && lg->connecting == 0) {
+        msgs_start(r);
+    } else if (r->phase == P_WARM && now >= r->t_until) {
+        hist_clear(lg);
+        lg->measuring = true;
+        enter(r, P_MEASURE, r->o.seconds);
+    } else if (r->phase == P_MEASURE && now >= r->t_until) {
+        lg->measuring = false;
+        lg->sending = false;
+        msgs_report(r, now);
+        enter(r, P_DRAIN, 5);
+    } else if (r->phase == P_DRAIN && (lg->received == lg->sent || now >= r->t_until)) {
+        result("msgs_undelivered", "%" PRIu64, lg->sent - lg->received);
+        finish(r);
+    }
+}
+
+static void progress(struct run *r, uint64_t now)
+{
+    if (!r->o.verbose || now < r->t_report)
+        return;
+    r->t_report = now + 1000000000u;
+    fprintf(stderr,
+            "loadgen: phase %d started %" PRIu64 " online %" PRIu64 " failed %" PRIu64
+            " live %u received %" PRIu64 "\n",
+            r->phase, r->lg.started, r->lg.online, r->lg.failed, r->lg.live, r->lg.received);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    uint64_t now = lg_now_ns();
+    progress(r, now);
+    if (r->phase == P_STOPPING) {
+        if (r->lg.live == 0 || now >= r->t_until) {
+            uv_close((uv_handle_t *)&r->tick, NULL);
+            uv_close((uv_handle_t *)&r->check, NULL);
+            uv_stop(r->lg.loop); /* clients still open are abandoned */
+        }
+        return;
+    }
+    if (now >= r->t_hard) {
+        fprintf(stderr, "loadgen: time limit reached in phase %d\n", r->phase);
+        r->exit_code = 2;
+        return finish(r);
+    }
+    if (r->mode == M_IDLE)
+        idle_tick(r, now);
+    else if (r->mode == M_CHURN)
+        churn_tick(r, now);
+    else
+        msgs_tick(r, now);
+}
+
+/* ---- set-up ---- */
+
+static SSL_CTX *client_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* a self-signed benchmark cert */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* every login is a full handshake, as for a client that was away */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    return ctx;
+}
+
+static int setup(struct run *r)
+{
+    struct lg *lg = &r->lg;
+    lg->loop = uv_default_loop();
+    lg->o = &r->o;
+    lg->ctx = client_ctx();
+    lg->cache = scram_cache_new(r->o.users + 16);
+    lg->hist = calloc(HIST_N, sizeof *lg->hist);
+    lg->clients = calloc(r->max_clients, sizeof *lg->clients);
+    lg->ready = calloc(r->max_clients, sizeof *lg->ready);
+    r->free_slots = calloc(r->max_clients, sizeof *r->free_slots);
+    if (!lg->ctx || !lg->cache || !lg->hist || !lg->clients || !lg->ready || !r->free_slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->max_clients; i++) /* pop order: slot 0 first */
+        r->free_slots[r->n_free++] = (unsigned)(r->max_clients - 1 - i);
+    uv_timer_init(lg->loop, &r->tick);
+    uv_check_init(lg->loop, &r->check);
+    r->tick.data = r;
+    r->check.data = lg;
+    uv_check_start(&r->check, on_check);
+    return uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
+}
+
+static void teardown(struct run *r)
+{
+    struct lg *lg = &r->lg;
+    uv_run(lg->loop, UV_RUN_NOWAIT);
+    for (size_t i = 0; i < r->max_clients; i++)
+        if (lg->clients && lg->clients[i])
+            free(lg->clients[i]); /* abandoned: the process ends anyway */
+    SSL_CTX_free(lg->ctx);
+    scram_cache_free(lg->cache);
+    free(lg->hist);
+    free(lg->clients);
+    free(lg->ready);
+    free(r->free_slots);
+}
+
+static void begin(struct run *r)
+{
+    double hard = 300;
+    if (r->mode == M_IDLE) {
+        r->max_clients = r->o.conns[r->o.n_conns - 1];
+        r->target = r->o.conns[0];
+        r->rss0 = rss_kib(r->o.rss_pid);
+        enter(r, P_RAMP, 0);
+    } else if (r->mode == M_CHURN) {
+        r->max_clients = r->o.concurrency;
+        r->target = UINT_MAX;
+        hard = r->o.seconds + 30;
+        enter(r, P_RUN, r->o.seconds);
+    } else {
+        r->max_clients = 2 * r->o.pairs;
+        r->target = 2 * r->o.pairs;
+        hard = 120 + r->o.seconds;
+        enter(r, P_RAMP, 0);
+    }
+    r->t_hard = r->t_phase + (uint64_t)(hard * 1e9);
+}
+
+/* ---- options ---- */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: loadgen idle|churn|msgs --port N [options]\n"
+                    "  --host A        server address (127.0.0.1)\n"
+                    "  --domain D      XMPP domain (localhost)\n"
+                    "  --user-fmt F    account name format with one %%u (user%%u)\n"
+                    "  --password P    password of every account (bench-pass-1)\n"
+                    "  --users N       accounts 0..N-1 exist (500)\n"
+                    "  --concurrency N logins in flight at once (100)\n"
+                    "  --seconds S     churn: run time; msgs: measured time (10)\n"
+                    "  --conns A,B     idle: connection counts to measure at (1000,10000)\n"
+                    "  --rss-pid PID   idle: server process whose VmRSS is read\n"
+                    "  --settle S      idle: wait before reading RSS (3)\n"
+                    "  --pairs N       msgs: pairs of clients (250)\n"
+                    "  --window N      msgs: messages in flight per sender (16)\n"
+                    "  -v              progress on stderr\n");
+}
+
+static bool fmt_ok(const char *f)
+{
+    const char *p = strchr(f, '%');
+    return p && p[1] == 'u' && !strchr(p + 2, '%') && strlen(f) < 40;
+}
+
+static int parse_conns(struct lg_opts *o, char *s)
+{
+    o->n_conns = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        unsigned long v = strtoul(tok, NULL, 10);
+        if (o->n_conns == 4 || v == 0 || v > 100000 ||
+            (o->n_conns && v <= o->conns[o->n_conns - 1]))
+            return -EINVAL;
+        o->conns[o->n_conns++] = (unsigned)v;
+    }
+    return o->n_conns ? 0 : -EINVAL;
+}
+
+static int parse_opts(struct run *r, int argc, char **argv)
+{
+    static const struct option opts[] = {{"host", 1, 0, 'H'},        {"port", 1, 0, 'p'},
+                                         {"domain", 1, 0, 'd'},      {"user-fmt", 1, 0, 'f'},
+                                         {"password", 1, 0, 'P'},    {"users", 1, 0, 'u'},
+                                         {"concurrency", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
+                                         {"conns", 1, 0, 'n'},       {"rss-pid", 1, 0, 'r'},
+                                         {"settle", 1, 0, 'S'},      {"pairs", 1, 0, 'a'},
+                                         {"window", 1, 0, 'w'},      {0, 0, 0, 0}};
+    struct lg_opts *o = &r->o;
+    char conns[] = "1000,10000";
+    *o = (struct lg_opts){"127.0.0.1", 0,   "localhost", "user%u", "bench-pass-1",
+                          500,         100, 10,          {0},      0,
+                          0,           3,   250,         16,       0};
+    parse_conns(o, conns);
+    if (argc < 2)
+        return -EINVAL;
+    const char *mode = argv[1];
+    r->mode = !strcmp(mode, "idle") ? M_IDLE : !strcmp(mode, "churn") ? M_CHURN : M_MSGS;
+    if (r->mode == M_MSGS && strcmp(mode, "msgs"))
+        return -EINVAL;
+    int ch;
+    optind = 2;
+    while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'H': o->host = optarg; break;
+        case 'p': o->port = atoi(optarg); break;
+        case 'd': o->domain = optarg; break;
+        case 'f': o->user_fmt = optarg; break;
+        case 'P': o->password = optarg; break;
+        case 'u': o->users = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'c': o->concurrency = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 's': o->seconds = atof(optarg); break;
+        case 'n':
+            if (parse_conns(o, optarg) < 0)
+                return -EINVAL;
+            break;
+        case 'r': o->rss_pid = atoi(optarg); break;
+        case 'S': o->settle = atof(optarg); break;
+        case 'a': o->pairs = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'w': o->window = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'v': o->verbose++; break;
+        default: return -EINVAL;
+        }
+    }
+    bool ok = o->port > 0 && o->port < 65536 && fmt_ok(o->user_fmt) && o->users > 0 &&
+              o->concurrency > 0 && o->concurrency <= 100000 && o->seconds > 0 &&
+              o->seconds <= 600 && o->settle >= 0 && o->settle <= 60 && o->window > 0 &&
+              o->window <= 1000 && o->pairs > 0 && o->pairs <= 50000 && strlen(o->domain) < 64 &&
+              strlen(o->password) < 64;
+    if (r->mode == M_IDLE && o->rss_pid <= 0)
+        ok = false;
+    if (r->mode == M_MSGS && o->users < 2 * o->pairs)
+        ok = false;
+    return ok ? 0 : -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (!r)
+        return 1;
+    if (parse_opts(r, argc, argv) < 0) {
+        usage();
+        free(r);
+        return 64;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    begin(r);
+    int code = 1;
+    if (setup(r) == 0) {
+        top_up(r);
+        uv_run(r->lg.loop, UV_RUN_DEFAULT);
+        code = r->exit_code;
+    } else {
+        fprintf(stderr, "loadgen: set-up failed\n");
+    }
+    if (r->lg.failed > 0)
+        fprintf(stderr, "loadgen: %" PRIu64 " of %" PRIu64 " connections failed\n", r->lg.failed,
+                r->lg.started);
+    teardown(r);
+    free(r);
+    return code;
+}
