@@ -216,12 +216,14 @@ static void before_tls(struct c2s *c, struct stanza *st)
         starttls(c, st);
         return;
     }
+    bool sasl = strcmp(r->ns, NS_SASL) == 0;
+    bool is_stanza = stanza_kind(r) != STANZA_OTHER;
     stanza_unref(st);
-    if (strcmp(r->ns, NS_SASL) == 0) {
+    if (sasl) {
         /* Promise P15: no authentication without TLS. */
         c2s_write_str(c, "<failure xmlns='" NS_SASL "'><encryption-required/></failure>");
         c2s_stream_error(c, STREAM_POLICY_VIOLATION, "TLS is required");
-    } else if (stanza_kind(r) != STANZA_OTHER) {
+    } else if (is_stanza) {
         c2s_stream_error(c, STREAM_NOT_AUTHORIZED, NULL);
     } else {
         c2s_stream_error(c, STREAM_POLICY_VIOLATION, "TLS is required");
@@ -286,6 +288,8 @@ static enum stream_cond xml_error_cond(long err)
         return STREAM_POLICY_VIOLATION;
     case XMLE_NOMEM:
         return STREAM_RESOURCE_CONSTRAINT;
+    case XMLE_BAD_ENCODING:
+        return STREAM_UNSUPPORTED_ENCODING;
     default:
         return STREAM_NOT_WELL_FORMED;
     }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Cannot occur in UTF-8 input, so it cannot appear inside a name or URI. */
 #define NS_SEP '\xFF'
@@ -428,6 +429,17 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *s
     fail(ud, XMLE_RESTRICTED);
 }
 
+/* RFC 6120 §11.6: streams are UTF-8; a declaration naming another
+ * encoding gets unsupported-encoding (expat would silently decode it). */
+static void XMLCALL on_xml_decl(void *ud, const XML_Char *version, const XML_Char *encoding,
+                                int standalone)
+{
+    (void)version;
+    (void)standalone;
+    if (encoding && strcasecmp(encoding, "UTF-8") != 0)
+        fail(ud, XMLE_BAD_ENCODING);
+}
+
 static enum xml_error map_expat_error(enum XML_Error e)
 {
     switch (e) {
@@ -461,6 +473,7 @@ static void parser_setup(struct xml_active *a)
     XML_SetCommentHandler(p, on_comment);
     XML_SetProcessingInstructionHandler(p, on_pi);
     XML_SetStartDoctypeDeclHandler(p, on_doctype);
+    XML_SetXmlDeclHandler(p, on_xml_decl);
     XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
     /* No entity can be declared (no DTD), so this is belt and braces. */
     XML_SetBillionLaughsAttackProtectionMaximumAmplification(p, 10.0f);
@@ -676,6 +689,7 @@ const char *xml_error_string(enum xml_error e)
     case XMLE_TOO_DEEP: return "elements nested too deep";
     case XMLE_TOO_MANY_ATTRS: return "too many attributes";
     case XMLE_NOMEM: return "out of memory";
+    case XMLE_BAD_ENCODING: return "encoding other than UTF-8";
     }
     return "unknown XML error";
 }

@@ -107,6 +107,7 @@ enum xml_error {
     XMLE_TOO_DEEP,        /* nesting over max_depth: policy-violation */
     XMLE_TOO_MANY_ATTRS,  /* over max_attrs on one element: policy-violation */
     XMLE_NOMEM,           /* allocation failed: internal-server-error */
+    XMLE_BAD_ENCODING,    /* the XML declaration names an encoding other than UTF-8 */
 };
 
 struct xml_limits {
