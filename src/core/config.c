@@ -496,7 +496,7 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
     char sh[MAX_SHOWN + 4];
     uint64_t v;
     char *str;
-    int r, i;
+    int r, i = -1;
     if (memchr(s, '\0', len))
         return snprintf(why, wn, "the value contains a NUL byte"), -EINVAL;
     switch (o->type) {
@@ -888,6 +888,43 @@ static void report_diag(struct load *ld, struct fy_diag *diag)
     }
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+    unsigned c = s[0];
+    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+/* A config file is UTF-8 text: no control characters but tab and line
+ * ends. Checked before libfyaml sees it, because libfyaml 0.7 loops forever
+ * on some malformed input (e.g. "%\x84", found by fuzz_config). */
+static bool check_bytes(struct load *ld, const char *data, size_t len)
+{
+    struct fy_mark m = {.line = 0, .column = 0};
+    for (size_t i = 0, n; i < len; i += n, m.column++) {
+        unsigned char b = (unsigned char)data[i];
+        n = utf8_len((const unsigned char *)data + i, len - i);
+        if (n == 0 || (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f) {
+            report_at(ld, &m, "byte 0x%02x is not text; allowed: UTF-8 text without control characters", b);
+            return false;
+        }
+        if (b == '\n')
+            m.line++, m.column = -1;
+    }
+    return true;
+}
+
 /* Parses one YAML document from data, resolves its aliases (as
  * FYPCF_RESOLVE_DOCUMENT would, after bounding the expansion) and applies
  * it. Problems go to ld. */
@@ -1064,7 +1101,7 @@ static int load_named(struct config *c, const char *name, char *abs, const char 
         ld.where[i] = (struct fy_mark){.line = -1};
     if (len > CONFIG_MAX_FILE)
         report_at(&ld, NULL, "the file is %zu bytes; allowed: at most %d", len, CONFIG_MAX_FILE);
-    else if ((r = parse_yaml(&ld, data, len)) < 0)
+    else if (check_bytes(&ld, data, len) && (r = parse_yaml(&ld, data, len)) < 0)
         return finish(&ld, r, err);
     if (ld.nerr == 0)
         resolve_default_paths(&ld);

@@ -335,6 +335,25 @@ static void test_document_errors(void **state)
                  "t.yaml:4:3: key 's2s.port': port 5269 is also 'c2s.port'; allowed:");
 }
 
+static void test_bytes_that_are_not_text(void **state)
+{
+    (void)state;
+    /* "%\x84" made libfyaml 0.7 loop forever (found by fuzz_config). */
+    static const char hang[] = "%\x84";
+    struct config c;
+    char *err = NULL;
+    assert_int_equal(config_load_buffer(&c, "t.yaml", hang, 2, &err), -EINVAL);
+    assert_contains(err, "t.yaml:1:2: byte 0x84 is not text; allowed: UTF-8 text");
+    free(err);
+    static const char nul[] = "server:\n  domains: [a.example]\n\0";
+    err = NULL;
+    assert_int_equal(config_load_buffer(&c, "t.yaml", nul, sizeof nul - 1, &err), -EINVAL);
+    assert_contains(err, "t.yaml:3:1: byte 0x00 is not text");
+    free(err);
+    EXPECT_ERROR("server:\n  domains: [\xed\xa0\x80]\n", "t.yaml:2:13: byte 0xed"); /* a surrogate */
+    EXPECT_ERROR("server:\n  domains: [\xc0\xaf]\n", "t.yaml:2:13: byte 0xc0");         /* overlong */
+}
+
 static void test_many_errors_are_capped(void **state)
 {
     (void)state;
@@ -612,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_domain_errors),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_document_errors),
+        cmocka_unit_test(test_bytes_that_are_not_text),
         cmocka_unit_test(test_many_errors_are_capped),
         cmocka_unit_test(test_sizes_and_durations),
         cmocka_unit_test(test_write_default_round_trip),
