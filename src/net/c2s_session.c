@@ -48,15 +48,21 @@ static void reply_error(struct c2s *c, const struct stanza *st, enum stanza_cond
     stanza_unref(err);
 }
 
+static void free_session_jid(struct c2s *c)
+{
+    jid_free(&c->sess.jid);
+    free(c->sess.bare);
+    free(c->sess.full);
+    c->sess.bare = c->sess.full = NULL;
+}
+
 void c2s_unbind(struct c2s *c)
 {
     if (!c->bound)
         return;
     router_unbind(c->srv->router, &c->sess);
     c->bound = false;
-    jid_free(&c->sess.jid);
-    free(c->sess.bare);
-    c->sess.bare = NULL;
+    free_session_jid(c);
 }
 
 /* A random resource (RFC 6120 §7.6: the server generates one). */
@@ -81,8 +87,9 @@ static int set_session_jid(struct c2s *c, const char *resource)
     snprintf(full, n, "%s@%s/%s", c->user, c->domain, resource);
     int rc = jid_parse(&c->sess.jid, full, strlen(full));
     free(full);
-    if (rc == 0 && !(c->sess.bare = jid_to_string(&c->sess.jid, true))) {
-        jid_free(&c->sess.jid);
+    if (rc == 0 && (!(c->sess.bare = jid_to_string(&c->sess.jid, true)) ||
+                    !(c->sess.full = jid_to_string(&c->sess.jid, false)))) {
+        free_session_jid(c);
         rc = -ENOMEM;
     }
     return rc;
@@ -91,16 +98,14 @@ static int set_session_jid(struct c2s *c, const char *resource)
 static void bind_result(struct c2s *c, const struct stanza *req)
 {
     struct stanza *res = iq_result_new(req);
-    char *full = jid_to_string(&c->sess.jid, false);
     struct xml_node *b = res ? xml_add_child(res, res->root, "bind", NS_BIND) : NULL;
-    if (b && full && xml_add_text_elem(res, b, "jid", full) == 0) {
+    if (b && xml_add_text_elem(res, b, "jid", c->sess.full) == 0) {
         xml_set_attr(res, res->root, "from", NULL);
         xml_set_attr(res, res->root, "to", NULL);
         c2s_send_stanza(c, res);
     } else {
         c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
     }
-    free(full);
     if (res)
         stanza_unref(res);
 }
@@ -126,9 +131,7 @@ static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_nod
         return;
     }
     if (router_bind(c->srv->router, &c->sess, &old) < 0) {
-        jid_free(&c->sess.jid);
-        free(c->sess.bare);
-        c->sess.bare = NULL;
+        free_session_jid(c);
         reply_error(c, st, SC_RESOURCE_CONSTRAINT);
         return;
     }
@@ -249,13 +252,10 @@ static void in_session(struct c2s *c, struct stanza *st, enum stanza_kind kind)
         c->ping_id[0] = '\0';
         return;
     }
-    char *full = jid_to_string(&c->sess.jid, false);
-    if (!full || xml_set_attr(st, st->root, "from", full) < 0) {
-        free(full);
+    if (xml_set_attr(st, st->root, "from", c->sess.full) < 0) {
         reply_error(c, st, SC_INTERNAL_SERVER_ERROR);
         return;
     }
-    free(full);
     route(c, st, kind);
 }
 
@@ -273,9 +273,7 @@ void c2s_stanza(struct c2s *c, struct stanza *st)
 
 void c2s_send_ping(struct c2s *c)
 {
-    char *full = jid_to_string(&c->sess.jid, false);
-    if (!full)
-        return;
+    const char *full = c->sess.full;
     snprintf(c->ping_id, sizeof c->ping_id, "ping-%llx", (unsigned long long)++c->srv->next_id);
     struct buf *out = &c->srv->scratch;
     buf_reset(out);
@@ -288,7 +286,6 @@ void c2s_send_ping(struct c2s *c)
         rc = xml_escape(out, full, strlen(full), true);
     if (rc == 0)
         rc = buf_append_str(out, "'><ping xmlns='" NS_PING "'/></iq>");
-    free(full);
     if (rc == 0 && c2s_write(c, out->data, out->len) == 0)
         c->ping_sent = c2s_now(c);
 }

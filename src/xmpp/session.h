@@ -28,6 +28,7 @@ struct session {
     const struct session_ops *ops;
     struct jid jid;          /* full JID */
     char *bare;              /* "local@domain", the router's key */
+    char *full;              /* "local@domain/resource", stamped as 'from' */
     uint64_t id;             /* for async completions: look up by id */
     int priority;            /* from the last available presence */
     bool available;          /* sent initial presence and not unavailable */
