@@ -1239,9 +1239,9 @@ static void put_value(FILE *f, const struct config_option *o, const char *domain
 static void write_config(FILE *f, const char *domain, const struct config_init_opts *io)
 {
     char allowed[400], line[600];
-    put_comment(f, "", "Taube configuration, written by `taubectl init`. Every option is listed "
-                       "with its default; change what you need. Relative paths are relative "
-                       "to the directory of this file. Check the file with "
+    put_comment(f, "", "Taube configuration. Every option is listed with its default; change "
+                       "what you need, or delete what you leave as it is. Relative paths are "
+                       "relative to the directory of this file. Check the file with "
                        "`taube --check -c FILE`. Reference: docs/configuration.md.");
     for (size_t s = 0; s < config_sections_count; s++) {
         const char *name = config_sections[s].name;
@@ -1322,19 +1322,25 @@ void config_print_reference(FILE *f)
 {
     char allowed[400];
     fputs("# Configuration\n\n"
-          "Taube reads one YAML file, given with `-c FILE` (`taubectl init` writes one with "
-          "every option at its default; `taube.example.yaml` in the source tree is such a "
-          "file). The file is a mapping of sections (`server:`, `c2s:`, ...) to mappings of "
-          "keys. Unknown sections and keys, duplicate keys and values out of range are "
-          "errors, each reported with the file, line and column, the key, what is wrong "
-          "and what is allowed. Relative paths resolve against the directory of the "
-          "configuration file, not the current directory. `taube --check -c FILE` checks "
-          "a file without starting the server.\n\n"
-          "Sizes are bytes, or a number with a unit: `B`, `KB` (1000), `KiB` (1024), `MB`, "
-          "`MiB`, `GB`, `GiB`, `TB`, `TiB`. Durations are seconds, or a number with a unit: "
-          "`s`, `m`, `h`, `d`, `w`. A list may be written as a single value when it has "
-          "one item. This reference is generated from the option table "
-          "(`taubectl config-doc`); do not edit it by hand.\n",
+          "Taube reads one YAML file at start-up, given with `-c FILE`. `taubectl init` "
+          "writes one with every option at its default and a comment above each; "
+          "`taube.example.yaml` in the source tree is such a file. "
+          "`taube --check -c FILE` checks a file without starting the server.\n\n"
+          "The file is a mapping of sections (`server:`, `c2s:`, ...) to mappings of keys. "
+          "Only `server.domains` must be set; every other key has the default below. "
+          "The smallest valid file:\n\n"
+          "```yaml\nserver:\n  domains: [example.org]\n```\n\n"
+          "Relative paths resolve against the directory of the configuration file, not "
+          "the current directory. Sizes are bytes, or a number with a unit: `B`, `KB` "
+          "(1000), `KiB` (1024), `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`. Durations are "
+          "seconds, or a number with a unit: `s`, `m`, `h`, `d`, `w`. A list with one "
+          "item may be written as that item alone.\n\n"
+          "Unknown sections and keys, duplicate keys, and values of the wrong type or out "
+          "of range are errors. Each names the file, line and column, the key, what is "
+          "wrong and what is allowed:\n\n"
+          "```\ntaube.yaml:9:9: key 'c2s.port': '70000' is out of range; allowed: 0 to 65535\n```\n\n"
+          "This reference is generated from the option table in `src/core/config_table.c` "
+          "(`taubectl config-doc`); edit the table, not this file.\n",
           f);
     for (size_t s = 0; s < config_sections_count; s++) {
         const char *name = config_sections[s].name;
