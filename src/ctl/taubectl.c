@@ -23,6 +23,10 @@
 #define CTL_MAX_WORDS 16 /* command words + positional arguments */
 
 static int cmd_config_doc(struct ctl *ctl);
+int cmd_cert(struct ctl *ctl); /* cmd_cert.c; belongs in ctl.h */
+
+/* Options that take no value (a flag is present or not). */
+static const char *const flag_options[] = {"force"};
 
 static const struct ctl_command commands[] = {
     {"init",
@@ -31,6 +35,9 @@ static const struct ctl_command commands[] = {
      "create DIR with a configuration, a self-signed certificate and the database",
      0, 0, {"dir", "domain", "c2s-port", "c2s-tls-port", "s2s-port", "https-port"},
      CTL_NEEDS_NOTHING, cmd_init},
+    {"cert", "DOMAIN [--dir CERTS_DIR] [--force]",
+     "create a self-signed certificate and key for another domain in server.certs_dir", 1, 1,
+     {"dir", "force"}, CTL_NEEDS_NOTHING, cmd_cert},
     {"config-doc", "", "print the reference of every configuration option (Markdown)", 0, 0,
      {NULL}, CTL_NEEDS_NOTHING, cmd_config_doc},
     {"user add", "JID [--password PASS]",
@@ -113,13 +120,27 @@ struct cmdline {
     bool help;
 };
 
+static bool is_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++)
+        if (strlen(flag_options[i]) == len && strncmp(flag_options[i], name, len) == 0)
+            return true;
+    return false;
+}
+
 /* Takes one "--name[=value]" option at argv[*i]; the value may be the
- * next argument. Every command option takes a value. */
+ * next argument. Every command option but the flags takes a value. */
 static int take_option(struct cmdline *cl, int argc, char **argv, int *i)
 {
     const char *name = argv[*i] + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    const char *value = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+    const char *value = eq ? eq + 1
+                        : is_flag(name, len) ? "yes"
+                        : (*i + 1 < argc ? argv[++*i] : NULL);
+    if (eq && is_flag(name, len)) {
+        ctl_err("option --%.*s takes no value", (int)len, name);
+        return -EINVAL;
+    }
     if (!value) {
         ctl_err("option --%s needs a value", name);
         return -EINVAL;
