@@ -698,34 +698,48 @@ static void report_bad(struct load *ld, const struct config_option *o, struct fy
     report_at(ld, &m, "key '%s': %s; allowed: %s", o->key, why, allowed);
 }
 
+/* Checks one list item and appends it to l. 0, -EINVAL (why says what is
+ * wrong) or -ENOMEM. */
+static int add_item(const struct config_option *o, struct strlist *l, struct fy_node *item, char *why)
+{
+    char sh[MAX_SHOWN + 4];
+    size_t len;
+    const char *s = fy_node_is_scalar(item) ? fy_node_get_scalar(item, &len) : NULL;
+    if (!s)
+        return snprintf(why, WHY_LEN, "an item is not a single value"), -EINVAL;
+    if (memchr(s, '\0', len))
+        return snprintf(why, WHY_LEN, "an item contains a NUL byte"), -EINVAL;
+    if ((int64_t)l->n >= o->max)
+        return snprintf(why, WHY_LEN, "the list has more than %lld items", (long long)o->max), -EINVAL;
+    char *out;
+    int r = parse_item(o, s, len, &out, why, WHY_LEN);
+    if (r == 0 && (r = list_add(l, out)) == 1)
+        return snprintf(why, WHY_LEN, "'%s' is listed twice", shown(s, len, sh)), -EINVAL;
+    return r;
+}
+
+/* A list value: a sequence, a single scalar (a list of one) or null (the
+ * empty list). Stored only if every item is good. */
 static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
 {
     char why[WHY_LEN];
     struct strlist l = {0};
     int r = 0;
     void *it = NULL;
-    /* A single scalar is a list of one; null is the empty list. */
-    struct fy_node *item = is_null(v) ? NULL : fy_node_is_sequence(v) ? fy_node_sequence_iterate(v, &it) : v;
-    for (; item && r >= 0; item = v != item && fy_node_is_sequence(v) ? fy_node_sequence_iterate(v, &it) : NULL) {
-        size_t len;
-        const char *s = fy_node_is_scalar(item) ? fy_node_get_scalar(item, &len) : NULL;
-        char *out;
-        if (!s) {
-            r = -EINVAL, report_bad(ld, o, item, key, "an item is not a single value");
-            break;
-        }
-        r = memchr(s, '\0', len) ? (snprintf(why, sizeof why, "an item contains a NUL byte"), -EINVAL)
-                                 : parse_item(o, s, len, &out, why, sizeof why);
-        if (r == 0 && (r = list_add(&l, out)) == 1)
-            r = -EINVAL, snprintf(why, sizeof why, "'%s' is listed twice", shown(s, len, (char[MAX_SHOWN + 4]){0}));
-        if (r == -EINVAL)
-            report_bad(ld, o, item, key, why);
-    }
-    if (r == 0 && ((int64_t)l.n < o->min || (int64_t)l.n > o->max)) {
+    if (is_null(v))
+        v = NULL;
+    else if (!fy_node_is_sequence(v))
+        r = add_item(o, &l, v, why);
+    else
+        for (struct fy_node *item; r == 0 && (item = fy_node_sequence_iterate(v, &it));)
+            if ((r = add_item(o, &l, item, why)) == -EINVAL)
+                v = item; /* report where the bad item is */
+    if (r == 0 && (int64_t)l.n < o->min) {
         snprintf(why, sizeof why, "the list has %zu items", l.n);
-        report_bad(ld, o, v, key, why);
         r = -EINVAL;
     }
+    if (r == -EINVAL)
+        report_bad(ld, o, v, key, why);
     if (r == -ENOMEM)
         ld->oom = true;
     if (r == 0)

@@ -189,6 +189,20 @@ static const char full[] =
     "auth:\n"
     "  scram_iterations: 10000\n";
 
+static void test_single_value_is_a_list(void **state)
+{
+    (void)state;
+    struct config c;
+    char *err = NULL;
+    assert_int_equal(load(&c, "server:\n  domains: example.org\n  admins:\nnetwork: {listen: \"::1\"}\n", &err), 0);
+    assert_int_equal(c.domains.n, 1);
+    assert_string_equal(c.domains.items[0], "example.org");
+    assert_int_equal(c.admins.n, 0);
+    assert_int_equal(c.listen.n, 1);
+    assert_string_equal(c.listen.items[0], "::1");
+    config_free(&c);
+}
+
 static void test_full_file(void **state)
 {
     (void)state;
@@ -298,6 +312,15 @@ static void test_domain_errors(void **state)
     EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [bob@a.example/phone]\n", "no '/resource'");
     EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [\"b<b@a.example\"]\n", "not allowed in the user part");
     EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [bob@a.example:5222]\n", "no port");
+}
+
+static void test_list_too_long(void **state)
+{
+    (void)state;
+    char text[4096] = "server:\n  domains:\n";
+    for (int i = 0; i < 101; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "    - d%d.example\n", i);
+    EXPECT_ERROR(text, "t.yaml:103:7: key 'server.domains': the list has more than 100 items; allowed: a list of 1 to 100");
 }
 
 static void test_structure_errors(void **state)
@@ -626,9 +649,11 @@ int main(void)
         cmocka_unit_test(test_table_is_sane),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_minimal_file),
+        cmocka_unit_test(test_single_value_is_a_list),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_domain_errors),
+        cmocka_unit_test(test_list_too_long),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_document_errors),
         cmocka_unit_test(test_bytes_that_are_not_text),
