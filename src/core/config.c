@@ -167,9 +167,9 @@ static int parse_scaled(const struct config_option *o, const char *s, size_t len
     const struct unit *unit = NULL;
     for (const struct unit *t = units_of(o->type); u < len && t && t->name; t++) {
         size_t n = strlen(t->name);
-        bool same = o->type == CFG_SIZE ? strncasecmp(s + u, t->name, n) == 0
-                                        : strncmp(s + u, t->name, n) == 0;
-        if (n == len - u && same)
+        if (n != len - u)
+            continue;
+        if (o->type == CFG_SIZE ? strncasecmp(s + u, t->name, n) == 0 : memcmp(s + u, t->name, n) == 0)
             unit = t;
     }
     if (u < len && !unit)
@@ -920,16 +920,22 @@ static size_t utf8_len(const unsigned char *s, size_t left)
     return n;
 }
 
-/* A config file is UTF-8 text: no control characters but tab and line
- * ends. Checked before libfyaml sees it, because libfyaml 0.7 loops forever
- * on some malformed input (e.g. "%\x84", found by fuzz_config). */
+/* A config file is UTF-8 text without control characters but line ends;
+ * tabs are refused too (YAML indents with spaces). Checked before libfyaml
+ * sees it, because libfyaml 0.7.12 loops forever on some malformed input
+ * ("%\x84") and crashes freeing its parser after "? r:<TAB>:"; both
+ * found by fuzz_config. */
 static bool check_bytes(struct load *ld, const char *data, size_t len)
 {
     struct fy_mark m = {.line = 0, .column = 0};
     for (size_t i = 0, n; i < len; i += n, m.column++) {
         unsigned char b = (unsigned char)data[i];
         n = utf8_len((const unsigned char *)data + i, len - i);
-        if (n == 0 || (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f) {
+        if (b == '\t') {
+            report_at(ld, &m, "a tab character; allowed: spaces (YAML indents with spaces)");
+            return false;
+        }
+        if (n == 0 || (b < 0x20 && b != '\n' && b != '\r') || b == 0x7f) {
             report_at(ld, &m, "byte 0x%02x is not text; allowed: UTF-8 text without control characters", b);
             return false;
         }
