@@ -134,13 +134,12 @@ static int take_option(struct cmdline *cl, int argc, char **argv, int *i)
 {
     const char *name = argv[*i] + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    const char *value = eq ? eq + 1
-                        : is_flag(name, len) ? "yes"
-                        : (*i + 1 < argc ? argv[++*i] : NULL);
-    if (eq && is_flag(name, len)) {
+    bool flag = is_flag(name, len);
+    if (eq && flag) {
         ctl_err("option --%.*s takes no value", (int)len, name);
         return -EINVAL;
     }
+    const char *value = eq ? eq + 1 : flag ? "yes" : (*i + 1 < argc ? argv[++*i] : NULL);
     if (!value) {
         ctl_err("option --%s needs a value", name);
         return -EINVAL;

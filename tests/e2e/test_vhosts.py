@@ -99,6 +99,9 @@ def test_cert_refuses_to_overwrite_unless_forced(tmp_path):
     assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
     assert 'exists' in p.stderr and '--force' in p.stderr, p.stderr
     assert (crt.read_bytes(), key.read_bytes()) == before, 'files changed without --force'
+    p = run_ctl('cert', OTHER, '--dir', d, '--force=no')
+    assert p.returncode == 2 and 'takes no value' in p.stderr, (p.returncode, p.stderr)
+    assert (crt.read_bytes(), key.read_bytes()) == before
     p = run_ctl('cert', '--force', OTHER, '--dir', d)
     assert p.returncode == 0, p.stderr
     assert crt.read_bytes() != before[0] and key.read_bytes() != before[1]
