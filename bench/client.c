@@ -31,6 +31,19 @@ struct wreq {
 
 static void on_close(uv_handle_t *h);
 
+/* Every state change goes through here: it also adds up the time spent in
+ * each login step, to show where a login's time goes (loadgen -v). */
+static void enter_state(struct client *c, enum client_state st)
+{
+    uint64_t now = lg_now_ns();
+    if (c->t_state) {
+        c->lg->state_ns[c->st] += now - c->t_state;
+        c->lg->state_n[c->st]++;
+    }
+    c->t_state = now;
+    c->st = st;
+}
+
 /* ---- writing ---- */
 
 static void on_write(uv_write_t *req, int status)
@@ -131,7 +144,7 @@ void client_close(struct client *c)
     if (c->st == C_CLOSING || uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     bool stream_open = c->st != C_CONNECTING;
-    c->st = C_CLOSING;
+    enter_state(c, C_CLOSING);
     if (stream_open)
         send_str(c, "</stream:stream>");
     c->shut.data = c;
@@ -293,7 +306,7 @@ static int start_tls(struct client *c)
     SSL_set_bio(c->ssl, c->net_in, c->net_out);
     SSL_set_connect_state(c->ssl);
     SSL_set_tlsext_host_name(c->ssl, c->lg->o->domain);
-    c->st = C_HANDSHAKE;
+    enter_state(c, C_HANDSHAKE);
     return 0;
 }
 
@@ -305,7 +318,7 @@ static int tls_step(struct client *c)
     if (fr < 0)
         return fr;
     if (r == 1) {
-        c->st = C_FEAT_TLS;
+        enter_state(c, C_FEAT_TLS);
         return send_stream_header(c);
     }
     return SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ ? 0 : -EPROTO;
@@ -331,7 +344,7 @@ static int send_auth(struct client *c, const char *features)
     if (n < 0 || b64_encode(first, (size_t)n, first64, sizeof first64) < 0)
         return -ENOSPC;
     snprintf(xml, sizeof xml, "<auth xmlns='" NS_SASL "' mechanism='%s'>%s</auth>", mech, first64);
-    c->st = C_SASL_CHAL;
+    enter_state(c, C_SASL_CHAL);
     return send_str(c, xml);
 }
 
@@ -349,7 +362,7 @@ static int on_challenge(struct client *c, const char *e)
     if (fl < 0 || b64_encode(final, (size_t)fl, final64, sizeof final64) < 0)
         return -EPROTO;
     snprintf(xml, sizeof xml, "<response xmlns='" NS_SASL "'>%s</response>", final64);
-    c->st = C_SASL_OK;
+    enter_state(c, C_SASL_OK);
     return send_str(c, xml);
 }
 
@@ -363,7 +376,7 @@ static int on_success(struct client *c, const char *e)
         return -EPROTO;
     free(c->scram);
     c->scram = NULL;
-    c->st = C_FEAT_AUTH;
+    enter_state(c, C_FEAT_AUTH);
     int r = send_stream_header(c);
     return r < 0 ? r : H_RESTART;
 }
@@ -375,7 +388,7 @@ static int send_bind(struct client *c)
              "<iq type='set' id='bind1'><bind xmlns='" NS_BIND "'><resource>lg%u</resource>"
              "</bind></iq>",
              c->slot);
-    c->st = C_BIND;
+    enter_state(c, C_BIND);
     return send_str(c, xml);
 }
 
@@ -395,7 +408,7 @@ static int on_bound(struct client *c, const char *e)
     snprintf(xml, sizeof xml,
              "<presence/><iq type='get' id='ping1' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>",
              c->lg->o->domain);
-    c->st = C_PING;
+    enter_state(c, C_PING);
     return send_str(c, xml);
 }
 
@@ -420,9 +433,13 @@ static int answer_iq(struct client *c, const char *e)
 
 static int on_online_element(struct client *c, const char *e)
 {
-    char id[16];
+    char id[16], type[16];
     if (is_elem(e, "message")) {
         size_t n = 0;
+        if (attr(e, "type", type, sizeof type) && !strcmp(type, "error")) {
+            lg_error(c->lg, c, "a message bounced"); /* its sender stays stuck: visible */
+            return 0;
+        }
         const char *body = text_of(e, "body", &n);
         if (body)
             lg_client_message(c->lg, c, body, n);
@@ -431,7 +448,7 @@ static int on_online_element(struct client *c, const char *e)
     if (!is_elem(e, "iq"))
         return 0; /* presence and the rest: ignored */
     if (c->st == C_PING && attr(e, "id", id, sizeof id) && !strcmp(id, "ping1")) {
-        c->st = C_ONLINE;
+        enter_state(c, C_ONLINE);
         c->is_online = true;
         lg_client_online(c->lg, c);
         return 0;
@@ -450,7 +467,7 @@ static int on_element(struct client *c, const char *e)
             return 0;
         if (!strstr(e, NS_TLS))
             return -EPROTONOSUPPORT;
-        c->st = C_PROCEED;
+        enter_state(c, C_PROCEED);
         return send_str(c, "<starttls xmlns='" NS_TLS "'/>");
     case C_PROCEED:
         if (!is_elem(e, "proceed"))
@@ -472,7 +489,7 @@ static int on_element(struct client *c, const char *e)
     }
 }
 
-static const char *step_name(enum client_state st)
+const char *client_state_name(enum client_state st)
 {
     static const char *const names[] = {"connect",
                                         "stream features",
@@ -507,7 +524,8 @@ static void process_input(struct client *c)
             char saved = c->in[off + len]; /* in_cap > in_len: this byte exists */
             c->in[off + len] = '\0';
             if (c->lg->o->verbose > 1)
-                fprintf(stderr, "loadgen: [%u] %s <- %s\n", c->slot, step_name(c->st), c->in + off);
+                fprintf(stderr, "loadgen: [%u] %s <- %s\n", c->slot, client_state_name(c->st),
+                        c->in + off);
             r = on_element(c, c->in + off);
             c->in[off + len] = saved;
         }
@@ -515,7 +533,7 @@ static void process_input(struct client *c)
         if (r == H_RESTART)
             off = c->in_len;
         else if (r < 0)
-            return client_fail(c, step_name(c->st));
+            return client_fail(c, client_state_name(c->st));
     }
     memmove(c->in, c->in + off, c->in_len - off);
     c->in_len -= off;
@@ -601,7 +619,7 @@ static void on_connect(uv_connect_t *req, int status)
     if (c->st == C_CLOSING)
         return;
     uv_tcp_nodelay(&c->tcp, 1);
-    c->st = C_FEAT_PLAIN;
+    enter_state(c, C_FEAT_PLAIN);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0 || send_stream_header(c) < 0)
         client_fail(c, "stream start");
 }
@@ -616,7 +634,7 @@ int client_start(struct client *c)
     if (r < 0)
         return r;
     c->tcp.data = c;
-    c->st = C_CONNECTING;
+    enter_state(c, C_CONNECTING);
     c->t0_ns = lg_now_ns();
     uv_connect_t *req = malloc(sizeof *req);
     if (!req) {

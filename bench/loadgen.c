@@ -20,8 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#define HIST_STEP_US 10
-#define HIST_N 200000 /* 10 us buckets up to 2 s */
+/* Latency histogram: 10 us buckets below 1 s, then 1 ms buckets to 100 s. */
+#define HIST_FINE 100000
+#define HIST_N (HIST_FINE + 99000)
 #define TICK_MS 20
 #define STOP_WAIT_S 10 /* closing all connections at the end */
 #define MSG_WARMUP_S 1
@@ -98,7 +99,8 @@ __attribute__((format(printf, 2, 3))) static void result(const char *name, const
 
 static void hist_add(struct lg *lg, uint64_t ns)
 {
-    uint64_t b = ns / 1000 / HIST_STEP_US;
+    uint64_t us = ns / 1000;
+    uint64_t b = us < 1000000 ? us / 10 : HIST_FINE + (us - 1000000) / 1000;
     if (b < HIST_N)
         lg->hist[b]++;
     else
@@ -123,7 +125,8 @@ static double hist_ms(const struct lg *lg, double p)
     for (size_t i = 0; i < HIST_N; i++) {
         seen += lg->hist[i];
         if (seen > want)
-            return ((double)i + 0.5) * HIST_STEP_US / 1000.0;
+            return i < HIST_FINE ? ((double)i + 0.5) / 100.0
+                                 : 1000.0 + (double)(i - HIST_FINE) + 0.5;
     }
     return -1;
 }
@@ -435,6 +438,17 @@ static void on_tick(uv_timer_t *t)
         msgs_tick(r, now);
 }
 
+/* Where the time of a login goes: average per step, all clients. */
+static void print_steps(const struct lg *lg)
+{
+    fprintf(stderr, "loadgen: average time per step (ms):");
+    for (int st = C_CONNECTING; st < C_ONLINE; st++)
+        if (lg->state_n[st])
+            fprintf(stderr, " %s %.2f;", client_state_name((enum client_state)st),
+                    (double)lg->state_ns[st] / (double)lg->state_n[st] / 1e6);
+    fputc('\n', stderr);
+}
+
 /* ---- set-up ---- */
 
 static SSL_CTX *client_ctx(void)
@@ -626,6 +640,8 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr, "loadgen: set-up failed\n");
     }
+    if (r->o.verbose)
+        print_steps(&r->lg);
     if (r->lg.failed > 0)
         fprintf(stderr, "loadgen: %" PRIu64 " of %" PRIu64 " connections failed\n", r->lg.failed,
                 r->lg.started);

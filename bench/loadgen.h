@@ -88,10 +88,11 @@ struct client {
     SSL *ssl;
     BIO *net_in, *net_out; /* memory BIOs: bytes from / to the socket */
     enum client_state st;
-    unsigned user;  /* account number */
-    unsigned slot;  /* index in lg->clients */
-    uint64_t t0_ns; /* connect started */
-    char *in;       /* received XML not yet consumed (plaintext) */
+    unsigned user;    /* account number */
+    unsigned slot;    /* index in lg->clients */
+    uint64_t t0_ns;   /* connect started */
+    uint64_t t_state; /* when the current state was entered */
+    char *in;         /* received XML not yet consumed (plaintext) */
     size_t in_len, in_cap;
     struct scram *scram; /* during SASL only */
     char jid[96];        /* full JID from bind */
@@ -157,6 +158,8 @@ struct lg {
     uint32_t *hist; /* latency histogram, HIST_STEP_US per bucket */
     uint64_t hist_over;
     int errors_logged;
+    uint64_t state_ns[C_CLOSING + 1]; /* time spent in each state, all clients */
+    uint64_t state_n[C_CLOSING + 1];
 };
 
 uint64_t lg_now_ns(void);
@@ -166,5 +169,7 @@ void lg_client_closed(struct lg *lg, struct client *c);
 void lg_client_message(struct lg *lg, struct client *c, const char *body, size_t n);
 /* Logs at most a few distinct errors, then stays quiet. */
 void lg_error(struct lg *lg, const struct client *c, const char *what);
+/* Names of the client states, for reports. */
+const char *client_state_name(enum client_state st);
 
 #endif

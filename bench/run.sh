@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Taube and Prosody 0.12, same machine, same load
+# generator, same certificate. See bench/README.md for what is measured and
+# how. Usage: bench/run.sh BUILD_DIR   (what `make bench` runs)
+#
+# Tunables (environment): BENCH_USERS (500), BENCH_CONCURRENCY (100),
+# BENCH_CONNS (1000,10000), BENCH_SECONDS (10), BENCH_PAIRS (250),
+# BENCH_WINDOW (8), BENCH_TAUBE_PORT (17222), BENCH_PROSODY_PORT (17322),
+# BENCH_ONLY (taube|prosody: run one server), BENCH_KEEP=1 (keep the work dir).
+set -euo pipefail
+
+BUILD=${1:?usage: bench/run.sh BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+LOADGEN=$BUILD/bench/loadgen
+USERS=${BENCH_USERS:-500}
+CONC=${BENCH_CONCURRENCY:-100}
+CONNS=${BENCH_CONNS:-1000,10000}
+SECS=${BENCH_SECONDS:-10}
+PAIRS=${BENCH_PAIRS:-250}
+WINDOW=${BENCH_WINDOW:-8}
+TAUBE_PORT=${BENCH_TAUBE_PORT:-17222}
+PROSODY_PORT=${BENCH_PROSODY_PORT:-17322}
+ONLY=${BENCH_ONLY:-}
+PASSWORD=bench-pass-1
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+WORK=$(mktemp -d /tmp/taube-bench.XXXXXX)
+chmod 755 "$WORK" # Prosody runs as its own user and must reach its dir
+SERVER_PID=
+cleanup() {
+    stop_server
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+
+# ---- machine set-up ----
+
+# 10,000 connections need more descriptors than the usual 1024, in the load
+# generator and in each server (they inherit this shell's limit).
+raise_fd_limit() {
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    local n
+    n=$(ulimit -n)
+    local max=${CONNS##*,}
+    if [ "$n" != unlimited ] && [ "$n" -lt $((max + 200)) ]; then
+        log "open-file limit is $n: too low for $max connections"
+        exit 1
+    fi
+    log "open-file limit $n"
+}
+
+# Server on CPU 0, load generator on CPU 1, when there are two: each gets one
+# core, and the figures read as "on one core".
+SERVER_CPU=() LOADGEN_CPU=()
+pin_cpus() {
+    if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+        SERVER_CPU=(taskset -c 0)
+        LOADGEN_CPU=(taskset -c 1)
+        log "server pinned to CPU 0, load generator to CPU 1"
+    else
+        log "fewer than 2 CPUs or no taskset: server and load generator share the CPUs"
+    fi
+}
+
+# The same certificate for both: ECDSA P-256, self-signed, for localhost.
+make_cert() {
+    mkdir -p "$WORK/cert"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+        -keyout "$WORK/cert/localhost.key" -out "$WORK/cert/localhost.crt" 2>/dev/null
+}
+
+wait_port() { # PORT PID: until something accepts on 127.0.0.1:PORT (15 s)
+    for _ in $(seq 150); do
+        kill -0 "$2" 2>/dev/null || return 1
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Until the server has used at most ~2% of a CPU for half a second (60 s at
+# most): closing 10,000 connections keeps a server busy for a while, and the
+# next scenario must not pay for it.
+wait_quiet() { # PID
+    local hz last now
+    hz=$(getconf CLK_TCK)
+    last=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 0
+    for _ in $(seq 120); do
+        sleep 0.5
+        now=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null) || return 0
+        [ $(((now - last) * 100 / hz)) -lt 2 ] && return 0
+        last=$now
+    done
+    log "the server stayed busy"
+}
+
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+}
+
+# ---- the measurements, the same for each server ----
+
+# NAME PORT: runs the three scenarios against the server SERVER_PID, writes
+# "RESULT ..." lines to $WORK/NAME.results. A failed scenario leaves its
+# figures out (shown as n/a) and the next one still runs.
+measure() {
+    local name=$1 port=$2 out=$WORK/$1.results
+    local common=(--port "$port" --users "$USERS" --password "$PASSWORD" --concurrency "$CONC")
+    : >"$out"
+    log "$name: idle connections ($CONNS) and RSS"
+    "${LOADGEN_CPU[@]}" "$LOADGEN" idle "${common[@]}" --conns "$CONNS" \
+        --rss-pid "$SERVER_PID" >>"$out" || log "$name: idle scenario failed"
+    wait_quiet "$SERVER_PID"
+    log "$name: login churn ($CONC in flight, ${SECS}s)"
+    "${LOADGEN_CPU[@]}" "$LOADGEN" churn "${common[@]}" --seconds "$SECS" >>"$out" ||
+        log "$name: churn scenario failed"
+    wait_quiet "$SERVER_PID"
+    log "$name: messages ($PAIRS pairs, window $WINDOW, ${SECS}s)"
+    "${LOADGEN_CPU[@]}" "$LOADGEN" msgs "${common[@]}" --pairs "$PAIRS" --window "$WINDOW" \
+        --seconds "$SECS" >>"$out" || log "$name: msgs scenario failed"
+    kill -0 "$SERVER_PID" 2>/dev/null || log "$name: the server died during the run"
+}
+
+# ---- Taube ----
+
+# Sets KEY under top-level SECTION in a YAML file written by taubectl init.
+yaml_set() { # FILE SECTION KEY VALUE
+    awk -v sec="$2" -v key="$3" -v val="$4" '
+        /^[A-Za-z0-9_]+:/ { cur = substr($1, 1, length($1) - 1) }
+        cur == sec && $0 ~ "^  " key ":" { print "  " key ": " val; found = 1; next }
+        { print }
+        END { if (!found) exit 3 }' "$1" >"$1.new" && mv "$1.new" "$1"
+}
+
+run_taube() {
+    local dir=$WORK/taube cfg
+    cfg=$dir/taube.yaml
+    if [ ! -x "$BUILD/taube" ] || [ ! -x "$BUILD/taubectl" ]; then
+        log "taube: $BUILD/taube or taubectl missing"
+        return 1
+    fi
+    # (set -e does not apply in a function called with ||: check each step)
+    "$BUILD/taubectl" init --dir "$dir" --domain localhost --c2s-port "$TAUBE_PORT" >/dev/null ||
+        { log "taube: taubectl init failed"; return 1; }
+    # Only the STARTTLS c2s listener; limits raised like Prosody's (see README).
+    local sec key val
+    while read -r sec key val; do
+        yaml_set "$cfg" "$sec" "$key" "$val" ||
+            { log "taube: cannot set $sec.$key in $cfg"; return 1; }
+    done <<'EOF'
+network listen ["127.0.0.1"]
+c2s tls_port 0
+s2s port 0
+http port 0
+limits max_connections 20000
+limits read_rate 1GiB
+limits read_burst 1GiB
+EOF
+    cp "$WORK/cert/localhost.crt" "$WORK/cert/localhost.key" "$dir/certs/" || return 1
+    log "taube: creating $USERS accounts"
+    seq 0 $((USERS - 1)) | xargs -P 2 -I{} "$BUILD/taubectl" -c "$cfg" user add \
+        "user{}@localhost" --password "$PASSWORD" >/dev/null ||
+        { log "taube: creating accounts failed"; return 1; }
+    "${SERVER_CPU[@]}" "$BUILD/taube" -c "$cfg" >"$dir/taube.log" 2>&1 &
+    SERVER_PID=$!
+    if ! wait_port "$TAUBE_PORT" "$SERVER_PID"; then
+        log "taube did not start; its log:"
+        tail -5 "$dir/taube.log" >&2
+        stop_server
+        return 1
+    fi
+    measure taube "$TAUBE_PORT"
+    stop_server
+}
+
+# ---- Prosody ----
+
+install_prosody() {
+    command -v prosody >/dev/null && return 0
+    log "installing Debian's prosody package (services blocked)"
+    local made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prosody >/dev/null ||
+        { apt-get update >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prosody \
+                >/dev/null; }
+    [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    command -v prosody >/dev/null
+}
+
+run_prosody() {
+    local dir=$WORK/prosody cfg
+    cfg=$dir/prosody.cfg.lua
+    install_prosody || { log "prosody: could not install"; return 1; }
+    mkdir -p "$dir/data/localhost/accounts" "$dir/certs"
+    cp "$WORK/cert/localhost.crt" "$WORK/cert/localhost.key" "$dir/" || return 1
+    sed -e "s|@DIR@|$dir|g; s|@PORT@|$PROSODY_PORT|g" \
+        -e "s|@CERT@|$dir/localhost.crt|g; s|@KEY@|$dir/localhost.key|g" \
+        "$HERE/prosody.cfg.lua.in" >"$cfg" || return 1
+    chown -R prosody:prosody "$dir" || return 1
+    log "prosody: creating $USERS accounts"
+    seq 0 $((USERS - 1)) | xargs -P 2 -I{} setpriv --reuid=prosody --regid=prosody \
+        --init-groups prosodyctl --config "$cfg" register "user{}" localhost "$PASSWORD" \
+        >/dev/null 2>&1 || { log "prosody: creating accounts failed"; return 1; }
+    # Prosody refuses to run as root: it runs as the package's prosody user.
+    "${SERVER_CPU[@]}" setpriv --reuid=prosody --regid=prosody --init-groups \
+        prosody --config "$cfg" -F >"$dir/stdout.log" 2>&1 &
+    SERVER_PID=$!
+    if ! wait_port "$PROSODY_PORT" "$SERVER_PID"; then
+        log "prosody did not start; its log:"
+        tail -5 "$dir/prosody.log" >&2 || true
+        stop_server
+        return 1
+    fi
+    measure prosody "$PROSODY_PORT"
+    stop_server
+}
+
+# ---- the table ----
+
+# get NAME KEY [FIELD]: a figure from NAME.results, or empty.
+get() {
+    [ -f "$WORK/$1.results" ] || return 0
+    awk -v k="$2" -v f="${3:-3}" '$1 == "RESULT" && $2 == k { v = $f } END { if (v != "") print v }' \
+        "$WORK/$1.results"
+}
+
+# per-connection KiB at the connection count N
+per_conn() { awk -v n="$2" '$1 == "RESULT" && $2 == "idle_kib_per_conn" && $3 == n { print $4 }' \
+    "$WORK/$1.results" 2>/dev/null || true; }
+
+row() { # METRIC TAUBE PROSODY BETTER
+    awk -v m="$1" -v t="$2" -v p="$3" -v b="$4" 'BEGIN {
+        r = (t != "" && p != "" && p + 0 != 0 && t + 0 >= 0 && p + 0 >= 0) ? sprintf("%.2f", t / p) : "n/a"
+        printf "| %-44s | %12s | %12s | %7s | %-6s |\n", m, (t == "" ? "n/a" : t), (p == "" ? "n/a" : p), r, b }'
+}
+
+report() {
+    local n
+    echo
+    echo "Taube vs Prosody $(dpkg-query -W -f '${Version}' prosody 2>/dev/null || true)" \
+        "- $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo "load average before the run: $LOAD_BEFORE (other work skews the figures)"
+    echo "ratio = Taube / Prosody; better = which direction is better"
+    echo
+    printf "| %-44s | %12s | %12s | %7s | %-6s |\n" metric Taube Prosody ratio better
+    echo "|----------------------------------------------|--------------|--------------|---------|--------|"
+    row "logins/s, churn ($CONC in flight)" "$(get taube churn_logins_per_s)" \
+        "$(get prosody churn_logins_per_s)" higher
+    row "login time p50, ms (churn)" "$(get taube churn_login_ms_p50)" \
+        "$(get prosody churn_login_ms_p50)" lower
+    row "login time p99, ms (churn)" "$(get taube churn_login_ms_p99)" \
+        "$(get prosody churn_login_ms_p99)" lower
+    for n in ${CONNS//,/ }; do
+        row "RSS KiB per idle TLS login, $n conns" "$(per_conn taube "$n")" \
+            "$(per_conn prosody "$n")" lower
+    done
+    row "logins/s while ramping to ${CONNS##*,} conns" \
+        "$(awk '$2 == "idle_ramp_logins_per_s" { v = $4 } END { print v }' "$WORK/taube.results" 2>/dev/null)" \
+        "$(awk '$2 == "idle_ramp_logins_per_s" { v = $4 } END { print v }' "$WORK/prosody.results" 2>/dev/null)" higher
+    row "messages/s, $PAIRS pairs (window $WINDOW)" "$(get taube msgs_per_s)" \
+        "$(get prosody msgs_per_s)" higher
+    row "message latency p50, ms" "$(get taube msgs_latency_ms_p50)" \
+        "$(get prosody msgs_latency_ms_p50)" lower
+    row "message latency p99, ms" "$(get taube msgs_latency_ms_p99)" \
+        "$(get prosody msgs_latency_ms_p99)" lower
+    echo
+    echo "Taube: SQLite store (data/taube.db), SCRAM-SHA-256, limits.read_rate/read_burst 1GiB,"
+    echo "       max_connections 20000. Prosody: storage \"internal\" (flat files),"
+    echo "       internal_hashed (SCRAM-SHA-1), mod_limits not loaded, epoll backend."
+    targets
+}
+
+targets() {
+    local kib logins msgs
+    kib=$(per_conn taube "${CONNS##*,}")
+    logins=$(get taube churn_logins_per_s)
+    msgs=$(get taube msgs_per_s)
+    echo
+    echo "Taube targets (one core):"
+    awk -v k="$kib" -v l="$logins" -v m="$msgs" 'function v(x, ok) {
+            return x == "" ? "n/a" : (ok ? "met" : "MISSED") }
+        BEGIN {
+        printf "  < 32 KiB per idle authenticated TLS connection: %s (%s)\n", v(k, k + 0 < 32), k
+        printf "  > 2,000 logins/s:                              %s (%s)\n", v(l, l + 0 > 2000), l
+        printf "  > 100,000 messages/s:                          %s (%s)\n", v(m, m + 0 > 100000), m
+    }'
+}
+
+main() {
+    [ -x "$LOADGEN" ] || { log "$LOADGEN missing: run make -C bench BUILD=$BUILD"; exit 1; }
+    raise_fd_limit
+    pin_cpus
+    LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+    if awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }'; then
+        log "load average is $LOAD_BEFORE: other work on this machine will skew the figures"
+    fi
+    make_cert
+    local status=0
+    if [ "$ONLY" != prosody ]; then run_taube || { status=1; log "taube: no figures"; }; fi
+    if [ "$ONLY" != taube ]; then run_prosody || { status=1; log "prosody: no figures"; }; fi
+    report
+    if [ "$ONLY" != prosody ] && [ -z "$(get taube churn_logins_per_s)" ]; then status=1; fi
+    return $status
+}
+
+main
