@@ -135,6 +135,14 @@ def test_certificate_follows_sni(vhosts, sni):
         assert got == want, 'SNI %s: not the certificate in certs/%s.crt' % (sni, sni)
 
 
+@pytest.mark.parametrize('sni', ['EXAMPLE.test', 'conference.' + OTHER, 'upload.' + OTHER])
+def test_sni_variants_get_the_domains_certificate(vhosts, sni):
+    """SNI is case-insensitive, and the MUC and upload hosts are in the
+    domain's certificate."""
+    srv, _ = vhosts
+    assert direct_tls_cert(srv.c2s_tls_port, sni) == der_of(srv.dir / 'certs' / (OTHER + '.crt'))
+
+
 def test_users_of_both_domains_log_in(vhosts, xmpp):
     srv, other = vhosts
 
