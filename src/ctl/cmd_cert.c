@@ -34,16 +34,8 @@ struct cert_files {
  * server needs a domain name. */
 static int prep_names(const char *in, char *domain, size_t cap, char **ascii)
 {
-    if (jid_prep_domain(in, domain, cap) < 0 || strchr(domain, ':') || domain[0] == '[') {
-        ctl_err("invalid domain '%s'", in);
+    if (ctl_prep_server_domain(in, domain, cap) != CTL_OK)
         return CTL_FAIL;
-    }
-    const char *last = strrchr(domain, '.');
-    last = last ? last + 1 : domain;
-    if (strspn(last, "0123456789") == strlen(last)) {
-        ctl_err("'%s' is an IP address; the server needs a domain name", in);
-        return CTL_FAIL;
-    }
     uint8_t *a = NULL;
     if (idn2_lookup_u8((const uint8_t *)domain, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) !=
         IDN2_OK) {

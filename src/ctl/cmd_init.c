@@ -160,7 +160,7 @@ static void print_done(const struct init_paths *p, const char *db, const char *d
 /* The domain as the server will use it (prepared like a JID domain). IP
  * literals are valid JID domains but not server domains: refuse them
  * here rather than after files were written. */
-static int prep_domain(const char *in, char *out, size_t cap)
+int ctl_prep_server_domain(const char *in, char *out, size_t cap)
 {
     if (jid_prep_domain(in, out, cap) < 0 || strchr(out, ':') || out[0] == '[') {
         ctl_err("invalid domain '%s'", in);
@@ -195,7 +195,7 @@ int cmd_init(struct ctl *ctl)
         return CTL_FAIL;
     }
     o.domain = domain;
-    int rc = prep_domain(domain_in, domain, sizeof domain);
+    int rc = ctl_prep_server_domain(domain_in, domain, sizeof domain);
     if (rc == CTL_OK)
         rc = make_paths(p, dir, domain);
     if (rc == CTL_OK && exists(p->config)) {

@@ -52,7 +52,12 @@ void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * returns CTL_USAGE. */
 int ctl_usage_error(const struct ctl *ctl, const char *why);
 
+/* A server domain from the command line, prepared like a JID domain;
+ * IP literals are refused. CTL_OK or CTL_FAIL (message printed). */
+int ctl_prep_server_domain(const char *in, char *out, size_t cap);
+
 int cmd_init(struct ctl *ctl);
+int cmd_cert(struct ctl *ctl);
 int cmd_user_add(struct ctl *ctl);
 int cmd_user_passwd(struct ctl *ctl);
 int cmd_user_delete(struct ctl *ctl);

@@ -23,7 +23,6 @@
 #define CTL_MAX_WORDS 16 /* command words + positional arguments */
 
 static int cmd_config_doc(struct ctl *ctl);
-int cmd_cert(struct ctl *ctl); /* cmd_cert.c; belongs in ctl.h */
 
 /* Options that take no value (a flag is present or not). */
 static const char *const flag_options[] = {"force"};
