@@ -528,7 +528,10 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
         if ((r = resolve_path(dir, s, len, &str)) < 0)
             return r;
         if ((int64_t)strlen(str) > o->max || !printable(str, strlen(str))) {
-            snprintf(why, wn, "'%s' is too long or has control characters", shown(str, strlen(str), sh));
+            if ((int64_t)strlen(str) > o->max)
+                snprintf(why, wn, "'%s' is %zu bytes long", shown(str, strlen(str), sh), strlen(str));
+            else
+                snprintf(why, wn, "'%s' contains control characters", shown(str, strlen(str), sh));
             return free(str), -EINVAL;
         }
         store_str(c, o, str);

@@ -130,6 +130,22 @@ static void test_defaults(void **state)
     config_free(&c); /* twice is harmless */
 }
 
+/* log.level is stored as the index of its name: it must be enum log_level. */
+static void test_log_levels_match_log_h(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (size_t i = 0; i < 4; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "%slog:\n  level: %s\n", minimal, names[i]);
+        struct config c;
+        char *err = NULL;
+        assert_int_equal(load(&c, text, &err), 0);
+        assert_int_equal(c.log_level, log_level_parse(names[i]));
+        config_free(&c);
+    }
+}
+
 static void test_minimal_file(void **state)
 {
     (void)state;
@@ -651,6 +667,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_is_sane),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_log_levels_match_log_h),
         cmocka_unit_test(test_minimal_file),
         cmocka_unit_test(test_single_value_is_a_list),
         cmocka_unit_test(test_full_file),
