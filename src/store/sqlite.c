@@ -29,27 +29,11 @@
 
 #include "core/log.h"
 #include "store/migrations.h"
+#include "store/sqlite_internal.h"
 #include "xmpp/jid.h"
 
-#define STORE_SECRET_LEN 32
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-enum stmt_id {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_ACCOUNT_INSERT,
-    ST_ACCOUNT_ID,
-    ST_ACCOUNT_DELETE,
-    ST_ACCOUNT_LIST,
-    ST_ACCOUNT_TOUCH,
-    ST_CREDS_INSERT,
-    ST_CREDS_DELETE,
-    ST_CREDS_GET,
-    ST_SYNC_NORMAL,
-    ST_SYNC_FULL,
-    ST_COUNT
-};
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -78,12 +62,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
-struct store {
-    sqlite3 *db;
-    int version;
-    uint8_t secret[STORE_SECRET_LEN];
-    sqlite3_stmt *stmt[ST_COUNT];
-};
 
 /* ---- errors ---- */
 
@@ -105,7 +83,7 @@ static int sql_errno(int rc)
 
 /* Logs what failed. SQLite's messages name tables and columns, never
  * values, so no JID reaches the log this way. */
-static int db_fail(struct store *s, int rc, const char *what)
+int store_db_fail(struct store *s, int rc, const char *what)
 {
     log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
     return sql_errno(rc);
@@ -134,40 +112,57 @@ static sqlite3_stmt *stmt_get(struct store *s, enum stmt_id id)
     int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                 &s->stmt[id], NULL);
     if (rc != SQLITE_OK) {
-        db_fail(s, rc, "preparing a statement");
+        store_db_fail(s, rc, "preparing a statement");
         s->stmt[id] = NULL;
     }
     return s->stmt[id];
 }
 
+sqlite3_stmt *store_stmt(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = hmap_get(&s->cached, sql);
+    if (st)
+        return st;
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        store_db_fail(s, rc, "preparing a statement");
+        return NULL;
+    }
+    if (hmap_put(&s->cached, sql, st) < 0) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
 /* Makes a statement ready for its next use. */
-static void stmt_done(sqlite3_stmt *st)
+void store_stmt_done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
 
 /* Runs a statement that returns no rows. 0 or -errno. */
-static int stmt_exec(struct store *s, sqlite3_stmt *st, const char *what)
+int store_stmt_exec(struct store *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
-    int ret = (rc == SQLITE_DONE) ? 0 : db_fail(s, rc, what);
-    stmt_done(st);
+    int ret = (rc == SQLITE_DONE) ? 0 : store_db_fail(s, rc, what);
+    store_stmt_done(st);
     return ret;
 }
 
 static int run_simple(struct store *s, enum stmt_id id, const char *what)
 {
     sqlite3_stmt *st = stmt_get(s, id);
-    return st ? stmt_exec(s, st, what) : -EIO;
+    return st ? store_stmt_exec(s, st, what) : -EIO;
 }
 
-static int tx_begin(struct store *s) { return run_simple(s, ST_BEGIN, "beginning a transaction"); }
+int store_tx_begin(struct store *s) { return run_simple(s, ST_BEGIN, "beginning a transaction"); }
 static int tx_commit(struct store *s) { return run_simple(s, ST_COMMIT, "committing"); }
 
 /* Ends a transaction: commits if rc is 0, else rolls back. Returns the
  * first error. */
-static int tx_end(struct store *s, int rc)
+int store_tx_end(struct store *s, int rc)
 {
     if (rc == 0)
         return tx_commit(s);
@@ -177,7 +172,7 @@ static int tx_end(struct store *s, int rc)
 }
 
 /* Binds the (domain, user) pair every account statement starts with. */
-static int bind_account(sqlite3_stmt *st, const char *domain, const char *user)
+int store_bind_account(sqlite3_stmt *st, const char *domain, const char *user)
 {
     size_t dl = strlen(domain), ul = strlen(user);
     if (dl == 0 || ul == 0 || dl > JID_PART_MAX || ul > JID_PART_MAX)
@@ -409,6 +404,11 @@ void store_close(struct store *s)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    const char *k;
+    void *v;
+    for (size_t i = 0; (i = hmap_next(&s->cached, i, &k, &v)) != 0;)
+        sqlite3_finalize(v);
+    hmap_free(&s->cached);
     sqlite3_close(s->db);
     OPENSSL_cleanse(s->secret, sizeof s->secret);
     free(s);
@@ -449,7 +449,7 @@ static int creds_insert(struct store *s, sqlite3_int64 id, const struct scram_cr
     sqlite3_bind_int64(st, 4, sc->iterations);
     sqlite3_bind_blob(st, 5, sc->stored_key, klen, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, sc->server_key, klen, SQLITE_STATIC);
-    return stmt_exec(s, st, "storing credentials");
+    return store_stmt_exec(s, st, "storing credentials");
 }
 
 static int creds_insert_all(struct store *s, sqlite3_int64 id, const struct account_creds *c)
@@ -471,9 +471,9 @@ static int account_insert(struct store *s, const char *domain, const char *user,
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_INSERT);
     if (!st)
         return -EIO;
-    int rc = bind_account(st, domain, user);
+    int rc = store_bind_account(st, domain, user);
     if (rc < 0) {
-        stmt_done(st);
+        store_stmt_done(st);
         return rc;
     }
     sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
@@ -484,26 +484,26 @@ static int account_insert(struct store *s, const char *domain, const char *user,
     else if (step == SQLITE_CONSTRAINT_UNIQUE || step == SQLITE_CONSTRAINT_PRIMARYKEY)
         rc = -EEXIST;
     else
-        rc = db_fail(s, step, "creating an account");
-    stmt_done(st);
+        rc = store_db_fail(s, step, "creating an account");
+    store_stmt_done(st);
     return rc;
 }
 
 /* Finds the id of an account. 0, -ENOENT or another -errno. */
-static int account_id(struct store *s, const char *domain, const char *user, sqlite3_int64 *id)
+int store_account_id(struct store *s, const char *domain, const char *user, sqlite3_int64 *id)
 {
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_ID);
     if (!st)
         return -EIO;
-    int rc = bind_account(st, domain, user);
+    int rc = store_bind_account(st, domain, user);
     if (rc == 0) {
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW)
             *id = sqlite3_column_int64(st, 0);
         else
-            rc = step == SQLITE_DONE ? -ENOENT : db_fail(s, step, "finding an account");
+            rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "finding an account");
     }
-    stmt_done(st);
+    store_stmt_done(st);
     return rc;
 }
 
@@ -513,14 +513,14 @@ int store_account_create_sync(struct store *s, const char *domain, const char *u
     int rc = creds_valid(c);
     if (rc < 0)
         return rc;
-    rc = tx_begin(s);
+    rc = store_tx_begin(s);
     if (rc < 0)
         return rc;
     sqlite3_int64 id = 0;
     rc = account_insert(s, domain, user, c->suspended, &id);
     if (rc == 0)
         rc = creds_insert_all(s, id, c);
-    return tx_end(s, rc);
+    return store_tx_end(s, rc);
 }
 
 /* Replaces the SCRAM credentials only; the suspended flag is left as it
@@ -532,21 +532,21 @@ int store_account_set_creds_sync(struct store *s, const char *domain, const char
     int rc = creds_valid(c);
     if (rc < 0)
         return rc;
-    rc = tx_begin(s);
+    rc = store_tx_begin(s);
     if (rc < 0)
         return rc;
     sqlite3_int64 id = 0;
-    rc = account_id(s, domain, user, &id);
+    rc = store_account_id(s, domain, user, &id);
     sqlite3_stmt *st = rc == 0 ? stmt_get(s, ST_CREDS_DELETE) : NULL;
     if (rc == 0 && !st)
         rc = -EIO;
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, id);
-        rc = stmt_exec(s, st, "replacing credentials");
+        rc = store_stmt_exec(s, st, "replacing credentials");
     }
     if (rc == 0)
         rc = creds_insert_all(s, id, c);
-    return tx_end(s, rc);
+    return store_tx_end(s, rc);
 }
 
 int store_account_delete_sync(struct store *s, const char *domain, const char *user)
@@ -554,11 +554,11 @@ int store_account_delete_sync(struct store *s, const char *domain, const char *u
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_DELETE);
     if (!st)
         return -EIO;
-    int rc = bind_account(st, domain, user);
+    int rc = store_bind_account(st, domain, user);
     if (rc == 0)
-        rc = stmt_exec(s, st, "deleting an account");
+        rc = store_stmt_exec(s, st, "deleting an account");
     else
-        stmt_done(st);
+        store_stmt_done(st);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = -ENOENT;
     return rc;
@@ -574,15 +574,15 @@ int store_account_list_sync(struct store *s, const char *domain,
     if (!st)
         return -EIO;
     if (domain && sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC) != SQLITE_OK) {
-        stmt_done(st);
+        store_stmt_done(st);
         return -ENOMEM;
     }
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
         cb(ud, (const char *)sqlite3_column_text(st, 0),
            (const char *)sqlite3_column_text(st, 1));
-    int rc = step == SQLITE_DONE ? 0 : db_fail(s, step, "listing accounts");
-    stmt_done(st);
+    int rc = step == SQLITE_DONE ? 0 : store_db_fail(s, step, "listing accounts");
+    store_stmt_done(st);
     return rc;
 }
 
@@ -590,7 +590,7 @@ int store_account_list_sync(struct store *s, const char *domain,
 int store_account_exists_sync(struct store *s, const char *domain, const char *user)
 {
     sqlite3_int64 id;
-    int rc = account_id(s, domain, user, &id);
+    int rc = store_account_id(s, domain, user, &id);
     if (rc == -ENOENT)
         return 0;
     return rc < 0 ? rc : 1;
@@ -627,7 +627,7 @@ int store_account_get_creds_sync(struct store *s, const char *domain, const char
     sqlite3_stmt *st = stmt_get(s, ST_CREDS_GET);
     if (!st)
         return -EIO;
-    int rc = bind_account(st, domain, user);
+    int rc = store_bind_account(st, domain, user);
     int step = SQLITE_DONE, rows = 0;
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
         rows++;
@@ -636,12 +636,12 @@ int store_account_get_creds_sync(struct store *s, const char *domain, const char
             rc = creds_from_row(st, out);
     }
     if (rc == 0 && step != SQLITE_DONE)
-        rc = db_fail(s, step, "reading credentials");
+        rc = store_db_fail(s, step, "reading credentials");
     else if (rc == -EIO)
         log_error("store: a credentials row is malformed; refusing it");
     if (rc == 0 && rows == 0)
         rc = -ENOENT;
-    stmt_done(st);
+    store_stmt_done(st);
     if (rc < 0)
         OPENSSL_cleanse(out, sizeof *out);
     return rc;
@@ -662,8 +662,8 @@ void store_account_touch_login(struct store *s, const char *domain, const char *
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_TOUCH);
     if (!st)
         return;
-    if (bind_account(st, domain, user) < 0) {
-        stmt_done(st);
+    if (store_bind_account(st, domain, user) < 0) {
+        store_stmt_done(st);
         return;
     }
     sqlite3_bind_int64(st, 3, unix_time);
@@ -672,6 +672,6 @@ void store_account_touch_login(struct store *s, const char *domain, const char *
      * restart): this commit is not synced by itself; the next FULL
      * commit syncs the WAL, this frame included. */
     run_simple(s, ST_SYNC_NORMAL, "relaxing synchronous");
-    stmt_exec(s, st, "recording the last login");
+    store_stmt_exec(s, st, "recording the last login");
     run_simple(s, ST_SYNC_FULL, "restoring synchronous");
 }

@@ -1,0 +1,63 @@
+/* Internals of the SQLite backend, shared by sqlite.c and the per-area
+ * files (sqlite_roster.c, sqlite_offline.c, ...). Not for other parts.
+ *
+ * An area file implements the functions of its own header in src/store/
+ * (roster.h, offline.h, ...) with statements from store_stmt(), which
+ * prepares each SQL text once per store and caches it. Values always go
+ * in through bound parameters. Tables of an area are created by a step
+ * appended to migrations.c.
+ */
+#ifndef TAUBE_SQLITE_INTERNAL_H
+#define TAUBE_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "core/hmap.h"
+#include "store/store.h"
+
+#define STORE_SECRET_LEN 32
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_ACCOUNT_INSERT,
+    ST_ACCOUNT_ID,
+    ST_ACCOUNT_DELETE,
+    ST_ACCOUNT_LIST,
+    ST_ACCOUNT_TOUCH,
+    ST_CREDS_INSERT,
+    ST_CREDS_DELETE,
+    ST_CREDS_GET,
+    ST_SYNC_NORMAL,
+    ST_SYNC_FULL,
+    ST_COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    int version;
+    uint8_t secret[STORE_SECRET_LEN];
+    sqlite3_stmt *stmt[ST_COUNT];
+    struct hmap cached; /* SQL text (a static string) -> sqlite3_stmt */
+};
+
+/* The cached statement for sql (a string literal: its address and text
+ * are the key), prepared on first use; NULL after logging on failure. */
+sqlite3_stmt *store_stmt(struct store *s, const char *sql);
+/* Resets a statement and clears its bindings for the next use. */
+void store_stmt_done(sqlite3_stmt *st);
+/* Steps a statement that returns no rows, then resets it. 0 or -errno. */
+int store_stmt_exec(struct store *s, sqlite3_stmt *st, const char *what);
+/* BEGIN IMMEDIATE; and COMMIT if rc is 0, else ROLLBACK (returns rc). */
+int store_tx_begin(struct store *s);
+int store_tx_end(struct store *s, int rc);
+/* Binds ?1 = domain, ?2 = user (both checked for length). */
+int store_bind_account(sqlite3_stmt *st, const char *domain, const char *user);
+/* accounts.id of domain/user: 0, -ENOENT or -errno. */
+int store_account_id(struct store *s, const char *domain, const char *user, sqlite3_int64 *id);
+/* Logs what failed (never values) and maps the SQLite code to -errno. */
+int store_db_fail(struct store *s, int rc, const char *what);
+
+#endif
