@@ -1097,9 +1097,12 @@ static int finish(struct load *ld, int r, char **err)
     if (r < 0) {
         config_free(ld->c);
         if (err && r == -ENOMEM && !ld->errs.len)
-            *err = strdup("out of memory while reading the configuration\n");
-        else if (err && ld->errs.len)
+            *err = strdup("out of memory while reading the configuration");
+        else if (err && ld->errs.len) {
+            if (ld->errs.data[ld->errs.len - 1] == '\n') /* none after the last line */
+                ld->errs.data[--ld->errs.len] = '\0';
             *err = ld->errs.data, ld->errs.data = NULL;
+        }
     }
     buf_free(&ld->errs);
     free(ld->where);
@@ -1186,7 +1189,7 @@ int config_load(struct config *c, const char *path, char **err)
     int r = abs ? read_file(abs, &data, &len) : -errno;
     if (r < 0) {
         free(abs);
-        if (err && asprintf(err, "%s: cannot read: %s\n", path,
+        if (err && asprintf(err, "%s: cannot read: %s", path,
                             r == -EFBIG ? "larger than 1 MiB" : r == -EINVAL ? "not a regular file" : strerror(-r)) < 0)
             *err = NULL;
         return r;

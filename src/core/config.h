@@ -77,7 +77,8 @@ struct config {
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).
  * Returns 0, or a negative errno (-EINVAL: the file is wrong; -ENOMEM; the
  * errno of open/read). On error *err (malloc'ed, caller frees) holds one
- * line per problem (at most CONFIG_MAX_ERRORS), each
+ * line per problem (at most CONFIG_MAX_ERRORS, then a count of the rest),
+ * separated by '\n' with none after the last, each
  *   "FILE:LINE:COL: key 'c2s.port': 70000 is out of range; allowed: 0 to 65535"
  * or, for a missing required key, "FILE: key 'server.domains': ...".
  * On error c is left empty (zeroed; config_free on it is harmless). */

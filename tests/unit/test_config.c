@@ -404,10 +404,11 @@ static void test_many_errors_are_capped(void **state)
     struct config c;
     char *err = NULL;
     assert_int_equal(load(&c, text, &err), -EINVAL);
-    size_t lines = 0;
+    size_t lines = 1;
     for (const char *p = err; *p; p++)
         lines += *p == '\n';
     assert_int_equal(lines, CONFIG_MAX_ERRORS + 1);
+    assert_true(err[strlen(err) - 1] != '\n');
     assert_contains(err, "t.yaml: 10 more errors not shown");
     free(err);
 }
