@@ -101,7 +101,7 @@ format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')
 
 docs: $(BUILD)/taubectl
-	$(BUILD)/taubectl config-doc > docs/configuration-reference.md
+	$(BUILD)/taubectl config-doc > docs/configuration.md
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -51,12 +51,36 @@ struct iq_handler {
     void (*handle)(const struct iq_request *rq);
 };
 
+enum hook_result { HOOK_PASS = 0, HOOK_HANDLED = 1 };
+
+/* A stanza on its way through the router (see router_route). Hooks run in
+ * registry order; the first that returns HOOK_HANDLED ends the routing
+ * (it answered, stored, dropped or forwarded the stanza itself). */
+struct hook_ctx {
+    struct server *srv;
+    void *state;               /* the module's state from init */
+    struct stanza *st;         /* outbound hooks may modify it */
+    enum stanza_kind kind;
+    const struct jid *from;    /* full JID of a local sender, else as stamped */
+    const struct jid *to;      /* the destination; the sender's bare JID if no_to */
+    bool no_to;                /* the stanza had no 'to' (RFC 6120 §10.3) */
+    struct session *origin;    /* the local session that sent it, or NULL */
+};
+
+enum session_event {
+    SESSION_BOUND,       /* resource bound, registered with the router */
+    SESSION_AVAILABLE,   /* initial presence sent (presence module) */
+    SESSION_UNAVAILABLE, /* unavailable presence sent, session stays */
+    SESSION_CLOSING,     /* about to be unregistered; still routable */
+};
+
 /* What the data contract functions get: no server, so taubectl can call
  * them with only the store open. */
 struct data_ctx {
     struct store *store;
     const struct config *cfg;
     int64_t now;
+    struct server *srv; /* the running server, or NULL (taubectl) */
 };
 
 struct module {
@@ -66,6 +90,18 @@ struct module {
     const char *const *features; /* more server disco features; NULL-terminated or NULL */
     int (*init)(struct server *srv, void **state);
     void (*fini)(struct server *srv, void *state);
+    /* Routing hooks (NULL: not interested). outbound: a stanza a local
+     * session sent, before anything else. inbound: a stanza for a local
+     * account (bare or full JID), before delivery. undeliverable: a message
+     * for a local account with no available resource (offline storage). */
+    enum hook_result (*outbound)(struct hook_ctx *c);
+    enum hook_result (*inbound)(struct hook_ctx *c);
+    enum hook_result (*undeliverable)(struct hook_ctx *c);
+    void (*session_event)(struct server *srv, void *state, struct session *s,
+                          enum session_event ev);
+    /* Appends elements to the stream features offered after binding is
+     * possible (e.g. XEP-0115 caps). 0 or -errno. */
+    int (*stream_features)(struct server *srv, void *state, struct buf *out);
     /* Data contract; NULL for modules that store nothing about users. */
     int (*describe)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
     int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
@@ -83,6 +119,12 @@ void modules_fini(struct server *srv);
  * -ENOENT if no module handles it (the router answers service-unavailable). */
 int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struct jid *from,
                         const struct jid *to, unsigned target, struct session *origin);
+/* Runs one kind of routing hook over the registry. */
+enum hook_kind { HOOK_OUTBOUND, HOOK_INBOUND, HOOK_UNDELIVERABLE };
+enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c);
+void modules_session_event(struct server *srv, struct session *s, enum session_event ev);
+int modules_stream_features(struct server *srv, struct buf *out);
+
 /* Calls fn with each server disco feature (from handlers and lists). */
 void modules_features(void (*fn)(void *ud, const char *feature), void *ud);
 

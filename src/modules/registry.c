@@ -6,13 +6,14 @@
 #include "modules/module.h"
 #include "xmpp/router.h"
 
-extern const struct module mod_disco, mod_ping, mod_version, mod_time;
+extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
     &mod_ping,
     &mod_version,
     &mod_time,
+    &mod_presence,
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 
@@ -62,6 +63,40 @@ int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struc
         }
     }
     return -ENOENT;
+}
+
+enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c)
+{
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        enum hook_result (*fn)(struct hook_ctx *) = kind == HOOK_OUTBOUND  ? m->outbound
+                                                    : kind == HOOK_INBOUND ? m->inbound
+                                                                           : m->undeliverable;
+        if (!fn)
+            continue;
+        c->state = c->srv->mod_state[i];
+        if (fn(c) == HOOK_HANDLED)
+            return HOOK_HANDLED;
+    }
+    return HOOK_PASS;
+}
+
+void modules_session_event(struct server *srv, struct session *s, enum session_event ev)
+{
+    for (size_t i = 0; i < taube_nmodules; i++)
+        if (taube_modules[i]->session_event)
+            taube_modules[i]->session_event(srv, srv->mod_state[i], s, ev);
+}
+
+int modules_stream_features(struct server *srv, struct buf *out)
+{
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        int rc = m->stream_features ? m->stream_features(srv, srv->mod_state[i], out) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 void modules_features(void (*fn)(void *ud, const char *feature), void *ud)

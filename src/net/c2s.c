@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include "core/log.h"
+#include "modules/module.h"
 #include "net/c2s_internal.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -130,9 +131,10 @@ void c2s_send_features(struct c2s *c)
         rc = buf_append_str(&feat, "<starttls xmlns='" NS_TLS "'><required/></starttls>");
     else if (rc == 0 && !c->authed)
         c2s_sasl_mechanisms(c, &feat);
-    else if (rc == 0)
-        rc = buf_append_str(&feat, "<bind xmlns='" NS_BIND "'/>"
-                                   "<session xmlns='" NS_SESSION "'><optional/></session>");
+    else if (rc == 0 && (rc = buf_append_str(&feat, "<bind xmlns='" NS_BIND "'/>"
+                                                    "<session xmlns='" NS_SESSION
+                                                    "'><optional/></session>")) == 0)
+        rc = modules_stream_features(c->srv, &feat);
     if (rc == 0)
         rc = buf_append_str(&feat, "</stream:features>");
     if (rc == 0)

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "core/log.h"
+#include "modules/module.h"
 #include "net/c2s_internal.h"
 #include "store/store.h"
 #include "xmpp/ns.h"
@@ -60,6 +61,7 @@ void c2s_unbind(struct c2s *c)
 {
     if (!c->bound)
         return;
+    modules_session_event(c->srv, &c->sess, SESSION_CLOSING);
     router_unbind(c->srv->router, &c->sess);
     c->bound = false;
     free_session_jid(c);
@@ -140,6 +142,7 @@ static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_nod
     if (old) /* the issue's policy: the new session replaces the old one */
         old->ops->kick(old, STREAM_CONFLICT, "Replaced by a new connection");
     bind_result(c, st);
+    modules_session_event(c->srv, &c->sess, SESSION_BOUND);
     store_account_touch_login(c->srv->store, c->domain, c->user, (int64_t)time(NULL));
 }
 
@@ -192,34 +195,12 @@ static bool from_ok(struct c2s *c, const char *from)
     return ok;
 }
 
-/* Presence with no 'to' sets this resource's availability (RFC 6121
- * §4.2); broadcast to contacts arrives with the IM issue. */
-static void own_presence(struct c2s *c, const struct stanza *st)
-{
-    const char *type = xml_attr(st->root, "type");
-    if (type && strcmp(type, "unavailable") == 0) {
-        c->sess.available = false;
-        return;
-    }
-    if (type)
-        return;
-    c->sess.available = true;
-    const struct xml_node *p = xml_child(st->root, "priority", NS_CLIENT);
-    const char *text = p ? xml_text((struct stanza *)st, p) : NULL;
-    long prio = text ? strtol(text, NULL, 10) : 0;
-    c->sess.priority = (int)(prio < -128 ? -128 : prio > 127 ? 127 : prio);
-}
-
 static void route(struct c2s *c, struct stanza *st, enum stanza_kind kind)
 {
     const char *to_s = xml_attr(st->root, "to");
     struct jid to;
     if (to_s && jid_parse(&to, to_s, strlen(to_s)) < 0) {
         reply_error(c, st, SC_JID_MALFORMED);
-        return;
-    }
-    if (kind == STANZA_PRESENCE && !to_s) {
-        own_presence(c, st);
         return;
     }
     if (kind == STANZA_IQ && xml_child(st->root, "session", NS_SESSION) && is_type(st, "set")) {

@@ -156,8 +156,10 @@ static void to_server(struct server *srv, struct stanza *st, const struct jid *f
 /* RFC 6121 §8.5.2.1.1: normal and chat go to the available resources with
  * the highest non-negative priority (all of them, as most servers do);
  * headline to every non-negative one. */
-static void message_to_bare(struct server *srv, struct stanza *st, const char *bare)
+static void message_to_bare(struct hook_ctx *hc, const char *bare)
 {
+    struct server *srv = hc->srv;
+    struct stanza *st = hc->st;
     const char *type = type_of(st);
     if (strcmp(type, "error") == 0)
         return;
@@ -171,8 +173,8 @@ static void message_to_bare(struct server *srv, struct stanza *st, const char *b
         if (s->available && s->priority >= 0 && s->priority > best)
             best = s->priority;
     if (best < 0) {
-        /* No offline storage yet (IM issue): tell the sender. */
-        if (!headline)
+        /* RFC 6121 §8.5.2.2: offline storage, or tell the sender. */
+        if (!headline && modules_run_hooks(HOOK_UNDELIVERABLE, hc) != HOOK_HANDLED)
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
         return;
     }
@@ -183,15 +185,17 @@ static void message_to_bare(struct server *srv, struct stanza *st, const char *b
     }
 }
 
-static void to_account(struct server *srv, struct stanza *st, const struct jid *from,
-                       const struct jid *to, struct session *origin)
+static void to_account(struct hook_ctx *hc)
 {
+    struct server *srv = hc->srv;
+    struct stanza *st = hc->st;
     char bare[3 * (JID_PART_MAX + 1)];
+    const struct jid *to = hc->to;
     if (jid_format(to, true, bare, sizeof bare) >= sizeof bare)
         return;
     switch (stanza_kind(st->root)) {
     case STANZA_MESSAGE:
-        message_to_bare(srv, st, bare);
+        message_to_bare(hc, bare);
         break;
     case STANZA_PRESENCE:
         /* Subscriptions and probes belong to the presence module (IM
@@ -205,7 +209,7 @@ static void to_account(struct server *srv, struct stanza *st, const struct jid *
         break;
     case STANZA_IQ:
         if (is_iq_request(st) &&
-            modules_dispatch_iq(srv, st, from, to, IQ_TO_ACCOUNT, origin) == -ENOENT)
+            modules_dispatch_iq(srv, st, hc->from, to, IQ_TO_ACCOUNT, hc->origin) == -ENOENT)
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
         break;
     default:
@@ -214,16 +218,17 @@ static void to_account(struct server *srv, struct stanza *st, const struct jid *
 }
 
 /* RFC 6121 §8.5.3.2: no session has that full JID. */
-static void to_missing_resource(struct server *srv, struct stanza *st, const struct jid *from,
-                                const struct jid *to, struct session *origin)
+static void to_missing_resource(struct hook_ctx *hc)
 {
+    struct server *srv = hc->srv;
+    struct stanza *st = hc->st;
     switch (stanza_kind(st->root)) {
     case STANZA_MESSAGE: {
         const char *type = type_of(st);
         if (strcmp(type, "groupchat") == 0)
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
         else if (strcmp(type, "headline") != 0 && strcmp(type, "error") != 0)
-            to_account(srv, st, from, to, origin);
+            to_account(hc);
         break;
     }
     case STANZA_IQ:
@@ -239,25 +244,31 @@ void router_route(struct server *srv, struct stanza *st, const struct jid *from,
                   const struct jid *to, struct session *origin)
 {
     struct jid own = {0};
-    if (!to) {
+    bool no_to = !to;
+    if (no_to) {
         /* RFC 6120 §10.3: handled on behalf of the sender's account. */
         if (jid_bare(&own, from) < 0)
             return;
         to = &own;
     }
-    if (!server_host(srv, to->domain)) {
+    struct hook_ctx hc = {srv, NULL, st, stanza_kind(st->root), from, to, no_to, origin};
+    if (origin && modules_run_hooks(HOOK_OUTBOUND, &hc) == HOOK_HANDLED) {
+        /* a module answered, stored or forwarded it */
+    } else if (!server_host(srv, to->domain)) {
         /* Server-to-server comes with the s2s issue. */
         router_error(srv, st, SC_REMOTE_SERVER_NOT_FOUND, NULL);
     } else if (!to->local) {
         to_server(srv, st, from, to, origin);
+    } else if (modules_run_hooks(HOOK_INBOUND, &hc) == HOOK_HANDLED) {
+        /* blocked, a subscription handled, ... */
     } else if (to->resource) {
         struct session *s = router_session_full(srv->router, to);
         if (s)
             s->ops->deliver(s, st);
         else
-            to_missing_resource(srv, st, from, to, origin);
+            to_missing_resource(&hc);
     } else {
-        to_account(srv, st, from, to, origin);
+        to_account(&hc);
     }
     jid_free(&own);
 }
