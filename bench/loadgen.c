@@ -1,6 +1,6 @@
 /* loadgen: scenarios and statistics (see loadgen.h and bench/README.md).
  *
- *   loadgen idle  --conns 1000,10000 --rss-pid PID   server RSS per idle login
+ *   loadgen idle  --conns 1000,10000 --server-pid PID server RSS per idle login
  *   loadgen churn --concurrency 100 --seconds 10      logins per second
  *   loadgen msgs  --pairs 250 --window 16 --seconds 10 messages per second
  *
@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Latency histogram: 10 us buckets below 1 s, then 1 ms buckets to 100 s. */
 #define HIST_FINE 100000
@@ -42,8 +44,9 @@ struct run {
     unsigned target; /* clients to open in this phase */
     unsigned next_user;
     uint64_t t_phase, t_until, t_hard, t_report;
-    uint64_t count_at_phase; /* lg.online or lg.measured when the phase began */
-    size_t step;             /* idle: index into o.conns */
+    uint64_t count_at_phase;   /* lg.online or lg.measured when the phase began */
+    double srv_cpu0, own_cpu0; /* CPU seconds at the start of the measured interval */
+    size_t step;               /* idle: index into o.conns */
     long rss0;
     int exit_code;
 };
@@ -146,6 +149,60 @@ static long rss_kib(int pid)
             kib = strtol(line + 6, NULL, 10);
     fclose(f);
     return kib;
+}
+
+/* ---- CPU time: the server's (from /proc) and ours ---- */
+
+static double server_cpu_s(int pid)
+{
+    char path[64], buf[1024];
+    if (pid <= 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* fields 14 and 15 (utime, stime) counted after the ')' ending field 2 */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Marks the start of a measured interval. */
+static void cpu_mark(struct run *r)
+{
+    r->srv_cpu0 = server_cpu_s(r->o.server_pid);
+    r->own_cpu0 = self_cpu_s();
+}
+
+/* Reports CPU use over the interval: a load generator near 100 % means the
+ * figure is the client's limit, not the server's; `count` per server
+ * CPU-second is the server's capacity on one core either way. */
+static void cpu_report(struct run *r, const char *prefix, double elapsed, uint64_t count)
+{
+    char name[64];
+    double own = self_cpu_s() - r->own_cpu0, srv = server_cpu_s(r->o.server_pid) - r->srv_cpu0;
+    snprintf(name, sizeof name, "%s_loadgen_cpu_pct", prefix);
+    result(name, "%.0f", 100 * own / elapsed);
+    if (r->srv_cpu0 < 0 || srv <= 0)
+        return;
+    snprintf(name, sizeof name, "%s_server_cpu_pct", prefix);
+    result(name, "%.0f", 100 * srv / elapsed);
+    snprintf(name, sizeof name, "%s_per_server_cpu_s", prefix);
+    result(name, "%.1f", (double)count / srv);
 }
 
 /* ---- clients ---- */
@@ -322,7 +379,7 @@ static void idle_tick(struct run *r, uint64_t now)
         result("idle_ramp_logins_per_s", "%u %.1f", r->target, done / secs(now - r->t_phase));
         enter(r, P_SETTLE, r->o.settle);
     } else if (r->phase == P_SETTLE && now >= r->t_until) {
-        long rss = rss_kib(r->o.rss_pid);
+        long rss = rss_kib(r->o.server_pid);
         unsigned conns = lg->live;
         result("idle_conns", "%u %u", r->target, conns);
         result("idle_rss_kib", "%u %ld %ld", r->target, r->rss0, rss);
@@ -348,6 +405,7 @@ static void churn_tick(struct run *r, uint64_t now)
     result("churn_logins_per_s", "%.1f", lg->online / el);
     result("churn_login_ms_p50", "%.2f", hist_ms(lg, 0.50));
     result("churn_login_ms_p99", "%.2f", hist_ms(lg, 0.99));
+    cpu_report(r, "churn", el, lg->online);
     r->target = 0;
     finish(r);
 }
@@ -379,6 +437,7 @@ static void msgs_report(struct run *r, uint64_t now)
     result("msgs_per_s", "%.1f", lg->measured / el);
     result("msgs_latency_ms_p50", "%.3f", hist_ms(lg, 0.50));
     result("msgs_latency_ms_p99", "%.3f", hist_ms(lg, 0.99));
+    cpu_report(r, "msgs", el, lg->measured);
 }
 
 static void msgs_tick(struct run *r, uint64_t now)
@@ -389,6 +448,7 @@ static void msgs_tick(struct run *r, uint64_t now)
     } else if (r->phase == P_WARM && now >= r->t_until) {
         hist_clear(lg);
         lg->measuring = true;
+        cpu_mark(r);
         enter(r, P_MEASURE, r->o.seconds);
     } else if (r->phase == P_MEASURE && now >= r->t_until) {
         lg->measuring = false;
@@ -508,13 +568,14 @@ static void begin(struct run *r)
     if (r->mode == M_IDLE) {
         r->max_clients = r->o.conns[r->o.n_conns - 1];
         r->target = r->o.conns[0];
-        r->rss0 = rss_kib(r->o.rss_pid);
+        r->rss0 = rss_kib(r->o.server_pid);
         enter(r, P_RAMP, 0);
     } else if (r->mode == M_CHURN) {
         r->max_clients = r->o.concurrency;
         r->target = UINT_MAX;
         hard = r->o.seconds + 30;
         enter(r, P_RUN, r->o.seconds);
+        cpu_mark(r);
     } else {
         r->max_clients = 2 * r->o.pairs;
         r->target = 2 * r->o.pairs;
@@ -537,7 +598,7 @@ static void usage(void)
                     "  --concurrency N logins in flight at once (100)\n"
                     "  --seconds S     churn: run time; msgs: measured time (10)\n"
                     "  --conns A,B     idle: connection counts to measure at (1000,10000)\n"
-                    "  --rss-pid PID   idle: server process whose VmRSS is read\n"
+                    "  --server-pid P  server process: its VmRSS (idle, required) and CPU time\n"
                     "  --settle S      idle: wait before reading RSS (3)\n"
                     "  --pairs N       msgs: pairs of clients (250)\n"
                     "  --window N      msgs: messages in flight per sender (16)\n"
@@ -569,7 +630,7 @@ static int parse_opts(struct run *r, int argc, char **argv)
                                          {"domain", 1, 0, 'd'},      {"user-fmt", 1, 0, 'f'},
                                          {"password", 1, 0, 'P'},    {"users", 1, 0, 'u'},
                                          {"concurrency", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
-                                         {"conns", 1, 0, 'n'},       {"rss-pid", 1, 0, 'r'},
+                                         {"conns", 1, 0, 'n'},       {"server-pid", 1, 0, 'r'},
                                          {"settle", 1, 0, 'S'},      {"pairs", 1, 0, 'a'},
                                          {"window", 1, 0, 'w'},      {0, 0, 0, 0}};
     struct lg_opts *o = &r->o;
@@ -600,7 +661,7 @@ static int parse_opts(struct run *r, int argc, char **argv)
             if (parse_conns(o, optarg) < 0)
                 return -EINVAL;
             break;
-        case 'r': o->rss_pid = atoi(optarg); break;
+        case 'r': o->server_pid = atoi(optarg); break;
         case 'S': o->settle = atof(optarg); break;
         case 'a': o->pairs = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'w': o->window = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -613,7 +674,7 @@ static int parse_opts(struct run *r, int argc, char **argv)
               o->seconds <= 600 && o->settle >= 0 && o->settle <= 60 && o->window > 0 &&
               o->window <= 1000 && o->pairs > 0 && o->pairs <= 50000 && strlen(o->domain) < 64 &&
               strlen(o->password) < 64;
-    if (r->mode == M_IDLE && o->rss_pid <= 0)
+    if (r->mode == M_IDLE && o->server_pid <= 0)
         ok = false;
     if (r->mode == M_MSGS && o->users < 2 * o->pairs)
         ok = false;

@@ -130,7 +130,7 @@ struct lg_opts {
     double seconds;
     unsigned conns[4]; /* idle: cumulative connection counts to measure at */
     size_t n_conns;
-    int rss_pid;
+    int server_pid; /* 0: none */
     double settle;
     unsigned pairs, window;
     int verbose;

@@ -117,11 +117,12 @@ stop_server() {
 # figures out (shown as n/a) and the next one still runs.
 measure() {
     local name=$1 port=$2 out=$WORK/$1.results
-    local common=(--port "$port" --users "$USERS" --password "$PASSWORD" --concurrency "$CONC")
+    local common=(--port "$port" --users "$USERS" --password "$PASSWORD" --concurrency "$CONC"
+        --server-pid "$SERVER_PID")
     : >"$out"
     log "$name: idle connections ($CONNS) and RSS"
-    "${LOADGEN_CPU[@]}" "$LOADGEN" idle "${common[@]}" --conns "$CONNS" \
-        --rss-pid "$SERVER_PID" >>"$out" || log "$name: idle scenario failed"
+    "${LOADGEN_CPU[@]}" "$LOADGEN" idle "${common[@]}" --conns "$CONNS" >>"$out" ||
+        log "$name: idle scenario failed"
     wait_quiet "$SERVER_PID"
     log "$name: login churn ($CONC in flight, ${SECS}s)"
     "${LOADGEN_CPU[@]}" "$LOADGEN" churn "${common[@]}" --seconds "$SECS" >>"$out" ||
@@ -245,9 +246,17 @@ get() {
 per_conn() { awk -v n="$2" '$1 == "RESULT" && $2 == "idle_kib_per_conn" && $3 == n { print $4 }' \
     "$WORK/$1.results" 2>/dev/null || true; }
 
+cpu_pair() { # NAME SCENARIO: "server/loadgen" CPU percentages
+    local s l
+    s=$(get "$1" "$2_server_cpu_pct")
+    l=$(get "$1" "$2_loadgen_cpu_pct")
+    [ -n "$s$l" ] && echo "${s:-?}/${l:-?}"
+}
+
 row() { # METRIC TAUBE PROSODY BETTER
     awk -v m="$1" -v t="$2" -v p="$3" -v b="$4" 'BEGIN {
-        r = (t != "" && p != "" && p + 0 != 0 && t + 0 >= 0 && p + 0 >= 0) ? sprintf("%.2f", t / p) : "n/a"
+        num = "^[0-9.]+$"
+        r = (t ~ num && p ~ num && p + 0 != 0) ? sprintf("%.2f", t / p) : "n/a"
         printf "| %-44s | %12s | %12s | %7s | %-6s |\n", m, (t == "" ? "n/a" : t), (p == "" ? "n/a" : p), r, b }'
 }
 
@@ -263,6 +272,9 @@ report() {
     echo "|----------------------------------------------|--------------|--------------|---------|--------|"
     row "logins/s, churn ($CONC in flight)" "$(get taube churn_logins_per_s)" \
         "$(get prosody churn_logins_per_s)" higher
+    row "  logins per server CPU-second (churn)" "$(get taube churn_per_server_cpu_s)" \
+        "$(get prosody churn_per_server_cpu_s)" higher
+    row "  server / loadgen CPU %, churn" "$(cpu_pair taube churn)" "$(cpu_pair prosody churn)" ""
     row "login time p50, ms (churn)" "$(get taube churn_login_ms_p50)" \
         "$(get prosody churn_login_ms_p50)" lower
     row "login time p99, ms (churn)" "$(get taube churn_login_ms_p99)" \
@@ -276,11 +288,16 @@ report() {
         "$(awk '$2 == "idle_ramp_logins_per_s" { v = $4 } END { print v }' "$WORK/prosody.results" 2>/dev/null)" higher
     row "messages/s, $PAIRS pairs (window $WINDOW)" "$(get taube msgs_per_s)" \
         "$(get prosody msgs_per_s)" higher
+    row "  messages per server CPU-second" "$(get taube msgs_per_server_cpu_s)" \
+        "$(get prosody msgs_per_server_cpu_s)" higher
+    row "  server / loadgen CPU %, messages" "$(cpu_pair taube msgs)" "$(cpu_pair prosody msgs)" ""
     row "message latency p50, ms" "$(get taube msgs_latency_ms_p50)" \
         "$(get prosody msgs_latency_ms_p50)" lower
     row "message latency p99, ms" "$(get taube msgs_latency_ms_p99)" \
         "$(get prosody msgs_latency_ms_p99)" lower
     echo
+    echo "CPU % is of one core over the measured interval. A load generator near 100 % means the"
+    echo "measured rate is the client's limit; \"per server CPU-second\" is the server's capacity."
     echo "Taube: SQLite store (data/taube.db), SCRAM-SHA-256, limits.read_rate/read_burst 1GiB,"
     echo "       max_connections 20000. Prosody: storage \"internal\" (flat files),"
     echo "       internal_hashed (SCRAM-SHA-1), mod_limits not loaded, epoll backend."
@@ -288,18 +305,20 @@ report() {
 }
 
 targets() {
-    local kib logins msgs
+    local kib logins lcap msgs mcap
     kib=$(per_conn taube "${CONNS##*,}")
     logins=$(get taube churn_logins_per_s)
+    lcap=$(get taube churn_per_server_cpu_s)
     msgs=$(get taube msgs_per_s)
+    mcap=$(get taube msgs_per_server_cpu_s)
     echo
-    echo "Taube targets (one core):"
-    awk -v k="$kib" -v l="$logins" -v m="$msgs" 'function v(x, ok) {
-            return x == "" ? "n/a" : (ok ? "met" : "MISSED") }
+    echo "Taube targets (one core): measured rate; in brackets, per server CPU-second"
+    awk -v k="$kib" -v l="$logins" -v lc="$lcap" -v m="$msgs" -v mc="$mcap" '
+        function v(x, ok) { return x == "" ? "n/a" : (ok ? "met" : "MISSED") }
         BEGIN {
-        printf "  < 32 KiB per idle authenticated TLS connection: %s (%s)\n", v(k, k + 0 < 32), k
-        printf "  > 2,000 logins/s:                              %s (%s)\n", v(l, l + 0 > 2000), l
-        printf "  > 100,000 messages/s:                          %s (%s)\n", v(m, m + 0 > 100000), m
+        printf "  < 32 KiB per idle authenticated TLS connection: %-6s %s\n", v(k, k + 0 < 32), k
+        printf "  > 2,000 logins/s:                              %-6s %s (%s)\n", v(l, l + 0 > 2000), l, lc
+        printf "  > 100,000 messages/s:                          %-6s %s (%s)\n", v(m, m + 0 > 100000), m, mc
     }'
 }
 
