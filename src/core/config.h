@@ -72,6 +72,13 @@ struct config {
     char *store_backend;        /* store.backend "sqlite" */
     char *store_path;           /* store.path "data/taube.db": resolved */
     uint32_t scram_iterations;  /* auth.scram_iterations 4096 */
+
+    /* offline messages (XEP-0160, promise P7) */
+    unsigned offline_max_messages; /* offline.max_messages 1000 per user */
+    uint64_t offline_max_bytes;    /* offline.max_bytes 10 MiB per user */
+
+    /* blocking (XEP-0191, promise P22) */
+    unsigned blocking_max_items;   /* blocking.max_items 1000 per user */
 };
 
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).

@@ -42,6 +42,9 @@ const struct config_section config_sections[] = {
     {"version", "Software version answers (XEP-0092)."},
     {"store", "Where accounts, rosters, archives and the rest are stored."},
     {"auth", "Password storage (promise P4: only salted SCRAM keys are stored)."},
+    {"offline", "Messages kept for users who are offline (XEP-0160, promise P7): kept until "
+                "the user connects and they are delivered."},
+    {"blocking", "Block lists (XEP-0191, promise P22)."},
 };
 const size_t config_sections_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -152,5 +155,21 @@ const struct config_option config_options[] = {
      .min = 4096, .max = 10000000, .def = "4096",
      .help = "PBKDF2 iterations for new SCRAM password hashes (RFC 7677 asks for at "
              "least 4096). Higher is slower to crack and slower to log in."},
+
+    /* offline */
+    {.key = "offline.max_messages", .type = CFG_INT, AS_INT(offline_max_messages),
+     .min = 0, .max = 1000000, .def = "1000",
+     .help = "Most messages kept for one offline user; when full, senders get a "
+             "resource-constraint error and nothing more is stored. 0 stores none."},
+    {.key = "offline.max_bytes", .type = CFG_SIZE, AS_INT(offline_max_bytes),
+     .min = 0, .max = 1 * GiB, .def = "10MiB",
+     .help = "Most bytes of messages kept for one offline user (as stored XML); "
+             "when full, senders get a resource-constraint error."},
+
+    /* blocking */
+    {.key = "blocking.max_items", .type = CFG_INT, AS_INT(blocking_max_items),
+     .min = 1, .max = 100000, .def = "1000",
+     .help = "Most JIDs on one user's block list; blocking more is refused with "
+             "resource-constraint."},
 };
 const size_t config_options_count = sizeof config_options / sizeof config_options[0];

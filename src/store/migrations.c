@@ -37,6 +37,22 @@ const char *const store_migrations[] = {
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  secret BLOB NOT NULL CHECK (length(secret) = 32)"
     ");",
+    /* 2: offline messages (XEP-0160, P7): the serialized stanza, in
+     * arrival order (id), kept until delivered. */
+    "CREATE TABLE offline_messages ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  stamp INTEGER NOT NULL,"
+    "  xml TEXT NOT NULL"
+    ");"
+    "CREATE INDEX offline_messages_account ON offline_messages(account_id, id);",
+    /* 3: block lists (XEP-0191, P22): prepared JIDs; the primary key
+     * indexes account_id. */
+    "CREATE TABLE blocklist ("
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  jid TEXT NOT NULL,"
+    "  PRIMARY KEY (account_id, jid)"
+    ") WITHOUT ROWID;",
 };
 
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -33,6 +33,7 @@ struct session {
     int priority;            /* from the last available presence */
     bool available;          /* sent initial presence and not unavailable */
     struct session *next;    /* the account's other resources */
+    bool blocklist_requested;/* asked for its XEP-0191 block list: gets pushes */
 };
 
 #endif
