@@ -34,6 +34,11 @@ struct session {
     bool available;          /* sent initial presence and not unavailable */
     struct session *next;    /* the account's other resources */
     bool blocklist_requested;/* asked for its XEP-0191 block list: gets pushes */
+    /* Roster and presence (RFC 6121); the presence module frees these on
+     * SESSION_CLOSING. */
+    bool roster_requested;   /* an "interested resource" (§2.2): gets roster pushes */
+    struct stanza *last_presence;       /* last broadcast presence, for probes */
+    struct presence_directed *directed; /* entities sent directed presence (§4.6) */
 };
 
 #endif
