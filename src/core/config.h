@@ -79,6 +79,15 @@ struct config {
 
     /* blocking (XEP-0191, promise P22) */
     unsigned blocking_max_items;   /* blocking.max_items 1000 per user */
+
+    /* roster (RFC 6121 §2, promise P5) and presence (§4) */
+    unsigned roster_max_items;        /* roster.max_items 1000 contacts per user */
+    unsigned roster_max_name_length;  /* roster.max_name_length 256 bytes */
+    unsigned roster_max_groups;       /* roster.max_groups 32 per item */
+    unsigned roster_max_group_length; /* roster.max_group_length 256 bytes */
+    unsigned roster_max_pending;      /* roster.max_pending 100 stored requests per user */
+    unsigned roster_version_log;      /* roster.version_log 200 changes kept per user */
+    unsigned presence_max_directed;   /* presence.max_directed 100 per session */
 };
 
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).

@@ -45,6 +45,9 @@ const struct config_section config_sections[] = {
     {"offline", "Messages kept for users who are offline (XEP-0160, promise P7): kept until "
                 "the user connects and they are delivered."},
     {"blocking", "Block lists (XEP-0191, promise P22)."},
+    {"roster", "Contact lists (RFC 6121, promise P5): kept until the user removes a "
+               "contact or deletes the account."},
+    {"presence", "Presence (RFC 6121 section 4, promise P6): held in memory only."},
 };
 const size_t config_sections_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -171,5 +174,34 @@ const struct config_option config_options[] = {
      .min = 1, .max = 100000, .def = "1000",
      .help = "Most JIDs on one user's block list; blocking more is refused with "
              "resource-constraint."},
+
+    /* roster */
+    {.key = "roster.max_items", .type = CFG_INT, AS_INT(roster_max_items),
+     .min = 1, .max = 100000, .def = "1000",
+     .help = "Most contacts in one user's roster; adding more is refused with "
+             "policy-violation."},
+    {.key = "roster.max_name_length", .type = CFG_INT, AS_INT(roster_max_name_length),
+     .min = 1, .max = 4096, .def = "256",
+     .help = "Longest contact name (handle) in bytes; longer is refused with not-acceptable."},
+    {.key = "roster.max_groups", .type = CFG_INT, AS_INT(roster_max_groups),
+     .min = 1, .max = 1000, .def = "32",
+     .help = "Most groups one contact can be in; more is refused with not-acceptable."},
+    {.key = "roster.max_group_length", .type = CFG_INT, AS_INT(roster_max_group_length),
+     .min = 1, .max = 4096, .def = "256",
+     .help = "Longest group name in bytes; longer is refused with not-acceptable."},
+    {.key = "roster.max_pending", .type = CFG_INT, AS_INT(roster_max_pending),
+     .min = 1, .max = 100000, .def = "100",
+     .help = "Most unanswered subscription requests kept for one user; further "
+             "requests are dropped until the user answers some."},
+    {.key = "roster.version_log", .type = CFG_INT, AS_INT(roster_version_log),
+     .min = 1, .max = 100000, .def = "200",
+     .help = "Roster changes remembered per user for versioned roster requests; a client "
+             "whose cached version is older gets the whole roster."},
+
+    /* presence */
+    {.key = "presence.max_directed", .type = CFG_INT, AS_INT(presence_max_directed),
+     .min = 1, .max = 10000, .def = "100",
+     .help = "Most entities one session's directed presence is remembered for (they "
+             "get unavailable presence when the session ends)."},
 };
 const size_t config_options_count = sizeof config_options / sizeof config_options[0];
