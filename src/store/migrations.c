@@ -53,6 +53,27 @@ const char *const store_migrations[] = {
     "  jid TEXT NOT NULL,"
     "  PRIMARY KEY (account_id, jid)"
     ") WITHOUT ROWID;",
+    /* 4: vCards (XEP-0054, P13: as given, with the photo's SHA-1 for
+     * XEP-0153), private XML (XEP-0049, keyed by namespace and element
+     * name) and last activity (XEP-0012, P11: the last logout). The
+     * primary keys start with account_id and so index it. */
+    "CREATE TABLE vcards ("
+    "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  xml TEXT NOT NULL,"
+    "  photo_hash TEXT"
+    ");"
+    "CREATE TABLE private_xml ("
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  ns TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  xml TEXT NOT NULL,"
+    "  PRIMARY KEY (account_id, ns, name)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE last_activity ("
+    "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  logout INTEGER NOT NULL,"
+    "  status TEXT"
+    ");",
 };
 
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];

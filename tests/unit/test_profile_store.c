@@ -1,0 +1,224 @@
+/* Unit tests of the vCard, private XML and last-activity store areas
+ * (src/store/sqlite_vcard.c, sqlite_private.c, sqlite_last.c). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/last.h"
+#include "store/private.h"
+#include "store/store.h"
+#include "store/vcard.h"
+
+#define D "example.org"
+#define HASH "01b87fcd030b72895ff8e88db57ec525450f000d"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct store *s;
+};
+
+static struct account_creds make_creds(void)
+{
+    struct account_creds c;
+    memset(&c, 0, sizeof c);
+    for (int h = 0; h < SCRAM_NHASH; h++) {
+        struct scram_creds *sc = &c.scram[h];
+        sc->hash = (enum scram_hash)h;
+        sc->salt_len = SCRAM_SALT_LEN;
+        memset(sc->salt, 7, sc->salt_len);
+        sc->iterations = 4096;
+        memset(sc->stored_key, 1, scram_hash_len(sc->hash));
+        memset(sc->server_key, 2, scram_hash_len(sc->hash));
+        c.have[h] = true;
+    }
+    return c;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/taube-pstore-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    char *err = NULL;
+    int rc = store_open(&f->s, f->path, &err);
+    if (rc != 0)
+        fail_msg("store_open: %d %s", rc, err ? err : "");
+    struct account_creds c = make_creds();
+    assert_int_equal(store_account_create_sync(f->s, D, "alice", &c), 0);
+    assert_int_equal(store_account_create_sync(f->s, D, "bob", &c), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[160];
+    store_close(f->s);
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_vcard_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct buf b;
+    char hash[VCARD_HASH_LEN + 1] = "x";
+    buf_init(&b, 0);
+    assert_int_equal(store_vcard_get(f->s, D, "alice", &b, hash), -ENOENT);
+    const char *v1 = "<vCard xmlns='vcard-temp'><FN>Alice</FN></vCard>";
+    assert_int_equal(store_vcard_set(f->s, D, "alice", v1, strlen(v1), NULL), 0);
+    assert_int_equal(store_vcard_get(f->s, D, "alice", &b, hash), 0);
+    assert_string_equal(b.data, v1);
+    assert_string_equal(hash, "");
+    /* replacing keeps one row and sets the hash */
+    const char *v2 = "<vCard xmlns='vcard-temp'><PHOTO/></vCard>";
+    assert_int_equal(store_vcard_set(f->s, D, "alice", v2, strlen(v2), HASH), 0);
+    buf_reset(&b);
+    assert_int_equal(store_vcard_get(f->s, D, "alice", &b, hash), 0);
+    assert_string_equal(b.data, v2);
+    assert_string_equal(hash, HASH);
+    assert_int_equal(store_vcard_photo_hash(f->s, D, "alice", hash), 0);
+    assert_string_equal(hash, HASH);
+    /* bob's is separate */
+    assert_int_equal(store_vcard_photo_hash(f->s, D, "bob", hash), -ENOENT);
+    assert_int_equal(store_vcard_delete(f->s, D, "alice"), 0);
+    assert_int_equal(store_vcard_photo_hash(f->s, D, "alice", hash), -ENOENT);
+    buf_free(&b);
+}
+
+static void test_vcard_bad_input(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_vcard_set(f->s, D, "nobody", "<vCard/>", 8, NULL), -ENOENT);
+    assert_int_equal(store_vcard_set(f->s, D, "alice", "<vCard/>", 8, "ABC"), -EINVAL);
+    assert_int_equal(store_vcard_set(f->s, D, "alice", "<vCard/>", 8,
+                                     "01B87FCD030B72895FF8E88DB57EC525450F000D"), -EINVAL);
+    assert_int_equal(store_vcard_delete(f->s, D, "nobody"), 0);
+}
+
+static void count_item(void *ud, const struct private_item *it)
+{
+    struct buf *b = ud;
+    assert_int_equal(buf_printf(b, "%s|%s|%.*s\n", it->ns, it->name, (int)it->len, it->xml), 0);
+}
+
+static void test_private_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct buf b;
+    buf_init(&b, 0);
+    struct private_item items[] = {
+        {"storage:bookmarks", "storage", "<storage xmlns='storage:bookmarks'/>", 36},
+        {"exodus:prefs", "exodus", "<exodus xmlns='exodus:prefs'>x</exodus>", 39},
+    };
+    assert_int_equal(store_private_get(f->s, D, "alice", "storage:bookmarks", "storage", &b),
+                     -ENOENT);
+    assert_int_equal(store_private_set(f->s, D, "alice", items, 2, 1000), 0);
+    assert_int_equal(store_private_get(f->s, D, "alice", "storage:bookmarks", "storage", &b), 0);
+    assert_string_equal(b.data, items[0].xml);
+    buf_reset(&b);
+    /* same namespace, another name: a different key */
+    assert_int_equal(store_private_get(f->s, D, "alice", "storage:bookmarks", "other", &b),
+                     -ENOENT);
+    assert_int_equal(store_private_get(f->s, D, "bob", "storage:bookmarks", "storage", &b),
+                     -ENOENT);
+    assert_int_equal(store_private_list(f->s, D, "alice", count_item, &b), 0);
+    assert_string_equal(b.data, "exodus:prefs|exodus|<exodus xmlns='exodus:prefs'>x</exodus>\n"
+                                "storage:bookmarks|storage|<storage xmlns='storage:bookmarks'/>\n");
+    assert_int_equal(store_private_delete_all(f->s, D, "alice"), 0);
+    buf_reset(&b);
+    assert_int_equal(store_private_list(f->s, D, "alice", count_item, &b), 0);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
+static void test_private_quota(void **state)
+{
+    struct fixture *f = *state;
+    struct buf b;
+    buf_init(&b, 0);
+    struct private_item a = {"a:ns", "a", "<a xmlns='a:ns'>0123456789</a>", 30};
+    struct private_item c = {"c:ns", "c", "<c xmlns='c:ns'>0123456789</c>", 30};
+    assert_int_equal(store_private_set(f->s, D, "alice", &a, 1, 59), 0);
+    /* 60 bytes would be over 59: refused whole, nothing stored */
+    assert_int_equal(store_private_set(f->s, D, "alice", &c, 1, 59), -EDQUOT);
+    assert_int_equal(store_private_get(f->s, D, "alice", "c:ns", "c", &b), -ENOENT);
+    /* replacing a counts its new size, not both */
+    assert_int_equal(store_private_set(f->s, D, "alice", &a, 1, 30), 0);
+    assert_int_equal(store_private_set(f->s, D, "nobody", &a, 1, 1000), -ENOENT);
+    buf_free(&b);
+}
+
+static void test_last_activity(void **state)
+{
+    struct fixture *f = *state;
+    struct buf b;
+    buf_init(&b, 0);
+    int64_t t = -1;
+    assert_int_equal(store_last_get(f->s, D, "alice", &t, &b), -ENOENT);
+    assert_int_equal(store_last_set(f->s, D, "alice", 1000, "Heading Home"), 0);
+    assert_int_equal(store_last_get(f->s, D, "alice", &t, &b), 0);
+    assert_int_equal(t, 1000);
+    assert_string_equal(b.data, "Heading Home");
+    buf_reset(&b);
+    assert_int_equal(store_last_set(f->s, D, "alice", 2000, NULL), 0);
+    assert_int_equal(store_last_get(f->s, D, "alice", &t, &b), 0);
+    assert_int_equal(t, 2000);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(store_last_set(f->s, D, "nobody", 2000, NULL), -ENOENT);
+    assert_int_equal(store_last_delete(f->s, D, "alice"), 0);
+    assert_int_equal(store_last_get(f->s, D, "alice", &t, NULL), -ENOENT);
+    buf_free(&b);
+}
+
+/* Promise P18: deleting the account takes its rows in all three areas. */
+static void test_account_delete_cascades(void **state)
+{
+    struct fixture *f = *state;
+    struct private_item a = {"a:ns", "a", "<a xmlns='a:ns'/>", 17};
+    char hash[VCARD_HASH_LEN + 1];
+    int64_t t;
+    assert_int_equal(store_vcard_set(f->s, D, "alice", "<vCard/>", 8, HASH), 0);
+    assert_int_equal(store_private_set(f->s, D, "alice", &a, 1, 1000), 0);
+    assert_int_equal(store_last_set(f->s, D, "alice", 5, "bye"), 0);
+    assert_int_equal(store_account_delete_sync(f->s, D, "alice"), 0);
+    struct account_creds c = make_creds();
+    assert_int_equal(store_account_create_sync(f->s, D, "alice", &c), 0);
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(store_vcard_photo_hash(f->s, D, "alice", hash), -ENOENT);
+    assert_int_equal(store_private_get(f->s, D, "alice", "a:ns", "a", &b), -ENOENT);
+    assert_int_equal(store_last_get(f->s, D, "alice", &t, NULL), -ENOENT);
+    buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_vcard_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vcard_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_activity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_delete_cascades, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
