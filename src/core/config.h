@@ -88,6 +88,16 @@ struct config {
     unsigned roster_max_pending;      /* roster.max_pending 100 stored requests per user */
     unsigned roster_version_log;      /* roster.version_log 200 changes kept per user */
     unsigned presence_max_directed;   /* presence.max_directed 100 per session */
+
+    /* profiles and settings (XEP-0054, XEP-0049) */
+    uint64_t vcard_max_size;           /* vcard.max_size 128 KiB */
+    uint64_t private_max_element_size; /* private.max_element_size 64 KiB */
+    uint64_t private_max_total_size;   /* private.max_total_size 256 KiB per user */
+
+    /* contact addresses (XEP-0157, promise P24): URIs, default none */
+    struct strlist contact_abuse, contact_admin, contact_feedback, contact_sales,
+        contact_security, contact_status, contact_support;
+    struct strlist contact_policy;     /* terms and privacy policy URLs (web page) */
 };
 
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).

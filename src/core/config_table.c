@@ -48,6 +48,11 @@ const struct config_section config_sections[] = {
     {"roster", "Contact lists (RFC 6121, promise P5): kept until the user removes a "
                "contact or deletes the account."},
     {"presence", "Presence (RFC 6121 section 4, promise P6): held in memory only."},
+    {"vcard", "Profiles (vCard, XEP-0054) that users publish, stored as given (promise P13)."},
+    {"private", "Private XML storage (XEP-0049): settings clients keep on the server."},
+    {"contact", "The operator's contact addresses, published in service discovery "
+                "(XEP-0157, promise P24). Each is a list of URIs (xmpp:, mailto:, https:, "
+                "tel:); none are published until set."},
 };
 const size_t config_sections_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -203,5 +208,41 @@ const struct config_option config_options[] = {
      .min = 1, .max = 10000, .def = "100",
      .help = "Most entities one session's directed presence is remembered for (they "
              "get unavailable presence when the session ends)."},
+
+    /* vcard */
+    {.key = "vcard.max_size", .type = CFG_SIZE, AS_INT(vcard_max_size),
+     .min = 1 * KiB, .max = 1 * MiB, .def = "128KiB",
+     .help = "Largest vCard (with its avatar image) one user can store; a larger one is "
+             "refused with not-acceptable and the old one kept."},
+
+    /* private */
+    {.key = "private.max_element_size", .type = CFG_SIZE, AS_INT(private_max_element_size),
+     .min = 1 * KiB, .max = 1 * MiB, .def = "64KiB",
+     .help = "Largest single element a client can keep in private storage; larger is "
+             "refused with not-acceptable."},
+    {.key = "private.max_total_size", .type = CFG_SIZE, AS_INT(private_max_total_size),
+     .min = 1 * KiB, .max = 64 * MiB, .def = "256KiB",
+     .help = "Most private storage one user can fill in all; a store that would go over "
+             "is refused with resource-constraint and nothing of it is kept."},
+
+    /* contact */
+    {.key = "contact.abuse", .type = CFG_STRLIST, AS_LIST(contact_abuse), .min = 0, .max = 10,
+     .help = "Where to report abuse (abuse-addresses)."},
+    {.key = "contact.admin", .type = CFG_STRLIST, AS_LIST(contact_admin), .min = 0, .max = 10,
+     .help = "How to reach the administrators (admin-addresses)."},
+    {.key = "contact.feedback", .type = CFG_STRLIST, AS_LIST(contact_feedback), .min = 0, .max = 10,
+     .help = "Where to send feedback (feedback-addresses)."},
+    {.key = "contact.sales", .type = CFG_STRLIST, AS_LIST(contact_sales), .min = 0, .max = 10,
+     .help = "Sales contact (sales-addresses)."},
+    {.key = "contact.security", .type = CFG_STRLIST, AS_LIST(contact_security), .min = 0, .max = 10,
+     .help = "Where to report security issues (security-addresses)."},
+    {.key = "contact.status", .type = CFG_STRLIST, AS_LIST(contact_status), .min = 0, .max = 10,
+     .help = "Pages or accounts that tell the service status (status-addresses)."},
+    {.key = "contact.support", .type = CFG_STRLIST, AS_LIST(contact_support), .min = 0, .max = 10,
+     .help = "Where users get help (support-addresses)."},
+    {.key = "contact.policy", .type = CFG_STRLIST, AS_LIST(contact_policy), .min = 0, .max = 5,
+     .help = "Web addresses of the terms of service and privacy policy. XEP-0157 "
+             "registers no field for them, so they are not published over XMPP; the "
+             "web page and the registration form show them."},
 };
 const size_t config_options_count = sizeof config_options / sizeof config_options[0];
