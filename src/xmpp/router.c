@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "modules/module.h"
+#include "store/store.h"
 
 struct account {
     char *bare; /* hmap key */
@@ -153,35 +154,58 @@ static void to_server(struct server *srv, struct stanza *st, const struct jid *f
         router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
 }
 
+/* RFC 6121 §5.2.2: a missing or unknown type is "normal". */
+enum msg_type { MT_NORMAL, MT_CHAT, MT_GROUPCHAT, MT_HEADLINE, MT_ERROR };
+
+static enum msg_type message_type(const struct stanza *st)
+{
+    const char *t = type_of(st);
+    return strcmp(t, "chat") == 0        ? MT_CHAT
+           : strcmp(t, "groupchat") == 0 ? MT_GROUPCHAT
+           : strcmp(t, "headline") == 0  ? MT_HEADLINE
+           : strcmp(t, "error") == 0     ? MT_ERROR
+                                         : MT_NORMAL;
+}
+
+/* RFC 6121 §8.5.2.2.1 (and §8.5.2.1.1 when every available resource has a
+ * negative priority): chat and normal go to offline storage or bounce;
+ * groupchat bounces; headline and error are dropped. */
+static void message_unavailable(struct hook_ctx *hc, enum msg_type mt)
+{
+    if (mt == MT_HEADLINE || mt == MT_ERROR)
+        return;
+    if (mt != MT_GROUPCHAT && modules_run_hooks(HOOK_UNDELIVERABLE, hc) == HOOK_HANDLED)
+        return;
+    router_error(hc->srv, hc->st, SC_SERVICE_UNAVAILABLE, NULL);
+}
+
 /* RFC 6121 §8.5.2.1.1: normal and chat go to the available resources with
  * the highest non-negative priority (all of them, as most servers do);
- * headline to every non-negative one. */
+ * headline to every non-negative one; groupchat bounces, error is dropped.
+ * A resource with a negative priority never gets a message to the bare
+ * JID; if only such resources exist, it is as if none were available. */
 static void message_to_bare(struct hook_ctx *hc, const char *bare)
 {
     struct server *srv = hc->srv;
-    struct stanza *st = hc->st;
-    const char *type = type_of(st);
-    if (strcmp(type, "error") == 0)
+    enum msg_type mt = message_type(hc->st);
+    if (mt == MT_ERROR)
         return;
-    if (strcmp(type, "groupchat") == 0) {
-        router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+    if (mt == MT_GROUPCHAT) {
+        router_error(srv, hc->st, SC_SERVICE_UNAVAILABLE, NULL);
         return;
     }
-    bool headline = strcmp(type, "headline") == 0;
     int best = -1;
     for (struct session *s = router_sessions(srv->router, bare); s; s = s->next)
         if (s->available && s->priority >= 0 && s->priority > best)
             best = s->priority;
     if (best < 0) {
-        /* RFC 6121 §8.5.2.2: offline storage, or tell the sender. */
-        if (!headline && modules_run_hooks(HOOK_UNDELIVERABLE, hc) != HOOK_HANDLED)
-            router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+        message_unavailable(hc, mt);
         return;
     }
     for (struct session *s = router_sessions(srv->router, bare), *n; s; s = n) {
         n = s->next;
-        if (s->available && s->priority >= 0 && (headline || s->priority == best))
-            s->ops->deliver(s, st);
+        if (s->available && s->priority >= 0 && (mt == MT_HEADLINE || s->priority == best))
+            s->ops->deliver(s, hc->st);
     }
 }
 
@@ -198,9 +222,9 @@ static void to_account(struct hook_ctx *hc)
         message_to_bare(hc, bare);
         break;
     case STANZA_PRESENCE:
-        /* Subscriptions and probes belong to the presence module (IM
-         * issue); until then presence to a bare JID reaches every
-         * available resource. */
+        /* Subscriptions and probes belong to the presence module (its
+         * inbound hook); other presence reaches every available resource
+         * (§8.5.2.1.2) and is dropped if there is none (§8.5.2.2.2). */
         for (struct session *s = router_sessions(srv->router, bare), *n; s; s = n) {
             n = s->next;
             if (s->available)
@@ -217,20 +241,29 @@ static void to_account(struct hook_ctx *hc)
     }
 }
 
-/* RFC 6121 §8.5.3.2: no session has that full JID. */
+/* RFC 6121 §8.5.3.2: no session has that full JID. Only chat falls back to
+ * the bare JID (and so to offline storage); normal, groupchat and headline
+ * are "silently ignore or bounce" (§8.5.3.2.1): we bounce normal and
+ * groupchat, so the sender learns the resource is gone, and drop headline,
+ * which is time-sensitive by nature. */
 static void to_missing_resource(struct hook_ctx *hc)
 {
     struct server *srv = hc->srv;
     struct stanza *st = hc->st;
     switch (stanza_kind(st->root)) {
-    case STANZA_MESSAGE: {
-        const char *type = type_of(st);
-        if (strcmp(type, "groupchat") == 0)
-            router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
-        else if (strcmp(type, "headline") != 0 && strcmp(type, "error") != 0)
+    case STANZA_MESSAGE:
+        switch (message_type(st)) {
+        case MT_CHAT:
             to_account(hc);
+            break;
+        case MT_NORMAL:
+        case MT_GROUPCHAT:
+            router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+            break;
+        default:
+            break; /* headline, error */
+        }
         break;
-    }
     case STANZA_IQ:
         if (is_iq_request(st))
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
@@ -238,6 +271,31 @@ static void to_missing_resource(struct hook_ctx *hc)
     default:
         break; /* presence to a gone resource is dropped */
     }
+}
+
+/* RFC 6121 §8.5.1: is there no such account? An account with a session
+ * exists; otherwise ask the store (microseconds, on the loop). A store
+ * error counts as "exists", so the stanza takes its ordinary path. */
+static bool account_missing(struct server *srv, const struct jid *to)
+{
+    char bare[3 * (JID_PART_MAX + 1)];
+    if (jid_format(to, true, bare, sizeof bare) < sizeof bare &&
+        router_sessions(srv->router, bare))
+        return false;
+    return srv->store && store_account_exists_sync(srv->store, to->domain, to->local) == 0;
+}
+
+/* RFC 6121 §8.5.1: iq requests and messages bounce with
+ * service-unavailable (except headline and error, which are dropped);
+ * presence, probes included, is ignored. Nothing reaches a module. */
+static void to_missing_account(struct server *srv, struct stanza *st)
+{
+    enum stanza_kind k = stanza_kind(st->root);
+    if (k == STANZA_IQ && is_iq_request(st))
+        router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+    else if (k == STANZA_MESSAGE && message_type(st) != MT_HEADLINE &&
+             message_type(st) != MT_ERROR)
+        router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
 }
 
 void router_route(struct server *srv, struct stanza *st, const struct jid *from,
@@ -259,6 +317,8 @@ void router_route(struct server *srv, struct stanza *st, const struct jid *from,
         router_error(srv, st, SC_REMOTE_SERVER_NOT_FOUND, NULL);
     } else if (!to->local) {
         to_server(srv, st, from, to, origin);
+    } else if (account_missing(srv, to)) {
+        to_missing_account(srv, st);
     } else if (modules_run_hooks(HOOK_INBOUND, &hc) == HOOK_HANDLED) {
         /* blocked, a subscription handled, ... */
     } else if (to->resource) {
