@@ -1,0 +1,245 @@
+/* Unit tests of roster storage (src/store/sqlite_roster.c), on a temporary file. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/roster.h"
+#include "store/store.h"
+
+#define DOM "example.org"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct store *s;
+};
+
+static struct account_creds creds(void)
+{
+    struct account_creds c;
+    memset(&c, 0, sizeof c);
+    for (int h = 0; h < SCRAM_NHASH; h++) {
+        c.scram[h].hash = (enum scram_hash)h;
+        c.scram[h].salt_len = SCRAM_SALT_LEN;
+        c.scram[h].iterations = 4096;
+        c.have[h] = true;
+    }
+    return c;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/taube-roster-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    char *err = NULL;
+    int rc = store_open(&f->s, f->path, &err);
+    if (rc != 0)
+        fail_msg("store_open: %d %s", rc, err ? err : "");
+    struct account_creds c = creds();
+    assert_int_equal(store_account_create_sync(f->s, DOM, "alice", &c), 0);
+    assert_int_equal(store_account_create_sync(f->s, DOM, "bob", &c), 0);
+    assert_int_equal(store_account_create_sync(f->s, DOM, "carol", &c), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[160];
+    store_close(f->s);
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static int put(struct fixture *f, const char *user, const char *jid, const char *name,
+               unsigned flags, bool versioned, int64_t *ver)
+{
+    char *groups[] = {"Friends", "Work \xc3\xa9"};
+    struct roster_item it = {.jid = (char *)jid, .name = (char *)name, .groups = groups,
+                             .ngroups = 2, .flags = flags};
+    return roster_put_sync(f->s, DOM, user, &it, versioned, 3, ver);
+}
+
+static void test_put_load_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    int64_t ver = -1;
+    assert_int_equal(put(f, "alice", "bob@" DOM, "Bob <b>", ROSTER_ITEM | ROSTER_TO, true, &ver), 0);
+    assert_int_equal(ver, 1);
+    struct roster_item it;
+    assert_int_equal(roster_load_sync(f->s, DOM, "alice", "bob@" DOM, &it), 0);
+    assert_string_equal(it.jid, "bob@" DOM);
+    assert_string_equal(it.name, "Bob <b>");
+    assert_int_equal(it.flags, ROSTER_ITEM | ROSTER_TO);
+    assert_int_equal(it.ngroups, 2);
+    assert_string_equal(it.groups[0], "Friends");
+    assert_string_equal(it.groups[1], "Work \xc3\xa9");
+    assert_null(it.status);
+    assert_int_equal(it.ver, 1);
+    roster_item_clear(&it);
+    assert_int_equal(roster_load_sync(f->s, DOM, "alice", "carol@" DOM, &it), -ENOENT);
+    assert_int_equal(roster_load_sync(f->s, DOM, "bob", "bob@" DOM, &it), -ENOENT);
+    assert_int_equal(roster_load_sync(f->s, DOM, "nobody", "bob@" DOM, &it), -ENOENT);
+}
+
+static void test_no_groups_and_status(void **state)
+{
+    struct fixture *f = *state;
+    struct roster_item in = {.jid = "carol@" DOM, .status = "let me in",
+                             .flags = ROSTER_PENDING_IN};
+    assert_int_equal(roster_put_sync(f->s, DOM, "alice", &in, false, 10, NULL), 0);
+    struct roster_item it;
+    assert_int_equal(roster_load_sync(f->s, DOM, "alice", "carol@" DOM, &it), 0);
+    assert_int_equal(it.ngroups, 0);
+    assert_null(it.name);
+    assert_string_equal(it.status, "let me in");
+    assert_int_equal(it.ver, 0);
+    roster_item_clear(&it);
+    int64_t v = -1;
+    assert_int_equal(roster_version_sync(f->s, DOM, "alice", &v), 0);
+    assert_int_equal(v, 0); /* an unversioned write does not bump */
+}
+
+struct seen {
+    char jids[8][64];
+    int64_t vers[8];
+    unsigned flags[8];
+    size_t n;
+};
+
+static void on_item(void *ud, const struct roster_item *it)
+{
+    struct seen *s = ud;
+    if (s->n < 8) {
+        snprintf(s->jids[s->n], sizeof s->jids[0], "%s", it->jid);
+        s->flags[s->n++] = it->flags;
+    }
+}
+
+static void on_change(void *ud, const char *jid, int64_t ver)
+{
+    struct seen *s = ud;
+    if (s->n < 8) {
+        snprintf(s->jids[s->n], sizeof s->jids[0], "%s", jid);
+        s->vers[s->n++] = ver;
+    }
+}
+
+static void test_list_mask_and_count(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(put(f, "alice", "zed@" DOM, NULL, ROSTER_ITEM, true, NULL), 0);
+    assert_int_equal(put(f, "alice", "amy@" DOM, NULL, ROSTER_PENDING_IN, false, NULL), 0);
+    assert_int_equal(put(f, "alice", "bob@" DOM, NULL, ROSTER_ITEM | ROSTER_FROM, true, NULL), 0);
+    struct seen s = {0};
+    assert_int_equal(roster_list_sync(f->s, DOM, "alice", ROSTER_ITEM, on_item, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.jids[0], "bob@" DOM);
+    assert_string_equal(s.jids[1], "zed@" DOM);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(roster_list_sync(f->s, DOM, "alice", 0, on_item, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.jids[0], "amy@" DOM);
+    size_t n = 0;
+    assert_int_equal(roster_count_sync(f->s, DOM, "alice", ROSTER_PENDING_IN, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(roster_count_sync(f->s, DOM, "alice", 0, &n), 0);
+    assert_int_equal(n, 3);
+}
+
+static void test_changes_since_and_log_bound(void **state)
+{
+    struct fixture *f = *state;
+    int64_t v = 0;
+    assert_int_equal(put(f, "alice", "a@" DOM, NULL, ROSTER_ITEM, true, &v), 0); /* 1 */
+    assert_int_equal(put(f, "alice", "b@" DOM, NULL, ROSTER_ITEM, true, &v), 0); /* 2 */
+    assert_int_equal(put(f, "alice", "a@" DOM, "A", ROSTER_ITEM, true, &v), 0);  /* 3 */
+    assert_int_equal(roster_delete_sync(f->s, DOM, "alice", "b@" DOM, true, 3, &v), 0); /* 4 */
+    assert_int_equal(v, 4);
+    struct seen s = {0};
+    /* log_max 3: versions 2..4 are kept, so 1 and later are answerable. */
+    assert_int_equal(roster_changes_sync(f->s, DOM, "alice", 1, on_change, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.jids[0], "a@" DOM);
+    assert_int_equal(s.vers[0], 3);
+    assert_string_equal(s.jids[1], "b@" DOM);
+    assert_int_equal(s.vers[1], 4);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(roster_changes_sync(f->s, DOM, "alice", 4, on_change, &s), 0);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(roster_changes_sync(f->s, DOM, "alice", 0, on_change, &s), -ESTALE);
+    assert_int_equal(roster_changes_sync(f->s, DOM, "alice", 5, on_change, &s), -ESTALE);
+    assert_int_equal(roster_delete_sync(f->s, DOM, "alice", "b@" DOM, true, 3, &v), -ENOENT);
+}
+
+static void on_holder(void *ud, const char *domain, const char *user)
+{
+    struct seen *s = ud;
+    if (s->n < 8)
+        snprintf(s->jids[s->n++], sizeof s->jids[0], "%s@%s", user, domain);
+}
+
+static void test_holders_and_erase(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(put(f, "alice", "carol@" DOM, NULL, ROSTER_ITEM, true, NULL), 0);
+    assert_int_equal(put(f, "bob", "carol@" DOM, NULL, ROSTER_PENDING_IN, false, NULL), 0);
+    assert_int_equal(put(f, "carol", "bob@" DOM, NULL, ROSTER_ITEM, true, NULL), 0);
+    struct seen s = {0};
+    assert_int_equal(roster_holders_sync(f->s, "carol@" DOM, on_holder, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(roster_erase_sync(f->s, DOM, "carol"), 0);
+    size_t n = 9;
+    assert_int_equal(roster_count_sync(f->s, DOM, "carol", 0, &n), 0);
+    assert_int_equal(n, 0);
+    int64_t v = 9;
+    assert_int_equal(roster_version_sync(f->s, DOM, "carol", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(roster_erase_sync(f->s, DOM, "nobody"), 0);
+    /* Account deletion cascades (P18). */
+    assert_int_equal(store_account_delete_sync(f->s, DOM, "alice"), 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(roster_holders_sync(f->s, "carol@" DOM, on_holder, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.jids[0], "bob@" DOM);
+}
+
+static void test_empty_jid_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct roster_item it = {.jid = "", .flags = ROSTER_ITEM};
+    assert_int_equal(roster_put_sync(f->s, DOM, "alice", &it, true, 3, NULL), -EINVAL);
+    it.jid = "x@" DOM;
+    assert_int_equal(roster_put_sync(f->s, DOM, "nobody", &it, true, 3, NULL), -ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_load_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_groups_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_mask_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_since_and_log_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_holders_and_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_jid_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
