@@ -12,6 +12,8 @@ count() { # stage name, file with output
     case "$1" in
     unit*) p=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$2" | tail -1)
            f=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$2" | tail -1) ;;
+    bench*) p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -1)
+           f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$2" | tail -1) ;;
     e2e*)  p=$(grep -Eo '[0-9]+ passed' "$2" | tail -1 | grep -Eo '[0-9]+')
            f=$(grep -Eo '[0-9]+ (failed|error)' "$2" | awk '{s+=$1} END {print s+0}') ;;
     esac
@@ -29,6 +31,7 @@ stage() { # name, make arguments...
 
 stage build all
 stage unit unit
+stage bench-unit -C bench check BUILD="$PWD/build"
 stage e2e e2e
 stage unit-asan BUILD=build-asan SAN=1 OPT="-O1 -g" unit
 stage e2e-asan BUILD=build-asan SAN=1 OPT="-O1 -g" e2e
