@@ -7,12 +7,19 @@
 #include "xmpp/router.h"
 
 extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
+extern const struct module mod_last, mod_vcard, mod_private;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
     &mod_ping,
     &mod_version,
     &mod_time,
+    /* last and vcard watch the user's broadcast presence (the status of
+     * an unavailable one; adding the avatar hash to an available one)
+     * before the presence module handles and broadcasts it. */
+    &mod_last,
+    &mod_vcard,
+    &mod_private,
     &mod_presence,
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
