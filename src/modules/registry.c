@@ -7,20 +7,19 @@
 #include "xmpp/router.h"
 
 extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
-extern const struct module mod_last, mod_vcard, mod_private;
+extern const struct module mod_blocking, mod_offline;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
     &mod_ping,
     &mod_version,
     &mod_time,
-    /* last and vcard watch the user's broadcast presence (the status of
-     * an unavailable one; adding the avatar hash to an available one)
-     * before the presence module handles and broadcasts it. */
-    &mod_last,
-    &mod_vcard,
-    &mod_private,
+    /* blocking drops stanzas from blocked JIDs before any module below
+     * (presence, subscriptions) sees them. */
+    &mod_blocking,
     &mod_presence,
+    /* offline has only the undeliverable hook: its place does not matter. */
+    &mod_offline,
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 
