@@ -8,6 +8,7 @@
 
 extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
 extern const struct module mod_blocking, mod_offline;
+extern const struct module mod_roster;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
@@ -17,6 +18,10 @@ const struct module *const taube_modules[] = {
     /* blocking drops stanzas from blocked JIDs before any module below
      * (presence, subscriptions) sees them. */
     &mod_blocking,
+    /* roster has no routing hooks; presence needs it (its state holds the
+     * rosters of online accounts). */
+    &mod_roster,
+    /* presence after blocking: blocked presence never reaches it. */
     &mod_presence,
     /* offline has only the undeliverable hook: its place does not matter. */
     &mod_offline,
