@@ -219,14 +219,17 @@ static enum hook_result blocking_inbound(struct hook_ctx *c)
     return HOOK_HANDLED;
 }
 
-/* not-acceptable with <blocked xmlns='urn:xmpp:blocking:errors'/>. */
-static void reply_blocked(struct server *srv, const struct stanza *st)
+/* not-acceptable with <blocked xmlns='urn:xmpp:blocking:errors'/>,
+ * straight to the sender's session: routed, it would come 'from' the
+ * blocked JID and the inbound hook would drop it. */
+static void reply_blocked(struct session *origin, const struct stanza *st)
 {
     struct stanza *err = stanza_error_reply(st, SC_NOT_ACCEPTABLE, NULL);
     struct xml_node *e = err ? xml_child(err->root, "error", NULL) : NULL;
-    if (e)
-        xml_add_child(err, e, "blocked", NS_BLOCKING_ERRORS);
-    router_send(srv, err);
+    if (e && xml_add_child(err, e, "blocked", NS_BLOCKING_ERRORS))
+        origin->ops->deliver(origin, err);
+    if (err)
+        stanza_unref(err);
 }
 
 /* XEP-0191 §3.3: nothing the user sends reaches a JID it has blocked. */
@@ -234,7 +237,7 @@ static enum hook_result blocking_outbound(struct hook_ctx *c)
 {
     if (c->no_to || !c->origin || !is_blocked(c->state, &c->origin->jid, c->to))
         return HOOK_PASS;
-    reply_blocked(c->srv, c->st);
+    reply_blocked(c->origin, c->st);
     return HOOK_HANDLED;
 }
 

@@ -1,0 +1,172 @@
+"""Blocking command (XEP-0191, promise P22): the list, pushes to the
+resources that asked for it, what blocked JIDs can no longer do, and
+what the user can no longer send them."""
+
+import xml.etree.ElementTree as ET
+
+from test_routing import (bodies, collect, connect, errors, new_user, offline_count,
+                          send_msg, sync)
+from xmppraw import CLIENT_NS, q, stanza_error_condition
+
+NS = 'urn:xmpp:blocking'
+
+
+def items(el, name):
+    node = el.find('{%s}%s' % (NS, name))
+    assert node is not None, ET.tostring(el)
+    return sorted(i.get('jid') for i in node.findall('{%s}item' % NS))
+
+
+def blocklist(raw):
+    el = raw.iq("<blocklist xmlns='%s'/>" % NS, iq_id='bl')
+    assert el.get('type') == 'result', ET.tostring(el)
+    return items(el, 'blocklist')
+
+
+def block(raw, *jids, name='block', iq_id='blk'):
+    payload = ''.join("<item jid='%s'/>" % j for j in jids)
+    return raw.iq("<%s xmlns='%s'>%s</%s>" % (name, NS, payload, name), typ='set', iq_id=iq_id)
+
+
+def test_feature_advertised(server):
+    raw, _ = connect(server, 'alice', 'disco')
+    with raw:
+        el = raw.iq("<query xmlns='http://jabber.org/protocol/disco#info'/>", to='localhost')
+        feats = [f.get('var') for f in
+                 el.iter('{http://jabber.org/protocol/disco#info}feature')]
+        assert NS in feats
+
+
+def test_block_stops_message_presence_iq_and_unblock_restores(server):
+    u = new_user(server)
+    spam = new_user(server, 'spam')
+    me, _ = connect(server, u, 'r', priority=0)
+    them, them_jid = connect(server, spam, 's', priority=0)
+    with me, them:
+        assert blocklist(me) == []
+        assert block(me, '%s@localhost' % spam).get('type') == 'result'
+        assert blocklist(me) == ['%s@localhost' % spam]
+        # Inbound: message bounces, presence vanishes, iq bounces.
+        send_msg(them, '%s@localhost' % u, 'chat', 'hi', mid='m1')
+        them.send("<presence to='%s@localhost/r'/>" % u)
+        them.send("<iq type='get' id='v1' to='%s@localhost/r'>"
+                  "<query xmlns='jabber:iq:version'/></iq>" % u)
+        sync(them)
+        got = collect(them, 0.5, tag=('message', 'iq', 'presence'))
+        assert sorted(errors(got)) == [('m1', 'service-unavailable'),
+                                       ('v1', 'service-unavailable')]
+        assert collect(me, 0.3, tag=('message', 'presence', 'iq')) == []
+        assert offline_count(server, u) == 0  # not stored either
+        # Outbound: not-acceptable with <blocked/>.
+        send_msg(me, them_jid, 'chat', 'out', mid='o1')
+        el = collect(me, 0.5)
+        assert len(el) == 1 and el[0].get('type') == 'error', [ET.tostring(e) for e in el]
+        assert stanza_error_condition(el[0]) == 'not-acceptable'
+        assert el[0].find('%s/{urn:xmpp:blocking:errors}blocked' % q(CLIENT_NS, 'error')) \
+            is not None
+        assert collect(them, 0.2) == []
+        # Unblock: both ways work again.
+        assert block(me, '%s@localhost' % spam, name='unblock').get('type') == 'result'
+        assert blocklist(me) == []
+        send_msg(them, '%s@localhost/r' % u, 'chat', 'again', mid='m2')
+        send_msg(me, them_jid, 'chat', 'back', mid='o2')
+        sync(them)
+        sync(me)
+        assert bodies(collect(me, 0.4)) == ['again']
+        assert bodies(collect(them, 0.4)) == ['back']
+
+
+def test_blocked_while_offline_is_not_stored(server):
+    u = new_user(server)
+    me, _ = connect(server, u, 'r')
+    with me:
+        assert block(me, 'alice@localhost').get('type') == 'result'
+    sender, _ = connect(server, 'alice', 'x')
+    with sender:
+        send_msg(sender, '%s@localhost' % u, 'chat', 'hello', mid='off1')
+        sync(sender)
+        assert errors(collect(sender, 0.4)) == [('off1', 'service-unavailable')]
+    assert offline_count(server, u) == 0
+
+
+def test_matching_domain_and_full_jid(server):
+    u = new_user(server)
+    me, _ = connect(server, u, 'r', priority=0)
+    a1, a1_jid = connect(server, 'alice', 'one', priority=0)
+    a2, a2_jid = connect(server, 'alice', 'two', priority=0)
+    with me, a1, a2:
+        # A full JID blocks only that resource.
+        assert block(me, a1_jid).get('type') == 'result'
+        send_msg(a1, '%s@localhost' % u, 'chat', 'from-one', mid='f1')
+        send_msg(a2, '%s@localhost' % u, 'chat', 'from-two', mid='f2')
+        sync(a1)
+        sync(a2)
+        assert bodies(collect(me, 0.4)) == ['from-two']
+        # A remote domain blocks everyone there (outbound check).
+        assert block(me, 'evil.example').get('type') == 'result'
+        send_msg(me, 'someone@evil.example/x', 'chat', 'nope', mid='ev')
+        el = collect(me, 0.4)
+        assert errors(el) == [('ev', 'not-acceptable')]
+        # Our own domain on the list does not cut the user off the server.
+        assert block(me, 'localhost').get('type') == 'result'
+        pong = me.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='p1')
+        assert pong.get('type') == 'result', ET.tostring(pong)
+        assert blocklist(me) == sorted([a1_jid, 'evil.example', 'localhost'])
+
+
+def test_pushes_go_to_resources_that_asked(server):
+    u = new_user(server)
+    r1, _ = connect(server, u, 'one')
+    r2, _ = connect(server, u, 'two')
+    r3, _ = connect(server, u, 'three')  # never asks for the list
+    with r1, r2, r3:
+        blocklist(r1)
+        blocklist(r2)
+        assert block(r1, 'x@example.net', 'Y@Example.NET').get('type') == 'result'
+        for r in (r1, r2):
+            pushes = collect(r, 0.5, tag='iq')
+            assert len(pushes) == 1, [ET.tostring(p) for p in pushes]
+            assert pushes[0].get('type') == 'set'
+            # Items are pushed as prepared JIDs.
+            assert items(pushes[0], 'block') == ['x@example.net', 'y@example.net']
+        assert collect(r3, 0.3, tag='iq') == []
+        # Unblock all: an empty <unblock/>, pushed as such.
+        assert block(r2, name='unblock', iq_id='ua').get('type') == 'result'
+        for r in (r1, r2):
+            pushes = collect(r, 0.5, tag='iq')
+            assert len(pushes) == 1 and items(pushes[0], 'unblock') == []
+        assert blocklist(r3) == []
+
+
+def test_bad_requests(server):
+    u = new_user(server)
+    me, _ = connect(server, u, 'r')
+    with me:
+        el = block(me, iq_id='empty')
+        assert stanza_error_condition(el) == 'bad-request', ET.tostring(el)
+        el = block(me, 'good@example.net', 'bad@@example.net', iq_id='mal')
+        assert stanza_error_condition(el) == 'jid-malformed', ET.tostring(el)
+        el = block(me, 'x@example.net', name='unblock', iq_id='mal2')
+        assert el.get('type') == 'result'
+        el = me.iq("<unblock xmlns='%s'><item jid='a@b@c'/></unblock>" % NS, typ='set',
+                   iq_id='mal3')
+        assert stanza_error_condition(el) == 'jid-malformed', ET.tostring(el)
+        assert blocklist(me) == []  # nothing of the failed request was kept
+        # Someone else's list is not reachable.
+        el = me.iq("<blocklist xmlns='%s'/>" % NS, to='alice@localhost', iq_id='other')
+        assert stanza_error_condition(el) == 'service-unavailable', ET.tostring(el)
+
+
+def test_limit_and_persistence(make_server):
+    srv = make_server({('blocking', 'max_items'): '2'})
+    me, _ = connect(srv, 'alice', 'r')
+    with me:
+        assert block(me, 'a@example.net', 'b@example.net').get('type') == 'result'
+        el = block(me, 'c@example.net', iq_id='over')
+        assert stanza_error_condition(el) == 'resource-constraint', ET.tostring(el)
+    srv.stop()
+    srv.start()
+    me, _ = connect(srv, 'alice', 'r2')
+    with me:
+        assert blocklist(me) == ['a@example.net', 'b@example.net']
+    srv.check_clean_exit()
