@@ -4,13 +4,11 @@ import base64
 import hashlib
 import xml.etree.ElementTree as ET
 
-import pytest
-
+import profile_helpers as helpers
 from xmppraw import CLIENT_NS, RawXMPP, q, stanza_error_condition
 
 VCARD = 'vcard-temp'
 UPDATE = 'vcard-temp:x:update'
-ROSTER = 'jabber:iq:roster'
 
 # A tiny "image": the hash is over the decoded bytes, whatever they are.
 IMAGE = bytes(range(256)) * 3
@@ -100,70 +98,57 @@ def test_vcard_survives_restart(make_server):
         assert vcard_of(el).findtext(q(VCARD, 'FN')) == 'Kept'
 
 
-def subscribe_both(a, b, a_jid, b_jid):
-    """Mutual subscription between two raw sessions (RFC 6121 §3)."""
-    for x, y_jid in ((a, b_jid), (b, a_jid)):
-        x.send("<presence type='subscribe' to='%s'/>" % y_jid)
-    for x, y_jid in ((b, a_jid), (a, b_jid)):
-        x.send("<presence type='subscribed' to='%s'/>" % y_jid)
-
-
-PRESENCE_PENDING = pytest.mark.xfail(
-    reason='needs subscriptions and presence broadcast (roster/presence module, in progress)',
-    strict=False)
-
-
-@PRESENCE_PENDING
 def test_avatar_hash_added_to_presence_for_contacts(make_server):
     srv = make_server()
-    a = login(srv, 'alice', resource='avatar')
-    b = login(srv, 'bob', resource='watch')
+    a = helpers.login(srv, 'alice', 'avatar')
+    b = helpers.login(srv, 'bob', 'watch')
     try:
-        subscribe_both(a, b, srv.jid('alice'), srv.jid('bob'))
+        helpers.subscribe_both(a, b)
         card = ("<vCard xmlns='vcard-temp'><FN>A</FN><PHOTO><TYPE>image/png</TYPE>"
                 "<BINVAL>%s</BINVAL></PHOTO></vCard>" % folded(IMAGE_B64))
-        el = a.iq(card, typ='set', iq_id='s1')
+        el = helpers.iq(a, card, typ='set', iq_id='s1')
         assert el.get('type') == 'result', ET.tostring(el)
-        b.send("<presence/>")
         a.send("<presence><status>here</status></presence>")
-        while True:
-            el = b.next_element(timeout=5)
-            if el.tag == q(CLIENT_NS, 'presence') and \
-                    (el.get('from') or '').startswith(srv.jid('alice')) and el.get('type') is None:
-                if el.findtext(q(CLIENT_NS, 'status')) == 'here':
-                    break
+        el = helpers.expect(b, lambda e: e.tag == q(CLIENT_NS, 'presence')
+                            and e.get('from') == a.full
+                            and e.findtext(q(CLIENT_NS, 'status')) == 'here',
+                            what="alice's new presence")
         x = el.find(q(UPDATE, 'x'))
         assert x is not None, 'no vcard-temp:x:update in %s' % ET.tostring(el)
         assert x.findtext(q(UPDATE, 'photo')) == IMAGE_SHA1
+        # a later session of alice gets the hash from the store, not memory
+        a.close()
+        helpers.presence_from(b, a.full, 'unavailable')
+        a2 = helpers.login(srv, 'alice', 'again')
+        with a2:
+            a2.send("<presence/>")
+            el = helpers.presence_from(b, a2.full)
+            assert el.find(q(UPDATE, 'x')).findtext(q(UPDATE, 'photo')) == IMAGE_SHA1
     finally:
         a.close()
         b.close()
 
 
-@PRESENCE_PENDING
-def test_client_update_element_is_left_alone(make_server):
+def test_no_photo_no_hash_and_client_element_left_alone(make_server):
     srv = make_server()
-    a = login(srv, 'alice', resource='one')
+    a = helpers.login(srv, 'alice', 'one')
+    b = helpers.login(srv, 'bob', 'two')
     try:
+        helpers.subscribe_both(a, b)
+        # no vCard photo: nothing added
+        a.send("<presence><status>plain</status></presence>")
+        el = helpers.expect(b, lambda e: e.tag == q(CLIENT_NS, 'presence')
+                            and e.findtext(q(CLIENT_NS, 'status')) == 'plain', what='presence')
+        assert el.find(q(UPDATE, 'x')) is None, ET.tostring(el)
         card = ("<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>"
                 "<BINVAL>%s</BINVAL></PHOTO></vCard>" % IMAGE_B64)
-        assert a.iq(card, typ='set', iq_id='s1').get('type') == 'result'
-        a.send("<presence><x xmlns='vcard-temp:x:update'/></presence>")
-        a.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='p1')
-        # a second resource of alice sees the first one's presence as sent
-        a2 = login(srv, 'alice', resource='two')
-        try:
-            a2.send("<presence/>")
-            el = None
-            for _ in range(20):
-                el = a2.next_element(timeout=5)
-                if el.tag == q(CLIENT_NS, 'presence') and el.get('from') == srv.jid('alice', 'one'):
-                    break
-            assert el is not None and el.get('from') == srv.jid('alice', 'one'), \
-                'no presence from the other resource'
-            x = el.find(q(UPDATE, 'x'))
-            assert x is not None and x.find(q(UPDATE, 'photo')) is None, ET.tostring(el)
-        finally:
-            a2.close()
+        assert helpers.iq(a, card, typ='set', iq_id='s1').get('type') == 'result'
+        # the client's own (empty) update element is authoritative (XEP-0153 §4.3)
+        a.send("<presence><status>mine</status><x xmlns='vcard-temp:x:update'/></presence>")
+        el = helpers.expect(b, lambda e: e.tag == q(CLIENT_NS, 'presence')
+                            and e.findtext(q(CLIENT_NS, 'status')) == 'mine', what='presence')
+        xs = el.findall(q(UPDATE, 'x'))
+        assert len(xs) == 1 and xs[0].find(q(UPDATE, 'photo')) is None, ET.tostring(el)
     finally:
         a.close()
+        b.close()
