@@ -5,7 +5,8 @@ import base64
 import hashlib
 import xml.etree.ElementTree as ET
 
-from xmppraw import CLIENT_NS, RawXMPP, q, sasl_auth, stanza_error_condition, STREAM_NS
+import profile_helpers as helpers
+from xmppraw import RawXMPP, q, sasl_auth, stanza_error_condition
 
 CAPS = 'http://jabber.org/protocol/caps'
 DISCO_INFO = 'http://jabber.org/protocol/disco#info'
@@ -158,3 +159,18 @@ def test_account_disco_info(server):
         # items of an account: empty, whoever asks
         el = raw.iq("<query xmlns='%s'/>" % DISCO_ITEMS, to=server.jid('bob'), iq_id='d4')
         assert el.get('type') == 'result' and len(el.find(q(DISCO_ITEMS, 'query'))) == 0
+
+
+def test_account_disco_info_for_a_subscribed_contact(make_server):
+    srv = make_server()
+    a = helpers.login(srv, 'alice', 'a')
+    b = helpers.login(srv, 'bob', 'b')
+    try:
+        helpers.subscribe_both(a, b)
+        el = helpers.iq(b, "<query xmlns='%s'/>" % DISCO_INFO, to=a.bare, iq_id='sub')
+        assert el.get('type') == 'result', ET.tostring(el)
+        ident = el.find(q(DISCO_INFO, 'query')).find(q(DISCO_INFO, 'identity'))
+        assert (ident.get('category'), ident.get('type')) == ('account', 'registered')
+    finally:
+        a.close()
+        b.close()
