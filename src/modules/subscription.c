@@ -207,10 +207,13 @@ void sub_outbound(struct server *srv, const struct stanza *st, const struct jid 
      * presence from each resource before the cancellation. */
     if (t == SUB_UNSUBSCRIBED && (r->act & A_PASS) && (before & ROSTER_FROM))
         presence_send_unavailable(srv, user, cbare);
-    if (r->act & A_PASS)
-        route_stamped(srv, st, ubare, cbare);
+    /* The state is committed (and pushed) before the stanza is routed: a
+     * local contact's server answers within route_stamped (auto-replies,
+     * pre-approvals), and the answer must meet the new state. */
     if (commit(srv, user, &it, before) < 0)
         log_warn("presence: could not store a subscription change");
+    if (r->act & A_PASS)
+        route_stamped(srv, st, ubare, cbare);
     /* §3.1.5: the newly subscribed contact gets current presence. */
     if (t == SUB_SUBSCRIBED && (r->act & A_PASS))
         presence_send_available(srv, user, cbare);
