@@ -308,6 +308,30 @@ static void charge_read(struct c2s *c, size_t len)
     }
 }
 
+static bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
+
+static bool all_space(const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!is_space(data[i]))
+            return false;
+    return true;
+}
+
+/* Whitespace a client sent after the element that ended the old stream
+ * (some clients write a newline after each element) belongs to that
+ * stream, where it is legal: it must not reach the new document, which
+ * may start with an XML declaration. */
+static size_t skip_space(struct c2s *c, const char *data, size_t len)
+{
+    size_t n = 0;
+    while (c->skip_space && n < len && is_space(data[n]))
+        n++;
+    if (n < len)
+        c->skip_space = false;
+    return n;
+}
+
 static void c2s_on_data(void *ud, const char *data, size_t len)
 {
     struct c2s *c = ud;
@@ -315,6 +339,11 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
     c->ping_sent = 0; /* any traffic shows the peer is alive */
     charge_read(c, len);
     while (len > 0 && c->state != C2S_CLOSING) {
+        size_t skipped = skip_space(c, data, len);
+        data += skipped;
+        len -= skipped;
+        if (len == 0)
+            break;
         long n = xml_stream_feed(c->xs, data, len);
         if (n < 0) {
             c2s_stream_error(c, xml_error_cond(n), NULL);
@@ -325,11 +354,13 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
         if (!c->restart)
             continue;
         c->restart = false;
+        c->skip_space = true;
         xml_stream_reset(c->xs);
         if (c->state == C2S_TLS) {
             /* Bytes after <starttls/> were sent in plaintext before the
-             * handshake: refuse them (RFC 6120 §5.4.3.3 ordering). */
-            if (len > 0) {
+             * handshake: refuse them (RFC 6120 §5.4.3.3), but for
+             * whitespace, which cannot carry a command. */
+            if (len > 0 && !all_space(data, len)) {
                 log_info("c2s %s: data after starttls, closing", conn_id(c->conn));
                 c->state = C2S_CLOSING;
                 conn_abort(c->conn);

@@ -34,6 +34,7 @@ struct c2s {
     bool bound;                 /* sess is registered with the router */
     bool header_sent;           /* our header for the current stream is out */
     bool restart;               /* reset the parser after this stanza */
+    bool skip_space;            /* drop whitespace before the next stream header */
     bool read_paused;           /* by rate limit or auth delay */
     char *domain;               /* the host this stream is for */
     char *user;                 /* authenticated local part */

@@ -71,28 +71,16 @@ def test_profanity_exchanges_messages_with_slixmpp(server, xmpp, tmp_path):
 
 # ---- go-sendxmpp ---------------------------------------------------------------
 
-# go-xmpp writes a newline after each top-level element it sends, and
-# Taube drops the connection on two of them (captured with a TLS proxy):
-#  - "</auth>\n": the newline belongs to the old stream (whitespace
-#    between elements, legal), but Taube feeds it to the parser restarted
-#    after <success/>, so the client's next "<?xml version='1.0'?>" is not
-#    at the start of the document: stream error not-well-formed.
-#  - "<starttls .../>\n": Taube closes ("data after starttls"). RFC 6120
-#    5.3.3 does forbid this whitespace, but a whitespace byte cannot be an
-#    injected command, which is what that check is for.
-# Remove a mark once src/net/c2s.c discards whitespace that trails the
-# element causing the restart (a strict xfail fails when it passes).
-AUTH_NEWLINE = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="Taube feeds the '\\n' after </auth> to the restarted stream")
-STARTTLS_NEWLINE = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="Taube refuses the '\\n' after <starttls/> (and the one after </auth>)")
+# go-xmpp writes a newline after each top-level element it sends,
+# including after </auth> and <starttls/>: Taube must not feed that
+# whitespace to the restarted stream (it would put the client's next XML
+# declaration after the document's start) nor treat it as plaintext
+# injected after STARTTLS.
 
 
 @pytest.mark.parametrize('direct_tls', [
-    pytest.param(True, id='direct-tls', marks=AUTH_NEWLINE),
-    pytest.param(False, id='starttls', marks=STARTTLS_NEWLINE),
+    pytest.param(True, id='direct-tls'),
+    pytest.param(False, id='starttls'),
 ])
 def test_go_sendxmpp_sends_to_slixmpp(server, xmpp, tmp_path, direct_tls):
     gs = GoSendxmpp(tmp_path / 'gs-home', server, 'alice', direct_tls=direct_tls)
@@ -109,7 +97,6 @@ def test_go_sendxmpp_sends_to_slixmpp(server, xmpp, tmp_path, direct_tls):
     xmpp.run(body, timeout=25)
 
 
-@AUTH_NEWLINE
 def test_go_sendxmpp_listens_for_slixmpp(server, xmpp, tmp_path):
     gs = GoSendxmpp(tmp_path / 'gs-home', server, 'carol')
     text = 'hello from slixmpp, grüße %s' % secrets.token_hex(3)
