@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "modules/module.h"
 #include "store/last.h"
 #include "store/private.h"
 #include "store/store.h"
@@ -210,6 +211,52 @@ static void test_account_delete_cascades(void **state)
     buf_free(&b);
 }
 
+/* The modules' data contract over these areas: describe, export as
+ * XEP-0227 fragments, erase. */
+static void test_data_contract(void **state)
+{
+    struct fixture *f = *state;
+    extern const struct module mod_vcard, mod_private, mod_last;
+    const struct module *mods[] = {&mod_vcard, &mod_private, &mod_last};
+    struct data_ctx d = {f->s, NULL, 1100, NULL};
+    struct buf out;
+    buf_init(&out, 0);
+    /* nothing stored: nothing described or exported */
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(mods[i]->describe(&d, D, "alice", &out), 0);
+        assert_int_equal(mods[i]->export_xml(&d, D, "alice", &out), 0);
+    }
+    assert_int_equal(out.len, 0);
+    const char *v = "<vCard xmlns='vcard-temp'><FN>A</FN></vCard>";
+    struct private_item it = {"a:ns", "a", "<a xmlns='a:ns'>1</a>", 21};
+    assert_int_equal(store_vcard_set(f->s, D, "alice", v, strlen(v), HASH), 0);
+    assert_int_equal(store_private_set(f->s, D, "alice", &it, 1, 1000), 0);
+    assert_int_equal(store_last_set(f->s, D, "alice", 1000, "a<b"), 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(mods[i]->export_xml(&d, D, "alice", &out), 0);
+    assert_string_equal(out.data, "<vCard xmlns='vcard-temp'><FN>A</FN></vCard>"
+                                  "<query xmlns='jabber:iq:private'><a xmlns='a:ns'>1</a></query>"
+                                  "<query xmlns='jabber:iq:last' seconds='100'>a&lt;b</query>");
+    buf_reset(&out);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(mods[i]->describe(&d, D, "alice", &out), 0);
+    assert_non_null(strstr(out.data, "avatar"));
+    assert_non_null(strstr(out.data, "1 element(s), 21 bytes"));
+    assert_non_null(strstr(out.data, "(1000, unix time)"));
+    assert_null(strstr(out.data, "alice"));
+    buf_reset(&out);
+    /* erase leaves bob's data alone */
+    assert_int_equal(store_vcard_set(f->s, D, "bob", v, strlen(v), NULL), 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(mods[i]->erase(&d, D, "alice"), 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(mods[i]->export_xml(&d, D, "alice", &out), 0);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(mod_vcard.export_xml(&d, D, "bob", &out), 0);
+    assert_string_equal(out.data, v);
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +266,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_private_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_activity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_delete_cascades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_data_contract, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
