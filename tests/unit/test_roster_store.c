@@ -11,8 +11,13 @@
 
 #include <cmocka.h>
 
+#include "core/buf.h"
+#include "core/config.h"
+#include "modules/module.h"
 #include "store/roster.h"
 #include "store/store.h"
+
+extern const struct module mod_roster;
 
 #define DOM "example.org"
 
@@ -231,6 +236,52 @@ static void test_empty_jid_refused(void **state)
     assert_int_equal(roster_put_sync(f->s, DOM, "nobody", &it, true, 3, NULL), -ENOENT);
 }
 
+/* The module's data contract, as taubectl calls it (no running server). */
+static void test_contract_export_describe_erase(void **state)
+{
+    struct fixture *f = *state;
+    struct config cfg = {.roster_version_log = 10};
+    struct data_ctx d = {.store = f->s, .cfg = &cfg, .now = 0, .srv = NULL};
+    assert_int_equal(put(f, "carol", "bob@" DOM, "B&b", ROSTER_ITEM | ROSTER_TO | ROSTER_ASK,
+                         true, NULL), 0);
+    struct roster_item req = {.jid = "alice@" DOM, .status = "hi <3",
+                              .flags = ROSTER_PENDING_IN};
+    assert_int_equal(roster_put_sync(f->s, DOM, "carol", &req, false, 10, NULL), 0);
+    assert_int_equal(put(f, "alice", "carol@" DOM, NULL, ROSTER_ITEM | ROSTER_FROM, true, NULL), 0);
+    assert_int_equal(put(f, "bob", "carol@" DOM, NULL, ROSTER_PENDING_IN, false, NULL), 0);
+
+    struct buf out;
+    buf_init(&out, 0);
+    assert_int_equal(mod_roster.export_xml(&d, DOM, "carol", &out), 0);
+    const char *want[] = {"<query xmlns='jabber:iq:roster'", "jid='bob@example.org'",
+                          "name='B&amp;b'", "subscription='to'", "ask='subscribe'",
+                          "<group>Friends</group>", "type='subscribe'",
+                          "from='alice@example.org'", "hi &lt;3"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(out.data, want[i]))
+            fail_msg("export lacks %s: %s", want[i], out.data);
+    /* The pending request is not a roster item. */
+    assert_null(strstr(out.data, "<item jid='alice@"));
+    buf_reset(&out);
+    assert_int_equal(mod_roster.describe(&d, DOM, "carol", &out), 0);
+    if (!strstr(out.data, "1 contacts") || !strstr(out.data, "answer: 1"))
+        fail_msg("describe: %s", out.data);
+    buf_free(&out);
+
+    assert_int_equal(mod_roster.erase(&d, DOM, "carol"), 0);
+    size_t n = 9;
+    assert_int_equal(roster_count_sync(f->s, DOM, "carol", 0, &n), 0);
+    assert_int_equal(n, 0);
+    /* No item of carol remains in other local rosters; alice's version moved. */
+    struct seen s = {0};
+    assert_int_equal(roster_holders_sync(f->s, "carol@" DOM, on_holder, &s), 0);
+    assert_int_equal(s.n, 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(roster_changes_sync(f->s, DOM, "alice", 1, on_change, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.jids[0], "carol@" DOM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changes_since_and_log_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_holders_and_erase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_jid_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_export_describe_erase, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
