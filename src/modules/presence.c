@@ -18,10 +18,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "modules/module.h"
 #include "modules/roster.h"
+#include "store/last.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
@@ -261,8 +263,33 @@ static void broadcast(struct server *srv, struct session *s, const struct stanza
     send_copy(srv, st, s->bare);
 }
 
+/* Adds the time (XEP-0203 delay) and status of the account's last logout,
+ * as the last-activity module stored them, if known. */
+static void add_last_logout(struct server *srv, struct stanza *st, const char *contact)
+{
+    struct jid j;
+    if (jid_parse(&j, contact, strlen(contact)) < 0)
+        return;
+    int64_t t;
+    struct buf status;
+    buf_init(&status, LAST_STATUS_MAX + 1);
+    if (j.local && store_last_get(srv->store, j.domain, j.local, &t, &status) == 0) {
+        char stamp[32];
+        struct tm tm;
+        time_t tt = (time_t)t;
+        if (status.len)
+            xml_add_text_elem(st, st->root, "status", status.data);
+        struct xml_node *d = xml_add_child(st, st->root, "delay", "urn:xmpp:delay");
+        if (d && gmtime_r(&tt, &tm) && strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm))
+            xml_set_attr(st, d, "stamp", stamp);
+    }
+    buf_free(&status);
+    jid_free(&j);
+}
+
 /* §4.3.2, answered locally for a contact on this server: each available
- * resource's last presence, or unavailable from the bare JID. */
+ * resource's last presence, or unavailable from the bare JID (#3, with
+ * the time of the last logout). */
 static void probe_local(struct server *srv, struct session *s, const char *contact)
 {
     bool any = false;
@@ -273,8 +300,13 @@ static void probe_local(struct server *srv, struct session *s, const char *conta
             any = true;
         }
     }
-    if (!any)
-        send_mere(srv, contact, "unavailable", NULL, s->full);
+    if (any)
+        return;
+    struct stanza *st = bare_presence(contact, "unavailable", NULL);
+    if (st) {
+        add_last_logout(srv, st, contact);
+        send_to(srv, st, s->full);
+    }
 }
 
 /* §4.2.2: the presence of the contacts the user is subscribed to. */

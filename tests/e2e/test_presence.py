@@ -70,7 +70,10 @@ def test_probe_of_offline_contact_gives_unavailable(make_server):
     friends(srv)
     alice = online(srv, 'alice', 'a1')
     try:
-        alice.presence('bob@localhost', 'unavailable')
+        got = alice.presence('bob@localhost', 'unavailable')
+        # 4.3.2 #3: with the time of bob's last logout.
+        delay = got.find('{urn:xmpp:delay}delay')
+        assert delay is not None and delay.get('stamp', '').endswith('Z'), ET.tostring(got)
     finally:
         alice.close()
 
