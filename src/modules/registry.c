@@ -9,6 +9,7 @@
 extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
 extern const struct module mod_blocking, mod_offline;
 extern const struct module mod_roster;
+extern const struct module mod_last, mod_vcard, mod_private;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
@@ -18,6 +19,12 @@ const struct module *const taube_modules[] = {
     /* blocking drops stanzas from blocked JIDs before any module below
      * (presence, subscriptions) sees them. */
     &mod_blocking,
+    /* last and vcard watch the user's broadcast presence (the status of
+     * an unavailable one; adding the avatar hash to an available one)
+     * before the presence module handles and broadcasts it. */
+    &mod_last,
+    &mod_vcard,
+    &mod_private,
     /* roster has no routing hooks; presence needs it (its state holds the
      * rosters of online accounts). */
     &mod_roster,
