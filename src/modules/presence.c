@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "modules/blocking.h"
 #include "modules/module.h"
 #include "modules/roster.h"
 #include "store/last.h"
@@ -251,6 +252,23 @@ static void track_directed(struct hook_ctx *c, const char *type)
 
 /* ---- broadcast ---- */
 
+/* Has the local account owner (a bare JID string) blocked peer? Presence
+ * the server sends on a user's behalf skips JIDs the user blocked
+ * (XEP-0191 §3.3): the router's blocking hooks see only client traffic. */
+static bool blocked(struct server *srv, const char *owner, const char *peer)
+{
+    struct jid o, p;
+    if (jid_parse(&o, owner, strlen(owner)) < 0)
+        return false;
+    bool b = false;
+    if (o.local && jid_parse(&p, peer, strlen(peer)) == 0) {
+        b = blocking_is_blocked(srv, o.domain, o.local, &p);
+        jid_free(&p);
+    }
+    jid_free(&o);
+    return b;
+}
+
 /* st (from the session's full JID) to each subscriber and the account's
  * own available resources. */
 static void broadcast(struct server *srv, struct session *s, const struct stanza *st)
@@ -258,7 +276,8 @@ static void broadcast(struct server *srv, struct session *s, const struct stanza
     struct jid_list l = {0};
     if (contacts(srv, s, ROSTER_FROM, &l) == 0)
         for (size_t i = 0; i < l.n; i++)
-            send_copy(srv, st, l.v[i]);
+            if (!blocked(srv, s->bare, l.v[i]))
+                send_copy(srv, st, l.v[i]);
     list_free(&l);
     send_copy(srv, st, s->bare);
 }
@@ -292,6 +311,8 @@ static void add_last_logout(struct server *srv, struct stanza *st, const char *c
  * the time of the last logout). */
 static void probe_local(struct server *srv, struct session *s, const char *contact)
 {
+    if (blocked(srv, contact, s->bare))
+        return; /* the contact blocked this user: nothing to tell */
     bool any = false;
     for (struct session *cs = router_sessions(srv->router, contact), *n; cs; cs = n) {
         n = cs->next;

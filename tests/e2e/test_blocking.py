@@ -170,3 +170,43 @@ def test_limit_and_persistence(make_server):
     with me:
         assert blocklist(me) == ['a@example.net', 'b@example.net']
     srv.check_clean_exit()
+
+
+def test_blocked_contact_sees_no_presence(server):
+    """XEP-0191 §3.3: a contact the user blocked gets none of the
+    presence the server sends on the user's behalf — neither broadcasts
+    nor the answer to its login probe."""
+    import profile_helpers as ph
+    u = new_user(server, 'bp')
+    c = new_user(server, 'bq')
+    me, them = ph.login(server, u, 'r'), ph.login(server, c, 's')
+    try:
+        ph.subscribe_both(me, them)
+        ph.iq(me, "<block xmlns='%s'><item jid='%s'/></block>" % (NS, them.bare),
+              typ='set', iq_id='blk')
+        ph.sync(them)
+        them.stash.clear()  # what arrived before the block
+        me.send("<presence><show>away</show></presence>")
+        ph.sync(me)
+        ph.sync(them)
+        assert not [e for e in them.stash if e.tag == q(CLIENT_NS, 'presence')
+                    and e.get('from', '').startswith(me.bare)], \
+            [ET.tostring(e) for e in them.stash]
+        # A new session of the blocked contact probes: no presence of ours.
+        again = ph.login(server, c, 's2')
+        try:
+            again.send("<presence/>")
+            ph.presence_from(again, again.full)
+            ph.sync(again)
+            assert not [e for e in again.stash if e.tag == q(CLIENT_NS, 'presence')
+                        and e.get('from', '').startswith(me.bare)]
+        finally:
+            again.close()
+        # Unblocked: the next broadcast reaches the contact again.
+        ph.iq(me, "<unblock xmlns='%s'><item jid='%s'/></unblock>" % (NS, them.bare),
+              typ='set', iq_id='ublk')
+        me.send("<presence/>")
+        ph.presence_from(them, me.full)
+    finally:
+        me.close()
+        them.close()
