@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "modules/module.h"
 #include "xmpp/jid.h"
 #include "xmpp/sasl.h"
 
@@ -270,7 +272,8 @@ int cmd_user_delete(struct ctl *ctl)
     struct jid j;
     if (parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
-    int rc = store_account_delete_sync(ctl->store, j.domain, j.local);
+    struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL};
+    int rc = modules_delete_account(&d, j.domain, j.local);
     if (rc == -ENOENT)
         ctl_err("no account %s@%s", j.local, j.domain);
     else if (rc < 0)

@@ -119,6 +119,12 @@ void modules_fini(struct server *srv);
  * -ENOENT if no module handles it (the router answers service-unavailable). */
 int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struct jid *from,
                         const struct jid *to, unsigned target, struct session *origin);
+/* Deletes an account and everything every module keeps for it (promise
+ * P18): each module's erase (which also removes the user from other
+ * users' data, e.g. rosters), then the account row, whose foreign keys
+ * cascade. 0, -ENOENT (no such account) or -errno. */
+int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user);
+
 /* Runs one kind of routing hook over the registry. */
 enum hook_kind { HOOK_OUTBOUND, HOOK_INBOUND, HOOK_UNDELIVERABLE };
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "store/store.h"
 #include "modules/module.h"
 #include "xmpp/router.h"
 
@@ -81,6 +82,21 @@ int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struc
         }
     }
     return -ENOENT;
+}
+
+int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user)
+{
+    int rc = store_account_exists_sync(d->store, domain, user);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        if (m->erase && (rc = m->erase(d, domain, user)) < 0) {
+            log_error("deleting an account: module %s could not erase its data", m->name);
+            return rc;
+        }
+    }
+    return store_account_delete_sync(d->store, domain, user);
 }
 
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c)

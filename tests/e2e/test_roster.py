@@ -198,9 +198,6 @@ def test_stream_features_advertise_rosterver_and_preapproval(server):
         assert feats.find('{urn:xmpp:features:pre-approval}sub') is not None
 
 
-@pytest.mark.xfail(reason='taubectl user delete does not run the modules\' erase yet '
-                   '(the roster erase itself is unit-tested in test_roster_store.c)',
-                   strict=False)
 def test_account_deletion_leaves_no_item_in_other_rosters(make_server):
     srv = make_server()
     a = Client(srv, 'alice', 'del')
