@@ -99,8 +99,12 @@ bench: all
 format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')
 
+# The option reference and the example config come from the option table.
 docs: $(BUILD)/taubectl
 	$(BUILD)/taubectl config-doc > docs/configuration.md
+	rm -rf $(BUILD)/example
+	$(BUILD)/taubectl init --dir $(BUILD)/example --domain example.org > /dev/null
+	cp $(BUILD)/example/taube.yaml taube.example.yaml
 
 clean:
 	rm -rf build build-asan build-fuzz
