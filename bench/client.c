@@ -19,6 +19,7 @@
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_ROSTER "jabber:iq:roster"
 #define IN_MAX (1024 * 1024) /* one unparsed element may not exceed this */
 
 enum item { IT_INCOMPLETE, IT_SKIP, IT_STREAM_OPEN, IT_STREAM_CLOSE, IT_ELEMENT };
@@ -393,7 +394,11 @@ static int send_bind(struct client *c)
 }
 
 /* Bound: send initial presence, then a ping whose answer proves the server
- * has processed the presence too (stanzas on a stream are handled in order). */
+ * has processed the presence too (stanzas on a stream are handled in order).
+ * With o->roster the roster is requested first, as a client does before its
+ * initial presence (RFC 6121 §2.2): the session becomes an "interested
+ * resource" that gets roster pushes, and the presence then goes to the
+ * contacts with probes for theirs. */
 static int on_bound(struct client *c, const char *e)
 {
     char type[16];
@@ -404,15 +409,19 @@ static int on_bound(struct client *c, const char *e)
         return -EPROTO;
     memcpy(c->jid, j, n);
     c->jid[n] = '\0';
-    char xml[200];
+    char xml[320];
     snprintf(xml, sizeof xml,
-             "<presence/><iq type='get' id='ping1' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>",
+             "%s<presence/><iq type='get' id='ping1' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>",
+             c->lg->o->roster ? "<iq type='get' id='roster1'><query xmlns='" NS_ROSTER "'/></iq>"
+                              : "",
              c->lg->o->domain);
     enter_state(c, C_PING);
+    c->t_presence = lg_now_ns();
     return send_str(c, xml);
 }
 
-/* Answers an iq get/set from the server (a ping, typically). */
+/* Answers an iq get/set from the server: a ping, or a roster push (which a
+ * client acknowledges, RFC 6121 §2.1.6); anything else is refused. */
 static int answer_iq(struct client *c, const char *e)
 {
     char type[8], id[64], from[128], to[160] = "", xml[512];
@@ -421,7 +430,7 @@ static int answer_iq(struct client *c, const char *e)
         return 0;
     if (attr(e, "from", from, sizeof from))
         snprintf(to, sizeof to, " to='%s'", from);
-    if (strstr(e, "urn:xmpp:ping"))
+    if (strstr(e, "urn:xmpp:ping") || (!strcmp(type, "set") && strstr(e, NS_ROSTER)))
         snprintf(xml, sizeof xml, "<iq type='result' id='%s'%s/>", id, to);
     else
         snprintf(xml, sizeof xml,
@@ -431,29 +440,93 @@ static int answer_iq(struct client *c, const char *e)
     return send_str(c, xml);
 }
 
-static int on_online_element(struct client *c, const char *e)
+/* Roster items in e whose subscription is 'both'. Every benchmark account
+ * has at most its partner as a contact, so no JID is compared. */
+static unsigned count_both(const char *e)
 {
-    char id[16], type[16];
-    if (is_elem(e, "message")) {
-        size_t n = 0;
-        if (attr(e, "type", type, sizeof type) && !strcmp(type, "error")) {
-            lg_error(c->lg, c, "a message bounced"); /* its sender stays stuck: visible */
-            return 0;
-        }
-        const char *body = text_of(e, "body", &n);
-        if (body)
-            lg_client_message(c->lg, c, body, n);
+    unsigned n = 0;
+    char sub[16];
+    for (const char *p = strstr(e, "<item"); p; p = strstr(p + 1, "<item"))
+        if (strchr(" \t\r\n/>", p[5]) && attr(p, "subscription", sub, sizeof sub) &&
+            !strcmp(sub, "both"))
+            n++;
+    return n;
+}
+
+int client_subscribe(struct client *c, const char *bare)
+{
+    char xml[200];
+    int n = snprintf(xml, sizeof xml, "<presence to='%s' type='subscribe'/>", bare);
+    if (n < 0 || (size_t)n >= sizeof xml)
+        return -ENOSPC;
+    c->sub_sent = true;
+    return client_send(c, xml, (size_t)n);
+}
+
+/* A subscription request is approved, and answered with our own request
+ * unless we sent one already (RFC 6121 §3.1.4 and §3.1.1): both directions. */
+static int on_presence(struct client *c, const char *e)
+{
+    char type[16], from[128], xml[400];
+    c->lg->presences++;
+    if (!attr(e, "type", type, sizeof type) || strcmp(type, "subscribe") ||
+        !attr(e, "from", from, sizeof from))
         return 0;
-    }
-    if (!is_elem(e, "iq"))
-        return 0; /* presence and the rest: ignored */
-    if (c->st == C_PING && attr(e, "id", id, sizeof id) && !strcmp(id, "ping1")) {
+    char *slash = strchr(from, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(xml, sizeof xml, "<presence to='%s' type='subscribed'/>", from); /* fits */
+    int r = send_str(c, xml);
+    if (r < 0 || c->sub_sent)
+        return r;
+    return client_subscribe(c, from);
+}
+
+/* iq stanzas once bound: the login's ping answer, the roster result, roster
+ * pushes, other results (reported), requests from the server. */
+static int on_iq(struct client *c, const char *e)
+{
+    char id[16] = "", type[8] = "";
+    attr(e, "id", id, sizeof id);
+    attr(e, "type", type, sizeof type);
+    if (c->st == C_PING && !strcmp(id, "ping1")) {
         enter_state(c, C_ONLINE);
         c->is_online = true;
         lg_client_online(c->lg, c);
         return 0;
     }
+    if (!strcmp(type, "result")) {
+        if (!strcmp(id, "roster1"))
+            c->roster_both = count_both(e);
+        else
+            lg_client_iq_result(c->lg, c, id);
+        return 0;
+    }
+    if (!strcmp(type, "set") && strstr(e, NS_ROSTER) && !c->sub_both && count_both(e) > 0) {
+        c->sub_both = true;
+        lg_client_subscribed(c->lg, c);
+    }
     return answer_iq(c, e);
+}
+
+static int on_online_element(struct client *c, const char *e)
+{
+    char type[16];
+    if (is_elem(e, "message")) {
+        size_t n = 0;
+        if (attr(e, "type", type, sizeof type) && !strcmp(type, "error")) {
+            c->lg->bounced++;
+            lg_error(c->lg, c, "a message bounced"); /* its sender stays stuck: visible */
+            return 0;
+        }
+        const char *body = text_of(e, "body", &n);
+        if (body)
+            lg_client_message(c->lg, c, e, body, n);
+        return 0;
+    }
+    if (is_elem(e, "presence"))
+        return on_presence(c, e);
+    return is_elem(e, "iq") ? on_iq(c, e) : 0;
 }
 
 static int on_element(struct client *c, const char *e)

@@ -3,6 +3,9 @@
  *   loadgen idle  --conns 1000,10000 --server-pid PID server RSS per idle login
  *   loadgen churn --concurrency 100 --seconds 10      logins per second
  *   loadgen msgs  --pairs 250 --window 16 --seconds 10 messages per second
+ *                 [--roster]                          (log in with a roster get)
+ *   loadgen subscribe --pairs 250                     mutual subscriptions, set up
+ *   loadgen offline --messages 1000 --rounds 3        offline delivery at login
  *
  * Results go to stdout as "RESULT <name> <value>" lines (bench/run.sh reads
  * them); progress and errors go to stderr. Every phase is bounded in time.
@@ -28,9 +31,30 @@
 #define TICK_MS 20
 #define STOP_WAIT_S 10 /* closing all connections at the end */
 #define MSG_WARMUP_S 1
+#define SUBSCRIBE_S 60 /* the subscription handshakes must end within this */
+#define OFF_STEP_S 60  /* offline: storing, or delivering, takes at most this */
+#define OFF_GAP_S 0.3  /* offline: pause between the sender's logout and the login */
+#define OFF_MAX_ROUNDS 20
 
-enum mode { M_IDLE, M_CHURN, M_MSGS };
-enum phase { P_RAMP, P_SETTLE, P_RUN, P_WARM, P_MEASURE, P_DRAIN, P_STOPPING };
+enum mode { M_IDLE, M_CHURN, M_MSGS, M_SUBSCRIBE, M_OFFLINE };
+enum phase {
+    P_RAMP,
+    P_SETTLE,
+    P_RUN,
+    P_WARM,
+    P_MEASURE,
+    P_DRAIN,
+    P_OFF_STORE, /* offline: the sender logs in and sends */
+    P_OFF_GAP,   /* offline: the sender has the server's answer and leaves */
+    P_OFF_LOGIN, /* offline: the recipient logs in and receives */
+    P_STOPPING
+};
+
+/* offline: one round's figures (ms; -1 when the step did not finish) */
+struct off_round {
+    double store_ms, first_ms, all_ms;
+    unsigned got, delayed, out_of_order;
+};
 
 struct run {
     struct lg lg;
@@ -48,8 +72,18 @@ struct run {
     double srv_cpu0, own_cpu0; /* CPU seconds at the start of the measured interval */
     size_t step;               /* idle: index into o.conns */
     long rss0;
+    unsigned subscribed; /* subscribe: clients that saw 'both' */
+    /* offline */
+    unsigned round, next_index;
+    uint64_t t_store, t_gap_end;
+    struct off_round off[OFF_MAX_ROUNDS];
     int exit_code;
 };
+
+static void enter(struct run *r, enum phase p, double seconds);
+static void offline_send(struct run *r, struct client *c);
+static void offline_message(struct run *r, struct client *c, const char *e, const char *body,
+                            size_t n);
 
 static struct run *run_of(struct lg *lg)
 {
@@ -216,7 +250,8 @@ static int open_client(struct run *r)
         return -ENOMEM;
     c->lg = &r->lg;
     c->slot = r->free_slots[--r->n_free];
-    c->user = r->mode == M_MSGS ? c->slot : r->next_user++ % r->o.users;
+    bool paired = r->mode == M_MSGS || r->mode == M_SUBSCRIBE;
+    c->user = paired ? c->slot : r->next_user++ % r->o.users;
     r->lg.clients[c->slot] = c;
     r->lg.started++;
     r->lg.connecting++;
@@ -255,10 +290,12 @@ void lg_client_online(struct lg *lg, struct client *c)
     struct run *r = run_of(lg);
     lg->connecting--;
     lg->online++;
-    if (r->mode != M_MSGS)
+    if (r->mode == M_IDLE || r->mode == M_CHURN)
         hist_add(lg, lg_now_ns() - c->t0_ns);
     if (r->mode == M_CHURN)
         client_close(c);
+    if (r->mode == M_OFFLINE && r->phase == P_OFF_STORE)
+        offline_send(r, c);
     top_up(r);
 }
 
@@ -324,8 +361,10 @@ static void want_send(struct lg *lg, struct client *c)
     }
 }
 
-void lg_client_message(struct lg *lg, struct client *c, const char *body, size_t n)
+void lg_client_message(struct lg *lg, struct client *c, const char *e, const char *body, size_t n)
 {
+    if (run_of(lg)->mode == M_OFFLINE)
+        return offline_message(run_of(lg), c, e, body, n);
     char num[24];
     size_t k = n < sizeof num - 1 ? n : sizeof num - 1;
     memcpy(num, body, k);
@@ -354,6 +393,115 @@ static void on_check(uv_check_t *h)
         c->queued = false;
         send_messages(lg, c);
     }
+}
+
+/* ---- subscriptions ---- */
+
+/* Copies the bare part of a full JID. */
+static void bare_of(const char *jid, char *out, size_t n)
+{
+    size_t k = strcspn(jid, "/");
+    if (k >= n)
+        k = n - 1;
+    memcpy(out, jid, k);
+    out[k] = '\0';
+}
+
+void lg_client_subscribed(struct lg *lg, struct client *c)
+{
+    (void)c;
+    run_of(lg)->subscribed++;
+}
+
+/* ---- offline delivery ---- */
+
+void lg_client_iq_result(struct lg *lg, struct client *c, const char *id)
+{
+    struct run *r = run_of(lg);
+    if (r->mode != M_OFFLINE || r->phase != P_OFF_STORE || strcmp(id, "stored"))
+        return;
+    /* the answer follows every message on this stream: all are stored */
+    r->off[r->round].store_ms = (double)(lg_now_ns() - r->t_store) / 1e6;
+    client_close(c);
+    enter(r, P_OFF_GAP, OFF_STEP_S);
+    r->t_gap_end = r->t_phase + (uint64_t)(OFF_GAP_S * 1e9);
+}
+
+/* The sender is online: o.messages chat messages to the recipient's bare
+ * JID (no resource of it is online, so the server stores them), then a ping
+ * whose answer proves the server has handled them all. */
+static void offline_send(struct run *r, struct client *c)
+{
+    char to[128], user[64], batch[8192];
+    size_t used = 0;
+    snprintf(to, sizeof to, "%s@%s", lg_user_name(&r->lg, 1, user, sizeof user), r->o.domain);
+    r->t_store = lg_now_ns();
+    for (unsigned i = 0; i <= r->o.messages; i++) {
+        int n = i < r->o.messages
+                    ? snprintf(batch + used, sizeof batch - used,
+                               "<message to='%s' type='chat' id='o%u-%u'><body>off %u %u: a "
+                               "message sent while you were away</body></message>",
+                               to, r->round, i, r->round, i)
+                    : snprintf(batch + used, sizeof batch - used,
+                               "<iq type='get' id='stored' to='%s'><ping xmlns='urn:xmpp:ping'/>"
+                               "</iq>",
+                               r->o.domain);
+        if (n < 0 || (size_t)n >= sizeof batch - used) { /* full: send, redo this one */
+            if (used == 0 || client_send(c, batch, used) < 0)
+                return;
+            used = 0;
+            i--;
+            continue;
+        }
+        used += (size_t)n;
+    }
+    client_send(c, batch, used);
+}
+
+/* A message at the recipient: counted when it belongs to this round. */
+static void offline_message(struct run *r, struct client *c, const char *e, const char *body,
+                            size_t n)
+{
+    unsigned round, index;
+    char head[32];
+    size_t k = n < sizeof head - 1 ? n : sizeof head - 1;
+    memcpy(head, body, k);
+    head[k] = '\0';
+    struct off_round *o = &r->off[r->round];
+    if (r->phase != P_OFF_LOGIN || sscanf(head, "off %u %u", &round, &index) != 2 ||
+        round != r->round)
+        return;
+    double ms = (double)(lg_now_ns() - c->t_presence) / 1e6;
+    if (o->got++ == 0)
+        o->first_ms = ms;
+    if (strstr(e, "urn:xmpp:delay"))
+        o->delayed++;
+    if (index != r->next_index)
+        o->out_of_order++;
+    r->next_index = index + 1;
+    if (o->got == r->o.messages) {
+        o->all_ms = ms;
+        client_close(c);
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the rounds' values at byte offset `field`; -1 if one is missing. */
+static double off_median(const struct run *r, size_t field)
+{
+    double v[OFF_MAX_ROUNDS];
+    for (unsigned i = 0; i < r->o.rounds; i++) {
+        memcpy(&v[i], (const char *)&r->off[i] + field, sizeof v[i]);
+        if (v[i] < 0)
+            return -1;
+    }
+    qsort(v, r->o.rounds, sizeof v[0], cmp_double);
+    return r->o.rounds % 2 ? v[r->o.rounds / 2] : (v[r->o.rounds / 2 - 1] + v[r->o.rounds / 2]) / 2;
 }
 
 /* ---- the scenarios, advanced by a tick ---- */
@@ -410,19 +558,30 @@ static void churn_tick(struct run *r, uint64_t now)
     finish(r);
 }
 
-static void msgs_start(struct run *r)
+/* Pairs slot 2k with 2k+1 once every client logged in; false (and the run
+ * ends) when some did not. */
+static bool pair_up(struct run *r)
 {
     struct lg *lg = &r->lg;
     if (lg->online < r->target) {
         fprintf(stderr, "loadgen: only %" PRIu64 " of %u clients logged in\n", lg->online,
                 r->target);
         r->exit_code = 1;
-        return finish(r);
+        finish(r);
+        return false;
     }
     for (unsigned i = 0; i + 1 < r->target; i += 2) {
         lg->clients[i]->peer = lg->clients[i + 1];
         lg->clients[i + 1]->peer = lg->clients[i];
     }
+    return true;
+}
+
+static void msgs_start(struct run *r)
+{
+    struct lg *lg = &r->lg;
+    if (!pair_up(r))
+        return;
     lg->sending = true;
     for (unsigned i = 0; i < r->target; i++)
         send_messages(lg, lg->clients[i]);
@@ -438,6 +597,14 @@ static void msgs_report(struct run *r, uint64_t now)
     result("msgs_latency_ms_p50", "%.3f", hist_ms(lg, 0.50));
     result("msgs_latency_ms_p99", "%.3f", hist_ms(lg, 0.99));
     cpu_report(r, "msgs", el, lg->measured);
+    if (!r->o.roster)
+        return;
+    unsigned both = 0;
+    for (unsigned i = 0; i < r->target; i++)
+        both += lg->clients[i] && lg->clients[i]->roster_both > 0;
+    /* how many logins found their partner as a 'both' contact in the roster */
+    result("msgs_roster_both", "%u %u", both, r->target);
+    result("msgs_presences", "%" PRIu64, lg->presences);
 }
 
 static void msgs_tick(struct run *r, uint64_t now)
@@ -459,6 +626,103 @@ static void msgs_tick(struct run *r, uint64_t now)
         result("msgs_undelivered", "%" PRIu64, lg->sent - lg->received);
         finish(r);
     }
+}
+
+/* Everyone online: the even client of each pair asks its partner, who
+ * approves and asks back (client.c); done when every client saw 'both'. */
+static void subscribe_tick(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    char bare[96];
+    if (r->phase == P_RAMP && lg->started >= r->target && lg->connecting == 0) {
+        if (!pair_up(r))
+            return;
+        for (unsigned i = 0; i + 1 < r->target; i += 2) {
+            struct client *a = lg->clients[i], *b = lg->clients[i + 1];
+            if (a->roster_both && b->roster_both) { /* from an earlier run */
+                a->sub_both = b->sub_both = true;
+                r->subscribed += 2;
+                continue;
+            }
+            bare_of(b->jid, bare, sizeof bare);
+            client_subscribe(a, bare);
+        }
+        enter(r, P_RUN, SUBSCRIBE_S);
+    } else if (r->phase == P_RUN && (r->subscribed >= r->target || now >= r->t_until)) {
+        result("subscribe_both", "%u %u", r->subscribed, r->target);
+        result("subscribe_seconds", "%.2f", secs(now - r->t_phase));
+        if (r->subscribed < r->target) {
+            fprintf(stderr, "loadgen: %u of %u clients saw a 'both' subscription\n", r->subscribed,
+                    r->target);
+            r->exit_code = 1;
+        }
+        finish(r);
+    }
+}
+
+static void offline_report(struct run *r)
+{
+    unsigned got = UINT_MAX, delayed = UINT_MAX, ooo = 0;
+    char all[256] = "";
+    for (unsigned i = 0; i < r->o.rounds; i++) {
+        const struct off_round *o = &r->off[i];
+        got = o->got < got ? o->got : got;
+        delayed = o->delayed < delayed ? o->delayed : delayed;
+        ooo += o->out_of_order;
+        size_t used = strlen(all);
+        snprintf(all + used, sizeof all - used, " %.1f", o->all_ms);
+    }
+    result("offline_messages", "%u", r->o.messages);
+    result("offline_delivered_min", "%u", got);
+    result("offline_delayed_min", "%u", delayed);
+    result("offline_out_of_order", "%u", ooo);
+    result("offline_bounced", "%" PRIu64, r->lg.bounced);
+    result("offline_store_ms", "%.1f", off_median(r, offsetof(struct off_round, store_ms)));
+    result("offline_first_ms", "%.1f", off_median(r, offsetof(struct off_round, first_ms)));
+    result("offline_deliver_ms", "%.1f", off_median(r, offsetof(struct off_round, all_ms)));
+    result("offline_deliver_ms_rounds", "%s", all + 1);
+}
+
+/* Lets top_up() open one client for account `user` (0 sends, 1 receives). */
+static void offline_open(struct run *r, unsigned user)
+{
+    r->next_user = user;
+    r->target = (unsigned)r->lg.started + 1;
+}
+
+/* Starts a round: the sender's login is opened by the next top_up(). */
+static void offline_round(struct run *r)
+{
+    r->off[r->round] = (struct off_round){-1, -1, -1, 0, 0, 0};
+    r->next_index = 0;
+    offline_open(r, 0);
+    enter(r, P_OFF_STORE, OFF_STEP_S);
+}
+
+/* One round: store (sender), gap, deliver (recipient); then the next. */
+static void offline_tick(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    if (r->phase == P_OFF_GAP && lg->live == 0 && now >= r->t_gap_end) {
+        offline_open(r, 1);
+        enter(r, P_OFF_LOGIN, OFF_STEP_S);
+        return top_up(r);
+    }
+    bool done = r->phase == P_OFF_LOGIN && r->off[r->round].all_ms >= 0 && lg->live == 0;
+    if (!done && now < r->t_until)
+        return;
+    if (!done) {
+        fprintf(stderr, "loadgen: offline round %u: phase %d timed out (%u received)\n", r->round,
+                r->phase, r->off[r->round].got);
+        r->exit_code = 1;
+        r->o.rounds = r->round + 1;
+    }
+    if (done && ++r->round < r->o.rounds) {
+        offline_round(r);
+        return top_up(r);
+    }
+    offline_report(r);
+    finish(r);
 }
 
 static void progress(struct run *r, uint64_t now)
@@ -494,6 +758,10 @@ static void on_tick(uv_timer_t *t)
         idle_tick(r, now);
     else if (r->mode == M_CHURN)
         churn_tick(r, now);
+    else if (r->mode == M_SUBSCRIBE)
+        subscribe_tick(r, now);
+    else if (r->mode == M_OFFLINE)
+        offline_tick(r, now);
     else
         msgs_tick(r, now);
 }
@@ -576,10 +844,14 @@ static void begin(struct run *r)
         hard = r->o.seconds + 30;
         enter(r, P_RUN, r->o.seconds);
         cpu_mark(r);
+    } else if (r->mode == M_OFFLINE) {
+        r->max_clients = 2;
+        hard = 30 + r->o.rounds * (2.0 * OFF_STEP_S + OFF_GAP_S);
+        offline_round(r);
     } else {
         r->max_clients = 2 * r->o.pairs;
         r->target = 2 * r->o.pairs;
-        hard = 120 + r->o.seconds;
+        hard = r->mode == M_SUBSCRIBE ? 120 + SUBSCRIBE_S : 120 + r->o.seconds;
         enter(r, P_RAMP, 0);
     }
     r->t_hard = r->t_phase + (uint64_t)(hard * 1e9);
@@ -589,7 +861,7 @@ static void begin(struct run *r)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen idle|churn|msgs --port N [options]\n"
+    fprintf(stderr, "usage: loadgen idle|churn|msgs|subscribe|offline --port N [options]\n"
                     "  --host A        server address (127.0.0.1)\n"
                     "  --domain D      XMPP domain (localhost)\n"
                     "  --user-fmt F    account name format with one %%u (user%%u)\n"
@@ -602,6 +874,9 @@ static void usage(void)
                     "  --settle S      idle: wait before reading RSS (3)\n"
                     "  --pairs N       msgs: pairs of clients (250)\n"
                     "  --window N      msgs: messages in flight per sender (16)\n"
+                    "  --roster        msgs, subscribe: roster get before initial presence\n"
+                    "  --messages N    offline: messages stored per round (1000)\n"
+                    "  --rounds N      offline: rounds, the median is reported (3)\n"
                     "  -v              progress on stderr\n");
 }
 
@@ -626,25 +901,52 @@ static int parse_conns(struct lg_opts *o, char *s)
 
 static int parse_opts(struct run *r, int argc, char **argv)
 {
-    static const struct option opts[] = {{"host", 1, 0, 'H'},        {"port", 1, 0, 'p'},
-                                         {"domain", 1, 0, 'd'},      {"user-fmt", 1, 0, 'f'},
-                                         {"password", 1, 0, 'P'},    {"users", 1, 0, 'u'},
-                                         {"concurrency", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
-                                         {"conns", 1, 0, 'n'},       {"server-pid", 1, 0, 'r'},
-                                         {"settle", 1, 0, 'S'},      {"pairs", 1, 0, 'a'},
-                                         {"window", 1, 0, 'w'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {{"host", 1, 0, 'H'},
+                                         {"port", 1, 0, 'p'},
+                                         {"domain", 1, 0, 'd'},
+                                         {"user-fmt", 1, 0, 'f'},
+                                         {"password", 1, 0, 'P'},
+                                         {"users", 1, 0, 'u'},
+                                         {"concurrency", 1, 0, 'c'},
+                                         {"seconds", 1, 0, 's'},
+                                         {"conns", 1, 0, 'n'},
+                                         {"server-pid", 1, 0, 'r'},
+                                         {"settle", 1, 0, 'S'},
+                                         {"pairs", 1, 0, 'a'},
+                                         {"window", 1, 0, 'w'},
+                                         {"roster", 0, 0, 'R'},
+                                         {"messages", 1, 0, 'm'},
+                                         {"rounds", 1, 0, 'o'},
+                                         {0, 0, 0, 0}};
     struct lg_opts *o = &r->o;
     char conns[] = "1000,10000";
-    *o = (struct lg_opts){"127.0.0.1", 0,   "localhost", "user%u", "bench-pass-1",
-                          500,         100, 10,          {0},      0,
-                          0,           3,   250,         16,       0};
+    *o = (struct lg_opts){.host = "127.0.0.1",
+                          .domain = "localhost",
+                          .user_fmt = "user%u",
+                          .password = "bench-pass-1",
+                          .users = 500,
+                          .concurrency = 100,
+                          .seconds = 10,
+                          .settle = 3,
+                          .pairs = 250,
+                          .window = 16,
+                          .messages = 1000,
+                          .rounds = 3};
     parse_conns(o, conns);
     if (argc < 2)
         return -EINVAL;
     const char *mode = argv[1];
-    r->mode = !strcmp(mode, "idle") ? M_IDLE : !strcmp(mode, "churn") ? M_CHURN : M_MSGS;
-    if (r->mode == M_MSGS && strcmp(mode, "msgs"))
+    static const char *const modes[] = {[M_IDLE] = "idle",
+                                        [M_CHURN] = "churn",
+                                        [M_MSGS] = "msgs",
+                                        [M_SUBSCRIBE] = "subscribe",
+                                        [M_OFFLINE] = "offline"};
+    size_t m = 0;
+    while (m < sizeof modes / sizeof modes[0] && strcmp(mode, modes[m]))
+        m++;
+    if (m == sizeof modes / sizeof modes[0])
         return -EINVAL;
+    r->mode = (enum mode)m;
     int ch;
     optind = 2;
     while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
@@ -665,6 +967,9 @@ static int parse_opts(struct run *r, int argc, char **argv)
         case 'S': o->settle = atof(optarg); break;
         case 'a': o->pairs = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'w': o->window = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'R': o->roster = true; break;
+        case 'm': o->messages = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'o': o->rounds = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'v': o->verbose++; break;
         default: return -EINVAL;
         }
@@ -676,7 +981,12 @@ static int parse_opts(struct run *r, int argc, char **argv)
               strlen(o->password) < 64;
     if (r->mode == M_IDLE && o->server_pid <= 0)
         ok = false;
-    if (r->mode == M_MSGS && o->users < 2 * o->pairs)
+    if ((r->mode == M_MSGS || r->mode == M_SUBSCRIBE) && o->users < 2 * o->pairs)
+        ok = false;
+    if (r->mode == M_SUBSCRIBE)
+        o->roster = true; /* roster pushes go to sessions that asked for the roster */
+    if (r->mode == M_OFFLINE && (o->users < 2 || o->messages == 0 || o->messages > 100000 ||
+                                 o->rounds == 0 || o->rounds > OFF_MAX_ROUNDS))
         ok = false;
     return ok ? 0 : -EINVAL;
 }

@@ -8,7 +8,8 @@
  *   client.c  - one connection: TCP, STARTTLS over memory BIOs, SASL, bind,
  *               initial presence, then a ping whose answer marks the login
  *               complete; chat messages afterwards;
- *   loadgen.c - the scenarios (idle, churn, msgs), timers and statistics.
+ *   loadgen.c - the scenarios (idle, churn, subscribe, msgs, offline), timers
+ *               and statistics.
  *
  * Ownership: struct lg owns every client; a client is freed only after its
  * uv_close callback, which reports it to lg_client_closed().
@@ -96,12 +97,16 @@ struct client {
     size_t in_len, in_cap;
     struct scram *scram; /* during SASL only */
     char jid[96];        /* full JID from bind */
-    /* msgs scenario */
+    uint64_t t_presence; /* initial presence sent */
+    /* msgs and subscribe scenarios */
     struct client *peer;
     unsigned inflight;
     uint64_t seq;
-    bool queued;    /* in lg->ready: wants to send more */
-    bool is_online; /* the login completed */
+    unsigned roster_both; /* items with subscription 'both' in the roster result */
+    bool sub_sent;        /* we asked for a subscription (RFC 6121 §3.1.1) */
+    bool sub_both;        /* a roster push showed a 'both' subscription */
+    bool queued;          /* in lg->ready: wants to send more */
+    bool is_online;       /* the login completed */
     bool failed;
 };
 
@@ -114,6 +119,8 @@ int client_start(struct client *c);
 int client_send(struct client *c, const char *xml, size_t n);
 /* Ends the stream politely and closes; lg_client_closed() follows. */
 void client_close(struct client *c);
+/* Asks the account `bare` (a bare JID) for a presence subscription. */
+int client_subscribe(struct client *c, const char *bare);
 /* Bytes queued in libuv for this client's socket. */
 size_t client_write_queue(const struct client *c);
 
@@ -133,6 +140,9 @@ struct lg_opts {
     int server_pid; /* 0: none */
     double settle;
     unsigned pairs, window;
+    bool roster;       /* log in with a roster get before initial presence */
+    unsigned messages; /* offline: messages stored per round */
+    unsigned rounds;   /* offline: rounds */
     int verbose;
 };
 
@@ -155,7 +165,9 @@ struct lg {
     struct client **ready; /* clients to top up after this loop turn */
     size_t n_ready;
     uint64_t sent, received, measured;
-    uint32_t *hist; /* latency histogram, HIST_STEP_US per bucket */
+    uint64_t presences; /* presence stanzas received (any scenario) */
+    uint64_t bounced;   /* message errors received */
+    uint32_t *hist;     /* latency histogram, HIST_STEP_US per bucket */
     uint64_t hist_over;
     int errors_logged;
     uint64_t state_ns[C_CLOSING + 1]; /* time spent in each state, all clients */
@@ -166,7 +178,13 @@ uint64_t lg_now_ns(void);
 const char *lg_user_name(const struct lg *lg, unsigned user, char *buf, size_t n);
 void lg_client_online(struct lg *lg, struct client *c);
 void lg_client_closed(struct lg *lg, struct client *c);
-void lg_client_message(struct lg *lg, struct client *c, const char *body, size_t n);
+/* A <message/> with a body arrived; e is the whole element, NUL terminated. */
+void lg_client_message(struct lg *lg, struct client *c, const char *e, const char *body, size_t n);
+/* A roster push showed the subscription with this client's peer as 'both'
+ * (called once per client). */
+void lg_client_subscribed(struct lg *lg, struct client *c);
+/* An iq result with an id other than the login's ping arrived. */
+void lg_client_iq_result(struct lg *lg, struct client *c, const char *id);
 /* Logs at most a few distinct errors, then stays quiet. */
 void lg_error(struct lg *lg, const struct client *c, const char *what);
 /* Names of the client states, for reports. */

@@ -5,8 +5,10 @@
 #
 # Tunables (environment): BENCH_USERS (500), BENCH_CONCURRENCY (100),
 # BENCH_CONNS (1000,10000), BENCH_SECONDS (10), BENCH_PAIRS (250),
-# BENCH_WINDOW (8), BENCH_TAUBE_PORT (17222), BENCH_PROSODY_PORT (17322),
-# BENCH_ONLY (taube|prosody: run one server), BENCH_KEEP=1 (keep the work dir).
+# BENCH_WINDOW (8), BENCH_OFFLINE (1000), BENCH_ROUNDS (3), BENCH_TAUBE_PORT
+# (17222), BENCH_PROSODY_PORT (17322), BENCH_ONLY (taube|prosody: run one
+# server), BENCH_SCENARIOS (idle churn msgs roster offline: a subset, in this
+# order), BENCH_KEEP=1 (keep the work dir).
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -18,6 +20,9 @@ CONNS=${BENCH_CONNS:-1000,10000}
 SECS=${BENCH_SECONDS:-10}
 PAIRS=${BENCH_PAIRS:-250}
 WINDOW=${BENCH_WINDOW:-8}
+OFFLINE=${BENCH_OFFLINE:-1000}
+ROUNDS=${BENCH_ROUNDS:-3}
+SCENARIOS=" ${BENCH_SCENARIOS:-idle churn msgs roster offline} "
 TAUBE_PORT=${BENCH_TAUBE_PORT:-17222}
 PROSODY_PORT=${BENCH_PROSODY_PORT:-17322}
 ONLY=${BENCH_ONLY:-}
@@ -112,7 +117,9 @@ stop_server() {
 
 # ---- the measurements, the same for each server ----
 
-# NAME PORT: runs the three scenarios against the server SERVER_PID, writes
+wanted() { [[ "$SCENARIOS" == *" $1 "* ]]; }
+
+# NAME PORT: runs the scenarios against the server SERVER_PID, writes
 # "RESULT ..." lines to $WORK/NAME.results. A failed scenario leaves its
 # figures out (shown as n/a) and the next one still runs.
 measure() {
@@ -120,17 +127,46 @@ measure() {
     local common=(--port "$port" --users "$USERS" --password "$PASSWORD" --concurrency "$CONC"
         --server-pid "$SERVER_PID")
     : >"$out"
-    log "$name: idle connections ($CONNS) and RSS"
-    "${LOADGEN_CPU[@]}" "$LOADGEN" idle "${common[@]}" --conns "$CONNS" >>"$out" ||
-        log "$name: idle scenario failed"
-    wait_quiet "$SERVER_PID"
-    log "$name: login churn ($CONC in flight, ${SECS}s)"
-    "${LOADGEN_CPU[@]}" "$LOADGEN" churn "${common[@]}" --seconds "$SECS" >>"$out" ||
-        log "$name: churn scenario failed"
-    wait_quiet "$SERVER_PID"
-    log "$name: messages ($PAIRS pairs, window $WINDOW, ${SECS}s)"
-    "${LOADGEN_CPU[@]}" "$LOADGEN" msgs "${common[@]}" --pairs "$PAIRS" --window "$WINDOW" \
-        --seconds "$SECS" >>"$out" || log "$name: msgs scenario failed"
+    if wanted idle; then
+        log "$name: idle connections ($CONNS) and RSS"
+        "${LOADGEN_CPU[@]}" "$LOADGEN" idle "${common[@]}" --conns "$CONNS" >>"$out" ||
+            log "$name: idle scenario failed"
+        wait_quiet "$SERVER_PID"
+    fi
+    if wanted churn; then
+        log "$name: login churn ($CONC in flight, ${SECS}s)"
+        "${LOADGEN_CPU[@]}" "$LOADGEN" churn "${common[@]}" --seconds "$SECS" >>"$out" ||
+            log "$name: churn scenario failed"
+        wait_quiet "$SERVER_PID"
+    fi
+    if wanted msgs; then
+        log "$name: messages ($PAIRS pairs, window $WINDOW, ${SECS}s)"
+        "${LOADGEN_CPU[@]}" "$LOADGEN" msgs "${common[@]}" --pairs "$PAIRS" --window "$WINDOW" \
+            --seconds "$SECS" >>"$out" || log "$name: msgs scenario failed"
+        wait_quiet "$SERVER_PID"
+    fi
+    if wanted roster; then
+        # Set-up through XMPP: each pair subscribes both ways (RFC 6121 §3),
+        # then the same message run with logins that fetch the roster first.
+        log "$name: presence subscriptions ($PAIRS pairs, both ways)"
+        if "${LOADGEN_CPU[@]}" "$LOADGEN" subscribe "${common[@]}" --pairs "$PAIRS" >>"$out"; then
+            wait_quiet "$SERVER_PID"
+            log "$name: messages between subscribed contacts (roster get, ${SECS}s)"
+            "${LOADGEN_CPU[@]}" "$LOADGEN" msgs "${common[@]}" --pairs "$PAIRS" \
+                --window "$WINDOW" --seconds "$SECS" --roster |
+                sed 's/^RESULT msgs_/RESULT rmsgs_/' >>"$out" ||
+                log "$name: msgs --roster scenario failed"
+        else
+            log "$name: subscriptions not set up: no roster figures"
+        fi
+        wait_quiet "$SERVER_PID"
+    fi
+    if wanted offline; then
+        log "$name: $OFFLINE offline messages delivered at login ($ROUNDS rounds)"
+        "${LOADGEN_CPU[@]}" "$LOADGEN" offline "${common[@]}" --messages "$OFFLINE" \
+            --rounds "$ROUNDS" >>"$out" || log "$name: offline scenario failed"
+        [ "$name" = taube ] && taube_offline_check
+    fi
     kill -0 "$SERVER_PID" 2>/dev/null || log "$name: the server died during the run"
 }
 
@@ -143,6 +179,15 @@ yaml_set() { # FILE SECTION KEY VALUE
         cur == sec && $0 ~ "^  " key ":" { print "  " key ": " val; found = 1; next }
         { print }
         END { if (!found) exit 3 }' "$1" >"$1.new" && mv "$1.new" "$1"
+}
+
+# A check, not the mechanism: after the offline scenario user1 has nothing
+# left in Taube's offline store (every stored message was delivered).
+taube_offline_check() {
+    local db=$WORK/taube/data/taube.db n
+    command -v sqlite3 >/dev/null && [ -f "$db" ] || return 0
+    n=$(sqlite3 "$db" "SELECT count(*) FROM offline_messages o JOIN accounts a ON a.id = o.account_id WHERE a.username = 'user1'" 2>/dev/null) || return 0
+    [ "$n" = 0 ] || log "taube: $n offline messages of user1 are still stored"
 }
 
 run_taube() {
@@ -246,6 +291,26 @@ get() {
 per_conn() { awk -v n="$2" '$1 == "RESULT" && $2 == "idle_kib_per_conn" && $3 == n { print $4 }' \
     "$WORK/$1.results" 2>/dev/null || true; }
 
+rest() { # NAME KEY: every value of the line, joined by '/'
+    [ -f "$WORK/$1.results" ] || return 0
+    awk -v k="$2" '$1 == "RESULT" && $2 == k { v = $3; for (i = 4; i <= NF; i++) v = v "/" $i }
+        END { if (v != "") print v }' "$WORK/$1.results"
+}
+
+of_n() { # NAME KEY: "count/total" from a "RESULT KEY count total" line
+    local a b
+    a=$(get "$1" "$2")
+    b=$(get "$1" "$2" 4)
+    [ -n "$a" ] && echo "$a/$b"
+}
+
+off_counts() { # NAME: "delivered/delayed" of the worst round
+    local d s
+    d=$(get "$1" offline_delivered_min)
+    s=$(get "$1" offline_delayed_min)
+    [ -n "$d$s" ] && echo "${d:-?}/${s:-?}"
+}
+
 cpu_pair() { # NAME SCENARIO: "server/loadgen" CPU percentages
     local s l
     s=$(get "$1" "$2_server_cpu_pct")
@@ -295,6 +360,28 @@ report() {
         "$(get prosody msgs_latency_ms_p50)" lower
     row "message latency p99, ms" "$(get taube msgs_latency_ms_p99)" \
         "$(get prosody msgs_latency_ms_p99)" lower
+    row "subscribing $PAIRS pairs both ways (set-up), s" "$(get taube subscribe_seconds)" \
+        "$(get prosody subscribe_seconds)" lower
+    row "messages/s, subscribed contacts (window $WINDOW)" "$(get taube rmsgs_per_s)" \
+        "$(get prosody rmsgs_per_s)" higher
+    row "  messages per server CPU-second" "$(get taube rmsgs_per_server_cpu_s)" \
+        "$(get prosody rmsgs_per_server_cpu_s)" higher
+    row "  server / loadgen CPU %, subscribed" "$(cpu_pair taube rmsgs)" "$(cpu_pair prosody rmsgs)" ""
+    row "  logins seeing their contact as 'both'" "$(of_n taube rmsgs_roster_both)" \
+        "$(of_n prosody rmsgs_roster_both)" ""
+    row "message latency p50, ms, subscribed" "$(get taube rmsgs_latency_ms_p50)" \
+        "$(get prosody rmsgs_latency_ms_p50)" lower
+    row "message latency p99, ms, subscribed" "$(get taube rmsgs_latency_ms_p99)" \
+        "$(get prosody rmsgs_latency_ms_p99)" lower
+    row "$OFFLINE offline msgs: presence to last, ms" "$(get taube offline_deliver_ms)" \
+        "$(get prosody offline_deliver_ms)" lower
+    row "  presence to first message, ms" "$(get taube offline_first_ms)" \
+        "$(get prosody offline_first_ms)" lower
+    row "  each round, ms" "$(rest taube offline_deliver_ms_rounds)" \
+        "$(rest prosody offline_deliver_ms_rounds)" ""
+    row "  storing them (send + ping answer), ms" "$(get taube offline_store_ms)" \
+        "$(get prosody offline_store_ms)" lower
+    row "  delivered / with delay stamp (min)" "$(off_counts taube)" "$(off_counts prosody)" ""
     echo
     echo "CPU % is of one core over the measured interval. A load generator near 100 % means the"
     echo "measured rate is the client's limit; \"per server CPU-second\" is the server's capacity."
