@@ -23,7 +23,7 @@ count() { # stage name, file with output
 stage() { # name, make arguments...
     local name=$1; shift
     echo "== $name"
-    if make --no-print-directory "$@" 2>&1 | tee "$log/$name"; then :; fi
+    make --no-print-directory "$@" 2>&1 | tee "$log/$name"
     local rc=${PIPESTATUS[0]}
     count "$name" "$log/$name"
     if [ "$rc" -ne 0 ]; then stages_failed+=("$name"); fi

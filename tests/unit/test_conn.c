@@ -742,7 +742,10 @@ static void run_big(bool tls)
     assert_string_equal(k.err, "");
     assert_int_equal(s.big_over_limit_rc, -ENOBUFS);
     assert_true(s.big_enobufs > 0);
-    assert_true(s.big_max_queued <= BIG_QUEUE_MAX);
+    /* The limit is on what the writer may queue; TLS framing added at the
+     * flush (22 bytes a 16 KiB record) may sit on top of it. */
+    size_t slack = tls ? BIG_QUEUE_MAX / 256 : 0;
+    assert_true(s.big_max_queued <= BIG_QUEUE_MAX + slack);
     assert_int_equal(s.big_sent, BIG_TOTAL);
     assert_int_equal(k.big_got, BIG_TOTAL);
     assert_int_equal(s.close_err[0], 0);

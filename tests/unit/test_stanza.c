@@ -19,7 +19,7 @@ static void hmap_many_keys(void **state)
     struct hmap m;
     hmap_init(&m);
     enum { N = 5000 };
-    static char keys[N][16];
+    static char keys[N][24];
     for (int i = 0; i < N; i++) {
         snprintf(keys[i], sizeof keys[i], "user%d@x", i);
         assert_int_equal(hmap_put(&m, keys[i], &keys[i]), 0);
