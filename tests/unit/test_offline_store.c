@@ -2,90 +2,15 @@
  * (src/store/sqlite_offline.c, src/store/sqlite_blocking.c), on a
  * temporary file. */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-#include <sqlite3.h>
 
 #include "store/blocking.h"
 #include "store/offline.h"
-#include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *s;
-};
-
-/* Credentials with some bytes for both hashes (the store checks them). */
-static struct account_creds make_creds(void)
-{
-    struct account_creds c;
-    memset(&c, 0, sizeof c);
-    for (int h = 0; h < SCRAM_NHASH; h++) {
-        struct scram_creds *sc = &c.scram[h];
-        sc->hash = (enum scram_hash)h;
-        sc->salt_len = SCRAM_SALT_LEN;
-        memset(sc->salt, 7, sc->salt_len);
-        sc->iterations = 4096;
-        memset(sc->stored_key, 1, scram_hash_len(sc->hash));
-        memset(sc->server_key, 2, scram_hash_len(sc->hash));
-        c.have[h] = true;
-    }
-    return c;
-}
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/taube-offline-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char *err = NULL;
-    int rc = store_open(&f->s, f->path, &err);
-    if (rc != 0)
-        fail_msg("store_open: %d %s", rc, err ? err : "");
-    struct account_creds c = make_creds();
-    assert_int_equal(store_account_create_sync(f->s, "example.org", "alice", &c), 0);
-    assert_int_equal(store_account_create_sync(f->s, "example.org", "bob", &c), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char p[160];
-    store_close(f->s);
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static long long sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    static const char *const users[] = {"alice", "bob", NULL};
+    return fixture_setup(state, "example.org", users);
 }
 
 /* ---- offline messages ---- */
@@ -241,12 +166,12 @@ static void test_blocking_limit_is_atomic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_offline_order_and_accounts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_offline_delete_only_listed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_offline_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_offline_cascade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blocking_add_list_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blocking_limit_is_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline_order_and_accounts, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_offline_delete_only_listed, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_offline_limits, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_offline_cascade, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_blocking_add_list_remove, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_blocking_limit_is_atomic, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

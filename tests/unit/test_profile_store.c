@@ -1,80 +1,20 @@
 /* Unit tests of the vCard, private XML and last-activity store areas
  * (src/store/sqlite_vcard.c, sqlite_private.c, sqlite_last.c). */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
 
 #include "modules/module.h"
 #include "store/last.h"
 #include "store/private.h"
-#include "store/store.h"
 #include "store/vcard.h"
+#include "store_fixture.h"
 
 #define D "example.org"
 #define HASH "01b87fcd030b72895ff8e88db57ec525450f000d"
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *s;
-};
-
-static struct account_creds make_creds(void)
-{
-    struct account_creds c;
-    memset(&c, 0, sizeof c);
-    for (int h = 0; h < SCRAM_NHASH; h++) {
-        struct scram_creds *sc = &c.scram[h];
-        sc->hash = (enum scram_hash)h;
-        sc->salt_len = SCRAM_SALT_LEN;
-        memset(sc->salt, 7, sc->salt_len);
-        sc->iterations = 4096;
-        memset(sc->stored_key, 1, scram_hash_len(sc->hash));
-        memset(sc->server_key, 2, scram_hash_len(sc->hash));
-        c.have[h] = true;
-    }
-    return c;
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/taube-pstore-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char *err = NULL;
-    int rc = store_open(&f->s, f->path, &err);
-    if (rc != 0)
-        fail_msg("store_open: %d %s", rc, err ? err : "");
-    struct account_creds c = make_creds();
-    assert_int_equal(store_account_create_sync(f->s, D, "alice", &c), 0);
-    assert_int_equal(store_account_create_sync(f->s, D, "bob", &c), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char p[160];
-    store_close(f->s);
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    static const char *const users[] = {"alice", "bob", NULL};
+    return fixture_setup(state, D, users);
 }
 
 static void test_vcard_round_trip(void **state)
@@ -201,7 +141,7 @@ static void test_account_delete_cascades(void **state)
     assert_int_equal(store_private_set(f->s, D, "alice", &a, 1, 1000), 0);
     assert_int_equal(store_last_set(f->s, D, "alice", 5, "bye"), 0);
     assert_int_equal(store_account_delete_sync(f->s, D, "alice"), 0);
-    struct account_creds c = make_creds();
+    struct account_creds c = make_creds(1);
     assert_int_equal(store_account_create_sync(f->s, D, "alice", &c), 0);
     struct buf b;
     buf_init(&b, 0);
@@ -260,13 +200,13 @@ static void test_data_contract(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_vcard_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_vcard_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_private_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_private_quota, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_last_activity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_account_delete_cascades, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_data_contract, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vcard_round_trip, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_vcard_bad_input, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_private_round_trip, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_private_quota, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_last_activity, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_account_delete_cascades, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_data_contract, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,77 +1,20 @@
 /* Unit tests of roster storage (src/store/sqlite_roster.c), on a temporary file. */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
 
 #include "core/buf.h"
 #include "core/config.h"
 #include "modules/module.h"
 #include "store/roster.h"
-#include "store/store.h"
+#include "store_fixture.h"
 
 extern const struct module mod_roster;
 
 #define DOM "example.org"
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *s;
-};
-
-static struct account_creds creds(void)
-{
-    struct account_creds c;
-    memset(&c, 0, sizeof c);
-    for (int h = 0; h < SCRAM_NHASH; h++) {
-        c.scram[h].hash = (enum scram_hash)h;
-        c.scram[h].salt_len = SCRAM_SALT_LEN;
-        c.scram[h].iterations = 4096;
-        c.have[h] = true;
-    }
-    return c;
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/taube-roster-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char *err = NULL;
-    int rc = store_open(&f->s, f->path, &err);
-    if (rc != 0)
-        fail_msg("store_open: %d %s", rc, err ? err : "");
-    struct account_creds c = creds();
-    assert_int_equal(store_account_create_sync(f->s, DOM, "alice", &c), 0);
-    assert_int_equal(store_account_create_sync(f->s, DOM, "bob", &c), 0);
-    assert_int_equal(store_account_create_sync(f->s, DOM, "carol", &c), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char p[160];
-    store_close(f->s);
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    static const char *const users[] = {"alice", "bob", "carol", NULL};
+    return fixture_setup(state, DOM, users);
 }
 
 static int put(struct fixture *f, const char *user, const char *jid, const char *name,
@@ -285,13 +228,13 @@ static void test_contract_export_describe_erase(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_put_load_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_groups_and_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_mask_and_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_changes_since_and_log_bound, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_holders_and_erase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_jid_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_contract_export_describe_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_load_roundtrip, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_no_groups_and_status, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_list_mask_and_count, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_changes_since_and_log_bound, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_holders_and_erase, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_jid_refused, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_contract_export_describe_erase, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,110 +1,22 @@
 /* Unit tests of the SQLite store (src/store/sqlite.c), on a temporary file. */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-#include <sqlite3.h>
 
 #include "store/migrations.h"
-#include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *s;
-};
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/taube-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char *err = NULL;
-    int rc = store_open(&f->s, f->path, &err);
-    if (rc != 0)
-        fail_msg("store_open: %d %s", rc, err ? err : "");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char p[160];
-    store_close(f->s);
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    return fixture_setup(state, NULL, NULL);
 }
 
 static void reopen(struct fixture *f)
 {
     store_close(f->s);
     f->s = NULL;
-    char *err = NULL;
-    int rc = store_open(&f->s, f->path, &err);
-    if (rc != 0)
-        fail_msg("store_open: %d %s", rc, err ? err : "");
-}
-
-/* A query run straight on the file, beside the store under test. */
-static long long sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
-/* Credentials with recognisable bytes (seed) for both hashes. */
-static struct account_creds make_creds(uint8_t seed)
-{
-    struct account_creds c;
-    memset(&c, 0, sizeof c);
-    for (int h = 0; h < SCRAM_NHASH; h++) {
-        struct scram_creds *sc = &c.scram[h];
-        sc->hash = (enum scram_hash)h;
-        sc->salt_len = SCRAM_SALT_LEN;
-        memset(sc->salt, seed + h, sc->salt_len);
-        sc->iterations = 4096 + (uint32_t)seed;
-        size_t kl = scram_hash_len(sc->hash);
-        for (size_t i = 0; i < kl; i++) {
-            sc->stored_key[i] = (uint8_t)(seed + i);
-            sc->server_key[i] = (uint8_t)(seed * 3 + i);
-        }
-        c.have[h] = true;
-    }
-    return c;
+    fixture_open_store(f);
 }
 
 static void assert_creds_equal(const struct account_creds *a, const struct account_creds *b)
@@ -404,21 +316,21 @@ static void test_bad_creds_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_migrations_from_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_creds_async, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_creds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete_cascades, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_future_schema_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_touch_login, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_durable_after_crash, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_creds_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations_from_empty, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_mode, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_create_get, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_get_creds_async, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_input, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_set_creds, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_cascades, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_exists, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_future_schema_refused, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_touch_login, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_durable_after_crash, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_creds_rows, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
