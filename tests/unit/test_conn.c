@@ -330,16 +330,24 @@ static void srv_init(struct srv *s, bool direct_tls, bool with_tls, size_t queue
     srv_init_max(s, direct_tls, with_tls, queue_max, closes, 0);
 }
 
+/* Frees what srv_init made once the loop has stopped; every handle the
+ * test added to the loop must be closing by then. */
+static void srv_free(struct srv *s)
+{
+    tls_ctx_free(s->tls);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&s->loop), 0);
+    assert_false(s->timed_out);
+}
+
+/* Runs the loop while client(arg) runs in a second thread, then frees. */
 static void srv_run(struct srv *s, void *(*client)(void *), void *arg)
 {
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, client, arg), 0);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     pthread_join(th, NULL);
-    tls_ctx_free(s->tls);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&s->loop), 0);
-    assert_false(s->timed_out);
+    srv_free(s);
 }
 
 /* ---- the client side (second thread) ---- */
@@ -386,11 +394,11 @@ static int cli_connect(struct cli *k)
     return fd;
 }
 
-static void cli_rst_close(int fd)
+/* Makes the coming close() send a RST instead of a FIN. */
+static void cli_set_rst(int fd)
 {
     struct linger lg = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(fd);
 }
 
 /* Reads one line byte by byte (so no TLS byte after it is consumed). */
@@ -465,6 +473,48 @@ static void cli_tls_free(SSL *ssl, SSL_CTX *ctx)
     SSL_CTX_free(ctx);
 }
 
+/* A client connection: a socket and, over TLS, its session (else NULL). */
+struct cli_conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+/* Connects and, when tls, completes the handshake. On failure records
+ * "connect" or "handshake failed" in k->err, leaves nothing open and
+ * returns false. */
+static bool cli_open(struct cli *k, bool tls, struct cli_conn *cc)
+{
+    *cc = (struct cli_conn){.fd = cli_connect(k)};
+    if (cc->fd < 0) {
+        cli_fail(k, "connect");
+        return false;
+    }
+    if (tls && !(cc->ssl = cli_tls(k, cc->fd, &cc->ctx))) {
+        close(cc->fd);
+        cli_fail(k, "handshake failed");
+        return false;
+    }
+    return true;
+}
+
+static void cli_close(struct cli_conn *cc)
+{
+    if (cc->ssl)
+        cli_tls_free(cc->ssl, cc->ctx);
+    close(cc->fd);
+}
+
+static bool cc_send(const struct cli_conn *cc, const char *s)
+{
+    return cc->ssl ? tls_send(cc->ssl, s) : plain_send(cc->fd, s);
+}
+
+static bool cc_line(const struct cli_conn *cc, const char *want)
+{
+    return cc->ssl ? tls_line(cc->ssl, want) : plain_line(cc->fd, want);
+}
+
 /* Reads the orderly close: BYE, close_notify, EOF. */
 static void *tls_quit(struct cli *k, SSL *ssl)
 {
@@ -475,6 +525,17 @@ static void *tls_quit(struct cli *k, SSL *ssl)
         return cli_fail(k, "no close_notify");
     SSL_shutdown(ssl); /* answer it: else OpenSSL marks the session bad */
     return NULL;
+}
+
+/* Sends a query the server answers with OK, then closes in order. */
+static void tls_query_quit(struct cli *k, SSL *ssl, const char *query)
+{
+    char line[16];
+    snprintf(line, sizeof line, "%s\n", query);
+    if (!tls_send(ssl, line) || !tls_line(ssl, "OK\n"))
+        cli_fail(k, "%s query", query);
+    else
+        tls_quit(k, ssl);
 }
 
 /* ---- test 1: plaintext echo, STARTTLS, echo over TLS, orderly close ---- */
@@ -529,32 +590,19 @@ static void peer_cn(SSL *ssl, char *out, size_t len)
 
 static void direct_once(struct cli *k)
 {
-    int fd = cli_connect(k);
-    if (fd < 0) {
-        cli_fail(k, "connect");
+    struct cli_conn cc;
+    if (!cli_open(k, true, &cc))
         return;
-    }
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = cli_tls(k, fd, &ctx);
-    if (!ssl) {
-        close(fd);
-        cli_fail(k, "handshake failed");
-        return;
-    }
     const unsigned char *p = NULL;
     unsigned int plen = 0;
-    SSL_get0_alpn_selected(ssl, &p, &plen);
+    SSL_get0_alpn_selected(cc.ssl, &p, &plen);
     snprintf(k->alpn_got, sizeof k->alpn_got, "%.*s", (int)plen, p ? (const char *)p : "");
-    peer_cn(ssl, k->peer_cn, sizeof k->peer_cn);
-    if (!tls_send(ssl, "SNI\n") || !tls_line(ssl, "OK\n"))
-        cli_fail(k, "SNI query");
-    else
-        tls_quit(k, ssl);
-    k->reused = SSL_session_reused(ssl) == 1;
+    peer_cn(cc.ssl, k->peer_cn, sizeof k->peer_cn);
+    tls_query_quit(k, cc.ssl, "SNI");
+    k->reused = SSL_session_reused(cc.ssl) == 1;
     if (k->resume && !k->session)
-        k->session = SSL_get1_session(ssl);
-    cli_tls_free(ssl, ctx);
-    close(fd);
+        k->session = SSL_get1_session(cc.ssl);
+    cli_close(&cc);
 }
 
 /* With resume, a second connection offers the first one's ticket. */
@@ -643,28 +691,18 @@ static void test_tls11_refused(void **state)
 static void *client_cb(void *arg)
 {
     struct cli *k = arg;
-    int fd = cli_connect(k);
-    if (fd < 0)
-        return cli_fail(k, "connect");
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = cli_tls(k, fd, &ctx);
-    if (!ssl) {
-        close(fd);
-        return cli_fail(k, "handshake failed");
-    }
-    k->got_exporter = SSL_export_keying_material(ssl, k->exporter, 32, "EXPORTER-Channel-Binding",
-                                                 24, NULL, 0, 0) == 1;
-    X509 *x = SSL_get1_peer_certificate(ssl);
+    struct cli_conn cc;
+    if (!cli_open(k, true, &cc))
+        return NULL;
+    k->got_exporter = SSL_export_keying_material(cc.ssl, k->exporter, 32,
+                                                 "EXPORTER-Channel-Binding", 24, NULL, 0, 0) == 1;
+    X509 *x = SSL_get1_peer_certificate(cc.ssl);
     unsigned int len = 0;
     if (!x || !X509_digest(x, EVP_sha256(), k->endpoint, &len) || len != 32)
         cli_fail(k, "peer certificate digest");
     X509_free(x);
-    if (!tls_send(ssl, "CB\n") || !tls_line(ssl, "OK\n"))
-        cli_fail(k, "CB query");
-    else
-        tls_quit(k, ssl);
-    cli_tls_free(ssl, ctx);
-    close(fd);
+    tls_query_quit(k, cc.ssl, "CB");
+    cli_close(&cc);
     return NULL;
 }
 
@@ -700,22 +738,16 @@ static void test_channel_binding(void **state)
 static void *client_big(void *arg)
 {
     struct cli *k = arg;
-    int fd = cli_connect(k);
-    if (fd < 0)
-        return cli_fail(k, "connect");
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = NULL;
-    if (k->sni && !(ssl = cli_tls(k, fd, &ctx))) {
-        close(fd);
-        return cli_fail(k, "handshake failed");
-    }
-    bool ok = ssl ? tls_send(ssl, "BIG\n") : plain_send(fd, "BIG\n");
-    if (!ok)
+    struct cli_conn cc;
+    if (!cli_open(k, k->sni != NULL, &cc))
+        return NULL;
+    SSL *ssl = cc.ssl;
+    if (!cc_send(&cc, "BIG\n"))
         cli_fail(k, "send BIG");
     usleep(200 * 1000); /* let the server hit its queue limit first */
     char buf[16384];
     for (;;) {
-        int n = ssl ? SSL_read(ssl, buf, sizeof buf) : (int)recv(fd, buf, sizeof buf, 0);
+        int n = ssl ? SSL_read(ssl, buf, sizeof buf) : (int)recv(cc.fd, buf, sizeof buf, 0);
         if (n <= 0)
             break;
         for (int i = 0; i < n; i++)
@@ -727,9 +759,7 @@ static void *client_big(void *arg)
     }
     if (ssl && SSL_get_error(ssl, 0) != SSL_ERROR_ZERO_RETURN)
         cli_fail(k, "no close_notify after the big write");
-    if (ssl)
-        cli_tls_free(ssl, ctx);
-    close(fd);
+    cli_close(&cc);
     return NULL;
 }
 
@@ -768,29 +798,18 @@ static void test_big_write_tls(void **state)
 static void *client_abrupt(void *arg)
 {
     struct cli *k = arg;
-    int fd = cli_connect(k);
-    if (fd < 0)
-        return cli_fail(k, "connect");
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = NULL;
-    if (k->sni && !(ssl = cli_tls(k, fd, &ctx))) {
-        close(fd);
-        return cli_fail(k, "handshake failed");
-    }
-    bool ok = ssl ? tls_send(ssl, "x\n") && tls_line(ssl, "x\n")
-                  : plain_send(fd, "x\n") && plain_line(fd, "x\n");
-    if (!ok)
+    struct cli_conn cc;
+    if (!cli_open(k, k->sni != NULL, &cc))
+        return NULL;
+    if (!cc_send(&cc, "x\n") || !cc_line(&cc, "x\n"))
         cli_fail(k, "echo");
     /* Leave the server with a big write in flight, then vanish. */
-    if (ssl ? !tls_send(ssl, "BIG\n") : !plain_send(fd, "BIG\n"))
+    if (!cc_send(&cc, "BIG\n"))
         cli_fail(k, "send BIG");
     usleep(50 * 1000);
-    if (ssl)
-        cli_tls_free(ssl, ctx);
     if (k->rst)
-        cli_rst_close(fd);
-    else
-        close(fd);
+        cli_set_rst(cc.fd);
+    cli_close(&cc); /* no close_notify: the session is freed, not shut down */
     return NULL;
 }
 
@@ -822,15 +841,10 @@ static void test_abrupt_close(void **state)
 static void *client_pipeline(void *arg)
 {
     struct cli *k = arg;
-    int fd = cli_connect(k);
-    if (fd < 0)
-        return cli_fail(k, "connect");
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = cli_tls(k, fd, &ctx);
-    if (!ssl) {
-        close(fd);
-        return cli_fail(k, "handshake failed");
-    }
+    struct cli_conn cc;
+    if (!cli_open(k, true, &cc))
+        return NULL;
+    SSL *ssl = cc.ssl;
     /* Many records in one go: the server pauses after each line, so
      * most of this sits unread in its saved input for a while. */
     char line[16];
@@ -846,8 +860,7 @@ static void *client_pipeline(void *arg)
     }
     if (!k->err[0])
         tls_quit(k, ssl);
-    cli_tls_free(ssl, ctx);
-    close(fd);
+    cli_close(&cc);
     return NULL;
 }
 
@@ -967,10 +980,7 @@ static void test_emfile_backoff(void **state)
     pthread_join(th, NULL);
     setrlimit(RLIMIT_NOFILE, &e.saved);
     uv_close((uv_handle_t *)&restore, NULL);
-    tls_ctx_free(s.tls);
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&s.loop), 0);
-    assert_false(s.timed_out);
+    srv_free(&s);
     assert_string_equal(k.err, "");
     assert_int_equal(e.accepts_before, 0); /* nothing served while out of fds */
     assert_int_equal(s.accepts, 1);
