@@ -13,7 +13,7 @@ for bin in "$dir"/fuzz_*; do
     if ! "$bin" -max_total_time="$secs" -print_final_stats=0 "$work/$part" >"$work/$part.log" 2>&1; then
         tail -40 "$work/$part.log"; fail=1
     else
-        grep -E '^#[0-9]+ *DONE' "$work/$part.log" | tail -1
+        grep -E '^Done [0-9]+ runs' "$work/$part.log" | tail -1
     fi
 done
 exit $fail
