@@ -1,0 +1,48 @@
+/* The control socket: how taubectl reaches the running server.
+ *
+ * A Unix stream socket at server.control_socket (mode 0600, in the data
+ * directory). Only the server's own uid or root may talk to it (checked
+ * with SO_PEERCRED). One request line, one reply line, then the server
+ * closes the connection:
+ *     request: NAME [TAB ARG]... LF      (no TAB or LF inside an argument)
+ *     reply:   "ok" [TAB TEXT] LF   or   "error" TAB TEXT LF
+ * A reply is one line; a command that returns a list separates the
+ * items with TAB.
+ *
+ * Loop thread only. Commands run on the loop like any other event.
+ */
+#ifndef TAUBE_CONTROL_H
+#define TAUBE_CONTROL_H
+
+#include "core/buf.h"
+
+struct server;
+struct control;
+
+struct control_command {
+    const char *name;  /* "kick", "suspend", ... */
+    int min_args;
+    int max_args;
+    /* Fills reply (one line, no LF) and returns 0, or -errno with the
+     * reason in reply. */
+    int (*run)(struct server *srv, const char *const *args, int nargs, struct buf *reply);
+};
+
+/* The table (control_commands.c): each part appends its entries. */
+extern const struct control_command control_commands[];
+extern const size_t control_ncommands;
+
+/* Binds the socket (replacing a stale one left by a crash, refusing if a
+ * live server answers on it). 0 or -errno with *err set. */
+int control_start(struct control **out, struct server *srv, const char *path, char **err);
+void control_stop(struct control *c);
+
+/* ---- client side (taubectl) ---- */
+
+/* Sends one request and reads the reply. Returns 0 (ok; *reply gets the
+ * TEXT or ""), -ENOTCONN if no server is running there (the caller then
+ * works on the store alone), -EPROTO with the server's error TEXT in
+ * *reply, or another -errno. *reply is malloc'ed (may be NULL on -errno). */
+int control_call(const char *path, const char *const *args, int nargs, char **reply);
+
+#endif
