@@ -296,6 +296,8 @@ void lg_client_online(struct lg *lg, struct client *c)
         client_close(c);
     if (r->mode == M_OFFLINE && r->phase == P_OFF_STORE)
         offline_send(r, c);
+    else if (r->mode == M_OFFLINE && r->phase == P_OFF_LOGIN && r->off[r->round].all_ms >= 0)
+        client_close(c); /* every message came before the login's ping answer */
     top_up(r);
 }
 
@@ -481,7 +483,8 @@ static void offline_message(struct run *r, struct client *c, const char *e, cons
     r->next_index = index + 1;
     if (o->got == r->o.messages) {
         o->all_ms = ms;
-        client_close(c);
+        if (c->is_online) /* else when the login's ping is answered */
+            client_close(c);
     }
 }
 
