@@ -183,6 +183,43 @@ int store_bind_account(sqlite3_stmt *st, const char *domain, const char *user)
     return 0;
 }
 
+int store_stmt_account(struct store *s, const char *sql, const char *domain, const char *user,
+                       sqlite3_stmt **out)
+{
+    *out = store_stmt(s, sql);
+    if (!*out)
+        return -EIO;
+    int rc = store_bind_account(*out, domain, user);
+    if (rc < 0) {
+        store_stmt_done(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int store_exec_account(struct store *s, const char *sql, const char *domain, const char *user,
+                       const char *what)
+{
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, sql, domain, user, &st);
+    return rc < 0 ? rc : store_stmt_exec(s, st, what);
+}
+
+int store_stmt_account_id(struct store *s, const char *sql, const char *domain, const char *user,
+                          sqlite3_stmt **out)
+{
+    sqlite3_int64 id;
+    *out = NULL;
+    int rc = store_account_id(s, domain, user, &id);
+    if (rc < 0)
+        return rc;
+    *out = store_stmt(s, sql);
+    if (!*out)
+        return -EIO;
+    sqlite3_bind_int64(*out, 1, id);
+    return 0;
+}
+
 /* ---- opening, migrations ---- */
 
 /* Runs constant SQL (pragmas, migration steps): no values are involved. */

@@ -21,14 +21,10 @@ static const char sql_match[] =
 int store_blocking_list_sync(struct store *s, const char *domain, const char *user,
                              void (*cb)(void *ud, const char *jid), void *ud)
 {
-    sqlite3_int64 acc;
-    int rc = store_account_id(s, domain, user, &acc);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account_id(s, sql_list, domain, user, &st);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st = store_stmt(s, sql_list);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, acc);
     int n = 0, step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *jid = (const char *)sqlite3_column_text(st, 0);

@@ -55,6 +55,19 @@ int store_tx_begin(struct store *s);
 int store_tx_end(struct store *s, int rc);
 /* Binds ?1 = domain, ?2 = user (both checked for length). */
 int store_bind_account(sqlite3_stmt *st, const char *domain, const char *user);
+/* *out = the cached statement for sql with ?1 = domain and ?2 = user
+ * bound. 0, or -EIO, -EINVAL, -ENOMEM with *out NULL and nothing bound. */
+int store_stmt_account(struct store *s, const char *sql, const char *domain, const char *user,
+                       sqlite3_stmt **out);
+/* Runs sql (?1 = domain, ?2 = user, no rows returned), e.g. deleting an
+ * account's rows of one area. 0 or -errno. */
+int store_exec_account(struct store *s, const char *sql, const char *domain, const char *user,
+                       const char *what);
+/* *out = the cached statement for sql with ?1 = the id of domain/user's
+ * account bound. 0, -ENOENT (no such account), or -errno; *out is NULL
+ * on failure. */
+int store_stmt_account_id(struct store *s, const char *sql, const char *domain, const char *user,
+                          sqlite3_stmt **out);
 /* accounts.id of domain/user: 0, -ENOENT or -errno. */
 int store_account_id(struct store *s, const char *domain, const char *user, sqlite3_int64 *id);
 /* Logs what failed (never values) and maps the SQLite code to -errno. */

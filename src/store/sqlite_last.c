@@ -31,15 +31,13 @@ int store_last_set(struct store *s, const char *domain, const char *user, int64_
 {
     if (status && strlen(status) > LAST_STATUS_MAX)
         return -EINVAL;
-    sqlite3_stmt *st = store_stmt(s, SQL_SET);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc == 0 && status && sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC) != SQLITE_OK)
-        rc = -ENOMEM;
-    if (rc < 0) {
-        store_stmt_done(st);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_SET, domain, user, &st);
+    if (rc < 0)
         return rc;
+    if (status && sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC) != SQLITE_OK) {
+        store_stmt_done(st);
+        return -ENOMEM;
     }
     sqlite3_bind_int64(st, 3, t);
     pragma(s, SQL_SYNC_NORMAL);
@@ -53,20 +51,18 @@ int store_last_set(struct store *s, const char *domain, const char *user, int64_
 int store_last_get(struct store *s, const char *domain, const char *user, int64_t *t,
                    struct buf *status)
 {
-    sqlite3_stmt *st = store_stmt(s, SQL_GET);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc == 0) {
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            *t = sqlite3_column_int64(st, 0);
-            const unsigned char *txt = sqlite3_column_text(st, 1);
-            if (status && txt)
-                rc = buf_append(status, txt, (size_t)sqlite3_column_bytes(st, 1));
-        } else {
-            rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading last activity");
-        }
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_GET, domain, user, &st);
+    if (rc < 0)
+        return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *t = sqlite3_column_int64(st, 0);
+        const unsigned char *txt = sqlite3_column_text(st, 1);
+        if (status && txt)
+            rc = buf_append(status, txt, (size_t)sqlite3_column_bytes(st, 1));
+    } else {
+        rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading last activity");
     }
     store_stmt_done(st);
     return rc;
@@ -74,13 +70,5 @@ int store_last_get(struct store *s, const char *domain, const char *user, int64_
 
 int store_last_delete(struct store *s, const char *domain, const char *user)
 {
-    sqlite3_stmt *st = store_stmt(s, SQL_DELETE);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc < 0) {
-        store_stmt_done(st);
-        return rc;
-    }
-    return store_stmt_exec(s, st, "forgetting last activity");
+    return store_exec_account(s, SQL_DELETE, domain, user, "forgetting last activity");
 }

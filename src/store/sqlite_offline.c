@@ -91,14 +91,10 @@ int store_offline_add_sync(struct store *s, const char *domain, const char *user
 int store_offline_list_sync(struct store *s, const char *domain, const char *user,
                             int64_t after_id, size_t max, store_offline_cb cb, void *ud)
 {
-    sqlite3_int64 acc;
-    int rc = store_account_id(s, domain, user, &acc);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account_id(s, sql_list, domain, user, &st);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st = store_stmt(s, sql_list);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, acc);
     sqlite3_bind_int64(st, 2, after_id);
     sqlite3_bind_int64(st, 3, max > INT_MAX ? INT_MAX : (sqlite3_int64)max);
     int n = 0, step;
@@ -145,13 +141,9 @@ int store_offline_delete_sync(struct store *s, const char *domain, const char *u
 
 int store_offline_clear_sync(struct store *s, const char *domain, const char *user)
 {
-    sqlite3_int64 acc;
-    int rc = store_account_id(s, domain, user, &acc);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account_id(s, sql_clear, domain, user, &st);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st = store_stmt(s, sql_clear);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, acc);
     return store_stmt_exec(s, st, "erasing offline messages");
 }

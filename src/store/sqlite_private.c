@@ -32,12 +32,11 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s, size_t len)
 int store_private_get(struct store *s, const char *domain, const char *user, const char *ns,
                       const char *name, struct buf *out)
 {
-    sqlite3_stmt *st = store_stmt(s, SQL_GET);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc == 0)
-        rc = bind_text(st, 3, ns, strlen(ns));
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_GET, domain, user, &st);
+    if (rc < 0)
+        return rc;
+    rc = bind_text(st, 3, ns, strlen(ns));
     if (rc == 0)
         rc = bind_text(st, 4, name, strlen(name));
     if (rc == 0) {
@@ -105,14 +104,10 @@ int store_private_set(struct store *s, const char *domain, const char *user,
 int store_private_list(struct store *s, const char *domain, const char *user,
                        void (*cb)(void *ud, const struct private_item *it), void *ud)
 {
-    sqlite3_stmt *st = store_stmt(s, SQL_LIST);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc < 0) {
-        store_stmt_done(st);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_LIST, domain, user, &st);
+    if (rc < 0)
         return rc;
-    }
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct private_item it = {(const char *)sqlite3_column_text(st, 0),
@@ -129,13 +124,5 @@ int store_private_list(struct store *s, const char *domain, const char *user,
 
 int store_private_delete_all(struct store *s, const char *domain, const char *user)
 {
-    sqlite3_stmt *st = store_stmt(s, SQL_DELETE);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc < 0) {
-        store_stmt_done(st);
-        return rc;
-    }
-    return store_stmt_exec(s, st, "deleting private XML");
+    return store_exec_account(s, SQL_DELETE, domain, user, "deleting private XML");
 }

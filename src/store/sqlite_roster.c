@@ -138,12 +138,10 @@ int roster_load_sync(struct store *s, const char *domain, const char *user, cons
                      struct roster_item *out)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_int64 id;
-    int rc = store_account_id(s, domain, user, &id);
-    sqlite3_stmt *st = rc == 0 ? store_stmt(s, SQL_LOAD) : NULL;
-    if (rc < 0 || !st)
-        return rc < 0 ? rc : -EIO;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account_id(s, SQL_LOAD, domain, user, &st);
+    if (rc < 0)
+        return rc;
     rc = bind_text(st, 2, jid);
     if (rc == 0) {
         int step = sqlite3_step(st);
@@ -159,12 +157,10 @@ int roster_load_sync(struct store *s, const char *domain, const char *user, cons
 int roster_list_sync(struct store *s, const char *domain, const char *user, unsigned mask,
                      void (*cb)(void *ud, const struct roster_item *it), void *ud)
 {
-    sqlite3_int64 id;
-    int rc = store_account_id(s, domain, user, &id);
-    sqlite3_stmt *st = rc == 0 ? store_stmt(s, SQL_LIST) : NULL;
-    if (rc < 0 || !st)
-        return rc < 0 ? rc : -EIO;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account_id(s, SQL_LIST, domain, user, &st);
+    if (rc < 0)
+        return rc;
     sqlite3_bind_int(st, 2, (int)mask);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -183,12 +179,10 @@ int roster_list_sync(struct store *s, const char *domain, const char *user, unsi
 int roster_count_sync(struct store *s, const char *domain, const char *user, unsigned mask,
                       size_t *n)
 {
-    sqlite3_int64 id;
-    int rc = store_account_id(s, domain, user, &id);
-    sqlite3_stmt *st = rc == 0 ? store_stmt(s, SQL_COUNT) : NULL;
-    if (rc < 0 || !st)
-        return rc < 0 ? rc : -EIO;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account_id(s, SQL_COUNT, domain, user, &st);
+    if (rc < 0)
+        return rc;
     sqlite3_bind_int(st, 2, (int)mask);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)

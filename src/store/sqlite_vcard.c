@@ -31,20 +31,17 @@ static void copy_hash(sqlite3_stmt *st, int col, char hash[VCARD_HASH_LEN + 1])
 static int vcard_read(struct store *s, const char *domain, const char *user, struct buf *xml,
                       char hash[VCARD_HASH_LEN + 1])
 {
-    sqlite3_stmt *st = store_stmt(s, SQL_GET);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc == 0) {
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            copy_hash(st, 1, hash);
-            if (xml)
-                rc = buf_append(xml, sqlite3_column_blob(st, 0),
-                                (size_t)sqlite3_column_bytes(st, 0));
-        } else {
-            rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading a vCard");
-        }
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_GET, domain, user, &st);
+    if (rc < 0)
+        return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        copy_hash(st, 1, hash);
+        if (xml)
+            rc = buf_append(xml, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    } else {
+        rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading a vCard");
     }
     store_stmt_done(st);
     return rc;
@@ -70,16 +67,14 @@ int store_vcard_set(struct store *s, const char *domain, const char *user, const
         return -EINVAL;
     if (len > (size_t)INT32_MAX)
         return -EINVAL;
-    sqlite3_stmt *st = store_stmt(s, SQL_SET);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc == 0 && (sqlite3_bind_text(st, 3, xml, (int)len, SQLITE_STATIC) != SQLITE_OK ||
-                    (hash && *hash && sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC) != SQLITE_OK)))
-        rc = -ENOMEM;
-    if (rc < 0) {
-        store_stmt_done(st);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_SET, domain, user, &st);
+    if (rc < 0)
         return rc;
+    if (sqlite3_bind_text(st, 3, xml, (int)len, SQLITE_STATIC) != SQLITE_OK ||
+        (hash && *hash && sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC) != SQLITE_OK)) {
+        store_stmt_done(st);
+        return -ENOMEM;
     }
     rc = store_stmt_exec(s, st, "storing a vCard");
     if (rc == 0 && sqlite3_changes(s->db) == 0)
@@ -89,13 +84,5 @@ int store_vcard_set(struct store *s, const char *domain, const char *user, const
 
 int store_vcard_delete(struct store *s, const char *domain, const char *user)
 {
-    sqlite3_stmt *st = store_stmt(s, SQL_DELETE);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc < 0) {
-        store_stmt_done(st);
-        return rc;
-    }
-    return store_stmt_exec(s, st, "deleting a vCard");
+    return store_exec_account(s, SQL_DELETE, domain, user, "deleting a vCard");
 }
