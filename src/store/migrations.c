@@ -104,6 +104,39 @@ const char *const store_migrations[] = {
     "  jid TEXT NOT NULL,"
     "  PRIMARY KEY (account_id, ver)"
     ") WITHOUT ROWID;",
+    /* Inactivity warnings (P12): when the account was warned that it will
+     * be deleted for want of use; one per account. A login (any update of
+     * accounts.last_login) removes it, so the next inactive period is
+     * warned about again. The primary key indexes account_id. */
+    "CREATE TABLE retention_warnings ("
+    "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  warned_at INTEGER NOT NULL"
+    ");"
+    "CREATE TRIGGER retention_warnings_login AFTER UPDATE OF last_login ON accounts"
+    "  BEGIN DELETE FROM retention_warnings WHERE account_id = NEW.id; END;",
+    /* 6: registration codes (P1), stored only as a keyed hash, and each
+     * account's link to the code that created it with the consent time
+     * and policy version (P2). The link lives as long as the account;
+     * codes are revoked, never deleted, so the link always resolves. */
+    "CREATE TABLE invites ("
+    "  id INTEGER PRIMARY KEY,"
+    "  domain TEXT NOT NULL,"
+    "  code_hash BLOB NOT NULL UNIQUE,"
+    "  given_to TEXT NOT NULL,"
+    "  note TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  uses_left INTEGER NOT NULL,"
+    "  revoked INTEGER NOT NULL DEFAULT 0,"
+    "  created_by TEXT NOT NULL"
+    ");"
+    "CREATE TABLE account_invite ("
+    "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  invite_id INTEGER NOT NULL REFERENCES invites(id),"
+    "  consent_time INTEGER NOT NULL,"
+    "  policy_version TEXT NOT NULL"
+    ");"
+    "CREATE INDEX account_invite_invite ON account_invite(invite_id);",
 };
 
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];

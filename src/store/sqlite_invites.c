@@ -1,0 +1,300 @@
+/* Registration codes in SQLite (store/invites.h): tables invites and
+ * account_invite, created by the migration step "invites". */
+#include <errno.h>
+#include <string.h>
+
+#include "store/invites.h"
+#include "store/sqlite_internal.h"
+#include "xmpp/jid.h"
+
+static const char sql_insert[] =
+    "INSERT INTO invites (domain, code_hash, given_to, note, created, expires, uses_left,"
+    " revoked, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)";
+static const char sql_list[] =
+    "SELECT i.id, i.domain, i.given_to, i.note, i.created_by, i.created, i.expires,"
+    " i.uses_left, i.revoked,"
+    " (SELECT group_concat(a.username || '@' || a.domain, ' ') FROM account_invite ai"
+    "  JOIN accounts a ON a.id = ai.account_id WHERE ai.invite_id = i.id)"
+    " FROM invites i WHERE ?1 IS NULL OR i.domain = ?1 ORDER BY i.id";
+static const char sql_revoke_hash[] = "UPDATE invites SET revoked = 1 WHERE code_hash = ?1";
+static const char sql_revoke_id[] = "UPDATE invites SET revoked = 1 WHERE id = ?1";
+static const char sql_find[] =
+    "SELECT id, domain, expires, revoked, uses_left FROM invites WHERE code_hash = ?1";
+static const char sql_use[] = "UPDATE invites SET uses_left = uses_left - 1 WHERE id = ?1";
+static const char sql_account_insert[] =
+    "INSERT INTO accounts (domain, username, created) VALUES (?1, ?2, ?3)";
+static const char sql_creds_insert[] =
+    "INSERT INTO scram_creds (account_id, hash, salt, iterations, stored_key, server_key)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_link[] =
+    "INSERT INTO account_invite (account_id, invite_id, consent_time, policy_version)"
+    " VALUES (?1, ?2, ?3, ?4)";
+static const char sql_info[] =
+    "SELECT ai.invite_id, i.given_to, ai.consent_time, ai.policy_version"
+    " FROM accounts a JOIN account_invite ai ON ai.account_id = a.id"
+    " JOIN invites i ON i.id = ai.invite_id WHERE a.domain = ?1 AND a.username = ?2";
+
+/* Binds text of 1..max bytes (NULL allowed if optional). 0 or -EINVAL. */
+static int bind_text(sqlite3_stmt *st, int col, const char *v, size_t max, bool optional)
+{
+    if (!v)
+        return optional ? 0 : -EINVAL;
+    size_t len = strlen(v);
+    if (len == 0 || len > max)
+        return -EINVAL;
+    return sqlite3_bind_text(st, col, v, (int)len, SQLITE_STATIC) == SQLITE_OK ? 0 : -ENOMEM;
+}
+
+static int bind_invite(sqlite3_stmt *st, const struct invite_new *in)
+{
+    if (in->uses == 0 || in->uses > INT32_MAX || !in->hash)
+        return -EINVAL;
+    int rc = bind_text(st, 1, in->domain, JID_PART_MAX, false);
+    if (rc == 0)
+        rc = sqlite3_bind_blob(st, 2, in->hash, INVITE_HASH_BYTES, SQLITE_STATIC) == SQLITE_OK
+                 ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = bind_text(st, 3, in->given_to, INVITE_TEXT_MAX, false);
+    if (rc == 0)
+        rc = bind_text(st, 4, in->note, INVITE_TEXT_MAX, true);
+    if (rc == 0)
+        rc = bind_text(st, 8, in->created_by, INVITE_TEXT_MAX, false);
+    sqlite3_bind_int64(st, 5, in->created);
+    sqlite3_bind_int64(st, 6, in->expires);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)in->uses);
+    return rc;
+}
+
+int store_invite_create_sync(struct store *s, const struct invite_new *in, int64_t *id)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_insert);
+    if (!st)
+        return -EIO;
+    int rc = bind_invite(st, in);
+    if (rc == 0) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            *id = sqlite3_last_insert_rowid(s->db);
+        else if (step == SQLITE_CONSTRAINT_UNIQUE)
+            rc = -EEXIST;
+        else
+            rc = store_db_fail(s, step, "storing an invite");
+    }
+    store_stmt_done(st);
+    return rc;
+}
+
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+int store_invite_list_sync(struct store *s, const char *domain,
+                           void (*cb)(void *ud, const struct invite_info *inv), void *ud)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_list);
+    if (!st)
+        return -EIO;
+    if (bind_text(st, 1, domain, JID_PART_MAX, true) < 0) {
+        store_stmt_done(st);
+        return -EINVAL;
+    }
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 uses = sqlite3_column_int64(st, 7);
+        struct invite_info inv = {
+            .id = sqlite3_column_int64(st, 0),
+            .domain = col_text(st, 1),
+            .given_to = col_text(st, 2),
+            .note = col_text(st, 3),
+            .created_by = col_text(st, 4),
+            .created = sqlite3_column_int64(st, 5),
+            .expires = sqlite3_column_int64(st, 6),
+            .uses_left = uses > 0 && uses <= INT32_MAX ? (unsigned)uses : 0,
+            .revoked = sqlite3_column_int(st, 8) != 0,
+            .accounts = col_text(st, 9),
+        };
+        if (inv.domain && inv.given_to && inv.created_by)
+            cb(ud, &inv);
+    }
+    int rc = step == SQLITE_DONE ? 0 : store_db_fail(s, step, "listing invites");
+    store_stmt_done(st);
+    return rc;
+}
+
+int store_invite_revoke_sync(struct store *s, const uint8_t *hash, int64_t id)
+{
+    sqlite3_stmt *st = store_stmt(s, hash ? sql_revoke_hash : sql_revoke_id);
+    if (!st)
+        return -EIO;
+    if (hash)
+        sqlite3_bind_blob(st, 1, hash, INVITE_HASH_BYTES, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, id);
+    int rc = store_stmt_exec(s, st, "revoking an invite");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+/* Finds a usable code; *id gets its row id. The errors of
+ * store_invite_check_sync. */
+static int invite_usable(struct store *s, const char *domain, const uint8_t *hash, int64_t now,
+                         sqlite3_int64 *id)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_find);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_blob(st, 1, hash, INVITE_HASH_BYTES, SQLITE_STATIC);
+    int step = sqlite3_step(st), rc;
+    if (step == SQLITE_ROW) {
+        const char *d = col_text(st, 1);
+        *id = sqlite3_column_int64(st, 0);
+        if (!d || strcmp(d, domain) != 0)
+            rc = -ENOENT;
+        else if (sqlite3_column_int(st, 3) != 0)
+            rc = -ECANCELED;
+        else if (sqlite3_column_int64(st, 2) <= now)
+            rc = -ETIME;
+        else if (sqlite3_column_int64(st, 4) <= 0)
+            rc = -EUSERS;
+        else
+            rc = 0;
+    } else {
+        rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "finding an invite");
+    }
+    store_stmt_done(st);
+    return rc;
+}
+
+int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *hash,
+                            int64_t now)
+{
+    sqlite3_int64 id;
+    return invite_usable(s, domain, hash, now, &id);
+}
+
+/* ---- creating an invited account, in one transaction ---- */
+
+/* The account row and its credentials. This repeats what
+ * store_account_create_sync does because that function runs its own
+ * transaction and SQLite transactions do not nest. */
+static int account_insert(struct store *s, const struct invited_account *a, sqlite3_int64 *id)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_account_insert);
+    if (!st)
+        return -EIO;
+    int rc = store_bind_account(st, a->domain, a->user);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 3, a->now);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            *id = sqlite3_last_insert_rowid(s->db);
+        else if (step == SQLITE_CONSTRAINT_UNIQUE)
+            rc = -EEXIST;
+        else
+            rc = store_db_fail(s, step, "creating an account");
+    }
+    store_stmt_done(st);
+    return rc;
+}
+
+static int creds_insert(struct store *s, sqlite3_int64 id, const struct scram_creds *sc)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_creds_insert);
+    if (!st)
+        return -EIO;
+    int klen = (int)scram_hash_len(sc->hash);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, (int)sc->hash);
+    sqlite3_bind_blob(st, 3, sc->salt, (int)sc->salt_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, sc->iterations);
+    sqlite3_bind_blob(st, 5, sc->stored_key, klen, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, sc->server_key, klen, SQLITE_STATIC);
+    return store_stmt_exec(s, st, "storing credentials");
+}
+
+static int creds_insert_all(struct store *s, sqlite3_int64 id, const struct account_creds *c)
+{
+    int n = 0;
+    for (int h = 0; h < SCRAM_NHASH; h++) {
+        if (!c->have[h])
+            continue;
+        if (c->scram[h].salt_len == 0 || c->scram[h].salt_len > SCRAM_MAX_SALT ||
+            (int)c->scram[h].hash != h)
+            return -EINVAL;
+        int rc = creds_insert(s, id, &c->scram[h]);
+        if (rc < 0)
+            return rc;
+        n++;
+    }
+    return n > 0 ? 0 : -EINVAL;
+}
+
+static int invite_consume(struct store *s, const struct invited_account *a,
+                          sqlite3_int64 account, sqlite3_int64 invite)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_use);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, invite);
+    int rc = store_stmt_exec(s, st, "using an invite");
+    if (rc < 0)
+        return rc;
+    if (!(st = store_stmt(s, sql_link)))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, invite);
+    sqlite3_bind_int64(st, 3, a->now);
+    if (bind_text(st, 4, a->policy_version, INVITE_POLICY_MAX, false) < 0) {
+        store_stmt_done(st);
+        return -EINVAL;
+    }
+    return store_stmt_exec(s, st, "linking an account to its invite");
+}
+
+int store_account_create_invited_sync(struct store *s, const struct invited_account *a)
+{
+    int rc = store_tx_begin(s);
+    if (rc < 0)
+        return rc;
+    sqlite3_int64 invite = 0, account = 0;
+    rc = invite_usable(s, a->domain, a->hash, a->now, &invite);
+    if (rc == 0)
+        rc = account_insert(s, a, &account);
+    if (rc == 0)
+        rc = creds_insert_all(s, account, a->creds);
+    if (rc == 0)
+        rc = invite_consume(s, a, account, invite);
+    return store_tx_end(s, rc);
+}
+
+/* Copies text into a fixed buffer, cut at cap - 1 bytes. */
+static void copy_col(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+int store_account_invite_info_sync(struct store *s, const char *domain, const char *user,
+                                   struct account_invite *out)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_info);
+    if (!st)
+        return -EIO;
+    int rc = store_bind_account(st, domain, user);
+    if (rc == 0) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            out->invite_id = sqlite3_column_int64(st, 0);
+            copy_col(out->given_to, sizeof out->given_to, col_text(st, 1));
+            out->consent_time = sqlite3_column_int64(st, 2);
+            copy_col(out->policy_version, sizeof out->policy_version, col_text(st, 3));
+        } else {
+            rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading an invite link");
+        }
+    }
+    store_stmt_done(st);
+    return rc;
+}
