@@ -98,6 +98,15 @@ struct config {
     struct strlist contact_abuse, contact_admin, contact_feedback, contact_sales,
         contact_security, contact_status, contact_support;
     struct strlist contact_policy;     /* terms and privacy policy URLs (web page) */
+
+    /* registration codes and in-band registration (XEP-0077/0401, P1, P2) */
+    unsigned invites_expires;          /* invites.expires 7d: default lifetime of a code */
+    bool registration_enabled;         /* registration.enabled true: with a code, over TLS */
+    char *registration_policy_version; /* registration.policy_version "1": stored with consent
+                                        * to contact.policy (the URLs the form links) */
+    unsigned registration_min_password;/* registration.min_password_length 8 bytes */
+    unsigned registration_max_password;/* registration.max_password_length 256 bytes */
+    unsigned registration_max_attempts;/* registration.max_attempts_per_hour 10 per address */
 };
 
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).

@@ -53,6 +53,10 @@ const struct config_section config_sections[] = {
     {"contact", "The operator's contact addresses, published in service discovery "
                 "(XEP-0157, promise P24). Each is a list of URIs (xmpp:, mailto:, https:, "
                 "tel:); none are published until set."},
+    {"invites", "Registration codes (promise P1): `taubectl invite create` makes them; each "
+                "account records the code that created it."},
+    {"registration", "In-band registration (XEP-0077, with XEP-0401 codes): only over TLS, "
+                     "only with a valid code, and only with consent to the policy (promise P2)."},
 };
 const size_t config_sections_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -244,5 +248,32 @@ const struct config_option config_options[] = {
      .help = "Web addresses of the terms of service and privacy policy. XEP-0157 "
              "registers no field for them, so they are not published over XMPP; the "
              "web page and the registration form show them."},
+
+    /* invites */
+    {.key = "invites.expires", .type = CFG_DURATION, AS_INT(invites_expires),
+     .min = 1 * HOUR, .max = 365 * DAY, .def = "7d",
+     .help = "How long a new registration code stays valid unless `invite create "
+             "--expires` says otherwise."},
+
+    /* registration */
+    {.key = "registration.enabled", .type = CFG_BOOL, AS_BOOL(registration_enabled),
+     .def = "true",
+     .help = "Offer in-band registration (with a registration code) to clients over TLS."},
+    {.key = "registration.policy_version", .type = CFG_STRING,
+     AS_STR(registration_policy_version), .max = 64, .def = "1",
+     .help = "Version of the policy (contact.policy, which the consent field of the "
+             "registration form names and links); stored with each account's consent. "
+             "Change it when the policy changes."},
+    {.key = "registration.min_password_length", .type = CFG_INT,
+     AS_INT(registration_min_password), .min = 1, .max = 128, .def = "8",
+     .help = "Shortest password (bytes) accepted at registration or password change; "
+             "shorter is refused with not-acceptable."},
+    {.key = "registration.max_password_length", .type = CFG_INT,
+     AS_INT(registration_max_password), .min = 16, .max = 1023, .def = "256",
+     .help = "Longest password (bytes) accepted at registration or password change."},
+    {.key = "registration.max_attempts_per_hour", .type = CFG_INT,
+     AS_INT(registration_max_attempts), .min = 1, .max = 100000, .def = "10",
+     .help = "Registration attempts (and XEP-0401 code checks) allowed per IP address per "
+             "hour; more are refused with policy-violation."},
 };
 const size_t config_options_count = sizeof config_options / sizeof config_options[0];
