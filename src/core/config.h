@@ -107,6 +107,10 @@ struct config {
     unsigned registration_min_password;/* registration.min_password_length 8 bytes */
     unsigned registration_max_password;/* registration.max_password_length 256 bytes */
     unsigned registration_max_attempts;/* registration.max_attempts_per_hour 10 per address */
+
+    /* inactivity retention (promises P11, P12) */
+    unsigned retention_inactive_after; /* retention.inactive_after 365d (182d..366d) */
+    unsigned retention_warn_before;    /* retention.warn_before 30d (1d..90d) */
 };
 
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).

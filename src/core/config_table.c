@@ -57,6 +57,11 @@ const struct config_section config_sections[] = {
                 "account records the code that created it."},
     {"registration", "In-band registration (XEP-0077, with XEP-0401 codes): only over TLS, "
                      "only with a valid code, and only with consent to the policy (promise P2)."},
+    {"retention", "Unused accounts (promises P11, P12): an account without a login for "
+                  "retention.inactive_after is deleted with all its data, after a warning "
+                  "message sent retention.warn_before earlier. Accounts that never logged in "
+                  "count from their creation. The server checks one minute after it starts "
+                  "and then every 24 hours; `taubectl retention report` shows what is due."},
 };
 const size_t config_sections_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -275,5 +280,16 @@ const struct config_option config_options[] = {
      AS_INT(registration_max_attempts), .min = 1, .max = 100000, .def = "10",
      .help = "Registration attempts (and XEP-0401 code checks) allowed per IP address per "
              "hour; more are refused with policy-violation."},
+
+    /* retention */
+    {.key = "retention.inactive_after", .type = CFG_DURATION, AS_INT(retention_inactive_after),
+     .min = 182 * DAY, .max = 366 * DAY, .def = "365d",
+     .help = "How long an account may go without a login before it is deleted: 6 to 12 "
+             "months (182d to 366d)."},
+    {.key = "retention.warn_before", .type = CFG_DURATION, AS_INT(retention_warn_before),
+     .min = 1 * DAY, .max = 90 * DAY, .def = "30d",
+     .help = "How long before the deletion the account is sent a warning message. An "
+             "account is never deleted less than this long after its warning, even if the "
+             "server was down when the warning was due."},
 };
 const size_t config_options_count = sizeof config_options / sizeof config_options[0];

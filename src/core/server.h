@@ -40,11 +40,13 @@ struct server {
     bool stopping;
     uint64_t next_id;                    /* ids for sessions and server stanzas */
     struct buf scratch;                  /* serialization scratch, reused */
+    int64_t clock_offset;                /* TEST ONLY: seconds added to server_now()
+                                          * (control command clock-offset) */
 };
 
 /* Is domain one of ours (server.domains)? Returns the configured spelling. */
 const char *server_host(const struct server *srv, const char *domain);
-/* Unix time in seconds. */
+/* Unix time in seconds (plus the test-only clock_offset). */
 int64_t server_now(const struct server *srv);
 
 #endif
