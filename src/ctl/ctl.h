@@ -62,5 +62,11 @@ int cmd_user_add(struct ctl *ctl);
 int cmd_user_passwd(struct ctl *ctl);
 int cmd_user_delete(struct ctl *ctl);
 int cmd_user_list(struct ctl *ctl);
+int cmd_invite_create(struct ctl *ctl);
+int cmd_invite_list(struct ctl *ctl);
+int cmd_invite_revoke(struct ctl *ctl);
+int cmd_user_suspend(struct ctl *ctl);
+int cmd_user_unsuspend(struct ctl *ctl);
+int cmd_user_show(struct ctl *ctl);
 
 #endif

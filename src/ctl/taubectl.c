@@ -49,6 +49,23 @@ static const struct ctl_command commands[] = {
      CTL_NEEDS_STORE, cmd_user_delete},
     {"user list", "[DOMAIN]", "list accounts, one JID per line, sorted", 0, 1, {NULL},
      CTL_NEEDS_STORE, cmd_user_list},
+    {"user suspend", "JID --reason TEXT",
+     "suspend an account: its sessions end, logins fail, its data is kept", 1, 1, {"reason"},
+     CTL_NEEDS_STORE, cmd_user_suspend},
+    {"user unsuspend", "JID", "lift a suspension", 1, 1, {NULL}, CTL_NEEDS_STORE,
+     cmd_user_unsuspend},
+    {"user show", "JID",
+     "print what is known about an account: created, last login, suspension, registration",
+     1, 1, {NULL}, CTL_NEEDS_STORE, cmd_user_show},
+    {"invite create",
+     "--for \"NAME <EMAIL>\" [--note TEXT] [--expires 7d] [--uses 1] [--domain DOMAIN]",
+     "make a registration code and print it with its xmpp: URI (shown only once)", 0, 0,
+     {"for", "note", "expires", "uses", "domain"}, CTL_NEEDS_STORE, cmd_invite_create},
+    {"invite list", "[DOMAIN]",
+     "list registration codes: for whom, created, expires, uses left, accounts made", 0, 1,
+     {NULL}, CTL_NEEDS_STORE, cmd_invite_list},
+    {"invite revoke", "CODE|ID", "revoke a registration code (by the code or its id)", 1, 1,
+     {NULL}, CTL_NEEDS_STORE, cmd_invite_revoke},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

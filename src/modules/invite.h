@@ -22,6 +22,7 @@
 
 #define INVITE_CODE_BYTES 20
 #define INVITE_HASH_LEN 32
+#define INVITE_KEY_LEN 32 /* the store's server secret (store.h) */
 /* 32 base32 characters in 8 groups of 4, 7 dashes, NUL. */
 #define INVITE_CODE_TEXT (32 + 7 + 1)
 /* Longest text invite_code_parse looks at (spaces and dashes included). */
