@@ -1,7 +1,7 @@
 /* taube: arguments, configuration, start and stop.
  *
  * Start-up order: config → log level → certificates → store → TLS →
- * router → modules → listeners → loop. A stanza then flows
+ * router → modules → listeners → control socket → loop. A stanza then flows
  * net/conn.c (bytes, TLS) → xml/stream.c (one tree per stanza) →
  * net/c2s*.c (stream state machine, stamping) → xmpp/router.c (who is it
  * for?) → a module's handler or another session's deliver op.
@@ -23,6 +23,7 @@
 #include "modules/module.h"
 #include "net/c2s.h"
 #include "net/conn.h"
+#include "net/control.h"
 #include "store/store.h"
 #include "xmpp/router.h"
 
@@ -170,10 +171,24 @@ static void on_signal(uv_signal_t *s, int signum)
     server_stop(s->data);
 }
 
-static int run(struct server *srv)
+/* The socket taubectl talks to (net/control.h). Its handles do not keep
+ * the loop alive, so it serves until the loop ends. */
+static int start_control(struct server *srv, struct control **control)
+{
+    char *err = NULL;
+    int rc = control_start(control, srv, srv->cfg->control_socket, &err);
+    if (rc < 0) {
+        fprintf(stderr, "taube: %s\n", err ? err : uv_strerror(rc));
+        free(err);
+    }
+    return rc;
+}
+
+static int run(struct server *srv, struct control **control)
 {
     srv->router = router_new(srv);
-    if (!srv->router || make_tls(srv) < 0 || modules_init(srv) < 0 || start_listeners(srv) < 0)
+    if (!srv->router || make_tls(srv) < 0 || modules_init(srv) < 0 || start_listeners(srv) < 0 ||
+        start_control(srv, control) < 0)
         return 1;
     uv_timer_init(srv->loop, &srv->tick);
     srv->tick.data = srv;
@@ -190,10 +205,11 @@ static int run(struct server *srv)
     return 0;
 }
 
-static void cleanup(struct server *srv)
+static void cleanup(struct server *srv, struct control *control)
 {
     for (size_t i = 0; i < srv->nlisteners; i++)
         listener_stop(srv->listeners[i]);
+    control_stop(control); /* before the walk: its handles close through its callbacks */
     uv_walk(srv->loop, close_walk, NULL);
     uv_run(srv->loop, UV_RUN_DEFAULT);
     modules_fini(srv);
@@ -251,13 +267,14 @@ int main(int argc, char **argv)
     buf_init(&srv.scratch, 0);
     uv_loop_init(&loop);
     int rc = 1;
+    struct control *control = NULL;
     if (store_open(&srv.store, cfg.store_path, &err) < 0) {
         fprintf(stderr, "taube: store %s: %s\n", cfg.store_path, err ? err : "cannot open");
         free(err);
     } else {
-        rc = run(&srv);
+        rc = run(&srv, &control);
     }
-    cleanup(&srv);
+    cleanup(&srv, control);
     config_free(&cfg);
     return rc;
 }

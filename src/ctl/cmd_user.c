@@ -1,4 +1,9 @@
-/* taubectl user add|passwd|delete|list.
+/* taubectl user add|passwd|delete|list|suspend|unsuspend|show.
+ *
+ * Actions the running server must hear of at once (suspend, unsuspend,
+ * delete) go through its control socket (net/control.h), and the server
+ * applies them; when no server answers there, they are applied to the
+ * store alone, and taubectl says so.
  *
  * Passwords come from --password or from standard input: without echo
  * and asked twice on a terminal, one line when piped. They are SASLprep'ed
@@ -17,6 +22,7 @@
 
 #include "ctl/ctl.h"
 #include "modules/module.h"
+#include "net/control.h"
 #include "xmpp/jid.h"
 #include "xmpp/sasl.h"
 
@@ -267,23 +273,6 @@ int cmd_user_passwd(struct ctl *ctl)
     return ret;
 }
 
-int cmd_user_delete(struct ctl *ctl)
-{
-    struct jid j;
-    if (parse_account_jid(ctl->args[0], &j) != 0)
-        return CTL_FAIL;
-    struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL};
-    int rc = modules_delete_account(&d, j.domain, j.local);
-    if (rc == -ENOENT)
-        ctl_err("no account %s@%s", j.local, j.domain);
-    else if (rc < 0)
-        store_failed("delete the account", rc);
-    else
-        printf("deleted %s@%s\n", j.local, j.domain);
-    jid_free(&j);
-    return rc == 0 ? CTL_OK : CTL_FAIL;
-}
-
 static void print_account(void *ud, const char *user, const char *domain)
 {
     (void)ud;
@@ -302,4 +291,159 @@ int cmd_user_list(struct ctl *ctl)
     if (rc < 0)
         return store_failed("list the accounts", rc);
     return fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
+}
+
+/* ---- live actions: through the control socket, else the store ---- */
+
+#define OFFLINE_NOTE "(server not running: applied to the store)"
+
+enum live_result { LIVE_DONE, LIVE_OFFLINE, LIVE_FAILED };
+
+/* Sends "cmd user@domain [extra]" to the running server. LIVE_DONE (the
+ * server did it), LIVE_OFFLINE (no server: the caller acts on the store)
+ * or LIVE_FAILED after a message. */
+static enum live_result live_call(const struct ctl *ctl, const char *cmd, const struct jid *j,
+                                  const char *extra)
+{
+    char jid[2 * JID_PART_MAX + 2];
+    snprintf(jid, sizeof jid, "%s@%s", j->local, j->domain);
+    const char *args[3] = {cmd, jid, extra};
+    char *reply = NULL;
+    int rc = control_call(ctl->cfg.control_socket, args, extra ? 3 : 2, &reply);
+    enum live_result r = rc == 0 ? LIVE_DONE : rc == -ENOTCONN ? LIVE_OFFLINE : LIVE_FAILED;
+    if (rc == -EPROTO)
+        ctl_err("the server refused: %s", reply ? reply : "malformed reply");
+    else if (r == LIVE_FAILED)
+        ctl_err("cannot reach the server at %s: %s", ctl->cfg.control_socket, strerror(-rc));
+    free(reply);
+    return r;
+}
+
+/* A reason the store and the control protocol can carry: bounded, UTF-8,
+ * one line without TABs. */
+static bool reason_valid(const char *r)
+{
+    size_t len = strlen(r);
+    if (len == 0 || len > STORE_REASON_MAX || !jid_utf8_valid(r, len))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)r[i] < 0x20 || r[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* Reports the outcome of an action done live or on the store. */
+static int report_store(int rc, const struct jid *j, const char *done, bool offline)
+{
+    if (rc == -ENOENT)
+        ctl_err("no account %s@%s", j->local, j->domain);
+    else if (rc == -EINVAL)
+        ctl_err("invalid value");
+    else if (rc < 0)
+        ctl_err("cannot change the account: %s", strerror(-rc));
+    else
+        printf("%s %s@%s%s\n", done, j->local, j->domain, offline ? " " OFFLINE_NOTE : "");
+    return rc == 0 ? CTL_OK : CTL_FAIL;
+}
+
+int cmd_user_suspend(struct ctl *ctl)
+{
+    const char *reason = ctl_opt(ctl, "reason");
+    if (!reason)
+        return ctl_usage_error(ctl, "--reason is required (it is kept for `user show`)");
+    if (!reason_valid(reason)) {
+        ctl_err("the reason must be one line of UTF-8 text, 1 to %d bytes", STORE_REASON_MAX);
+        return CTL_FAIL;
+    }
+    struct jid j;
+    if (parse_account_jid(ctl->args[0], &j) != 0)
+        return CTL_FAIL;
+    enum live_result r = live_call(ctl, "suspend", &j, reason);
+    int rc = r == LIVE_DONE ? 0 : -EIO;
+    if (r == LIVE_OFFLINE)
+        rc = store_account_set_suspended_sync(ctl->store, j.domain, j.local, true, reason);
+    int ret = r == LIVE_FAILED ? CTL_FAIL : report_store(rc, &j, "suspended", r == LIVE_OFFLINE);
+    jid_free(&j);
+    return ret;
+}
+
+int cmd_user_unsuspend(struct ctl *ctl)
+{
+    struct jid j;
+    if (parse_account_jid(ctl->args[0], &j) != 0)
+        return CTL_FAIL;
+    enum live_result r = live_call(ctl, "unsuspend", &j, NULL);
+    int rc = r == LIVE_DONE ? 0 : -EIO;
+    if (r == LIVE_OFFLINE)
+        rc = store_account_set_suspended_sync(ctl->store, j.domain, j.local, false, NULL);
+    int ret = r == LIVE_FAILED ? CTL_FAIL : report_store(rc, &j, "unsuspended", r == LIVE_OFFLINE);
+    jid_free(&j);
+    return ret;
+}
+
+/* ---- user show ---- */
+
+static void print_time(const char *key, int64_t t, const char *if_zero)
+{
+    char when[32] = "";
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t != 0 && gmtime_r(&tt, &tm))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%s: %s\n", key, when[0] ? when : if_zero);
+}
+
+/* The lines about how the account came to be: the registration code and
+ * whom it was given to, the consent time and the policy version. Filled
+ * in by the invites part (store/invites.h); nothing yet. */
+static int show_registration(const struct ctl *ctl, const struct jid *j)
+{
+    (void)ctl;
+    (void)j;
+    return 0;
+}
+
+int cmd_user_show(struct ctl *ctl)
+{
+    struct jid j;
+    if (parse_account_jid(ctl->args[0], &j) != 0)
+        return CTL_FAIL;
+    struct account_info info;
+    int rc = store_account_info_sync(ctl->store, j.domain, j.local, &info);
+    if (rc == 0) {
+        printf("jid: %s@%s\n", j.local, j.domain);
+        print_time("created", info.created, "unknown");
+        print_time("last_login", info.last_login, "never");
+        printf("suspended: %s\n", info.suspended ? "yes" : "no");
+        if (info.suspended) {
+            print_time("suspended_since", info.suspended_at, "unknown");
+            printf("suspended_reason: %s\n", info.suspended_reason ? info.suspended_reason : "");
+        }
+        rc = show_registration(ctl, &j);
+    }
+    store_account_info_free(&info);
+    jid_free(&j);
+    if (rc == -ENOENT)
+        ctl_err("no account %s", ctl->args[0]);
+    else if (rc < 0)
+        return store_failed("read the account", rc);
+    return rc == 0 && fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
+}
+
+int cmd_user_delete(struct ctl *ctl)
+{
+    struct jid j;
+    if (parse_account_jid(ctl->args[0], &j) != 0)
+        return CTL_FAIL;
+    /* In the server if it runs: it ends the sessions and pushes the
+     * roster removals to the contacts online. */
+    enum live_result r = live_call(ctl, "delete", &j, NULL);
+    int rc = r == LIVE_DONE ? 0 : -EIO;
+    if (r == LIVE_OFFLINE) {
+        struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL};
+        rc = modules_delete_account(&d, j.domain, j.local);
+    }
+    int ret = r == LIVE_FAILED ? CTL_FAIL : report_store(rc, &j, "deleted", r == LIVE_OFFLINE);
+    jid_free(&j);
+    return ret;
 }

@@ -76,4 +76,28 @@ int store_account_get_creds_sync(struct store *s, const char *domain, const char
 void store_account_touch_login(struct store *s, const char *domain, const char *user,
                                int64_t unix_time);
 
+/* ---- suspension and account facts (P21, P22; sqlite_account.c) ---- */
+
+#define STORE_REASON_MAX 1000 /* bytes of a suspension reason */
+
+/* Suspends (with reason, may be NULL, and the time now) or lifts the
+ * suspension (reason ignored, cleared). The data is untouched. 0, -ENOENT,
+ * -EINVAL (reason over STORE_REASON_MAX bytes or not UTF-8) or -errno. */
+int store_account_set_suspended_sync(struct store *s, const char *domain, const char *user,
+                                     bool suspended, const char *reason);
+
+/* What `user show` prints about an account. Free with
+ * store_account_info_free. */
+struct account_info {
+    int64_t created;          /* unix seconds */
+    int64_t last_login;       /* 0: never logged in */
+    bool suspended;
+    int64_t suspended_at;     /* 0: unknown or not suspended */
+    char *suspended_reason;   /* NULL if none */
+};
+/* 0, -ENOENT or -errno. */
+int store_account_info_sync(struct store *s, const char *domain, const char *user,
+                            struct account_info *out);
+void store_account_info_free(struct account_info *info);
+
 #endif
