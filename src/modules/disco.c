@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "modules/adhoc.h"
 #include "modules/caps.h"
 #include "modules/module.h"
 #include "modules/visibility.h"
@@ -242,12 +243,30 @@ static void reply_or_fail(const struct iq_request *rq, struct stanza *res)
         iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
 }
 
+/* Modules that answer disco on nodes of the server: each answers and
+ * returns 0 if the node is its own, else -ENOENT. */
+static const struct {
+    int (*info)(const struct iq_request *rq, const char *node);
+    int (*items)(const struct iq_request *rq, const char *node);
+} node_providers[] = {
+    {adhoc_disco_info, adhoc_disco_items}, /* XEP-0050 command nodes */
+};
+
+/* Lets a provider answer for node; else item-not-found. */
+static void node_query(const struct iq_request *rq, const char *node, bool items)
+{
+    for (size_t i = 0; i < sizeof node_providers / sizeof node_providers[0]; i++)
+        if ((items ? node_providers[i].items : node_providers[i].info)(rq, node) == 0)
+            return;
+    iq_reply_error(rq, SC_ITEM_NOT_FOUND, NULL);
+}
+
 static void disco_info(const struct iq_request *rq)
 {
     const struct disco_state *ds = rq->state;
     const char *node = xml_attr(rq->payload, "node");
     if (node && strcmp(node, ds->node_ver) != 0) {
-        iq_reply_error(rq, SC_ITEM_NOT_FOUND, NULL);
+        node_query(rq, node, false);
         return;
     }
     reply_or_fail(rq, server_info(rq, ds, node));
@@ -257,8 +276,9 @@ static void disco_info(const struct iq_request *rq)
  * component domains (MUC, upload) will be listed here when they come. */
 static void disco_items(const struct iq_request *rq)
 {
-    if (xml_attr(rq->payload, "node")) {
-        iq_reply_error(rq, SC_ITEM_NOT_FOUND, NULL);
+    const char *node = xml_attr(rq->payload, "node");
+    if (node) {
+        node_query(rq, node, true);
         return;
     }
     struct stanza *res = iq_result_new(rq->st);

@@ -11,6 +11,8 @@ extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_prese
 extern const struct module mod_blocking, mod_offline;
 extern const struct module mod_roster;
 extern const struct module mod_last, mod_vcard, mod_private;
+extern const struct module mod_retention;
+extern const struct module mod_adhoc;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
@@ -33,6 +35,11 @@ const struct module *const taube_modules[] = {
     &mod_presence,
     /* offline has only the undeliverable hook: its place does not matter. */
     &mod_offline,
+    /* adhoc has iq handlers and a session event only: its place does not
+     * matter. */
+    &mod_adhoc,
+    /* retention has no hooks: a daily timer and the data contract. */
+    &mod_retention,
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 

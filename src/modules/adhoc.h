@@ -1,0 +1,99 @@
+/* Ad-hoc commands (XEP-0050): the framework every server command runs in.
+ *
+ * The server answers disco#items on the node NS_COMMANDS with the commands
+ * the requester may run (admin-only commands only for server.admins),
+ * disco#info on each command's node, and <command/> iq sets that execute
+ * one stage of a command at a time. The framework owns the sessions
+ * (sessionid, stage, requester, expiry), the actions and status, and the
+ * XEP-0050 §4.4 errors; a command only fills one stage's payload (a data
+ * form, notes) and says whether it wants another submission.
+ *
+ * Commands come from tables listed in adhoc.c (admin_commands.c is the
+ * first); a module adds its own by appending its table there.
+ *
+ * Loop thread only.
+ */
+#ifndef TAUBE_ADHOC_H
+#define TAUBE_ADHOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "modules/module.h"
+
+#define NS_COMMANDS "http://jabber.org/protocol/commands"
+#define NS_XDATA "jabber:x:data"
+
+/* What a stage returns (or -errno with the error in the stage). */
+enum adhoc_status {
+    ADHOC_NEXT = 1,      /* executing: a form to submit, more stages follow */
+    ADHOC_LAST = 2,      /* executing: a form whose submission completes */
+    ADHOC_COMPLETED = 3, /* the session has ended (failures: a note type='error') */
+};
+
+/* One stage of a command's execution, as the command sees it. */
+struct adhoc_stage {
+    struct server *srv;
+    const struct jid *from;        /* the requester's full JID */
+    const char *domain;            /* the server domain the command was sent to */
+    unsigned stage;                /* 0: the first request; +1 after each submission */
+    const struct xml_node *form;   /* submitted jabber:x:data form, or NULL */
+    struct stanza *res;            /* the reply being built; borrowed */
+    struct xml_node *cmd;          /* its <command/>: add the payload here */
+    /* Set by a command that returns -errno: the stanza error, and a
+     * XEP-0050 specific condition ("bad-payload") or NULL. */
+    enum stanza_cond err;
+    const char *err_app;
+    const char *err_text;
+};
+
+struct adhoc_command {
+    const char *node;   /* unique among all tables */
+    const char *name;   /* the disco item's label */
+    bool admin_only;    /* only server.admins see and run it */
+    /* Runs one stage: adds its payload to s->cmd and returns an enum
+     * adhoc_status, or -errno after setting s->err (and s->err_app). */
+    int (*run)(struct adhoc_stage *s);
+};
+
+/* The XEP-0133 subset (admin_commands.c). */
+extern const struct adhoc_command admin_commands[];
+extern const size_t admin_ncommands;
+
+/* Hooks for disco.c: answer a disco#info / disco#items query to the
+ * server whose node is ours. Return 0 if answered, -ENOENT if the node is
+ * not an ad-hoc node (the caller answers). */
+int adhoc_disco_info(const struct iq_request *rq, const char *node);
+int adhoc_disco_items(const struct iq_request *rq, const char *node);
+
+/* Is the bare JID of from listed in server.admins? */
+bool adhoc_is_admin(const struct server *srv, const struct jid *from);
+
+/* ---- helpers for commands ---- */
+
+/* Adds <x xmlns='jabber:x:data' type=type> to the command, with a title
+ * and instructions if not NULL, and a hidden FORM_TYPE if form_type is
+ * not NULL. NULL on ENOMEM. */
+struct xml_node *adhoc_form(struct adhoc_stage *s, const char *type, const char *form_type,
+                            const char *title, const char *instructions);
+/* Adds a <field/> to form x (type and label may be NULL). NULL on ENOMEM. */
+struct xml_node *adhoc_field(struct adhoc_stage *s, struct xml_node *x, const char *var,
+                             const char *type, const char *label, bool required);
+/* Adds <value>text</value> to a field. 0 or -ENOMEM. */
+int adhoc_value(struct adhoc_stage *s, struct xml_node *field, const char *text);
+/* Adds <note type=type>text</note> to the command. 0 or -ENOMEM. */
+int adhoc_note(struct adhoc_stage *s, const char *type, const char *text);
+
+/* The submitted field var of form (NULL if absent). */
+const struct xml_node *adhoc_form_field(const struct xml_node *form, const char *var);
+/* Appends the text of one <value/> to out. 0, -ENOBUFS (out's limit) or -ENOMEM. */
+int adhoc_value_text(const struct xml_node *value, struct buf *out);
+/* Appends every value of field var, separated by sep, to out. Returns the
+ * number of values, -ENOENT if the form has no such field, or -errno. */
+int adhoc_field_text(const struct xml_node *form, const char *var, const char *sep,
+                     struct buf *out);
+/* Sets s->err and returns -EINVAL: a short way for a command to fail. */
+int adhoc_fail(struct adhoc_stage *s, enum stanza_cond c, const char *app, const char *text);
+
+#endif
