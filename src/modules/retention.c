@@ -1,0 +1,425 @@
+/* Inactivity retention (promises P11, P12): see retention.h for the rules.
+ *
+ * A run pages through the accounts unused for longer than
+ * inactive_after - warn_before (the only ones with anything due), a page
+ * at a time, copying each page out of the store before acting on it,
+ * because warning and deleting write to the store the listing reads.
+ */
+#include "modules/retention.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "core/log.h"
+#include "store/offline.h"
+#include "store/retention.h"
+#include "xmpp/ns.h"
+#include "xmpp/router.h"
+
+#define NS_DELAY "urn:xmpp:delay"
+#define RETENTION_PAGE 64                          /* accounts copied out at a time */
+#define RETENTION_FIRST_MS (60 * 1000)             /* first run after start */
+#define RETENTION_EVERY_MS (24 * 60 * 60 * 1000ULL) /* then daily */
+#define DAY_SECS 86400
+#define BARE_LEN (2 * JID_PART_MAX + 2)
+#define MAX_CLOCK_OFFSET (3650LL * DAY_SECS)
+
+/* ---- the rules ---- */
+
+struct retention_policy retention_policy_of(const struct config *cfg)
+{
+    return (struct retention_policy){cfg->retention_inactive_after, cfg->retention_warn_before};
+}
+
+static bool counts_as_warned(int64_t last_use, int64_t warned_at)
+{
+    return warned_at > 0 && warned_at >= last_use;
+}
+
+enum retention_action retention_decide(const struct retention_policy *p, int64_t now,
+                                       int64_t last_use, int64_t warned_at)
+{
+    int64_t idle = now - last_use;
+    if (counts_as_warned(last_use, warned_at))
+        return idle > p->inactive_after && now - warned_at >= p->warn_before ? RETENTION_DELETE
+                                                                              : RETENTION_WAIT;
+    return idle > p->inactive_after - p->warn_before ? RETENTION_WARN : RETENTION_KEEP;
+}
+
+int64_t retention_delete_at(const struct retention_policy *p, int64_t now, int64_t last_use,
+                            int64_t warned_at)
+{
+    int64_t warned = counts_as_warned(last_use, warned_at) ? warned_at : now;
+    int64_t a = warned + p->warn_before, b = last_use + p->inactive_after;
+    return a > b ? a : b;
+}
+
+/* ---- listing the candidates ---- */
+
+struct cand {
+    int64_t last_use, warned_at;
+    bool never_logged_in;
+    char domain[JID_PART_MAX + 1];
+    char user[JID_PART_MAX + 1];
+};
+
+struct page {
+    struct cand *c; /* RETENTION_PAGE entries */
+    size_t n;
+    int64_t last_id;
+};
+
+static void collect(void *ud, const struct retention_row *r)
+{
+    struct page *pg = ud;
+    pg->last_id = r->id;
+    size_t dl = strlen(r->domain), ul = strlen(r->user);
+    if (pg->n == RETENTION_PAGE || dl > JID_PART_MAX || ul > JID_PART_MAX)
+        return; /* prepared parts are never longer; skip rather than cut */
+    struct cand *c = &pg->c[pg->n++];
+    c->last_use = r->last_use;
+    c->warned_at = r->warned_at;
+    c->never_logged_in = r->never_logged_in;
+    memcpy(c->domain, r->domain, dl + 1);
+    memcpy(c->user, r->user, ul + 1);
+}
+
+typedef void (*cand_fn)(const struct data_ctx *d, const struct retention_policy *p,
+                        const struct cand *c, void *ud);
+
+/* Calls fn for each account with something due, a page at a time. */
+static int for_each_candidate(const struct data_ctx *d, const struct retention_policy *p,
+                              cand_fn fn, void *ud)
+{
+    struct page pg = {.c = calloc(RETENTION_PAGE, sizeof(struct cand))};
+    if (!pg.c)
+        return -ENOMEM;
+    int64_t cutoff = d->now - (p->inactive_after - p->warn_before);
+    int rc;
+    do {
+        int64_t after = pg.last_id;
+        pg.n = 0;
+        rc = store_retention_list_sync(d->store, cutoff, after, RETENTION_PAGE, collect, &pg);
+        for (size_t i = 0; rc >= 0 && i < pg.n; i++)
+            fn(d, p, &pg.c[i], ud);
+    } while (rc == RETENTION_PAGE);
+    free(pg.c);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- the warning ---- */
+
+/* "2026-11-26" (UTC). */
+static void format_day(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%d", &tm) == 0)
+        strcpy(out, "1970-01-01");
+}
+
+/* secs in whole months of 30.44 days, rounded, at least 1. */
+static long months_of(int64_t secs)
+{
+    long m = (long)((secs / DAY_SECS * 100 + 3044 / 2) / 3044);
+    return m < 1 ? 1 : m;
+}
+
+static int warning_text(const struct data_ctx *d, const struct retention_policy *p,
+                        const struct cand *c, struct buf *out)
+{
+    char since[32], until[32];
+    format_day(c->last_use, since);
+    format_day(retention_delete_at(p, d->now, c->last_use, 0), until);
+    return buf_printf(out,
+                      "Your account %s@%s has not been used since %s%s. Accounts unused for "
+                      "%ld months are deleted with everything the server keeps for them "
+                      "(contacts, stored messages, profile). Yours will be deleted on or "
+                      "after %s unless you log in before then: logging in once keeps it.",
+                      c->user, c->domain, c->never_logged_in ? "it was created on " : "", since,
+                      months_of(p->inactive_after), until);
+}
+
+/* XEP-0203 <delay/>, as offline storage would have added it. */
+static int add_delay(struct stanza *st, const char *domain, int64_t now)
+{
+    char stamp[32];
+    time_t tt = (time_t)now;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return -EINVAL;
+    struct xml_node *n = xml_add_child(st, st->root, "delay", NS_DELAY);
+    if (!n || xml_set_attr(st, n, "from", domain) < 0 || xml_set_attr(st, n, "stamp", stamp) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* The warning message (type normal, so that offline storage keeps it). */
+static struct stanza *warning_new(const struct data_ctx *d, const struct retention_policy *p,
+                                  const struct cand *c)
+{
+    char to[BARE_LEN], id[64];
+    snprintf(to, sizeof to, "%s@%s", c->user, c->domain);
+    snprintf(id, sizeof id, "retention-%" PRIx64 "-%" PRIx64,
+             d->srv ? ++d->srv->next_id : 0, (uint64_t)d->now);
+    struct buf body;
+    buf_init(&body, 4096);
+    struct stanza *st = warning_text(d, p, c, &body) == 0 ? stanza_new("message", NS_CLIENT) : NULL;
+    if (!st || xml_set_attr(st, st->root, "to", to) < 0 ||
+        xml_set_attr(st, st->root, "from", c->domain) < 0 ||
+        xml_set_attr(st, st->root, "type", "normal") < 0 ||
+        xml_set_attr(st, st->root, "id", id) < 0 ||
+        xml_add_text_elem(st, st->root, "subject", "Your account will be deleted for inactivity") <
+            0 ||
+        xml_add_text_elem(st, st->root, "body", body.data) < 0) {
+        if (st)
+            stanza_unref(st);
+        st = NULL;
+    }
+    buf_free(&body);
+    return st;
+}
+
+/* Without a server: straight into the account's offline messages. */
+static int store_warning(const struct data_ctx *d, const struct cand *c, struct stanza *st)
+{
+    struct buf out;
+    buf_init(&out, d->cfg->max_stanza_size);
+    int rc = add_delay(st, c->domain, d->now);
+    if (rc == 0)
+        rc = xml_serialize(st->root, "", &out);
+    if (rc == 0) {
+        struct offline_limits lim = {d->cfg->offline_max_messages, d->cfg->offline_max_bytes};
+        rc = store_offline_add_sync(d->store, c->domain, c->user, d->now, out.data, out.len,
+                                    &lim);
+    }
+    buf_free(&out);
+    stanza_unref(st);
+    return rc;
+}
+
+/* Records the warning, then sends it. The record comes first: a message
+ * without a record would be sent again every day. A message that cannot
+ * be stored (the offline store is full) still counts as the warning
+ * (P12: "a message to the account, if possible"). */
+static int warn(const struct data_ctx *d, const struct retention_policy *p, const struct cand *c)
+{
+    int rc = store_retention_warn_sync(d->store, c->domain, c->user, d->now);
+    if (rc < 0)
+        return rc;
+    struct stanza *st = warning_new(d, p, c);
+    if (!st) {
+        log_warn("retention: out of memory building a warning; it is not sent");
+        return 0;
+    }
+    if (d->srv) {
+        router_send(d->srv, st);
+        return 0;
+    }
+    rc = store_warning(d, c, st);
+    if (rc < 0)
+        log_warn("retention: a warning could not be stored as an offline message (%d)", rc);
+    return 0;
+}
+
+/* ---- the run ---- */
+
+static bool online(struct server *srv, const struct cand *c)
+{
+    char bare[BARE_LEN];
+    snprintf(bare, sizeof bare, "%s@%s", c->user, c->domain);
+    return srv->router && router_sessions(srv->router, bare) != NULL;
+}
+
+static void run_one(const struct data_ctx *d, const struct retention_policy *p,
+                    const struct cand *c, void *ud)
+{
+    struct retention_counts *n = ud;
+    if (d->srv && online(d->srv, c))
+        return; /* in use right now */
+    int rc = 0;
+    switch (retention_decide(p, d->now, c->last_use, c->warned_at)) {
+    case RETENTION_WARN:
+        rc = warn(d, p, c);
+        n->warned += rc == 0;
+        break;
+    case RETENTION_DELETE:
+        rc = modules_delete_account(d, c->domain, c->user);
+        if (rc == -ENOENT)
+            rc = 0; /* deleted meanwhile */
+        n->deleted += rc == 0;
+        break;
+    case RETENTION_KEEP:
+    case RETENTION_WAIT:
+        break;
+    }
+    if (rc < 0) {
+        n->failed++;
+        log_warn("retention: an account could not be warned or deleted (%d); next run retries",
+                 rc);
+    }
+}
+
+int retention_run(const struct data_ctx *d, struct retention_counts *out)
+{
+    struct retention_policy p = retention_policy_of(d->cfg);
+    *out = (struct retention_counts){0};
+    int rc = for_each_candidate(d, &p, run_one, out);
+    if (rc < 0)
+        log_error("retention: cannot list inactive accounts (%d)", rc);
+    return rc;
+}
+
+/* ---- the report ---- */
+
+struct report_ctx {
+    void (*cb)(void *ud, const struct retention_item *it);
+    void *ud;
+};
+
+static void report_one(const struct data_ctx *d, const struct retention_policy *p,
+                       const struct cand *c, void *ud)
+{
+    struct report_ctx *r = ud;
+    struct retention_item it = {
+        .domain = c->domain,
+        .user = c->user,
+        .last_use = c->last_use,
+        .never_logged_in = c->never_logged_in,
+        .warned_at = counts_as_warned(c->last_use, c->warned_at) ? c->warned_at : 0,
+        .action = retention_decide(p, d->now, c->last_use, c->warned_at),
+        .delete_at = retention_delete_at(p, d->now, c->last_use, c->warned_at),
+    };
+    if (it.action != RETENTION_KEEP)
+        r->cb(r->ud, &it);
+}
+
+int retention_report(const struct data_ctx *d,
+                     void (*cb)(void *ud, const struct retention_item *it), void *ud)
+{
+    struct retention_policy p = retention_policy_of(d->cfg);
+    struct report_ctx r = {cb, ud};
+    return for_each_candidate(d, &p, report_one, &r);
+}
+
+/* ---- in the server ---- */
+
+struct retention {
+    struct server *srv;
+    uv_timer_t timer;
+};
+
+static void run_in_server(struct server *srv, struct retention_counts *n)
+{
+    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
+    if (retention_run(&d, n) == 0 && (n->warned || n->deleted || n->failed))
+        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n->warned,
+                 n->deleted, n->failed);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct retention *r = t->data;
+    struct retention_counts n;
+    if (!r->srv->stopping)
+        run_in_server(r->srv, &n);
+}
+
+static int retention_init(struct server *srv, void **state)
+{
+    struct retention *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    r->srv = srv;
+    if (uv_timer_init(srv->loop, &r->timer) < 0) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->timer.data = r;
+    uv_timer_start(&r->timer, on_timer, RETENTION_FIRST_MS, RETENTION_EVERY_MS);
+    /* The daily timer alone must not keep a stopping server's loop alive. */
+    uv_unref((uv_handle_t *)&r->timer);
+    *state = r;
+    return 0;
+}
+
+/* The loop has closed every handle (the timer too) before modules_fini. */
+static void retention_fini(struct server *srv, void *state)
+{
+    (void)srv;
+    free(state);
+}
+
+int retention_ctl_run(struct server *srv, const char *const *args, int nargs, struct buf *reply)
+{
+    (void)args;
+    (void)nargs;
+    struct retention_counts n;
+    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
+    int rc = retention_run(&d, &n);
+    if (rc < 0) {
+        buf_printf(reply, "cannot list inactive accounts: %s", strerror(-rc));
+        return rc;
+    }
+    return buf_printf(reply, "warned %zu deleted %zu failed %zu", n.warned, n.deleted, n.failed);
+}
+
+int retention_ctl_clock_offset(struct server *srv, const char *const *args, int nargs,
+                               struct buf *reply)
+{
+    char *end;
+    errno = 0;
+    long long v = nargs == 1 ? strtoll(args[0], &end, 10) : 0;
+    if (nargs != 1 || errno || end == args[0] || *end || v < -MAX_CLOCK_OFFSET ||
+        v > MAX_CLOCK_OFFSET) {
+        buf_printf(reply, "clock-offset takes seconds, -%lld to %lld", MAX_CLOCK_OFFSET,
+                   MAX_CLOCK_OFFSET);
+        return -EINVAL;
+    }
+    srv->clock_offset = v;
+    log_warn("clock offset set to %lld s (a test-only command)", v);
+    return buf_printf(reply, "clock offset %lld", v);
+}
+
+/* ---- the data contract ---- */
+
+static int retention_describe(const struct data_ctx *d, const char *domain, const char *user,
+                              struct buf *out)
+{
+    struct retention_policy p = retention_policy_of(d->cfg);
+    int64_t warned = 0;
+    int rc = store_retention_get_sync(d->store, domain, user, &warned);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    rc = buf_printf(out,
+                    "Inactivity: your account is deleted with all its data after %ld months "
+                    "(%" PRId64 " days) without a login; you are warned by a message %" PRId64
+                    " days before. The time of your last login is kept for this.\n",
+                    months_of(p.inactive_after), p.inactive_after / DAY_SECS,
+                    p.warn_before / DAY_SECS);
+    if (rc == 0 && warned > 0) {
+        char day[32];
+        format_day(warned, day);
+        rc = buf_printf(out, "You were warned on %s; logging in cancels the deletion.\n", day);
+    }
+    return rc;
+}
+
+static int retention_erase(const struct data_ctx *d, const char *domain, const char *user)
+{
+    return store_retention_clear_sync(d->store, domain, user);
+}
+
+const struct module mod_retention = {
+    .name = "retention",
+    .init = retention_init,
+    .fini = retention_fini,
+    .describe = retention_describe,
+    .erase = retention_erase,
+};
