@@ -66,6 +66,12 @@ static const struct ctl_command commands[] = {
      {NULL}, CTL_NEEDS_STORE, cmd_invite_list},
     {"invite revoke", "CODE|ID", "revoke a registration code (by the code or its id)", 1, 1,
      {NULL}, CTL_NEEDS_STORE, cmd_invite_revoke},
+    {"retention report", "[--now UNIX_TIME]",
+     "list accounts due for an inactivity warning or deletion; changes nothing", 0, 0,
+     {"now"}, CTL_NEEDS_STORE, cmd_retention_report},
+    {"retention run", "[--now UNIX_TIME]",
+     "warn and delete inactive accounts now (through the running server if there is one)",
+     0, 0, {"now"}, CTL_NEEDS_STORE, cmd_retention_run},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
