@@ -17,8 +17,8 @@
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
-#define SESSION_TTL 600       /* seconds a form may wait for its submission */
-#define MAX_SESSIONS 64       /* in all */
+#define SESSION_TTL 600 /* seconds a form may wait for its submission */
+#define MAX_SESSIONS 64 /* in all */
 #define MAX_SESSIONS_PER_JID 8
 #define SESSIONID_MAX 48
 
@@ -190,7 +190,7 @@ static void sessions_drop(struct adhoc_state *st, const char *requester, int64_t
 {
     for (struct adhoc_session **p = &st->sessions; *p;) {
         struct adhoc_session *s = *p;
-        bool drop = only ? s == only
+        bool drop = only        ? s == only
                     : requester ? strcmp(s->requester, requester) == 0
                                 : s->expires <= now;
         if (!drop) {
@@ -327,10 +327,15 @@ static void run_stage(const struct iq_request *rq, struct adhoc_state *st,
         return;
     }
     struct adhoc_stage stage = {
-        .srv = rq->srv, .from = rq->from, .domain = rq->to->domain,
-        .stage = s ? s->stage : 0, /* XEP-0050 §3.5.1: any form type counts as a submission. */
+        .srv = rq->srv,
+        .from = rq->from,
+        .domain = rq->to->domain,
+        .stage = s ? s->stage : 0,
+        /* XEP-0050 §3.5.1: any form type counts as a submission. */
         .form = s ? xml_child(rq->payload, "x", NS_XDATA) : NULL,
-        .res = res, .cmd = cmd, .err = SC_INTERNAL_SERVER_ERROR,
+        .res = res,
+        .cmd = cmd,
+        .err = SC_INTERNAL_SERVER_ERROR,
     };
     int rc = c->run(&stage);
     if (rc < 0) {
@@ -364,9 +369,8 @@ static void run_stage(const struct iq_request *rq, struct adhoc_state *st,
 }
 
 /* Checks a continued session: the requester's own, for this node, alive. */
-static struct adhoc_session *continued_session(const struct iq_request *rq,
-                                               struct adhoc_state *st, const char *id,
-                                               const struct adhoc_command *c,
+static struct adhoc_session *continued_session(const struct iq_request *rq, struct adhoc_state *st,
+                                               const char *id, const struct adhoc_command *c,
                                                const char *requester)
 {
     struct adhoc_session *s = session_find(st, id);
@@ -503,8 +507,7 @@ int adhoc_value_text(const struct xml_node *value, struct buf *out)
     return 0;
 }
 
-int adhoc_field_text(const struct xml_node *form, const char *var, const char *sep,
-                     struct buf *out)
+int adhoc_field_text(const struct xml_node *form, const char *var, const char *sep, struct buf *out)
 {
     const struct xml_node *f = adhoc_form_field(form, var);
     if (!f)

@@ -35,12 +35,12 @@ enum adhoc_status {
 /* One stage of a command's execution, as the command sees it. */
 struct adhoc_stage {
     struct server *srv;
-    const struct jid *from;        /* the requester's full JID */
-    const char *domain;            /* the server domain the command was sent to */
-    unsigned stage;                /* 0: the first request; +1 after each submission */
-    const struct xml_node *form;   /* submitted jabber:x:data form, or NULL */
-    struct stanza *res;            /* the reply being built; borrowed */
-    struct xml_node *cmd;          /* its <command/>: add the payload here */
+    const struct jid *from;      /* the requester's full JID */
+    const char *domain;          /* the server domain the command was sent to */
+    unsigned stage;              /* 0: the first request; +1 after each submission */
+    const struct xml_node *form; /* submitted jabber:x:data form, or NULL */
+    struct stanza *res;          /* the reply being built; borrowed */
+    struct xml_node *cmd;        /* its <command/>: add the payload here */
     /* Set by a command that returns -errno: the stanza error, and a
      * XEP-0050 specific condition ("bad-payload") or NULL. */
     enum stanza_cond err;
@@ -49,9 +49,9 @@ struct adhoc_stage {
 };
 
 struct adhoc_command {
-    const char *node;   /* unique among all tables */
-    const char *name;   /* the disco item's label */
-    bool admin_only;    /* only server.admins see and run it */
+    const char *node; /* unique among all tables */
+    const char *name; /* the disco item's label */
+    bool admin_only;  /* only server.admins see and run it */
     /* Runs one stage: adds its payload to s->cmd and returns an enum
      * adhoc_status, or -errno after setting s->err (and s->err_app). */
     int (*run)(struct adhoc_stage *s);

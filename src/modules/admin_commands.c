@@ -1,5 +1,6 @@
 /* Server administration commands (XEP-0133 subset) for server.admins:
- * list the registered users, announce to online users, delete users.
+ * list the registered users, announce to online users, delete, disable
+ * (suspend) and re-enable users, and create registration codes.
  *
  * Each command acts on the domain it was sent to (a virtual host is its
  * own service, XEP-0133 §3). Two-stage commands return their form on the
@@ -9,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "modules/adhoc.h"
+#include "modules/invite.h"
+#include "net/control.h"
+#include "store/invites.h"
 #include "store/store.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -25,27 +30,20 @@
 /* ---- shared pieces ---- */
 
 /* The first stage of a command acting on accounts: one jid-multi field. */
-static int accounts_form(struct adhoc_stage *s, const char *title, const char *label)
+static int accounts_form(struct adhoc_stage *s, const char *title, const char *label,
+                         bool with_reason)
 {
     struct xml_node *x = adhoc_form(s, "form", NS_ADMIN, title, NULL);
-    if (!x || !adhoc_field(s, x, "accountjids", "jid-multi", label, true))
-        return -ENOMEM;
+    if (!x || !adhoc_field(s, x, "accountjids", "jid-multi", label, true) ||
+        (with_reason &&
+         !adhoc_field(s, x, "reason", "text-single", "Reason (kept with the account)", false)))
+        return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
     return ADHOC_LAST;
 }
 
-/* Ends every session of an account (bare "user@domain"). kick unbinds the
- * session it ends; the check on prev guards against a transport that
- * would not, which would otherwise loop here forever. */
-static void kick_account(struct server *srv, const char *bare, const char *text)
-{
-    struct session *prev = NULL;
-    for (struct session *s; (s = router_sessions(srv->router, bare)) && s != prev; prev = s)
-        s->ops->kick(s, STREAM_NOT_AUTHORIZED, text);
-}
-
 /* What an accountjids command does to one local account (user prepared,
- * domain ours). 0 or -errno; *why names a failure for the note. */
-typedef int (*account_fn)(struct adhoc_stage *s, const struct jid *j, const char **why);
+ * domain ours), with ud from apply_accounts. 0 or -errno. */
+typedef int (*account_fn)(struct adhoc_stage *s, const struct jid *j, void *ud);
 
 static int note_failure(struct adhoc_stage *s, const char *jid_text, const char *why)
 {
@@ -70,7 +68,14 @@ static int target_jid(struct adhoc_stage *s, const char *text, struct jid *j, co
     return 0;
 }
 
-static int apply_one(struct adhoc_stage *s, const struct xml_node *value, account_fn fn,
+static const char *failure_text(int rc)
+{
+    return rc == -ENOENT   ? "no such account"
+           : rc == -EINVAL ? "the reason is too long or not UTF-8"
+                           : "failed";
+}
+
+static int apply_one(struct adhoc_stage *s, const struct xml_node *value, account_fn fn, void *ud,
                      struct buf *text, unsigned *done)
 {
     buf_reset(text);
@@ -81,7 +86,8 @@ static int apply_one(struct adhoc_stage *s, const struct xml_node *value, accoun
     const char *why = "";
     rc = target_jid(s, text->data, &j, &why);
     if (rc == 0) {
-        rc = fn(s, &j, &why);
+        rc = fn(s, &j, ud);
+        why = failure_text(rc);
         jid_free(&j);
     }
     if (rc == -ENOMEM)
@@ -92,7 +98,7 @@ static int apply_one(struct adhoc_stage *s, const struct xml_node *value, accoun
 
 /* Applies fn to each JID of the submitted accountjids field; one note per
  * failure and one summing up. */
-static int apply_accounts(struct adhoc_stage *s, account_fn fn, const char *verb)
+static int apply_accounts(struct adhoc_stage *s, account_fn fn, void *ud, const char *verb)
 {
     const struct xml_node *f = adhoc_form_field(s->form, "accountjids");
     if (!f)
@@ -105,7 +111,7 @@ static int apply_accounts(struct adhoc_stage *s, account_fn fn, const char *verb
     int rc = 0;
     for (const struct xml_node *v = xml_first_elem(f); rc == 0 && v; v = xml_next_elem(v))
         if (strcmp(v->name, "value") == 0)
-            rc = apply_one(s, v, fn, &text, &done);
+            rc = apply_one(s, v, fn, ud, &text, &done);
     buf_free(&text);
     char note[MAX_NOTE];
     snprintf(note, sizeof note, "%s %u account%s.", verb, done, done == 1 ? "" : "s");
@@ -136,9 +142,11 @@ static void list_one(void *ud, const char *user, const char *domain)
 static int list_users(struct adhoc_stage *s)
 {
     struct xml_node *x = adhoc_form(s, "result", NS_ADMIN, "Registered users", NULL);
-    struct list_ctx l = {s, x ? adhoc_field(s, x, "registereduserjids", "jid-multi",
-                                            "The list of all users", false)
-                              : NULL, 0, 0};
+    struct list_ctx l = {
+        s,
+        x ? adhoc_field(s, x, "registereduserjids", "jid-multi", "The list of all users", false)
+          : NULL,
+        0, 0};
     if (!l.field)
         return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
     int rc = store_account_list_sync(s->srv->store, s->domain, list_one, &l);
@@ -146,8 +154,7 @@ static int list_users(struct adhoc_stage *s)
         return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
     if (l.n > MAX_LISTED_USERS) {
         char note[MAX_NOTE];
-        snprintf(note, sizeof note, "Showing the first %d of %zu accounts.", MAX_LISTED_USERS,
-                 l.n);
+        snprintf(note, sizeof note, "Showing the first %d of %zu accounts.", MAX_LISTED_USERS, l.n);
         if (adhoc_note(s, "warn", note) < 0)
             return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
     }
@@ -187,9 +194,9 @@ static void collect_online(struct session *sess, void *ud)
 static struct stanza *announcement(const char *domain, const char *to, const char *body)
 {
     struct stanza *m = stanza_new("message", NS_CLIENT);
-    if (m && (xml_set_attr(m, m->root, "from", domain) < 0 ||
-              xml_set_attr(m, m->root, "to", to) < 0 ||
-              xml_add_text_elem(m, m->root, "body", body) < 0)) {
+    if (m &&
+        (xml_set_attr(m, m->root, "from", domain) < 0 || xml_set_attr(m, m->root, "to", to) < 0 ||
+         xml_add_text_elem(m, m->root, "body", body) < 0)) {
         stanza_unref(m);
         return NULL;
     }
@@ -246,35 +253,212 @@ static int announce(struct adhoc_stage *s)
                                            : ADHOC_COMPLETED;
 }
 
-/* ---- delete-user (§4.2) ---- */
+/* ---- delete-user (§4.2), disable-user (§4.3), reenable-user (§4.4) ---- */
 
-/* XEP-0133 §4.2: the account's sessions end, then all its data goes
- * (modules_delete_account, as self-removal does: P18). */
-static int delete_one(struct adhoc_stage *s, const struct jid *j, const char **why)
+/* The account's streams end, then all its data goes, as with taubectl
+ * user delete and self-removal (P18). */
+static int delete_one(struct adhoc_stage *s, const struct jid *j, void *ud)
 {
-    char *bare = jid_to_string(j, true);
-    if (!bare)
-        return -ENOMEM;
-    kick_account(s->srv, bare, "Account deleted");
-    free(bare);
-    struct data_ctx d = {s->srv->store, s->srv->cfg, server_now(s->srv), s->srv};
-    int rc = modules_delete_account(&d, j->domain, j->local);
-    *why = rc == -ENOENT ? "no such account" : "could not be deleted";
-    if (rc == 0)
-        log_info("admin command: an account was deleted");
-    return rc;
+    (void)ud;
+    return control_delete_account(s->srv, j->domain, j->local);
 }
 
 static int delete_user(struct adhoc_stage *s)
 {
     if (s->stage == 0)
-        return accounts_form(s, "Deleting a user", "The Jabber ID(s) to delete");
-    return apply_accounts(s, delete_one, "Deleted");
+        return accounts_form(s, "Deleting a user", "The Jabber ID(s) to delete", false);
+    return apply_accounts(s, delete_one, NULL, "Deleted");
+}
+
+/* Suspension (P21, P22): streams end, logins fail, the data stays. */
+static int disable_one(struct adhoc_stage *s, const struct jid *j, void *ud)
+{
+    const char *reason = ud;
+    return control_suspend_account(s->srv, j->domain, j->local, *reason ? reason : NULL);
+}
+
+static int disable_user(struct adhoc_stage *s)
+{
+    if (s->stage == 0)
+        return accounts_form(s, "Disabling a user", "The Jabber ID(s) to disable", true);
+    struct buf reason;
+    buf_init(&reason, STORE_REASON_MAX + 1);
+    int rc = adhoc_field_text(s->form, "reason", " ", &reason);
+    if (rc == -ENOBUFS)
+        rc = adhoc_fail(s, SC_BAD_REQUEST, "bad-payload", "The reason is too long");
+    else if (rc == -ENOMEM)
+        rc = adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+    else
+        rc = apply_accounts(s, disable_one, reason.data ? reason.data : "", "Disabled");
+    buf_free(&reason);
+    return rc;
+}
+
+static int reenable_one(struct adhoc_stage *s, const struct jid *j, void *ud)
+{
+    (void)ud;
+    return control_unsuspend_account(s->srv, j->domain, j->local);
+}
+
+static int reenable_user(struct adhoc_stage *s)
+{
+    if (s->stage == 0)
+        return accounts_form(s, "Re-enabling a user", "The Jabber ID(s) to re-enable", false);
+    return apply_accounts(s, reenable_one, NULL, "Re-enabled");
+}
+
+/* ---- create-invite (ours: a registration code, as taubectl invite create) ---- */
+
+#define INVITE_MAX_USES 1000
+
+/* The text of one submitted field into out (empty if absent): 0, or
+ * -EINVAL if it is too long, not UTF-8 or holds control characters. */
+static int form_text(const struct adhoc_stage *s, const char *var, struct buf *out)
+{
+    int rc = adhoc_field_text(s->form, var, " ", out);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : -EINVAL;
+    if (out->len > 0 && !jid_utf8_valid(out->data, out->len))
+        return -EINVAL;
+    for (size_t i = 0; i < out->len; i++)
+        if ((unsigned char)out->data[i] < 0x20 || out->data[i] == 0x7f)
+            return -EINVAL;
+    return 0;
+}
+
+struct invite_req {
+    struct buf given_to, note, expires, uses;
+    int64_t lifetime;
+    unsigned nuses;
+};
+
+/* Reads and checks the submitted form. 0 or -errno after adhoc_fail. */
+static int invite_read(struct adhoc_stage *s, struct invite_req *r)
+{
+    int rc = form_text(s, "for", &r->given_to);
+    if (rc == 0)
+        rc = form_text(s, "note", &r->note);
+    if (rc == 0)
+        rc = form_text(s, "expires", &r->expires);
+    if (rc == 0)
+        rc = form_text(s, "uses", &r->uses);
+    if (rc == -ENOMEM)
+        return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+    if (rc < 0 || r->given_to.len == 0)
+        return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload",
+                          "'for' is required; texts are at most 512 bytes of UTF-8");
+    r->lifetime = s->srv->cfg->invites_expires;
+    if (r->expires.len > 0 && invite_parse_duration(r->expires.data, &r->lifetime) < 0)
+        return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload",
+                          "'expires' is not a duration such as 12h, 7d or 2w");
+    r->nuses = 1;
+    if (r->uses.len > 0) {
+        char *end;
+        unsigned long n = strtoul(r->uses.data, &end, 10);
+        if (*end || r->uses.data[0] < '0' || r->uses.data[0] > '9' || n == 0 || n > INVITE_MAX_USES)
+            return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload",
+                              "'uses' is a number from 1 to 1000");
+        r->nuses = (unsigned)n;
+    }
+    return 0;
+}
+
+/* The answer: the code, its XEP-0401 URI, when it expires, its uses. */
+static int invite_result(struct adhoc_stage *s, const char *code, int64_t expires, unsigned uses)
+{
+    char uri[JID_PART_MAX + INVITE_CODE_TEXT + 32], when[32], n[16];
+    snprintf(uri, sizeof uri, "xmpp:%s?register;preauth=%s", s->domain, code);
+    time_t t = (time_t)expires;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(when, sizeof when, "%lld", (long long)expires);
+    snprintf(n, sizeof n, "%u", uses);
+    const char *vars[][3] = {{"code", "Registration code", code},
+                             {"uri", "Invitation URI", uri},
+                             {"expires", "Expires (UTC)", when},
+                             {"uses", "Uses", n}};
+    struct xml_node *x = adhoc_form(s, "result", NULL, "Registration code", NULL);
+    for (size_t i = 0; x && i < sizeof vars / sizeof vars[0]; i++) {
+        struct xml_node *f = adhoc_field(s, x, vars[i][0], "text-single", vars[i][1], false);
+        if (!f || adhoc_value(s, f, vars[i][2]) < 0)
+            x = NULL;
+    }
+    return x ? ADHOC_COMPLETED : adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+}
+
+static int invite_store(struct adhoc_stage *s, const struct invite_req *r)
+{
+    uint8_t code[INVITE_CODE_BYTES], hash[INVITE_HASH_LEN];
+    char text[INVITE_CODE_TEXT];
+    char *by = jid_to_string(s->from, true);
+    int64_t now = server_now(s->srv), id = 0;
+    int rc = by ? 0 : -ENOMEM;
+    if (rc == 0 &&
+        (invite_code_new(code, text) < 0 ||
+         invite_code_hash(store_server_secret(s->srv->store), INVITE_KEY_LEN, code, hash) < 0))
+        rc = -EIO;
+    struct invite_new in = {.domain = s->domain,
+                            .hash = hash,
+                            .given_to = r->given_to.data,
+                            .note = r->note.len ? r->note.data : NULL,
+                            .created_by = by,
+                            .created = now,
+                            .expires = now + r->lifetime,
+                            .uses = r->nuses};
+    if (rc == 0)
+        rc = store_invite_create_sync(s->srv->store, &in, &id);
+    free(by);
+    if (rc == -EINVAL)
+        return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload", "A text is too long");
+    if (rc < 0)
+        return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+    log_info("admin command: registration code %lld created", (long long)id);
+    return invite_result(s, text, in.expires, r->nuses);
+}
+
+static int invite_form(struct adhoc_stage *s)
+{
+    static const char *const vars[][2] = {
+        {"for", "For whom (NAME <EMAIL>)"},
+        {"note", "Note"},
+        {"expires", "Expires after (e.g. 12h, 7d, 2w; default: invites.expires)"},
+        {"uses", "Accounts it may create (default 1)"},
+    };
+    struct xml_node *x = adhoc_form(s, "form", NULL, "Creating a registration code",
+                                    "The code is shown once: pass it on to the person.");
+    for (size_t i = 0; x && i < sizeof vars / sizeof vars[0]; i++)
+        if (!adhoc_field(s, x, vars[i][0], "text-single", vars[i][1], i == 0))
+            x = NULL;
+    return x ? ADHOC_LAST : adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+}
+
+static int create_invite(struct adhoc_stage *s)
+{
+    if (s->stage == 0)
+        return invite_form(s);
+    struct invite_req r = {0};
+    buf_init(&r.given_to, INVITE_TEXT_MAX);
+    buf_init(&r.note, INVITE_TEXT_MAX);
+    buf_init(&r.expires, 32);
+    buf_init(&r.uses, 16);
+    int rc = invite_read(s, &r);
+    if (rc == 0)
+        rc = invite_store(s, &r);
+    buf_free(&r.given_to);
+    buf_free(&r.note);
+    buf_free(&r.expires);
+    buf_free(&r.uses);
+    return rc;
 }
 
 const struct adhoc_command admin_commands[] = {
     {NS_ADMIN "#get-registered-users-list", "Get List of Registered Users", true, list_users},
     {NS_ADMIN "#announce", "Send Announcement to Online Users", true, announce},
     {NS_ADMIN "#delete-user", "Delete User", true, delete_user},
+    {NS_ADMIN "#disable-user", "Disable User", true, disable_user},
+    {NS_ADMIN "#reenable-user", "Re-Enable User", true, reenable_user},
+    {"urn:taube:admin#create-invite", "Create Registration Code", true, create_invite},
 };
 const size_t admin_ncommands = sizeof admin_commands / sizeof admin_commands[0];

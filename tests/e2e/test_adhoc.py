@@ -20,6 +20,9 @@ ADMIN = 'http://jabber.org/protocol/admin'
 LIST = ADMIN + '#get-registered-users-list'
 ANNOUNCE = ADMIN + '#announce'
 DELETE = ADMIN + '#delete-user'
+DISABLE = ADMIN + '#disable-user'
+REENABLE = ADMIN + '#reenable-user'
+INVITE = 'urn:taube:admin#create-invite'
 
 _ids = iter(range(10 ** 9))
 
@@ -79,7 +82,7 @@ def test_server_advertises_commands(server, admin):
 
 def test_admin_lists_commands(server, admin):
     items = command_items(admin)
-    assert {LIST, ANNOUNCE, DELETE} <= set(items), sorted(items)
+    assert {LIST, ANNOUNCE, DELETE, DISABLE, REENABLE, INVITE} <= set(items), sorted(items)
     assert all(it.get('jid') == 'localhost' and it.get('name') for it in items.values())
     el = iq(admin, "<query xmlns='%s' node='%s'/>" % (INFO_NS, DELETE), typ='get')
     query = el.find(q(INFO_NS, 'query'))
@@ -138,10 +141,64 @@ def test_delete_user(server, admin):
     assert '%s@localhost' % victim not in users
 
 
+def run_on_accounts(admin, node, jids, **extra):
+    _, cmd = execute(admin, node)
+    assert cmd.get('status') == 'executing', ET.tostring(cmd)
+    fields = {'accountjids': jids}
+    fields.update(extra)
+    el, cmd = execute(admin, node, cmd.get('sessionid'), form=submit(fields))
+    assert el.get('type') == 'result' and cmd.get('status') == 'completed', ET.tostring(el)
+    return [(n.get('type'), n.text) for n in cmd.findall(q(CMD_NS, 'note'))]
+
+
+def test_disable_and_reenable(server, admin):
+    user = new_user(server, 'sus')
+    raw, _ = connect(server, user, 'r1')
+    notes = run_on_accounts(admin, DISABLE, ['%s@localhost' % user], reason=['spam'])
+    assert notes == [('info', 'Disabled 1 account.')], notes
+    assert raw.expect_stream_error(timeout=3) == 'policy-violation'
+    raw.close()
+    with pytest.raises(AssertionError, match='SASL'):
+        RawXMPP(server.c2s_port).login(user, server.passwords[user])
+    assert 'spam' in server.ctl('user', 'show', '%s@localhost' % user).stdout
+    notes = run_on_accounts(admin, REENABLE, ['%s@localhost' % user])
+    assert notes == [('info', 'Re-enabled 1 account.')], notes
+    raw, _ = connect(server, user, 'r2')
+    raw.close()
+
+
+def test_create_invite(server, admin):
+    _, cmd = execute(admin, INVITE)
+    assert cmd.get('status') == 'executing'
+    assert field_values(cmd, 'for') == []
+    form = submit({'for': ['Dora &lt;dora@example.org&gt;'], 'note': ['from adhoc'],
+                   'expires': ['2d'], 'uses': ['2']})
+    el, cmd = execute(admin, INVITE, cmd.get('sessionid'), form=form)
+    assert el.get('type') == 'result' and cmd.get('status') == 'completed', ET.tostring(el)
+    code = field_values(cmd, 'code')[0]
+    assert field_values(cmd, 'uri') == ['xmpp:localhost?register;preauth=%s' % code]
+    assert field_values(cmd, 'uses') == ['2']
+    db = sqlite3.connect(str(db_path(server)))
+    try:
+        rows = db.execute("SELECT given_to, note, uses_left, created_by, expires - created"
+                          " FROM invites WHERE note = 'from adhoc'").fetchall()
+    finally:
+        db.close()
+    assert rows == [('Dora <dora@example.org>', 'from adhoc', 2, 'alice@localhost', 2 * 86400)]
+    # Bad input: no 'for', a bad duration, too many uses; the session survives each.
+    _, cmd = execute(admin, INVITE)
+    sid = cmd.get('sessionid')
+    for fields in ({'note': ['x']}, {'for': ['x'], 'expires': ['soon']},
+                   {'for': ['x'], 'uses': ['100000']}, {'for': ['y' * 600]}):
+        el, _ = execute(admin, INVITE, sid, form=submit(fields))
+        assert app_condition(el) == 'bad-payload', ET.tostring(el)
+    execute(admin, INVITE, sid, action='cancel')
+
+
 def test_non_admin_sees_and_runs_nothing(server):
     bob, _ = connect(server, 'bob', 'na')
     assert command_items(bob) == {}
-    for node in (LIST, ANNOUNCE, DELETE):
+    for node in (LIST, ANNOUNCE, DELETE, DISABLE, REENABLE, INVITE):
         el, _ = execute(bob, node)
         assert el.get('type') == 'error' and stanza_error_condition(el) == 'forbidden', \
             ET.tostring(el)
