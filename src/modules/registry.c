@@ -11,6 +11,7 @@ extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_prese
 extern const struct module mod_blocking, mod_offline;
 extern const struct module mod_roster;
 extern const struct module mod_last, mod_vcard, mod_private;
+extern const struct module mod_register;
 extern const struct module mod_retention;
 extern const struct module mod_adhoc;
 
@@ -35,6 +36,9 @@ const struct module *const taube_modules[] = {
     &mod_presence,
     /* offline has only the undeliverable hook: its place does not matter. */
     &mod_offline,
+    /* register (XEP-0077 after login; before login c2s calls it directly)
+     * has iq handlers only. */
+    &mod_register,
     /* adhoc has iq handlers and a session event only: its place does not
      * matter. */
     &mod_adhoc,

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "modules/module.h"
+#include "modules/register.h"
 #include "net/c2s_internal.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -127,14 +128,16 @@ void c2s_send_features(struct c2s *c)
     struct buf feat;
     buf_init(&feat, 16 * 1024);
     int rc = buf_append_str(&feat, "<stream:features>");
-    if (rc == 0 && !c->tls)
+    if (rc == 0 && !c->tls) {
         rc = buf_append_str(&feat, "<starttls xmlns='" NS_TLS "'><required/></starttls>");
-    else if (rc == 0 && !c->authed)
+    } else if (rc == 0 && !c->authed) {
         c2s_sasl_mechanisms(c, &feat);
-    else if (rc == 0 && (rc = buf_append_str(&feat, "<bind xmlns='" NS_BIND "'/>"
-                                                    "<session xmlns='" NS_SESSION
-                                                    "'><optional/></session>")) == 0)
+        rc = register_stream_feature(c->srv, &feat);
+    } else if (rc == 0 && (rc = buf_append_str(&feat, "<bind xmlns='" NS_BIND "'/>"
+                                                      "<session xmlns='" NS_SESSION
+                                                      "'><optional/></session>")) == 0) {
         rc = modules_stream_features(c->srv, &feat);
+    }
     if (rc == 0)
         rc = buf_append_str(&feat, "</stream:features>");
     if (rc == 0)
@@ -232,6 +235,22 @@ static void before_tls(struct c2s *c, struct stanza *st)
     }
 }
 
+/* XEP-0077/0401 before authentication: register.c answers, on this
+ * stream. Consumes st. */
+static void register_iq(struct c2s *c, struct stanza *st)
+{
+    struct stanza *reply = NULL;
+    int rc = register_preauth_iq(c->srv, &c->reg, c->domain, conn_peer(c->conn), st, &reply);
+    stanza_unref(st);
+    if (rc < 0) {
+        c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    if (reply)
+        c2s_send_stanza(c, reply);
+    stanza_unref(reply);
+}
+
 static void dispatch(struct c2s *c, struct stanza *st)
 {
     const struct xml_node *r = st->root;
@@ -242,6 +261,8 @@ static void dispatch(struct c2s *c, struct stanza *st)
         } else if (!c->authed) {
             if (strcmp(r->ns, NS_SASL) == 0) {
                 c2s_sasl_element(c, st);
+            } else if (register_wants(r)) {
+                register_iq(c, st);
             } else {
                 enum stream_cond cond = stanza_kind(r) != STANZA_OTHER
                                             ? STREAM_NOT_AUTHORIZED
@@ -392,6 +413,7 @@ static void c2s_free(struct c2s *c)
         c->next->prev = c->prev;
     srv->c2s_count--;
     c2s_auth_free(c);
+    register_stream_free(c->reg);
     xml_stream_free(c->xs);
     free(c->domain);
     free(c->user);

@@ -42,6 +42,7 @@ struct c2s {
     enum sasl_mech mech;
     unsigned auth_failures;
     bool suspended;             /* the account being authenticated */
+    struct reg_stream *reg;     /* in-band registration (modules/register.h), or NULL */
     char stream_id[17];
     int64_t connected;          /* ms, loop time */
     int64_t last_read, last_write;

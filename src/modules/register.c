@@ -1,0 +1,579 @@
+/* In-band registration (XEP-0077) with registration codes (XEP-0401,
+ * promise P1) and consent (P2); password change and account removal for
+ * logged-in users (XEP-0077 §3.2, §3.3; P18).
+ *
+ * Before authentication the c2s stream hands over jabber:iq:register and
+ * urn:xmpp:pars:0 iqs (register.h). A registration is a XEP-0004 form
+ * with username, password, token (the registration code; may be left
+ * out after a XEP-0401 <preauth/>) and consent (a required boolean whose
+ * label names and links the policy). The checks run in an order that
+ * tells a caller without a valid code nothing else: code, then consent,
+ * then the name and password, then whether the name is taken. Attempts
+ * are counted per IP address in a fixed one-hour window.
+ *
+ * Known limits: the SCRAM keys (PBKDF2) are derived on the loop thread,
+ * a few milliseconds at the default 4096 iterations; an IPv6 client is
+ * counted per address, not per /64; when REG_MAX_TRACKED addresses are
+ * being counted, new addresses are refused until the window expires.
+ */
+#include "modules/register.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hmap.h"
+#include "core/log.h"
+#include "modules/invite.h"
+#include "modules/module.h"
+#include "store/invites.h"
+#include "store/store.h"
+#include "xmpp/jid.h"
+#include "xmpp/router.h"
+#include "xmpp/sasl.h"
+
+#define NS_DATA "jabber:x:data"
+#define REG_WINDOW 3600         /* seconds of one rate-limit window */
+#define REG_MAX_TRACKED 4096    /* addresses counted at once */
+#define REG_IP_MAX 64
+#define REG_FIELD_VALUES 4      /* values of one field we look at */
+#define REG_MAX_KICKS 1024      /* sessions one account can have */
+
+struct attempts {
+    char ip[REG_IP_MAX];        /* the map's key */
+    int64_t since;              /* start of the window */
+    unsigned n;
+};
+
+struct reg_state {
+    struct hmap by_ip;          /* ip -> struct attempts */
+    size_t tracked;
+};
+
+struct reg_stream {
+    bool preauth;               /* a valid XEP-0401 token was given */
+    uint8_t hash[INVITE_HASH_LEN];
+};
+
+extern const struct module mod_register;
+
+static struct reg_state *reg_state(struct server *srv)
+{
+    for (size_t i = 0; i < taube_nmodules && i < SERVER_MAX_MODULES; i++)
+        if (taube_modules[i] == &mod_register)
+            return srv->mod_state[i];
+    return NULL;
+}
+
+/* ---- rate limit ---- */
+
+/* Drops the counters whose window is over. */
+static void attempts_expire(struct reg_state *rs, int64_t now)
+{
+    struct hmap keep;
+    hmap_init(&keep);
+    const char *k;
+    void *v;
+    for (size_t i = 0; (i = hmap_next(&rs->by_ip, i, &k, &v)) != 0;) {
+        struct attempts *a = v;
+        if (now - a->since < REG_WINDOW && hmap_put(&keep, a->ip, a) == 0)
+            continue;
+        free(a);
+        rs->tracked--;
+    }
+    hmap_free(&rs->by_ip);
+    rs->by_ip = keep;
+}
+
+/* Counts one attempt from ip. 0, -EAGAIN over the limit, -ENOSPC if no
+ * more addresses can be counted now, -ENOMEM. */
+static int attempt_count(struct reg_state *rs, const char *ip, unsigned max, int64_t now)
+{
+    if (strlen(ip) >= REG_IP_MAX)
+        return -EINVAL;
+    struct attempts *a = hmap_get(&rs->by_ip, ip);
+    if (a && now - a->since >= REG_WINDOW) {
+        a->since = now;
+        a->n = 0;
+    }
+    if (!a) {
+        if (rs->tracked >= REG_MAX_TRACKED)
+            attempts_expire(rs, now);
+        if (rs->tracked >= REG_MAX_TRACKED)
+            return -ENOSPC;
+        if (!(a = calloc(1, sizeof *a)))
+            return -ENOMEM;
+        strcpy(a->ip, ip);
+        a->since = now;
+        if (hmap_put(&rs->by_ip, a->ip, a) < 0) {
+            free(a);
+            return -ENOMEM;
+        }
+        rs->tracked++;
+    }
+    if (a->n >= max)
+        return -EAGAIN;
+    a->n++;
+    return 0;
+}
+
+/* ---- the form ---- */
+
+/* The form's label for the consent field, naming and linking the policy. */
+static int consent_label(const struct config *cfg, char *out, size_t cap)
+{
+    const char *url = cfg->contact_policy.n > 0 ? cfg->contact_policy.items[0] : NULL;
+    int n = url ? snprintf(out, cap, "I have read and agree to the terms and privacy policy "
+                                     "at %s (version %s)", url, cfg->registration_policy_version)
+                : snprintf(out, cap, "I agree to this service's terms and privacy policy "
+                                     "(version %s; ask the administrators for them)",
+                           cfg->registration_policy_version);
+    return n > 0 && (size_t)n < cap ? 0 : -ENOBUFS;
+}
+
+static struct xml_node *add_field(struct stanza *st, struct xml_node *x, const char *var,
+                                  const char *type, const char *label, bool required)
+{
+    struct xml_node *f = xml_add_child(st, x, "field", NULL);
+    if (!f || xml_set_attr(st, f, "var", var) < 0 || xml_set_attr(st, f, "type", type) < 0 ||
+        (label && xml_set_attr(st, f, "label", label) < 0) ||
+        (required && !xml_add_child(st, f, "required", NULL)))
+        return NULL;
+    return f;
+}
+
+/* <query><instructions/><x type='form'>…</x></query> under res. */
+static int build_form(struct stanza *res, const struct config *cfg, bool preauth)
+{
+    char label[2300];
+    if (consent_label(cfg, label, sizeof label) < 0)
+        return -ENOBUFS;
+    struct xml_node *q = xml_add_child(res, res->root, "query", NS_REGISTER);
+    struct xml_node *x = q ? xml_add_child(res, q, "x", NS_DATA) : NULL;
+    if (!x || xml_add_text_elem(res, q, "instructions",
+                                "Choose a user name and a password, enter your registration "
+                                "code, and agree to the policy.") < 0 ||
+        xml_set_attr(res, x, "type", "form") < 0 ||
+        xml_add_text_elem(res, x, "title", "Create an account") < 0)
+        return -ENOMEM;
+    struct xml_node *ft = add_field(res, x, "FORM_TYPE", "hidden", NULL, false);
+    if (!ft || xml_add_text_elem(res, ft, "value", NS_REGISTER) < 0 ||
+        !add_field(res, x, "username", "text-single", "User name", true) ||
+        !add_field(res, x, "password", "text-private", "Password", true) ||
+        !add_field(res, x, "token", "text-single", "Registration code", !preauth))
+        return -ENOMEM;
+    struct xml_node *c = add_field(res, x, "consent", "boolean", label, true);
+    if (!c || xml_add_text_elem(res, c, "desc", "Required: an account is created only with "
+                                                "your consent to the policy.") < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* The first value of field var in a submitted form, or NULL. */
+static const char *form_value(struct stanza *st, const struct xml_node *x, const char *var)
+{
+    for (const struct xml_node *f = xml_first_elem(x); f; f = xml_next_elem(f)) {
+        const char *v = xml_attr(f, "var");
+        if (strcmp(f->name, "field") != 0 || !v || strcmp(v, var) != 0)
+            continue;
+        const struct xml_node *val = xml_child(f, "value", NS_DATA);
+        return val ? xml_text(st, val) : "";
+    }
+    return NULL;
+}
+
+/* ---- registering ---- */
+
+struct reg_request {
+    struct server *srv;
+    struct reg_stream *rs;
+    const char *domain;
+    const struct stanza *st;
+    struct stanza *reply;
+};
+
+static void reply_error(struct reg_request *r, enum stanza_cond c, const char *text)
+{
+    r->reply = stanza_error_reply(r->st, c, text);
+}
+
+/* The code's hash from the form or the stream's preauth. 0 or -ENOENT. */
+static int code_hash(struct reg_request *r, const char *token, uint8_t out[INVITE_HASH_LEN])
+{
+    uint8_t code[INVITE_CODE_BYTES];
+    if (token && token[0]) {
+        if (invite_code_parse(token, strlen(token), code) < 0 ||
+            invite_code_hash(store_server_secret(r->srv->store), INVITE_KEY_LEN, code, out) < 0)
+            return -ENOENT;
+        return 0;
+    }
+    if (!r->rs->preauth)
+        return -ENOENT;
+    memcpy(out, r->rs->hash, INVITE_HASH_LEN);
+    return 0;
+}
+
+static bool consent_given(const char *v)
+{
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+/* Checks a new password and derives both SCRAM keys. 0, or -EINVAL with
+ * *why set, or -ENOMEM/-EIO. */
+static int password_creds(const struct config *cfg, const char *pw, struct account_creds *c,
+                          const char **why)
+{
+    size_t len = strlen(pw);
+    *why = NULL;
+    if (len < cfg->registration_min_password)
+        *why = "the password is too short";
+    else if (len > cfg->registration_max_password)
+        *why = "the password is too long";
+    if (*why)
+        return -EINVAL;
+    char *prepped = NULL;
+    int rc = sasl_saslprep(pw, len, &prepped);
+    if (rc < 0 || !prepped[0]) {
+        free(prepped);
+        *why = "the password contains characters that are not allowed";
+        return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+    }
+    memset(c, 0, sizeof *c);
+    for (int h = 0; h < SCRAM_NHASH && rc == 0; h++) {
+        rc = scram_derive((enum scram_hash)h, prepped, cfg->scram_iterations, &c->scram[h]);
+        c->have[h] = rc == 0;
+    }
+    OPENSSL_cleanse(prepped, strlen(prepped));
+    free(prepped);
+    return rc;
+}
+
+static void create_account(struct reg_request *r, const char *user, const char *pw,
+                           const uint8_t hash[INVITE_HASH_LEN])
+{
+    const struct config *cfg = r->srv->cfg;
+    struct account_creds c;
+    const char *why;
+    int rc = password_creds(cfg, pw, &c, &why);
+    if (rc < 0) {
+        reply_error(r, why ? SC_NOT_ACCEPTABLE : SC_INTERNAL_SERVER_ERROR, why);
+        OPENSSL_cleanse(&c, sizeof c);
+        return;
+    }
+    struct invited_account a = {.domain = r->domain, .user = user, .creds = &c, .hash = hash,
+                                .now = server_now(r->srv),
+                                .policy_version = cfg->registration_policy_version};
+    rc = store_account_create_invited_sync(r->srv->store, &a);
+    OPENSSL_cleanse(&c, sizeof c);
+    if (rc == 0) {
+        log_info("register: an account was created with a registration code");
+        r->rs->preauth = false;
+        r->reply = iq_result_new(r->st);
+    } else if (rc == -EEXIST) {
+        reply_error(r, SC_CONFLICT, "this user name is taken");
+    } else if (rc == -ENOENT || rc == -ETIME || rc == -ECANCELED || rc == -EUSERS) {
+        reply_error(r, SC_NOT_ALLOWED, "a valid registration code is required");
+    } else {
+        reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
+    }
+}
+
+/* A submitted registration form, checked in the order described at the
+ * top of this file. */
+static void register_form(struct reg_request *r, struct stanza *st, const struct xml_node *x)
+{
+    uint8_t hash[INVITE_HASH_LEN];
+    const char *token = form_value(st, x, "token");
+    if (code_hash(r, token, hash) < 0 ||
+        store_invite_check_sync(r->srv->store, r->domain, hash, server_now(r->srv)) < 0) {
+        reply_error(r, SC_NOT_ALLOWED, "a valid registration code is required");
+        return;
+    }
+    if (!consent_given(form_value(st, x, "consent"))) {
+        reply_error(r, SC_NOT_ACCEPTABLE, "consent to the policy is required");
+        return;
+    }
+    const char *user = form_value(st, x, "username"), *pw = form_value(st, x, "password");
+    char prepped[JID_PART_MAX + 1];
+    if (!user || !user[0] || strlen(user) > JID_PART_MAX ||
+        jid_prep_local(user, prepped, sizeof prepped) < 0) {
+        reply_error(r, SC_NOT_ACCEPTABLE, "the user name is missing or not valid");
+        return;
+    }
+    if (!pw || !pw[0]) {
+        reply_error(r, SC_NOT_ACCEPTABLE, "a password is required");
+        return;
+    }
+    create_account(r, prepped, pw, hash);
+}
+
+/* iq set with a query before authentication. */
+static void register_set(struct reg_request *r, const struct xml_node *q)
+{
+    struct stanza *st = (struct stanza *)r->st; /* xml_text allocates in its arena */
+    const struct xml_node *x = xml_child(q, "x", NS_DATA);
+    const char *type = x ? xml_attr(x, "type") : NULL;
+    if (xml_child(q, "remove", NS_REGISTER)) {
+        reply_error(r, SC_NOT_ALLOWED, "log in to remove an account");
+    } else if (!x) {
+        reply_error(r, SC_NOT_ACCEPTABLE,
+                    "registration needs the form: a registration code and consent to the "
+                    "policy are required");
+    } else if (!type || strcmp(type, "submit") != 0) {
+        reply_error(r, SC_BAD_REQUEST, "submit the form");
+    } else {
+        register_form(r, st, x);
+    }
+}
+
+/* XEP-0401 §5: a token before registering marks the stream as
+ * pre-authorised. */
+static void preauth(struct reg_request *r, const struct xml_node *p)
+{
+    const char *token = xml_attr(p, "token");
+    uint8_t code[INVITE_CODE_BYTES], hash[INVITE_HASH_LEN];
+    if (!token || invite_code_parse(token, strlen(token), code) < 0 ||
+        invite_code_hash(store_server_secret(r->srv->store), INVITE_KEY_LEN, code, hash) < 0 ||
+        store_invite_check_sync(r->srv->store, r->domain, hash, server_now(r->srv)) < 0) {
+        reply_error(r, SC_ITEM_NOT_FOUND, "this registration code is not valid");
+        return;
+    }
+    r->rs->preauth = true;
+    memcpy(r->rs->hash, hash, INVITE_HASH_LEN);
+    r->reply = iq_result_new(r->st);
+}
+
+/* Counts a set (registration or preauth) against the address. false if
+ * refused (the reply is set). */
+static bool rate_ok(struct reg_request *r, const char *peer)
+{
+    struct reg_state *rst = reg_state(r->srv);
+    int rc = rst ? attempt_count(rst, peer, r->srv->cfg->registration_max_attempts,
+                                 server_now(r->srv))
+                 : -EIO;
+    if (rc == 0)
+        return true;
+    if (rc == -EAGAIN) {
+        log_debug("register: too many attempts from %s", peer);
+        reply_error(r, SC_POLICY_VIOLATION,
+                    "too many registration attempts from this address; try again later");
+    } else {
+        reply_error(r, SC_RESOURCE_CONSTRAINT, "registration is busy; try again later");
+    }
+    return false;
+}
+
+bool register_wants(const struct xml_node *root)
+{
+    if (stanza_kind(root) != STANZA_IQ)
+        return false;
+    const struct xml_node *p = xml_first_elem(root);
+    return p && ((strcmp(p->name, "query") == 0 && strcmp(p->ns, NS_REGISTER) == 0) ||
+                 (strcmp(p->name, "preauth") == 0 && strcmp(p->ns, NS_PARS) == 0));
+}
+
+/* Dispatches by payload and type; r->reply is set on return (or NULL). */
+static void preauth_dispatch(struct reg_request *r, const char *peer)
+{
+    const struct xml_node *p = xml_first_elem(r->st->root);
+    const char *type = xml_attr(r->st->root, "type");
+    bool get = type && strcmp(type, "get") == 0, set = type && strcmp(type, "set") == 0;
+    bool query = strcmp(p->ns, NS_REGISTER) == 0;
+    if (!get && !set) {
+        if (!type || strcmp(type, "result") != 0)
+            reply_error(r, SC_BAD_REQUEST, NULL);
+        return; /* results and errors are not answered */
+    }
+    if (!r->srv->cfg->registration_enabled) {
+        reply_error(r, SC_SERVICE_UNAVAILABLE, NULL);
+    } else if (get && query) {
+        r->reply = iq_result_new(r->st);
+        if (r->reply && build_form(r->reply, r->srv->cfg, r->rs->preauth) < 0) {
+            stanza_unref(r->reply);
+            reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
+        }
+    } else if (get) {
+        reply_error(r, SC_BAD_REQUEST, NULL);
+    } else if (rate_ok(r, peer)) {
+        if (query)
+            register_set(r, p);
+        else
+            preauth(r, p);
+    }
+}
+
+int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
+                        const char *peer, const struct stanza *st, struct stanza **reply)
+{
+    *reply = NULL;
+    if (!*rs && !(*rs = calloc(1, sizeof **rs)))
+        return -ENOMEM;
+    struct reg_request r = {.srv = srv, .rs = *rs, .domain = domain, .st = st};
+    preauth_dispatch(&r, peer);
+    *reply = r.reply;
+    const char *type = xml_attr(st->root, "type");
+    bool answered = type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0);
+    return r.reply || answered ? 0 : -ENOMEM;
+}
+
+void register_stream_free(struct reg_stream *rs)
+{
+    if (rs)
+        OPENSSL_cleanse(rs, sizeof *rs);
+    free(rs);
+}
+
+int register_stream_feature(struct server *srv, struct buf *out)
+{
+    if (!srv->cfg->registration_enabled)
+        return 0;
+    return buf_append_str(out, "<register xmlns='" NS_REGISTER_FEATURE "'/>");
+}
+
+/* ---- after login: password change, removal ---- */
+
+/* The request is about the sender's own account. */
+static bool own_account(const struct iq_request *rq)
+{
+    return !rq->to->local || jid_bare_equal(rq->to, rq->from);
+}
+
+static void registered_info(const struct iq_request *rq)
+{
+    struct stanza *res = iq_result_new(rq->st);
+    struct xml_node *q = res ? xml_add_child(res, res->root, "query", NS_REGISTER) : NULL;
+    if (!q || !xml_add_child(res, q, "registered", NULL) ||
+        xml_add_text_elem(res, q, "username", rq->from->local) < 0) {
+        stanza_unref(res);
+        iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    iq_reply(rq, res);
+}
+
+/* Ends every session of the account (XEP-0077 §3.2: not-authorized). */
+static void kick_all(struct server *srv, const struct jid *who)
+{
+    char bare[2 * JID_PART_MAX + 2];
+    jid_format(who, true, bare, sizeof bare);
+    /* A kicked session leaves the router at once; the bound keeps a
+     * session that does not from looping us forever. */
+    struct session *s;
+    for (int i = 0; i < REG_MAX_KICKS && (s = router_sessions(srv->router, bare)); i++)
+        s->ops->kick(s, STREAM_NOT_AUTHORIZED, "the account was removed");
+}
+
+static void remove_account(const struct iq_request *rq, const struct xml_node *q)
+{
+    if (xml_count_elems(q) != 1) {
+        iq_reply_error(rq, SC_BAD_REQUEST, "remove must be the only element");
+        return;
+    }
+    struct data_ctx d = {.store = rq->srv->store, .cfg = rq->srv->cfg,
+                         .now = server_now(rq->srv), .srv = rq->srv};
+    int rc = modules_delete_account(&d, rq->from->domain, rq->from->local);
+    if (rc < 0) {
+        log_error("register: removing an account failed: %s", strerror(-rc));
+        iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    log_info("register: an account removed itself");
+    struct stanza *res = iq_result_new(rq->st);
+    if (res)
+        iq_reply(rq, res);
+    kick_all(rq->srv, rq->from);
+}
+
+static void change_password(const struct iq_request *rq, const struct xml_node *q)
+{
+    struct stanza *st = (struct stanza *)rq->st;
+    const struct xml_node *u = xml_child(q, "username", NS_REGISTER);
+    const struct xml_node *p = xml_child(q, "password", NS_REGISTER);
+    const char *user = u ? xml_text(st, u) : NULL, *pw = p ? xml_text(st, p) : NULL;
+    char prepped[JID_PART_MAX + 1];
+    if (!user || !pw || strlen(user) > JID_PART_MAX) {
+        iq_reply_error(rq, SC_BAD_REQUEST, "username and password are required");
+        return;
+    }
+    if (jid_prep_local(user, prepped, sizeof prepped) < 0 ||
+        strcmp(prepped, rq->from->local) != 0) {
+        iq_reply_error(rq, SC_NOT_ALLOWED, "you can change only your own password");
+        return;
+    }
+    if (!pw[0]) { /* §3.3: an empty password keeps the old one */
+        iq_reply_error(rq, SC_NOT_ACCEPTABLE, "a password is required");
+        return;
+    }
+    struct account_creds c;
+    const char *why;
+    int rc = password_creds(rq->srv->cfg, pw, &c, &why);
+    if (rc == 0)
+        rc = store_account_set_creds_sync(rq->srv->store, rq->from->domain, rq->from->local, &c);
+    OPENSSL_cleanse(&c, sizeof c);
+    if (rc < 0) {
+        iq_reply_error(rq, why ? SC_NOT_ACCEPTABLE : SC_INTERNAL_SERVER_ERROR, why);
+        return;
+    }
+    struct stanza *res = iq_result_new(rq->st);
+    if (res)
+        iq_reply(rq, res);
+}
+
+static void register_iq(const struct iq_request *rq)
+{
+    if (!own_account(rq) || !rq->from->local) {
+        iq_reply_error(rq, SC_SERVICE_UNAVAILABLE, NULL);
+        return;
+    }
+    const struct xml_node *q = rq->payload;
+    if (rq->type == IQ_GET)
+        registered_info(rq);
+    else if (xml_child(q, "remove", NS_REGISTER))
+        remove_account(rq, q);
+    else if (xml_child(q, "x", "jabber:x:data"))
+        iq_reply_error(rq, SC_FEATURE_NOT_IMPLEMENTED, "use <username/> and <password/>");
+    else
+        change_password(rq, q);
+}
+
+/* ---- the module ---- */
+
+static int reg_init(struct server *srv, void **state)
+{
+    (void)srv;
+    struct reg_state *rs = calloc(1, sizeof *rs);
+    if (!rs)
+        return -ENOMEM;
+    hmap_init(&rs->by_ip);
+    *state = rs;
+    return 0;
+}
+
+static void reg_fini(struct server *srv, void *state)
+{
+    (void)srv;
+    struct reg_state *rs = state;
+    if (!rs)
+        return;
+    const char *k;
+    void *v;
+    for (size_t i = 0; (i = hmap_next(&rs->by_ip, i, &k, &v)) != 0;)
+        free(v);
+    hmap_free(&rs->by_ip);
+    free(rs);
+}
+
+static const struct iq_handler register_handlers[] = {
+    {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_SERVER | IQ_TO_ACCOUNT, NS_REGISTER,
+     register_iq},
+};
+
+const struct module mod_register = {
+    .name = "register",
+    .iq = register_handlers,
+    .n_iq = sizeof register_handlers / sizeof register_handlers[0],
+    .init = reg_init,
+    .fini = reg_fini,
+};
