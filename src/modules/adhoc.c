@@ -308,22 +308,66 @@ static enum action parse_action(const char *a)
     return ACT_BAD;
 }
 
+/* After a stage ran: ends the session or keeps it (making it on a first
+ * stage) for the next submission. The session is found again by id: the
+ * command may have ended the requester's own stream (an admin deleting
+ * themselves), which drops its sessions. false with *cond if no session
+ * could be made. */
+static bool session_after(const struct iq_request *rq, struct adhoc_state *st,
+                          const struct adhoc_command *c, const char *id, bool first, int status,
+                          const char *requester, enum stanza_cond *cond)
+{
+    struct adhoc_session *s = session_find(st, id);
+    if (status == ADHOC_COMPLETED) {
+        if (s)
+            sessions_drop(st, NULL, 0, s);
+        return true;
+    }
+    if (first && !(s = session_new(st, rq->srv, c, id, requester, cond)))
+        return false;
+    if (s) {
+        s->stage++;
+        s->expires = server_now(rq->srv) + SESSION_TTL;
+    }
+    return true;
+}
+
+/* Sets the status and, for an executing stage, the actions: added before
+ * the payload (as in the XEP's examples) for a last stage; a command
+ * that wants more stages gets next instead. */
+static int finish_result(struct stanza *res, struct xml_node *cmd, struct xml_node *actions,
+                         int status)
+{
+    if (status == ADHOC_COMPLETED) {
+        xml_remove(actions);
+        return xml_set_attr(res, cmd, "status", "completed");
+    }
+    if (status == ADHOC_NEXT) {
+        xml_first_elem(actions)->name = "next"; /* a static string, like the arena's */
+        if (xml_set_attr(res, actions, "execute", "next") < 0)
+            return -ENOMEM;
+    }
+    return xml_set_attr(res, cmd, "status", "executing");
+}
+
 /* Runs one stage; s is the session (NULL on a first request). */
 static void run_stage(const struct iq_request *rq, struct adhoc_state *st,
-                      const struct adhoc_command *c, struct adhoc_session *s, char *requester)
+                      const struct adhoc_command *c, const struct adhoc_session *s,
+                      const char *requester)
 {
     /* Unique for the server's life (next_id); being bound to the
      * requester, it need not be secret. */
-    char fresh_id[SESSIONID_MAX];
-    snprintf(fresh_id, sizeof fresh_id, "adhoc-%" PRIu64 "-%" PRId64, rq->srv->next_id++,
-             server_now(rq->srv));
+    char id[SESSIONID_MAX];
+    if (s)
+        snprintf(id, sizeof id, "%s", s->id);
+    else
+        snprintf(id, sizeof id, "adhoc-%" PRIu64 "-%" PRId64, rq->srv->next_id++,
+                 server_now(rq->srv));
     struct xml_node *cmd;
-    struct stanza *res = command_result(rq, c->node, s ? s->id : fresh_id, NULL, &cmd);
+    struct stanza *res = command_result(rq, c->node, id, NULL, &cmd);
     struct xml_node *actions = res ? add_actions(res, cmd, true) : NULL;
     if (!actions) {
-        if (res)
-            stanza_unref(res);
-        iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
+        send_or_fail(rq, res, -ENOMEM);
         return;
     }
     struct adhoc_stage stage = {
@@ -337,35 +381,19 @@ static void run_stage(const struct iq_request *rq, struct adhoc_state *st,
         .cmd = cmd,
         .err = SC_INTERNAL_SERVER_ERROR,
     };
-    int rc = c->run(&stage);
-    if (rc < 0) {
+    int status = c->run(&stage);
+    if (status < 0) {
         stanza_unref(res);
         reply_error(rq, stage.err, stage.err_app, stage.err_text);
         return; /* the session stays: the requester may submit again */
     }
-    if (rc == ADHOC_COMPLETED) {
-        xml_remove(actions);
-        if (s)
-            sessions_drop(st, NULL, 0, s);
-        send_or_fail(rq, res, xml_set_attr(res, cmd, "status", "completed"));
-        return;
-    }
     enum stanza_cond cond = SC_INTERNAL_SERVER_ERROR;
-    if (!s && !(s = session_new(st, rq->srv, c, fresh_id, requester, &cond))) {
+    if (!session_after(rq, st, c, id, !s, status, requester, &cond)) {
         stanza_unref(res);
         iq_reply_error(rq, cond, NULL);
         return;
     }
-    s->stage++;
-    /* The actions were added before the payload (as in the XEP's
-     * examples) for a last stage; a command that wants more gets next. */
-    if (rc == ADHOC_NEXT) {
-        xml_first_elem(actions)->name = "next"; /* a static string, like the arena's */
-        rc = xml_set_attr(res, actions, "execute", "next");
-    } else {
-        rc = 0;
-    }
-    send_or_fail(rq, res, rc ? rc : xml_set_attr(res, cmd, "status", "executing"));
+    send_or_fail(rq, res, finish_result(res, cmd, actions, status));
 }
 
 /* Checks a continued session: the requester's own, for this node, alive. */
@@ -387,7 +415,7 @@ static struct adhoc_session *continued_session(const struct iq_request *rq, stru
 }
 
 static void dispatch(const struct iq_request *rq, struct adhoc_state *st,
-                     const struct adhoc_command *c, char *requester)
+                     const struct adhoc_command *c, const char *requester)
 {
     const char *id = xml_attr(rq->payload, "sessionid");
     enum action a = parse_action(xml_attr(rq->payload, "action"));

@@ -232,6 +232,40 @@ def test_session_belongs_to_its_requester(server, admin):
     other.close()
 
 
+def test_session_ends_with_the_requesters_stream(server):
+    raw, _ = connect(server, 'alice', 'gone')
+    _, cmd = execute(raw, ANNOUNCE)
+    sid = cmd.get('sessionid')
+    raw.send('</stream:stream>')
+    raw.wait_eof(3)
+    raw.close()
+    raw, _ = connect(server, 'alice', 'gone')
+    el, _ = execute(raw, ANNOUNCE, sid, form=submit({'announcement': ['late']}))
+    assert app_condition(el) == 'bad-sessionid', ET.tostring(el)
+    raw.close()
+
+
+def test_admin_deletes_own_account(make_server):
+    srv = make_server({('server', 'admins'): '["boss@localhost"]'})
+    boss = 'boss'
+    srv.ctl('user', 'add', 'boss@localhost', '--password', 'boss-pw-1', check=True)
+    srv.passwords[boss] = 'boss-pw-1'
+    raw, _ = connect(srv, boss, 'r')
+    _, cmd = execute(raw, DELETE)
+    execute_no_wait = "<iq type='set' id='selfdel' to='localhost'><command xmlns='%s' node='%s'" \
+        " sessionid='%s'>%s</command></iq>" % (CMD_NS, DELETE, cmd.get('sessionid'),
+                                              submit({'accountjids': ['boss@localhost']}))
+    raw.send(execute_no_wait)
+    assert raw.expect_stream_error(timeout=3) == 'not-authorized'
+    raw.close()
+    srv.check_clean_exit()
+    db = sqlite3.connect(str(db_path(srv)))
+    try:
+        assert db.execute("SELECT count(*) FROM accounts WHERE username = 'boss'").fetchone()[0] == 0
+    finally:
+        db.close()
+
+
 def test_bad_actions_and_payloads(server, admin):
     el, _ = execute(admin, ANNOUNCE, action='explode')
     assert stanza_error_condition(el) == 'bad-request' and app_condition(el) == 'malformed-action'
