@@ -98,12 +98,14 @@ int cmd_retention_report(struct ctl *ctl)
     return fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
 }
 
-/* The run in the live server. CTL_OK, CTL_FAIL, or -ENOTCONN (none runs). */
+/* The run in the live server. CTL_OK, CTL_FAIL (also when an account
+ * failed: the reply ends "failed N"), or -ENOTCONN (no server runs). */
 static int run_live(struct ctl *ctl)
 {
     const char *args[1] = {"retention-run"};
     char *reply = NULL;
     int rc = control_call(ctl->cfg.control_socket, args, 1, &reply);
+    bool failures = rc == 0 && (!reply || !strstr(reply, " failed 0"));
     if (rc == 0)
         printf("%s (in the running server)\n", reply ? reply : "");
     else if (rc == -EPROTO)
@@ -111,7 +113,7 @@ static int run_live(struct ctl *ctl)
     else if (rc != -ENOTCONN)
         ctl_err("cannot reach the server at %s: %s", ctl->cfg.control_socket, strerror(-rc));
     free(reply);
-    return rc == -ENOTCONN ? rc : rc == 0 ? CTL_OK : CTL_FAIL;
+    return rc == -ENOTCONN ? rc : rc == 0 && !failures ? CTL_OK : CTL_FAIL;
 }
 
 int cmd_retention_run(struct ctl *ctl)

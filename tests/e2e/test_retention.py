@@ -145,6 +145,7 @@ def test_warns_then_deletes_unused_accounts(make_server):
     finally:
         db.close()
     assert login_fails(srv, 'alice')
+    srv.check_clean_exit()
 
 
 def test_warning_arrives_at_login_and_login_cancels_deletion(make_server):
@@ -174,6 +175,7 @@ def test_warning_arrives_at_login_and_login_cancels_deletion(make_server):
     assert 'deleted 2 failed 0' in out, out
     left = ctl_ok(srv, 'user', 'list').split()
     assert left == ['alice@localhost'], left
+    srv.check_clean_exit()
 
 
 def test_run_without_server_stores_the_warning(make_server):
