@@ -11,6 +11,7 @@
  * only those are stored), then wiped from memory. They are never printed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "store/invites.h"
 #include "modules/module.h"
 #include "net/control.h"
 #include "xmpp/jid.h"
@@ -394,12 +396,21 @@ static void print_time(const char *key, int64_t t, const char *if_zero)
 }
 
 /* The lines about how the account came to be: the registration code and
- * whom it was given to, the consent time and the policy version. Filled
- * in by the invites part (store/invites.h); nothing yet. */
+ * whom it was given to, the consent time and the policy version (promises
+ * P1, P2). An account made by `user add` has none. */
 static int show_registration(const struct ctl *ctl, const struct jid *j)
 {
-    (void)ctl;
-    (void)j;
+    struct account_invite inv;
+    int rc = store_account_invite_info_sync(ctl->store, j->domain, j->local, &inv);
+    if (rc == -ENOENT) {
+        printf("registered_with_code: none (created by an operator)\n");
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    printf("registered_with_code: %" PRId64 " given to %s\n", inv.invite_id, inv.given_to);
+    print_time("consent", inv.consent_time, "unknown");
+    printf("policy_version: %s\n", inv.policy_version);
     return 0;
 }
 

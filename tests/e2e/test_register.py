@@ -273,9 +273,12 @@ def test_register_then_login_and_link(server):
     listed = server.ctl('invite', 'list', check=True).stdout
     line = [ln for ln in listed.splitlines() if ln.startswith(iid + '\t')][0]
     assert '%s@localhost' % name in line and 'uses left: 0' in line
-    show = server.ctl('user', 'show', '%s@localhost' % name)
-    if show.returncode == 0 and 'code' in show.stdout:
-        assert 'Bea Benutzer <bea@example.net>' in show.stdout
+    show = server.ctl('user', 'show', '%s@localhost' % name, check=True).stdout
+    assert 'registered_with_code: %s given to Bea Benutzer <bea@example.net>' % iid in show
+    assert 'policy_version: 2026-11' in show
+    assert re.search(r'^consent: \d{4}-\d\d-\d\dT', show, re.M), show
+    alice = server.ctl('user', 'show', 'alice@localhost', check=True).stdout
+    assert 'registered_with_code: none' in alice
 
 
 def test_preauth_flow(server):
