@@ -1,7 +1,7 @@
 /* taube: arguments, configuration, start and stop.
  *
  * Start-up order: config → log level → certificates → store → TLS →
- * router → modules → listeners → control socket → loop. A stanza then flows
+ * router → modules → control socket → listeners → loop. A stanza then flows
  * net/conn.c (bytes, TLS) → xml/stream.c (one tree per stanza) →
  * net/c2s*.c (stream state machine, stamping) → xmpp/router.c (who is it
  * for?) → a module's handler or another session's deliver op.
@@ -187,8 +187,8 @@ static int start_control(struct server *srv, struct control **control)
 static int run(struct server *srv, struct control **control)
 {
     srv->router = router_new(srv);
-    if (!srv->router || make_tls(srv) < 0 || modules_init(srv) < 0 || start_listeners(srv) < 0 ||
-        start_control(srv, control) < 0)
+    if (!srv->router || make_tls(srv) < 0 || modules_init(srv) < 0 ||
+        start_control(srv, control) < 0 || start_listeners(srv) < 0)
         return 1;
     uv_timer_init(srv->loop, &srv->tick);
     srv->tick.data = srv;
