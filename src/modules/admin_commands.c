@@ -7,6 +7,7 @@
  * first request and act on its submission.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,12 @@
 #include "xmpp/router.h"
 
 #define NS_ADMIN "http://jabber.org/protocol/admin"
-#define MAX_LISTED_USERS 10000 /* XEP-0133 §4.18: the service may truncate */
+/* XEP-0133 §4.18 lets the list be cut: this keeps it within one stanza. */
+#define MAX_LISTED_USERS 2000
 #define MAX_TARGET_JIDS 100    /* accounts one submission may act on */
 #define MAX_ANNOUNCEMENT 16384 /* bytes of an announcement */
 #define MAX_NOTE 256
+#define MAX_JID_TEXT (JID_PART_MAX * 3 + 2) /* a submitted JID, as written */
 
 /* ---- shared pieces ---- */
 
@@ -45,10 +48,12 @@ static int accounts_form(struct adhoc_stage *s, const char *title, const char *l
  * domain ours), with ud from apply_accounts. 0 or -errno. */
 typedef int (*account_fn)(struct adhoc_stage *s, const struct jid *j, void *ud);
 
+/* jid_text is whole (at most MAX_JID_TEXT bytes): cutting it could split
+ * a UTF-8 sequence. */
 static int note_failure(struct adhoc_stage *s, const char *jid_text, const char *why)
 {
-    char note[MAX_NOTE];
-    snprintf(note, sizeof note, "%.160s: %s", jid_text, why);
+    char note[MAX_JID_TEXT + MAX_NOTE];
+    snprintf(note, sizeof note, "%s: %s", jid_text, why);
     return adhoc_note(s, "error", note);
 }
 
@@ -106,7 +111,7 @@ static int apply_accounts(struct adhoc_stage *s, account_fn fn, void *ud, const 
     if (xml_count_elems(f) > MAX_TARGET_JIDS)
         return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload", "Too many JIDs at once");
     struct buf text;
-    buf_init(&text, JID_PART_MAX * 3 + 2);
+    buf_init(&text, MAX_JID_TEXT);
     unsigned done = 0;
     int rc = 0;
     for (const struct xml_node *v = xml_first_elem(f); rc == 0 && v; v = xml_next_elem(v))
@@ -177,7 +182,7 @@ static void collect_online(struct session *sess, void *ud)
         return;
     if (o->n == o->cap) {
         size_t cap = o->cap ? o->cap * 2 : 16;
-        char **p = cap > o->cap ? realloc(o->full, cap * sizeof *p) : NULL;
+        char **p = cap <= SIZE_MAX / sizeof *p ? realloc(o->full, cap * sizeof *p) : NULL;
         if (!p) {
             o->err = -ENOMEM;
             return;
