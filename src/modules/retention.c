@@ -23,6 +23,7 @@
 #include "xmpp/router.h"
 
 #define NS_DELAY "urn:xmpp:delay"
+#define NS_RETENTION "urn:taube:retention:0" /* our own: no XEP covers it */
 #define RETENTION_PAGE 64                          /* accounts copied out at a time */
 #define RETENTION_FIRST_MS (60 * 1000)             /* first run after start */
 #define RETENTION_EVERY_MS (24 * 60 * 60 * 1000ULL) /* then daily */
@@ -146,13 +147,21 @@ static int warning_text(const struct data_ctx *d, const struct retention_policy 
                       months_of(p->inactive_after), until);
 }
 
+/* XEP-0082 dateTime in UTC: 2026-11-26T23:08:25Z. 0 or -EINVAL. */
+static int format_stamp(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return -EINVAL;
+    return 0;
+}
+
 /* XEP-0203 <delay/>, as offline storage would have added it. */
 static int add_delay(struct stanza *st, const char *domain, int64_t now)
 {
     char stamp[32];
-    time_t tt = (time_t)now;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (format_stamp(now, stamp) < 0)
         return -EINVAL;
     struct xml_node *n = xml_add_child(st, st->root, "delay", NS_DELAY);
     if (!n || xml_set_attr(st, n, "from", domain) < 0 || xml_set_attr(st, n, "stamp", stamp) < 0)
@@ -411,6 +420,21 @@ static int retention_describe(const struct data_ctx *d, const char *domain, cons
     return rc;
 }
 
+/* No XEP-0227 element exists for it: Taube's own, with the XEP-0082 time
+ * of the warning; nothing if the account was not warned. */
+static int retention_export(const struct data_ctx *d, const char *domain, const char *user,
+                            struct buf *out)
+{
+    int64_t warned = 0;
+    int rc = store_retention_get_sync(d->store, domain, user, &warned);
+    if (rc < 0 || warned == 0)
+        return rc == -ENOENT ? 0 : rc;
+    char stamp[32];
+    if (format_stamp(warned, stamp) < 0)
+        return -EINVAL;
+    return buf_printf(out, "<inactivity-warning xmlns='" NS_RETENTION "' stamp='%s'/>", stamp);
+}
+
 static int retention_erase(const struct data_ctx *d, const char *domain, const char *user)
 {
     return store_retention_clear_sync(d->store, domain, user);
@@ -421,5 +445,6 @@ const struct module mod_retention = {
     .init = retention_init,
     .fini = retention_fini,
     .describe = retention_describe,
+    .export_xml = retention_export,
     .erase = retention_erase,
 };

@@ -294,6 +294,42 @@ static void test_config_bounds(void **state)
     config_free(&c);
 }
 
+/* ---- the data contract ---- */
+
+extern const struct module mod_retention;
+
+static void test_describe_and_export(void **state)
+{
+    struct fixture *f = *state;
+    struct config cfg = test_config();
+    struct data_ctx d = {f->s, &cfg, T0, NULL};
+    struct buf out;
+    buf_init(&out, 0);
+    assert_int_equal(mod_retention.describe(&d, DOM, "fresh", &out), 0);
+    assert_non_null(strstr(out.data, "after 12 months (365 days) without a login"));
+    assert_non_null(strstr(out.data, "warned by a message 30 days before"));
+    assert_null(strstr(out.data, "You were warned"));
+    buf_reset(&out);
+    assert_int_equal(mod_retention.export_xml(&d, DOM, "fresh", &out), 0);
+    assert_int_equal(out.len, 0);
+
+    struct retention_counts n;
+    run_at(f, &cfg, T0, &n);
+    assert_int_equal(mod_retention.describe(&d, DOM, "old", &out), 0);
+    assert_non_null(strstr(out.data, "You were warned on 2033-05-18"));
+    buf_reset(&out);
+    assert_int_equal(mod_retention.export_xml(&d, DOM, "old", &out), 0);
+    assert_string_equal(out.data, "<inactivity-warning xmlns='urn:taube:retention:0' "
+                                  "stamp='2033-05-18T03:33:20Z'/>");
+    /* erase forgets the warning. */
+    assert_int_equal(mod_retention.erase(&d, DOM, "old"), 0);
+    int64_t w = -1;
+    assert_int_equal(store_retention_get_sync(f->s, DOM, "old", &w), 0);
+    assert_int_equal(w, 0);
+    buf_free(&out);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +340,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_warns_then_deletes, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_login_cancels, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_report_changes_nothing, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_describe_and_export, setup, fixture_teardown),
         cmocka_unit_test(test_config_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
