@@ -538,6 +538,26 @@ static void register_iq(const struct iq_request *rq)
         change_password(rq, q);
 }
 
+/* ---- data contract ---- */
+
+/* Promise P20: the registration record. The code's recipient is the
+ * operator's note about the person, so it is part of what is kept. */
+static int reg_describe(const struct data_ctx *d, const char *domain, const char *user,
+                        struct buf *out)
+{
+    struct account_invite inv;
+    int rc = store_account_invite_info_sync(d->store, domain, user, &inv);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    return buf_printf(out,
+                      "Registration: the registration code you used (given to \"%s\"), the "
+                      "time you agreed to the policy (%lld, Unix time) and its version (%s). "
+                      "Kept until the account is deleted.\n",
+                      inv.given_to, (long long)inv.consent_time, inv.policy_version);
+}
+
 /* ---- the module ---- */
 
 static int reg_init(struct server *srv, void **state)
@@ -576,4 +596,7 @@ const struct module mod_register = {
     .n_iq = sizeof register_handlers / sizeof register_handlers[0],
     .init = reg_init,
     .fini = reg_fini,
+    /* The account_invite row goes with the account (ON DELETE CASCADE):
+     * no erase of its own. */
+    .describe = reg_describe,
 };

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "modules/invite.h"
+#include "modules/module.h"
 #include "store/invites.h"
 
 #define DOMAIN "example.org"
@@ -258,6 +259,27 @@ static void test_store_bad_input(void **state)
     assert_int_equal(sql_int(f->path, "SELECT uses_left FROM invites"), 1);
 }
 
+/* The access report (P20) says what registration kept; nothing for an
+ * account made without a code. */
+static void test_describe(void **state)
+{
+    struct fixture *f = *state;
+    extern const struct module mod_register;
+    uint8_t h[INVITE_HASH_LEN];
+    add_invite(f->s, h, 6, NOW + 1000, 1);
+    assert_int_equal(create(f->s, "dora", h, NOW + 5), 0);
+    struct data_ctx d = {.store = f->s, .now = NOW};
+    struct buf out;
+    buf_init(&out, 4096);
+    assert_int_equal(mod_register.describe(&d, DOMAIN, "existing", &out), 0);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(mod_register.describe(&d, DOMAIN, "dora", &out), 0);
+    assert_int_equal(buf_append(&out, "", 1), 0);
+    assert_non_null(strstr(out.data, "Ann <ann@example.net>"));
+    assert_non_null(strstr(out.data, "2026-01"));
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_revoke, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_list, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_bad_input, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_describe, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
