@@ -71,8 +71,7 @@ static void print_item(void *ud, const struct retention_item *it)
         printf("delete (warned %s)\n", warned);
         n->del++;
         break;
-    case RETENTION_KEEP:
-        break;
+    case RETENTION_KEEP: break;
     }
 }
 
@@ -129,7 +128,7 @@ int cmd_retention_run(struct ctl *ctl)
         ctl_err("cannot read the accounts");
         return CTL_FAIL;
     }
-    printf("warned %zu deleted %zu failed %zu (on the store: %s)\n", n.warned, n.deleted,
-           n.failed, ctl_opt(ctl, "now") ? "--now given" : "no server is running");
+    printf("warned %zu deleted %zu failed %zu (on the store: %s)\n", n.warned, n.deleted, n.failed,
+           ctl_opt(ctl, "now") ? "--now given" : "no server is running");
     return n.failed == 0 ? CTL_OK : CTL_FAIL;
 }

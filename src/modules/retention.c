@@ -23,9 +23,9 @@
 #include "xmpp/router.h"
 
 #define NS_DELAY "urn:xmpp:delay"
-#define NS_RETENTION "urn:taube:retention:0" /* our own: no XEP covers it */
-#define RETENTION_PAGE 64                          /* accounts copied out at a time */
-#define RETENTION_FIRST_MS (60 * 1000)             /* first run after start */
+#define NS_RETENTION "urn:taube:retention:0"        /* our own: no XEP covers it */
+#define RETENTION_PAGE 64                           /* accounts copied out at a time */
+#define RETENTION_FIRST_MS (60 * 1000)              /* first run after start */
 #define RETENTION_EVERY_MS (24 * 60 * 60 * 1000ULL) /* then daily */
 #define DAY_SECS 86400
 #define BARE_LEN (2 * JID_PART_MAX + 2)
@@ -49,7 +49,7 @@ enum retention_action retention_decide(const struct retention_policy *p, int64_t
     int64_t idle = now - last_use;
     if (counts_as_warned(last_use, warned_at))
         return idle > p->inactive_after && now - warned_at >= p->warn_before ? RETENTION_DELETE
-                                                                              : RETENTION_WAIT;
+                                                                             : RETENTION_WAIT;
     return idle > p->inactive_after - p->warn_before ? RETENTION_WARN : RETENTION_KEEP;
 }
 
@@ -175,8 +175,8 @@ static struct stanza *warning_new(const struct data_ctx *d, const struct retenti
 {
     char to[BARE_LEN], id[64];
     snprintf(to, sizeof to, "%s@%s", c->user, c->domain);
-    snprintf(id, sizeof id, "retention-%" PRIx64 "-%" PRIx64,
-             d->srv ? ++d->srv->next_id : 0, (uint64_t)d->now);
+    snprintf(id, sizeof id, "retention-%" PRIx64 "-%" PRIx64, d->srv ? ++d->srv->next_id : 0,
+             (uint64_t)d->now);
     struct buf body;
     buf_init(&body, 4096);
     struct stanza *st = warning_text(d, p, c, &body) == 0 ? stanza_new("message", NS_CLIENT) : NULL;
@@ -205,8 +205,7 @@ static int store_warning(const struct data_ctx *d, const struct cand *c, struct 
         rc = xml_serialize(st->root, "", &out);
     if (rc == 0) {
         struct offline_limits lim = {d->cfg->offline_max_messages, d->cfg->offline_max_bytes};
-        rc = store_offline_add_sync(d->store, c->domain, c->user, d->now, out.data, out.len,
-                                    &lim);
+        rc = store_offline_add_sync(d->store, c->domain, c->user, d->now, out.data, out.len, &lim);
     }
     buf_free(&out);
     stanza_unref(st);
@@ -265,13 +264,11 @@ static void run_one(const struct data_ctx *d, const struct retention_policy *p,
         n->deleted += rc == 0;
         break;
     case RETENTION_KEEP:
-    case RETENTION_WAIT:
-        break;
+    case RETENTION_WAIT: break;
     }
     if (rc < 0) {
         n->failed++;
-        log_warn("retention: an account could not be warned or deleted (%d); next run retries",
-                 rc);
+        log_warn("retention: an account could not be warned or deleted (%d); next run retries", rc);
     }
 }
 
@@ -328,8 +325,8 @@ static void run_in_server(struct server *srv, struct retention_counts *n)
 {
     struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
     if (retention_run(&d, n) == 0 && (n->warned || n->deleted || n->failed))
-        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n->warned,
-                 n->deleted, n->failed);
+        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n->warned, n->deleted,
+                 n->failed);
 }
 
 static void on_timer(uv_timer_t *t)

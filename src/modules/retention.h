@@ -60,9 +60,9 @@ struct retention_item {
     const char *domain, *user;
     int64_t last_use;
     bool never_logged_in;
-    int64_t warned_at;   /* 0: not warned */
+    int64_t warned_at; /* 0: not warned */
     enum retention_action action;
-    int64_t delete_at;   /* see retention_delete_at */
+    int64_t delete_at; /* see retention_delete_at */
 };
 
 /* Calls cb for every account that is not RETENTION_KEEP at d->now, in

@@ -21,10 +21,10 @@ struct store;
 
 /* One inactive account, as listed. Strings live only during the call. */
 struct retention_row {
-    int64_t id;        /* accounts.id: the paging key */
+    int64_t id; /* accounts.id: the paging key */
     const char *domain;
     const char *user;
-    int64_t last_use;  /* last_login, else created (unix seconds) */
+    int64_t last_use; /* last_login, else created (unix seconds) */
     bool never_logged_in;
     int64_t warned_at; /* 0: not warned */
 };

@@ -18,9 +18,8 @@ static const char SQL_WARN[] =
     "INSERT INTO retention_warnings (account_id, warned_at) VALUES (?1, ?2)"
     " ON CONFLICT (account_id) DO UPDATE SET warned_at = excluded.warned_at";
 static const char SQL_GET[] = "SELECT warned_at FROM retention_warnings WHERE account_id = ?1";
-static const char SQL_CLEAR[] =
-    "DELETE FROM retention_warnings WHERE account_id ="
-    " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
+static const char SQL_CLEAR[] = "DELETE FROM retention_warnings WHERE account_id ="
+                                " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
 
 static void row_out(sqlite3_stmt *st, store_retention_cb cb, void *ud)
 {
@@ -83,8 +82,8 @@ int store_retention_get_sync(struct store *s, const char *domain, const char *us
     sqlite3_bind_int64(st, 1, id);
     int step = sqlite3_step(st);
     *t = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0
-                                                   : store_db_fail(s, step, "reading a warning");
+    rc =
+        step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_db_fail(s, step, "reading a warning");
     store_stmt_done(st);
     return rc;
 }

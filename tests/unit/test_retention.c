@@ -193,7 +193,8 @@ static void test_run_warns_then_deletes(void **state)
     assert_non_null(strstr(xml.data, "type='normal'"));
     assert_non_null(strstr(xml.data, "<subject>"));
     assert_non_null(strstr(xml.data, "urn:xmpp:delay"));
-    assert_non_null(strstr(xml.data, "never@example.org has not been used since it was created on 2032-06-12"));
+    assert_non_null(
+        strstr(xml.data, "never@example.org has not been used since it was created on 2032-06-12"));
     assert_non_null(strstr(xml.data, "12 months"));
     buf_free(&xml);
 
