@@ -138,9 +138,10 @@ const char *const store_migrations[] = {
     ");"
     "CREATE INDEX account_invite_invite ON account_invite(invite_id);",
     /* 7: suspension (P21, P22): why and when the operator suspended the
-     * account (accounts.suspended is the flag logins check). */
-    "ALTER TABLE accounts ADD COLUMN suspended_reason TEXT;"
-    "ALTER TABLE accounts ADD COLUMN suspended_at INTEGER;",
+     * account (accounts.suspended is the flag logins check). In
+     * parentheses: clang warns about two adjacent literals in an array. */
+    ("ALTER TABLE accounts ADD COLUMN suspended_reason TEXT;"
+     "ALTER TABLE accounts ADD COLUMN suspended_at INTEGER;"),
 };
 
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];
