@@ -11,8 +11,13 @@
  * then the name and password, then whether the name is taken. Attempts
  * are counted per IP address in a fixed one-hour window.
  *
- * Known limits: the SCRAM keys (PBKDF2) are derived on the loop thread,
- * a few milliseconds at the default 4096 iterations; an IPv6 client is
+ * The SCRAM keys of a new account (PBKDF2, slow on purpose) are derived
+ * on libuv's worker pool; the account is then created on the loop. The
+ * job and the stream share the struct reg_stream: if the stream goes
+ * first, the job frees it (register_stream_free marks it orphaned).
+ *
+ * Known limits: a password change derives its keys on the loop thread (a
+ * few milliseconds at the default 4096 iterations); an IPv6 client is
  * counted per address, not per /64; when REG_MAX_TRACKED addresses are
  * being counted, new addresses are refused until the window expires.
  */
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "core/hmap.h"
 #include "core/log.h"
@@ -54,7 +60,27 @@ struct reg_state {
 
 struct reg_stream {
     bool preauth;               /* a valid XEP-0401 token was given */
+    bool busy;                  /* a registration job is under way */
+    bool orphaned;              /* the stream is gone; the job frees this */
     uint8_t hash[INVITE_HASH_LEN];
+    register_send_fn send;      /* answers on the stream */
+    void *send_ud;
+};
+
+/* A registration whose keys are being derived on a worker thread. The
+ * worker touches only password, iterations, creds and derive_rc. */
+struct reg_job {
+    uv_work_t work;
+    struct server *srv;
+    struct reg_stream *rs;
+    struct stanza *st;          /* the request; a reference */
+    char *password;             /* cleansed and freed with the job */
+    uint32_t iterations;
+    struct account_creds creds;
+    int derive_rc;
+    uint8_t hash[INVITE_HASH_LEN];
+    char domain[JID_PART_MAX + 1];
+    char user[JID_PART_MAX + 1];
 };
 
 extern const struct module mod_register;
@@ -192,6 +218,7 @@ struct reg_request {
     const char *domain;
     const struct stanza *st;
     struct stanza *reply;
+    bool queued;                /* answered later, by job_done */
 };
 
 static void reply_error(struct reg_request *r, enum stanza_cond c, const char *text)
@@ -220,29 +247,32 @@ static bool consent_given(const char *v)
     return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 }
 
-/* Checks a new password and derives both SCRAM keys. 0, or -EINVAL with
- * *why set, or -ENOMEM/-EIO. */
-static int password_creds(const struct config *cfg, const char *pw, struct account_creds *c,
-                          const char **why)
+#define WHY_PW_CHARS "the password contains characters that are not allowed"
+
+/* Why a new password is refused by its length, or NULL. */
+static const char *password_length_problem(const struct config *cfg, const char *pw)
 {
     size_t len = strlen(pw);
-    *why = NULL;
     if (len < cfg->registration_min_password)
-        *why = "the password is too short";
-    else if (len > cfg->registration_max_password)
-        *why = "the password is too long";
-    if (*why)
-        return -EINVAL;
+        return "the password is too short";
+    if (len > cfg->registration_max_password)
+        return "the password is too long";
+    return NULL;
+}
+
+/* SASLprep and both SCRAM derivations; any thread. 0, -EINVAL (SASLprep
+ * refuses the password: WHY_PW_CHARS), -ENOMEM or -EIO. */
+static int password_derive(const char *pw, uint32_t iterations, struct account_creds *c)
+{
     char *prepped = NULL;
-    int rc = sasl_saslprep(pw, len, &prepped);
+    int rc = sasl_saslprep(pw, strlen(pw), &prepped);
     if (rc < 0 || !prepped[0]) {
         free(prepped);
-        *why = "the password contains characters that are not allowed";
         return rc == -ENOMEM ? -ENOMEM : -EINVAL;
     }
     memset(c, 0, sizeof *c);
     for (int h = 0; h < SCRAM_NHASH && rc == 0; h++) {
-        rc = scram_derive((enum scram_hash)h, prepped, cfg->scram_iterations, &c->scram[h]);
+        rc = scram_derive((enum scram_hash)h, prepped, iterations, &c->scram[h]);
         c->have[h] = rc == 0;
     }
     OPENSSL_cleanse(prepped, strlen(prepped));
@@ -250,34 +280,110 @@ static int password_creds(const struct config *cfg, const char *pw, struct accou
     return rc;
 }
 
+/* Checks a new password and derives its keys on this thread. 0, or
+ * -EINVAL with *why set, or -ENOMEM/-EIO. */
+static int password_creds(const struct config *cfg, const char *pw, struct account_creds *c,
+                          const char **why)
+{
+    memset(c, 0, sizeof *c);
+    if ((*why = password_length_problem(cfg, pw)))
+        return -EINVAL;
+    int rc = password_derive(pw, cfg->scram_iterations, c);
+    if (rc == -EINVAL)
+        *why = WHY_PW_CHARS;
+    return rc;
+}
+
+static void job_free(struct reg_job *j)
+{
+    if (j->password) {
+        OPENSSL_cleanse(j->password, strlen(j->password));
+        free(j->password);
+    }
+    stanza_unref(j->st);
+    OPENSSL_cleanse(j, sizeof *j);
+    free(j);
+}
+
+/* Worker thread: only the derivation. */
+static void job_derive(uv_work_t *w)
+{
+    struct reg_job *j = w->data;
+    j->derive_rc = password_derive(j->password, j->iterations, &j->creds);
+}
+
+/* Loop thread: the store transaction and the answer. */
+static struct stanza *job_finish(struct reg_job *j, int status)
+{
+    if (status < 0 || j->derive_rc == -ENOMEM || j->derive_rc == -EIO)
+        return stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
+    if (j->derive_rc < 0)
+        return stanza_error_reply(j->st, SC_NOT_ACCEPTABLE, WHY_PW_CHARS);
+    struct invited_account a = {.domain = j->domain, .user = j->user, .creds = &j->creds,
+                                .hash = j->hash, .now = server_now(j->srv),
+                                .policy_version = j->srv->cfg->registration_policy_version};
+    int rc = store_account_create_invited_sync(j->srv->store, &a);
+    if (rc == 0) {
+        log_info("register: an account was created with a registration code");
+        j->rs->preauth = false;
+        return iq_result_new(j->st);
+    }
+    if (rc == -EEXIST)
+        return stanza_error_reply(j->st, SC_CONFLICT, "this user name is taken");
+    if (rc == -ENOENT || rc == -ETIME || rc == -ECANCELED || rc == -EUSERS)
+        return stanza_error_reply(j->st, SC_NOT_ALLOWED, "a valid registration code is required");
+    return stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+    struct reg_job *j = w->data;
+    struct reg_stream *rs = j->rs;
+    rs->busy = false;
+    if (rs->orphaned) {
+        /* Nobody to tell: the account is still created if all was
+         * right, as it would be had the client left after sending. */
+        stanza_unref(job_finish(j, status));
+        register_stream_free(rs);
+    } else {
+        struct stanza *reply = job_finish(j, status);
+        if (reply)
+            rs->send(rs->send_ud, reply);
+        stanza_unref(reply);
+    }
+    job_free(j);
+}
+
+/* Hands the derivation to a worker; the answer comes from job_done. */
 static void create_account(struct reg_request *r, const char *user, const char *pw,
                            const uint8_t hash[INVITE_HASH_LEN])
 {
-    const struct config *cfg = r->srv->cfg;
-    struct account_creds c;
-    const char *why;
-    int rc = password_creds(cfg, pw, &c, &why);
-    if (rc < 0) {
-        reply_error(r, why ? SC_NOT_ACCEPTABLE : SC_INTERNAL_SERVER_ERROR, why);
-        OPENSSL_cleanse(&c, sizeof c);
+    const char *why = password_length_problem(r->srv->cfg, pw);
+    if (why) {
+        reply_error(r, SC_NOT_ACCEPTABLE, why);
         return;
     }
-    struct invited_account a = {.domain = r->domain, .user = user, .creds = &c, .hash = hash,
-                                .now = server_now(r->srv),
-                                .policy_version = cfg->registration_policy_version};
-    rc = store_account_create_invited_sync(r->srv->store, &a);
-    OPENSSL_cleanse(&c, sizeof c);
-    if (rc == 0) {
-        log_info("register: an account was created with a registration code");
-        r->rs->preauth = false;
-        r->reply = iq_result_new(r->st);
-    } else if (rc == -EEXIST) {
-        reply_error(r, SC_CONFLICT, "this user name is taken");
-    } else if (rc == -ENOENT || rc == -ETIME || rc == -ECANCELED || rc == -EUSERS) {
-        reply_error(r, SC_NOT_ALLOWED, "a valid registration code is required");
-    } else {
+    struct reg_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->password = strdup(pw))) {
+        free(j);
         reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
+        return;
     }
+    j->srv = r->srv;
+    j->rs = r->rs;
+    j->st = stanza_ref((struct stanza *)r->st);
+    j->iterations = r->srv->cfg->scram_iterations;
+    memcpy(j->hash, hash, INVITE_HASH_LEN);
+    snprintf(j->domain, sizeof j->domain, "%s", r->domain);
+    snprintf(j->user, sizeof j->user, "%s", user);
+    j->work.data = j;
+    if (uv_queue_work(r->srv->loop, &j->work, job_derive, job_done) < 0) {
+        job_free(j);
+        reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    r->rs->busy = true;
+    r->queued = true;
 }
 
 /* A submitted registration form, checked in the order described at the
@@ -396,6 +502,8 @@ static void preauth_dispatch(struct reg_request *r, const char *peer)
         }
     } else if (get) {
         reply_error(r, SC_BAD_REQUEST, NULL);
+    } else if (r->rs->busy) {
+        reply_error(r, SC_RESOURCE_CONSTRAINT, "a registration is under way on this stream");
     } else if (rate_ok(r, peer)) {
         if (query)
             register_set(r, p);
@@ -405,21 +513,33 @@ static void preauth_dispatch(struct reg_request *r, const char *peer)
 }
 
 int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
-                        const char *peer, const struct stanza *st, struct stanza **reply)
+                        const char *peer, const struct stanza *st, register_send_fn send,
+                        void *ud)
 {
-    *reply = NULL;
-    if (!*rs && !(*rs = calloc(1, sizeof **rs)))
-        return -ENOMEM;
+    if (!*rs) {
+        if (!(*rs = calloc(1, sizeof **rs)))
+            return -ENOMEM;
+        (*rs)->send = send;
+        (*rs)->send_ud = ud;
+    }
     struct reg_request r = {.srv = srv, .rs = *rs, .domain = domain, .st = st};
     preauth_dispatch(&r, peer);
-    *reply = r.reply;
+    if (r.reply) {
+        send(ud, r.reply);
+        stanza_unref(r.reply);
+        return 0;
+    }
     const char *type = xml_attr(st->root, "type");
-    bool answered = type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0);
-    return r.reply || answered ? 0 : -ENOMEM;
+    bool unanswered = type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0);
+    return r.queued || unanswered ? 0 : -ENOMEM;
 }
 
 void register_stream_free(struct reg_stream *rs)
 {
+    if (rs && rs->busy) {
+        rs->orphaned = true; /* job_done frees it */
+        return;
+    }
     if (rs)
         OPENSSL_cleanse(rs, sizeof *rs);
     free(rs);

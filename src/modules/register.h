@@ -34,16 +34,22 @@ int register_stream_feature(struct server *srv, struct buf *out);
  * preauth). */
 bool register_wants(const struct xml_node *root);
 
-/* Answers such an iq for the stream to domain from the address peer:
- * *reply gets the stanza to send (caller unrefs), or NULL if there is
- * nothing to send (the iq was a result or an error). Returns 0, or
- * -ENOMEM if the answer could not be made (close the stream). *rs is
- * the stream's registration state, made on first use. st is borrowed.
- * Account creation derives SCRAM keys with PBKDF2 on the calling (loop)
- * thread. */
-int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
-                         const char *peer, const struct stanza *st, struct stanza **reply);
+/* Sends a stanza on the stream (does not consume it). */
+typedef void (*register_send_fn)(void *ud, const struct stanza *reply);
 
+/* Answers such an iq for the stream to domain from the address peer, now
+ * or (account creation, whose SCRAM keys are derived on a worker thread)
+ * later, through send(ud, ...) in either case; a result or error iq gets
+ * no answer. *rs is the stream's registration state, made on first use
+ * and keeping send and ud: they must stay valid until the stream calls
+ * register_stream_free. st is borrowed. 0, or -ENOMEM if no answer could
+ * be made (close the stream). */
+int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
+                        const char *peer, const struct stanza *st, register_send_fn send,
+                        void *ud);
+
+/* The stream is going away. A registration still under way completes
+ * (the account is created if all was right) without an answer. */
 void register_stream_free(struct reg_stream *rs);
 
 #endif

@@ -235,20 +235,22 @@ static void before_tls(struct c2s *c, struct stanza *st)
     }
 }
 
-/* XEP-0077/0401 before authentication: register.c answers, on this
- * stream. Consumes st. */
+static void register_send(void *ud, const struct stanza *reply)
+{
+    struct c2s *c = ud;
+    if (c->state != C2S_CLOSING)
+        c2s_send_stanza(c, reply);
+}
+
+/* XEP-0077/0401 before authentication: register.c answers on this
+ * stream, now or later (c->reg lives until c2s_free). Consumes st. */
 static void register_iq(struct c2s *c, struct stanza *st)
 {
-    struct stanza *reply = NULL;
-    int rc = register_preauth_iq(c->srv, &c->reg, c->domain, conn_peer(c->conn), st, &reply);
+    int rc = register_preauth_iq(c->srv, &c->reg, c->domain, conn_peer(c->conn), st,
+                                 register_send, c);
     stanza_unref(st);
-    if (rc < 0) {
+    if (rc < 0)
         c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
-        return;
-    }
-    if (reply)
-        c2s_send_stanza(c, reply);
-    stanza_unref(reply);
 }
 
 static void dispatch(struct c2s *c, struct stanza *st)

@@ -422,3 +422,57 @@ def test_thousand_attempts_rate_limited(make_server):
         assert pong.get('type') == 'result'
     assert not account_exists(srv, 'flood')
     srv.check_clean_exit()
+
+
+# ---- key derivation off the event loop -------------------------------------------
+
+# About 0.7 s of PBKDF2 (SHA-1 and SHA-256) for each new account.
+SLOW = {('auth', 'scram_iterations'): '2000000',
+        ('registration', 'max_attempts_per_hour'): '1000'}
+
+
+def test_slow_derivation_does_not_block_others(make_server):
+    """With PBKDF2 made slow, a registration under way neither stops other
+    clients from being served nor lets a second registration start on the
+    same stream."""
+    srv = make_server(SLOW)
+    code, _ = invite(srv, '--uses', '2')
+    client = RawXMPP(srv.c2s_port)
+    client.login('alice', srv.passwords['alice'])
+    raw, _ = tls_stream(srv)
+    with raw, client:
+        raw.send("<iq type='set' id='a1'>%s</iq><iq type='set' id='a2'>%s</iq>"
+                 % (form(username='slow1', password='good password', token=code),
+                    form(username='slow2', password='good password', token=code)))
+        t0 = time.monotonic()
+        pong = client.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='p1')
+        ping_time = time.monotonic() - t0
+        assert pong.get('type') == 'result'
+        answers = {}
+        while len(answers) < 2:
+            el = raw.next_element(timeout=30)
+            answers[el.get('id')] = el
+        reg_time = time.monotonic() - t0
+        assert answers['a1'].get('type') == 'result', ET.tostring(answers['a1'])
+        assert stanza_error_condition(answers['a2']) == 'resource-constraint'
+        # The ping was answered while the keys were being derived.
+        assert ping_time < 0.4 < reg_time, (ping_time, reg_time)
+    assert account_exists(srv, 'slow1') and not account_exists(srv, 'slow2')
+    assert can_login(srv, 'slow1', 'good password')
+    srv.check_clean_exit()
+
+
+def test_client_leaving_during_derivation(make_server):
+    srv = make_server(SLOW)
+    code, iid = invite(srv)
+    raw, _ = tls_stream(srv)
+    raw.send("<iq type='set' id='gone'>%s</iq>"
+             % form(username='leaver', password='good password', token=code))
+    time.sleep(0.05)
+    raw.close()
+    deadline = time.monotonic() + 20
+    while not account_exists(srv, 'leaver') and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert account_exists(srv, 'leaver')
+    assert uses_left(srv, iid) == 0
+    srv.check_clean_exit()
