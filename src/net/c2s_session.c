@@ -143,7 +143,7 @@ static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_nod
         old->ops->kick(old, STREAM_CONFLICT, "Replaced by a new connection");
     bind_result(c, st);
     modules_session_event(c->srv, &c->sess, SESSION_BOUND);
-    store_account_touch_login(c->srv->store, c->domain, c->user, (int64_t)time(NULL));
+    store_account_touch_login(c->srv->store, c->domain, c->user, server_now(c->srv));
 }
 
 static bool is_type(const struct stanza *st, const char *type)
