@@ -27,7 +27,6 @@
 #include "core/server.h"
 
 #define CONTROL_LINE_MAX 4096  /* bytes of a request line, LF included */
-#define CONTROL_MAX_ARGS 8     /* words after the command name */
 #define CONTROL_IDLE_MS 5000   /* a silent client is dropped after this */
 #define CONTROL_MAX_CONNS 16
 #define CONTROL_REPLY_MAX (1u << 20)
@@ -137,7 +136,7 @@ static const struct control_command *find_command(const char *name)
     return NULL;
 }
 
-/* Splits line (NUL-terminated, LF removed) at TABs into argv. */
+/* Splits line at TABs into argv (at most max words). -E2BIG if more. */
 static int split_line(char *line, const char **argv, int max)
 {
     int n = 0;
@@ -153,40 +152,59 @@ static int split_line(char *line, const char **argv, int max)
     }
 }
 
-static void run_line(struct control_conn *k, char *line)
-{
-    const char *argv[CONTROL_MAX_ARGS + 1];
-    int n = split_line(line, argv, CONTROL_MAX_ARGS + 1);
-    if (n < 0) {
-        conn_reply(k, "error", "too many arguments");
-        return;
-    }
-    const struct control_command *cmd = find_command(argv[0]);
-    if (!cmd) {
-        conn_reply(k, "error", "unknown command");
-        return;
-    }
-    if (n - 1 < cmd->min_args || n - 1 > cmd->max_args) {
-        conn_reply(k, "error", "wrong number of arguments");
-        return;
-    }
-    struct buf reply;
-    buf_init(&reply, CONTROL_REPLY_MAX);
-    int rc = cmd->run(k->ctl->srv, argv + 1, n - 1, &reply);
-    if (rc < 0 && reply.len == 0)
-        buf_append_str(&reply, strerror(-rc));
-    log_info("control: command %s: %s", cmd->name, rc < 0 ? "failed" : "done");
-    conn_reply(k, rc < 0 ? "error" : "ok", reply.data ? reply.data : "");
-    buf_free(&reply);
-}
-
-/* A request is text without NUL or control characters other than TAB. */
+/* A request is text without control characters other than TAB (bytes
+ * above 0x7f pass: the commands check UTF-8 where it matters). */
 static bool line_clean(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
             return false;
     return true;
+}
+
+const struct control_command *control_parse(char *line, size_t len, const char **args,
+                                            int *nargs, const char **why)
+{
+    const char *argv[CONTROL_MAX_ARGS + 1];
+    *nargs = 0;
+    if (len == 0 || strlen(line) != len || !line_clean(line, len)) {
+        *why = "malformed request";
+        return NULL;
+    }
+    int n = split_line(line, argv, CONTROL_MAX_ARGS + 1);
+    const struct control_command *cmd = n < 0 ? NULL : find_command(argv[0]);
+    if (!cmd) {
+        *why = n < 0 ? "too many arguments" : "unknown command";
+        return NULL;
+    }
+    if (n - 1 < cmd->min_args || n - 1 > cmd->max_args) {
+        *why = "wrong number of arguments";
+        return NULL;
+    }
+    for (int i = 1; i < n; i++)
+        args[i - 1] = argv[i];
+    *nargs = n - 1;
+    return cmd;
+}
+
+static void run_line(struct control_conn *k, char *line, size_t len)
+{
+    const char *args[CONTROL_MAX_ARGS];
+    int nargs;
+    const char *why = NULL;
+    const struct control_command *cmd = control_parse(line, len, args, &nargs, &why);
+    if (!cmd) {
+        conn_reply(k, "error", why);
+        return;
+    }
+    struct buf reply;
+    buf_init(&reply, CONTROL_REPLY_MAX);
+    int rc = cmd->run(k->ctl->srv, args, nargs, &reply);
+    if (rc < 0 && reply.len == 0)
+        buf_append_str(&reply, strerror(-rc));
+    log_info("control: command %s: %s", cmd->name, rc < 0 ? "failed" : "done");
+    conn_reply(k, rc < 0 ? "error" : "ok", reply.data ? reply.data : "");
+    buf_free(&reply);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -219,10 +237,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (len > 0 && k->in[len - 1] == '\r')
         len--;
     k->in[len] = '\0';
-    if (len == 0 || !line_clean(k->in, len))
-        conn_reply(k, "error", "malformed request");
-    else
-        run_line(k, k->in);
+    run_line(k, k->in, len);
 }
 
 static void on_idle(uv_timer_t *t)
@@ -325,6 +340,22 @@ static int set_err(char **err, int rc, const char *what, const char *path)
     return rc;
 }
 
+/* The socket should sit in a directory only we can enter (the data
+ * directory, 0700). The uid check still guards it otherwise: a warning. */
+static void warn_open_dir(const char *path)
+{
+    char dir[sizeof((struct sockaddr_un *)0)->sun_path];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/x.sock" keeps "/" */
+    struct stat st;
+    if (stat(dir, &st) == 0 && (st.st_mode & 077))
+        log_warn("control: %s can be entered by other users; make it 0700", dir);
+}
+
 /* Binds with umask 0177 so that the socket is born 0600: no moment in
  * which another user could connect. */
 static int bind_listen(struct control *c)
@@ -366,6 +397,7 @@ int control_start(struct control **out, struct server *srv, const char *path, ch
         return set_err(err, -ENOMEM, "out of memory", path);
     }
     c->srv = srv;
+    warn_open_dir(path);
     rc = bind_listen(c);
     if (rc < 0) {
         set_err(err, rc, uv_strerror(rc), path);

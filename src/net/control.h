@@ -35,6 +35,16 @@ struct control_command {
 extern const struct control_command control_commands[];
 extern const size_t control_ncommands;
 
+#define CONTROL_MAX_ARGS 8 /* words after the command name */
+
+/* Parses one request line of len bytes (NUL-terminated, its LF removed;
+ * split in place) against the table. Returns the command, with its
+ * arguments in args[0..*nargs), or NULL with the reason for the error
+ * reply in *why (a NUL or control byte, no such command, too many or too
+ * few arguments). */
+const struct control_command *control_parse(char *line, size_t len, const char **args,
+                                            int *nargs, const char **why);
+
 /* Binds the socket (replacing a stale one left by a crash, refusing if a
  * live server answers on it). 0 or -errno with *err set. */
 int control_start(struct control **out, struct server *srv, const char *path, char **err);
