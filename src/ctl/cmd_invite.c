@@ -108,16 +108,20 @@ int cmd_invite_create(struct ctl *ctl)
         return CTL_FAIL;
     }
     int64_t now = (int64_t)time(NULL), id = 0;
-    struct invite_new in = {.domain = domain, .hash = hash, .given_to = given_to, .note = note,
-                            .created_by = "taubectl", .created = now,
-                            .expires = now + lifetime, .uses = uses};
+    struct invite_new in = {.domain = domain,
+                            .hash = hash,
+                            .given_to = given_to,
+                            .note = note,
+                            .created_by = "taubectl",
+                            .created = now,
+                            .expires = now + lifetime,
+                            .uses = uses};
     int rc = store_invite_create_sync(ctl->store, &in, &id);
     if (rc < 0) {
         ctl_err("cannot store the code: %s", strerror(-rc));
         return CTL_FAIL;
     }
-    printf("code: %s\nuri: xmpp:%s?register;preauth=%s\nid: %" PRId64 "\n", text, domain, text,
-           id);
+    printf("code: %s\nuri: xmpp:%s?register;preauth=%s\nid: %" PRId64 "\n", text, domain, text, id);
     print_time("expires: ", now + lifetime);
     printf("\nuses: %u\n", uses);
     return CTL_OK;
@@ -126,7 +130,7 @@ int cmd_invite_create(struct ctl *ctl)
 static void print_invite(void *ud, const struct invite_info *inv)
 {
     int64_t now = *(const int64_t *)ud;
-    const char *state = inv->revoked ? "revoked"
+    const char *state = inv->revoked          ? "revoked"
                         : inv->expires <= now ? "expired"
                         : inv->uses_left == 0 ? "used"
                                               : "valid";
@@ -145,8 +149,8 @@ int cmd_invite_list(struct ctl *ctl)
     if (ctl->nargs == 1 && ctl_prep_server_domain(ctl->args[0], domain, sizeof domain) != CTL_OK)
         return CTL_FAIL;
     int64_t now = (int64_t)time(NULL);
-    int rc = store_invite_list_sync(ctl->store, ctl->nargs == 1 ? domain : NULL, print_invite,
-                                    &now);
+    int rc =
+        store_invite_list_sync(ctl->store, ctl->nargs == 1 ? domain : NULL, print_invite, &now);
     if (rc < 0) {
         ctl_err("cannot list the codes: %s", strerror(-rc));
         return CTL_FAIL;
@@ -172,7 +176,8 @@ int cmd_invite_revoke(struct ctl *ctl)
     bool by_id = is_short_id(arg, &id);
     if (!by_id && invite_code_parse(arg, strlen(arg), code) < 0)
         return ctl_usage_error(ctl, "give a code or the id `invite list` shows");
-    if (!by_id && invite_code_hash(store_server_secret(ctl->store), INVITE_KEY_LEN, code, hash) < 0) {
+    if (!by_id &&
+        invite_code_hash(store_server_secret(ctl->store), INVITE_KEY_LEN, code, hash) < 0) {
         ctl_err("cannot hash the code");
         return CTL_FAIL;
     }

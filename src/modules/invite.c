@@ -89,7 +89,10 @@ int invite_code_hash(const uint8_t *secret, size_t secret_len,
 
 int invite_parse_duration(const char *s, int64_t *secs)
 {
-    static const struct { char unit; int64_t mul; } units[] = {
+    static const struct {
+        char unit;
+        int64_t mul;
+    } units[] = {
         {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400},
     };
     const int64_t max = 10 * 366 * 86400LL;

@@ -41,29 +41,28 @@
 #include "xmpp/sasl.h"
 
 #define NS_DATA "jabber:x:data"
-#define REG_WINDOW 3600         /* seconds of one rate-limit window */
-#define REG_MAX_TRACKED 4096    /* addresses counted at once */
+#define REG_WINDOW 3600      /* seconds of one rate-limit window */
+#define REG_MAX_TRACKED 4096 /* addresses counted at once */
 #define REG_IP_MAX 64
-#define REG_FIELD_VALUES 4      /* values of one field we look at */
-#define REG_MAX_KICKS 1024      /* sessions one account can have */
+#define REG_MAX_KICKS 1024 /* sessions one account can have */
 
 struct attempts {
-    char ip[REG_IP_MAX];        /* the map's key */
-    int64_t since;              /* start of the window */
+    char ip[REG_IP_MAX]; /* the map's key */
+    int64_t since;       /* start of the window */
     unsigned n;
 };
 
 struct reg_state {
-    struct hmap by_ip;          /* ip -> struct attempts */
+    struct hmap by_ip; /* ip -> struct attempts */
     size_t tracked;
 };
 
 struct reg_stream {
-    bool preauth;               /* a valid XEP-0401 token was given */
-    bool busy;                  /* a registration job is under way */
-    bool orphaned;              /* the stream is gone; the job frees this */
+    bool preauth;  /* a valid XEP-0401 token was given */
+    bool busy;     /* a registration job is under way */
+    bool orphaned; /* the stream is gone; the job frees this */
     uint8_t hash[INVITE_HASH_LEN];
-    register_send_fn send;      /* answers on the stream */
+    register_send_fn send; /* answers on the stream */
     void *send_ud;
 };
 
@@ -73,8 +72,8 @@ struct reg_job {
     uv_work_t work;
     struct server *srv;
     struct reg_stream *rs;
-    struct stanza *st;          /* the request; a reference */
-    char *password;             /* cleansed and freed with the job */
+    struct stanza *st; /* the request; a reference */
+    char *password;    /* cleansed and freed with the job */
     uint32_t iterations;
     struct account_creds creds;
     int derive_rc;
@@ -151,10 +150,13 @@ static int attempt_count(struct reg_state *rs, const char *ip, unsigned max, int
 static int consent_label(const struct config *cfg, char *out, size_t cap)
 {
     const char *url = cfg->contact_policy.n > 0 ? cfg->contact_policy.items[0] : NULL;
-    int n = url ? snprintf(out, cap, "I have read and agree to the terms and privacy policy "
-                                     "at %s (version %s)", url, cfg->registration_policy_version)
-                : snprintf(out, cap, "I agree to this service's terms and privacy policy "
-                                     "(version %s; ask the administrators for them)",
+    int n = url ? snprintf(out, cap,
+                           "I have read and agree to the terms and privacy policy "
+                           "at %s (version %s)",
+                           url, cfg->registration_policy_version)
+                : snprintf(out, cap,
+                           "I agree to this service's terms and privacy policy "
+                           "(version %s; ask the administrators for them)",
                            cfg->registration_policy_version);
     return n > 0 && (size_t)n < cap ? 0 : -ENOBUFS;
 }
@@ -178,9 +180,10 @@ static int build_form(struct stanza *res, const struct config *cfg, bool preauth
         return -ENOBUFS;
     struct xml_node *q = xml_add_child(res, res->root, "query", NS_REGISTER);
     struct xml_node *x = q ? xml_add_child(res, q, "x", NS_DATA) : NULL;
-    if (!x || xml_add_text_elem(res, q, "instructions",
-                                "Choose a user name and a password, enter your registration "
-                                "code, and agree to the policy.") < 0 ||
+    if (!x ||
+        xml_add_text_elem(res, q, "instructions",
+                          "Choose a user name and a password, enter your registration "
+                          "code, and agree to the policy.") < 0 ||
         xml_set_attr(res, x, "type", "form") < 0 ||
         xml_add_text_elem(res, x, "title", "Create an account") < 0)
         return -ENOMEM;
@@ -191,8 +194,9 @@ static int build_form(struct stanza *res, const struct config *cfg, bool preauth
         !add_field(res, x, "token", "text-single", "Registration code", !preauth))
         return -ENOMEM;
     struct xml_node *c = add_field(res, x, "consent", "boolean", label, true);
-    if (!c || xml_add_text_elem(res, c, "desc", "Required: an account is created only with "
-                                                "your consent to the policy.") < 0)
+    if (!c || xml_add_text_elem(res, c, "desc",
+                                "Required: an account is created only with "
+                                "your consent to the policy.") < 0)
         return -ENOMEM;
     return 0;
 }
@@ -218,7 +222,7 @@ struct reg_request {
     const char *domain;
     const struct stanza *st;
     struct stanza *reply;
-    bool queued;                /* answered later, by job_done */
+    bool queued; /* answered later, by job_done */
 };
 
 static void reply_error(struct reg_request *r, enum stanza_cond c, const char *text)
@@ -319,8 +323,11 @@ static struct stanza *job_finish(struct reg_job *j, int status)
         return stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
     if (j->derive_rc < 0)
         return stanza_error_reply(j->st, SC_NOT_ACCEPTABLE, WHY_PW_CHARS);
-    struct invited_account a = {.domain = j->domain, .user = j->user, .creds = &j->creds,
-                                .hash = j->hash, .now = server_now(j->srv),
+    struct invited_account a = {.domain = j->domain,
+                                .user = j->user,
+                                .creds = &j->creds,
+                                .hash = j->hash,
+                                .now = server_now(j->srv),
                                 .policy_version = j->srv->cfg->registration_policy_version};
     int rc = store_account_create_invited_sync(j->srv->store, &a);
     if (rc == 0) {
@@ -456,9 +463,9 @@ static void preauth(struct reg_request *r, const struct xml_node *p)
 static bool rate_ok(struct reg_request *r, const char *peer)
 {
     struct reg_state *rst = reg_state(r->srv);
-    int rc = rst ? attempt_count(rst, peer, r->srv->cfg->registration_max_attempts,
-                                 server_now(r->srv))
-                 : -EIO;
+    int rc =
+        rst ? attempt_count(rst, peer, r->srv->cfg->registration_max_attempts, server_now(r->srv))
+            : -EIO;
     if (rc == 0)
         return true;
     if (rc == -EAGAIN) {
@@ -513,8 +520,7 @@ static void preauth_dispatch(struct reg_request *r, const char *peer)
 }
 
 int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
-                        const char *peer, const struct stanza *st, register_send_fn send,
-                        void *ud)
+                        const char *peer, const struct stanza *st, register_send_fn send, void *ud)
 {
     if (!*rs) {
         if (!(*rs = calloc(1, sizeof **rs)))
@@ -591,8 +597,8 @@ static void remove_account(const struct iq_request *rq, const struct xml_node *q
         iq_reply_error(rq, SC_BAD_REQUEST, "remove must be the only element");
         return;
     }
-    struct data_ctx d = {.store = rq->srv->store, .cfg = rq->srv->cfg,
-                         .now = server_now(rq->srv), .srv = rq->srv};
+    struct data_ctx d = {
+        .store = rq->srv->store, .cfg = rq->srv->cfg, .now = server_now(rq->srv), .srv = rq->srv};
     int rc = modules_delete_account(&d, rq->from->domain, rq->from->local);
     if (rc < 0) {
         log_error("register: removing an account failed: %s", strerror(-rc));
@@ -706,8 +712,7 @@ static void reg_fini(struct server *srv, void *state)
 }
 
 static const struct iq_handler register_handlers[] = {
-    {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_SERVER | IQ_TO_ACCOUNT, NS_REGISTER,
-     register_iq},
+    {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_SERVER | IQ_TO_ACCOUNT, NS_REGISTER, register_iq},
 };
 
 const struct module mod_register = {

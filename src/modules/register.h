@@ -45,8 +45,7 @@ typedef void (*register_send_fn)(void *ud, const struct stanza *reply);
  * register_stream_free. st is borrowed. 0, or -ENOMEM if no answer could
  * be made (close the stream). */
 int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
-                        const char *peer, const struct stanza *st, register_send_fn send,
-                        void *ud);
+                        const char *peer, const struct stanza *st, register_send_fn send, void *ud);
 
 /* The stream is going away. A registration still under way completes
  * (the account is created if all was right) without an answer. */

@@ -16,17 +16,17 @@
 #include "store/store.h"
 
 #define INVITE_HASH_BYTES 32
-#define INVITE_TEXT_MAX 512      /* bytes of given_to, note, created_by */
-#define INVITE_POLICY_MAX 64     /* bytes of a policy version */
+#define INVITE_TEXT_MAX 512  /* bytes of given_to, note, created_by */
+#define INVITE_POLICY_MAX 64 /* bytes of a policy version */
 
 struct invite_new {
     const char *domain;
-    const uint8_t *hash;     /* INVITE_HASH_BYTES */
-    const char *given_to;    /* "NAME <EMAIL>", as the operator typed it */
-    const char *note;        /* or NULL */
-    const char *created_by;  /* "taubectl" or an admin's JID */
-    int64_t created, expires;/* unix seconds */
-    unsigned uses;           /* accounts it may create, >= 1 */
+    const uint8_t *hash;      /* INVITE_HASH_BYTES */
+    const char *given_to;     /* "NAME <EMAIL>", as the operator typed it */
+    const char *note;         /* or NULL */
+    const char *created_by;   /* "taubectl" or an admin's JID */
+    int64_t created, expires; /* unix seconds */
+    unsigned uses;            /* accounts it may create, >= 1 */
 };
 
 /* Stores a new code; *id gets its short id. -EINVAL for empty or
@@ -55,8 +55,7 @@ int store_invite_revoke_sync(struct store *s, const uint8_t *hash, int64_t id);
 /* Whether a code could create an account on domain at time now: 0, or
  * -ENOENT (unknown, or for another domain), -ETIME (expired),
  * -ECANCELED (revoked), -EUSERS (used up), or another -errno. */
-int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *hash,
-                            int64_t now);
+int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *hash, int64_t now);
 
 struct invited_account {
     const char *domain, *user;

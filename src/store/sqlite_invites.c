@@ -52,7 +52,8 @@ static int bind_invite(sqlite3_stmt *st, const struct invite_new *in)
     int rc = bind_text(st, 1, in->domain, JID_PART_MAX, false);
     if (rc == 0)
         rc = sqlite3_bind_blob(st, 2, in->hash, INVITE_HASH_BYTES, SQLITE_STATIC) == SQLITE_OK
-                 ? 0 : -ENOMEM;
+                 ? 0
+                 : -ENOMEM;
     if (rc == 0)
         rc = bind_text(st, 3, in->given_to, INVITE_TEXT_MAX, false);
     if (rc == 0)
@@ -167,8 +168,7 @@ static int invite_usable(struct store *s, const char *domain, const uint8_t *has
     return rc;
 }
 
-int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *hash,
-                            int64_t now)
+int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *hash, int64_t now)
 {
     sqlite3_int64 id;
     return invite_usable(s, domain, hash, now, &id);
@@ -231,8 +231,8 @@ static int creds_insert_all(struct store *s, sqlite3_int64 id, const struct acco
     return n > 0 ? 0 : -EINVAL;
 }
 
-static int invite_consume(struct store *s, const struct invited_account *a,
-                          sqlite3_int64 account, sqlite3_int64 invite)
+static int invite_consume(struct store *s, const struct invited_account *a, sqlite3_int64 account,
+                          sqlite3_int64 invite)
 {
     sqlite3_stmt *st = store_stmt(s, sql_use);
     if (!st)

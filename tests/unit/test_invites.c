@@ -61,10 +61,10 @@ static void test_code_parse_rejects(void **state)
     (void)state;
     uint8_t x[INVITE_CODE_BYTES];
     static const char *const bad[] = {
-        "",                                        /* empty */
-        "0000-0000-0000-0000-0000-0000-0000-000",  /* 31 characters */
-        "0000-0000-0000-0000-0000-0000-0000-00000",/* 33 */
-        "0000-0000-0000-0000-0000-0000-0000-000U", /* U is not in the alphabet */
+        "",                                         /* empty */
+        "0000-0000-0000-0000-0000-0000-0000-000",   /* 31 characters */
+        "0000-0000-0000-0000-0000-0000-0000-00000", /* 33 */
+        "0000-0000-0000-0000-0000-0000-0000-000U",  /* U is not in the alphabet */
         "0000-0000-0000-0000-0000-0000-0000-000!",
         "0000-0000-0000-0000-0000-0000-0000-000\xc3",
     };
@@ -76,7 +76,10 @@ static void test_code_parse_rejects(void **state)
     longer[sizeof longer - 1] = '\0';
     assert_int_equal(invite_code_parse(longer, strlen(longer), x), -EINVAL);
     /* A NUL inside the given length is not a code character. */
-    assert_int_equal(invite_code_parse("0000000000000000\0" "000000000000000", 32, x), -EINVAL);
+    assert_int_equal(invite_code_parse("0000000000000000\0"
+                                       "000000000000000",
+                                       32, x),
+                     -EINVAL);
 }
 
 /* The hash depends on the key and on every byte of the code. */
@@ -109,8 +112,8 @@ static void test_duration(void **state)
     assert_int_equal(s, 90);
     assert_int_equal(invite_parse_duration("2w", &s), 0);
     assert_int_equal(s, 14 * 86400);
-    static const char *const bad[] = {"", "d", "7", "0d", "7x", "7dd", "-1d", "3660w",
-                                      "99999999999999999999d"};
+    static const char *const bad[] = {
+        "", "d", "7", "0d", "7x", "7dd", "-1d", "3660w", "99999999999999999999d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(invite_parse_duration(bad[i], &s), -EINVAL);
 }
@@ -119,7 +122,10 @@ static void test_duration(void **state)
 
 static const char *const users[] = {"existing", NULL};
 
-static int setup(void **state) { return fixture_setup(state, DOMAIN, users); }
+static int setup(void **state)
+{
+    return fixture_setup(state, DOMAIN, users);
+}
 
 /* A stored code with its hash in *hash; returns its id. */
 static int64_t add_invite(struct store *s, uint8_t hash[INVITE_HASH_LEN], uint8_t seed,
@@ -128,8 +134,12 @@ static int64_t add_invite(struct store *s, uint8_t hash[INVITE_HASH_LEN], uint8_
     uint8_t code[INVITE_CODE_BYTES];
     memset(code, seed, sizeof code);
     assert_int_equal(invite_code_hash(store_server_secret(s), 32, code, hash), 0);
-    struct invite_new in = {.domain = DOMAIN, .hash = hash, .given_to = "Ann <ann@example.net>",
-                            .created_by = "taubectl", .created = NOW, .expires = expires,
+    struct invite_new in = {.domain = DOMAIN,
+                            .hash = hash,
+                            .given_to = "Ann <ann@example.net>",
+                            .created_by = "taubectl",
+                            .created = NOW,
+                            .expires = expires,
                             .uses = uses};
     int64_t id = 0;
     assert_int_equal(store_invite_create_sync(s, &in, &id), 0);
@@ -140,8 +150,12 @@ static int64_t add_invite(struct store *s, uint8_t hash[INVITE_HASH_LEN], uint8_
 static int create(struct store *s, const char *user, const uint8_t *hash, int64_t now)
 {
     struct account_creds c = make_creds(7);
-    struct invited_account a = {.domain = DOMAIN, .user = user, .creds = &c, .hash = hash,
-                                .now = now, .policy_version = "2026-01"};
+    struct invited_account a = {.domain = DOMAIN,
+                                .user = user,
+                                .creds = &c,
+                                .hash = hash,
+                                .now = now,
+                                .policy_version = "2026-01"};
     return store_account_create_invited_sync(s, &a);
 }
 
@@ -194,7 +208,8 @@ static void test_store_revoke(void **state)
     assert_int_equal(create(f->s, "x", h2, NOW), -ECANCELED);
     assert_int_equal(create(f->s, "x", unknown, NOW), -ENOENT);
     /* Only the hash is stored, never the code. */
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM invites WHERE length(code_hash) = 32"), 2);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM invites WHERE length(code_hash) = 32"),
+                     2);
 }
 
 struct listed {
@@ -236,8 +251,12 @@ static void test_store_bad_input(void **state)
     char big[INVITE_TEXT_MAX + 2];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    struct invite_new in = {.domain = DOMAIN, .hash = h, .given_to = big,
-                            .created_by = "taubectl", .created = NOW, .expires = NOW + 1,
+    struct invite_new in = {.domain = DOMAIN,
+                            .hash = h,
+                            .given_to = big,
+                            .created_by = "taubectl",
+                            .created = NOW,
+                            .expires = NOW + 1,
                             .uses = 1};
     int64_t id;
     assert_int_equal(store_invite_create_sync(f->s, &in, &id), -EINVAL);
@@ -252,8 +271,12 @@ static void test_store_bad_input(void **state)
     /* A failed registration leaves nothing: no account, no use taken. */
     struct account_creds none;
     memset(&none, 0, sizeof none);
-    struct invited_account a = {.domain = DOMAIN, .user = "nocreds", .creds = &none, .hash = h,
-                                .now = NOW, .policy_version = "1"};
+    struct invited_account a = {.domain = DOMAIN,
+                                .user = "nocreds",
+                                .creds = &none,
+                                .hash = h,
+                                .now = NOW,
+                                .policy_version = "1"};
     assert_int_equal(store_account_create_invited_sync(f->s, &a), -EINVAL);
     assert_int_equal(store_account_exists_sync(f->s, DOMAIN, "nocreds"), 0);
     assert_int_equal(sql_int(f->path, "SELECT uses_left FROM invites"), 1);
