@@ -26,8 +26,8 @@
 #include "core/log.h"
 #include "core/server.h"
 
-#define CONTROL_LINE_MAX 4096  /* bytes of a request line, LF included */
-#define CONTROL_IDLE_MS 5000   /* a silent client is dropped after this */
+#define CONTROL_LINE_MAX 4096 /* bytes of a request line, LF included */
+#define CONTROL_IDLE_MS 5000  /* a silent client is dropped after this */
 #define CONTROL_MAX_CONNS 16
 #define CONTROL_REPLY_MAX (1u << 20)
 
@@ -39,9 +39,9 @@ struct control {
     char *path;
     struct control_conn *conns; /* open connections, for control_stop */
     size_t nconns;
-    bool listening;             /* listener handle initialised */
-    bool bound;                 /* the socket file is ours to unlink */
-    int handles;                /* handles not yet closed (listener + conns) */
+    bool listening; /* listener handle initialised */
+    bool bound;     /* the socket file is ours to unlink */
+    int handles;    /* handles not yet closed (listener + conns) */
     bool stopping;
 };
 
@@ -53,8 +53,8 @@ struct control_conn {
     char in[CONTROL_LINE_MAX];
     size_t in_len;
     struct buf out;
-    int open_handles;           /* pipe, timer: freed when both closed */
-    bool done;                  /* replied or closing: ignore further input */
+    int open_handles; /* pipe, timer: freed when both closed */
+    bool done;        /* replied or closing: ignore further input */
     struct control_conn *prev, *next;
 };
 
@@ -162,8 +162,8 @@ static bool line_clean(const char *s, size_t len)
     return true;
 }
 
-const struct control_command *control_parse(char *line, size_t len, const char **args,
-                                            int *nargs, const char **why)
+const struct control_command *control_parse(char *line, size_t len, const char **args, int *nargs,
+                                            const char **why)
 {
     const char *argv[CONTROL_MAX_ARGS + 1];
     *nargs = 0;

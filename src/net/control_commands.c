@@ -47,8 +47,8 @@ int control_suspend_account(struct server *srv, const char *domain, const char *
     int rc = store_account_set_suspended_sync(srv->store, domain, user, true, reason);
     if (rc < 0)
         return rc;
-    size_t n = control_kick_account(srv, domain, user, STREAM_POLICY_VIOLATION,
-                                    "Account suspended");
+    size_t n =
+        control_kick_account(srv, domain, user, STREAM_POLICY_VIOLATION, "Account suspended");
     log_info("control: account suspended, %zu stream(s) ended", n);
     return 0;
 }
@@ -124,8 +124,7 @@ static int cmd_suspend(struct server *srv, const char *const *args, int nargs, s
     return rc < 0 ? account_failed(rc, reply) : buf_append_str(reply, "suspended");
 }
 
-static int cmd_unsuspend(struct server *srv, const char *const *args, int nargs,
-                         struct buf *reply)
+static int cmd_unsuspend(struct server *srv, const char *const *args, int nargs, struct buf *reply)
 {
     (void)nargs;
     struct jid j;

@@ -14,11 +14,10 @@
 #include "store/store.h"
 #include "xmpp/jid.h"
 
-static const char SQL_SUSPEND[] =
-    "UPDATE accounts SET suspended = ?3,"
-    " suspended_reason = CASE WHEN ?3 THEN ?4 END,"
-    " suspended_at = CASE WHEN ?3 THEN ?5 END"
-    " WHERE domain = ?1 AND username = ?2";
+static const char SQL_SUSPEND[] = "UPDATE accounts SET suspended = ?3,"
+                                  " suspended_reason = CASE WHEN ?3 THEN ?4 END,"
+                                  " suspended_at = CASE WHEN ?3 THEN ?5 END"
+                                  " WHERE domain = ?1 AND username = ?2";
 
 static const char SQL_INFO[] =
     "SELECT created, last_login, suspended, suspended_at, suspended_reason"

@@ -103,6 +103,50 @@ static void test_info_last_login(void **state)
     store_account_info_free(&info);
 }
 
+/* ---- the request line ---- */
+
+/* Parses a copy of text; returns the command's name or the reason. */
+static const char *parse(const char *text, int *nargs, char first[64])
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s", text);
+    const char *args[CONTROL_MAX_ARGS];
+    const char *why = NULL;
+    const struct control_command *cmd = control_parse(line, strlen(text), args, nargs, &why);
+    first[0] = '\0';
+    if (cmd && *nargs > 0)
+        snprintf(first, 64, "%s", args[0]);
+    return cmd ? cmd->name : why;
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    int n;
+    char first[64];
+    assert_string_equal(parse("status", &n, first), "status");
+    assert_int_equal(n, 0);
+    assert_string_equal(parse("suspend\tbob@localhost\tspam and more", &n, first), "suspend");
+    assert_int_equal(n, 2);
+    assert_string_equal(first, "bob@localhost");
+    assert_string_equal(parse("kick\t\t", &n, first), "kick"); /* empty text: allowed */
+    assert_int_equal(n, 2);
+    assert_string_equal(parse("", &n, first), "malformed request");
+    assert_string_equal(parse("sta\x01tus", &n, first), "malformed request");
+    assert_string_equal(parse("reboot", &n, first), "unknown command");
+    assert_string_equal(parse("Status", &n, first), "unknown command");
+    assert_string_equal(parse("status\tx", &n, first), "wrong number of arguments");
+    assert_string_equal(parse("delete", &n, first), "wrong number of arguments");
+    assert_string_equal(parse("kick\ta\tb\tc", &n, first), "wrong number of arguments");
+    assert_string_equal(parse("kick\t1\t2\t3\t4\t5\t6\t7\t8\t9", &n, first), "too many arguments");
+    assert_int_equal(n, 0);
+    /* A NUL inside the line (len says more than strlen): malformed. */
+    char line[] = "status\0x";
+    const char *args[CONTROL_MAX_ARGS], *why = NULL;
+    assert_null(control_parse(line, sizeof line - 1, args, &n, &why));
+    assert_string_equal(why, "malformed request");
+}
+
 /* ---- the client alone ---- */
 
 static void test_call_without_server(void **state)
@@ -312,10 +356,12 @@ static void test_stale_socket_replaced(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_suspend_keeps_reason_and_flag, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_keeps_reason_and_flag, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_unsuspend_clears_reason, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_suspend_refusals, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_info_last_login, setup, fixture_teardown),
+        cmocka_unit_test(test_parse),
         cmocka_unit_test_setup_teardown(test_call_without_server, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_socket_roundtrip, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_live_and_foreign, setup,
