@@ -94,7 +94,7 @@ static int account_failed(int rc, struct buf *reply)
     if (rc == -ENOENT)
         buf_append_str(reply, "no such account");
     else if (rc == -EINVAL)
-        buf_append_str(reply, "the reason is too long or not UTF-8");
+        buf_append_str(reply, "the text is too long or not UTF-8");
     else
         buf_printf(reply, "%s", strerror(-rc));
     return rc;
@@ -107,6 +107,10 @@ static int cmd_kick(struct server *srv, const char *const *args, int nargs, stru
     if (rc < 0)
         return rc;
     const char *text = nargs > 1 && args[1][0] ? args[1] : NULL;
+    if (text && (strlen(text) > STORE_REASON_MAX || !jid_utf8_valid(text, strlen(text)))) {
+        jid_free(&j);
+        return account_failed(-EINVAL, reply);
+    }
     size_t n = control_kick_account(srv, j.domain, j.local, STREAM_POLICY_VIOLATION, text);
     jid_free(&j);
     return buf_printf(reply, "%zu session(s) ended", n);

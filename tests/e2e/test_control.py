@@ -15,6 +15,7 @@ import time
 import pytest
 
 from test_routing import connect, new_user, sync
+from xmppraw import stream_error_condition
 
 MODE_MASK = 0o777
 
@@ -76,11 +77,35 @@ def test_status_counts(server):
     (b'a\t' * 20 + b'\n', b'error\ttoo many arguments'),
     (b'x' * 5000, b'error\trequest too long'),
     (b'suspend\talice@localhost\t' + 'é'.encode('latin-1') * 10 + b'\n',
-     b'error\tthe reason is too long or not UTF-8'),
+     b'error\tthe text is too long or not UTF-8'),
 ])
 def test_bad_requests_get_an_error(server, request_bytes, reply):
     assert call(server, request_bytes) == reply
     assert status(server)
+
+
+def test_kick_ends_the_sessions_of_one_account(server):
+    user = new_user(server, 'kick')
+    a, _ = connect(server, user, 'one', priority=0)
+    b, _ = connect(server, user, 'two', priority=0)
+    other, _ = connect(server, 'carol', 'stays', priority=0)
+    try:
+        assert call(server, b'kick\t%s@localhost\tplease reconnect\n' % user.encode()) \
+            == b'ok\t2 session(s) ended'
+        for raw in (a, b):
+            el = raw.next_element()
+            while el.tag != '{http://etherx.jabber.org/streams}error':
+                el = raw.next_element()  # presence of the other resource first
+            assert stream_error_condition(el) == 'policy-violation'
+            assert el.findtext('{urn:ietf:params:xml:ns:xmpp-streams}text') == 'please reconnect'
+        sync(other)
+        assert call(server, b'kick\t%s@localhost\t\xff\n' % user.encode()) \
+            == b'error\tthe text is too long or not UTF-8'
+    finally:
+        for raw in (a, b, other):
+            raw.close()
+    # The account itself is untouched: it logs in again.
+    connect(server, user, 'again')[0].close()
 
 
 def test_server_survives_garbage_and_abrupt_closes(server):
