@@ -104,7 +104,7 @@ const char *const store_migrations[] = {
     "  jid TEXT NOT NULL,"
     "  PRIMARY KEY (account_id, ver)"
     ") WITHOUT ROWID;",
-    /* Inactivity warnings (P12): when the account was warned that it will
+    /* 6: inactivity warnings (P12): when the account was warned that it will
      * be deleted for want of use; one per account. A login (any update of
      * accounts.last_login) removes it, so the next inactive period is
      * warned about again. The primary key indexes account_id. */
@@ -114,7 +114,7 @@ const char *const store_migrations[] = {
     ");"
     "CREATE TRIGGER retention_warnings_login AFTER UPDATE OF last_login ON accounts"
     "  BEGIN DELETE FROM retention_warnings WHERE account_id = NEW.id; END;",
-    /* 6: registration codes (P1), stored only as a keyed hash, and each
+    /* 7: registration codes (P1), stored only as a keyed hash, and each
      * account's link to the code that created it with the consent time
      * and policy version (P2). The link lives as long as the account;
      * codes are revoked, never deleted, so the link always resolves. */
@@ -137,7 +137,7 @@ const char *const store_migrations[] = {
     "  policy_version TEXT NOT NULL"
     ");"
     "CREATE INDEX account_invite_invite ON account_invite(invite_id);",
-    /* 7: suspension (P21, P22): why and when the operator suspended the
+    /* 8: suspension (P21, P22): why and when the operator suspended the
      * account (accounts.suspended is the flag logins check). In
      * parentheses: clang warns about two adjacent literals in an array. */
     ("ALTER TABLE accounts ADD COLUMN suspended_reason TEXT;"
