@@ -502,6 +502,25 @@ void c2s_tick(struct server *srv)
     }
 }
 
+size_t c2s_kick_account(struct server *srv, const char *domain, const char *user,
+                        enum stream_cond cond, const char *text)
+{
+    size_t n = 0;
+    /* Streams still in SASL count too (c->user is set once the name is
+     * known), so a login racing a suspension cannot slip through.
+     * c2s_stream_error defers the free to the close callback: walking on
+     * is safe. */
+    for (struct c2s *c = srv->c2s_all, *next; c; c = next) {
+        next = c->next;
+        if (c->state == C2S_CLOSING || !c->user || strcmp(c->user, user) != 0 ||
+            strcmp(c->domain, domain) != 0)
+            continue;
+        c2s_stream_error(c, cond, text);
+        n++;
+    }
+    return n;
+}
+
 void c2s_close_all(struct server *srv, enum stream_cond cond)
 {
     for (struct c2s *c = srv->c2s_all, *n; c; c = n) {

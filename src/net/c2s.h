@@ -18,6 +18,11 @@ struct c2s;
 void c2s_accept(void *srv, struct conn *conn);
 /* Once a second: time-outs, keepalives, pings, read-rate refill. */
 void c2s_tick(struct server *srv);
+/* Ends every stream of the account user@domain — bound or not yet, so a
+ * stream between SASL success and binding is ended too — with a stream
+ * error. Returns how many. */
+size_t c2s_kick_account(struct server *srv, const char *domain, const char *user,
+                        enum stream_cond cond, const char *text);
 /* Ends every stream with a stream error (system-shutdown on stop). */
 void c2s_close_all(struct server *srv, enum stream_cond cond);
 

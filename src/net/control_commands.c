@@ -14,7 +14,7 @@
 #include "core/server.h"
 #include "modules/module.h"
 #include "modules/retention.h"
-#include "net/c2s_internal.h"
+#include "net/c2s.h"
 #include "net/control.h"
 #include "store/store.h"
 #include "xmpp/jid.h"
@@ -22,22 +22,10 @@
 
 /* ---- live account actions ---- */
 
-/* Walks every c2s stream (bound or not), so that a stream between SASL
- * success and resource binding is ended too. c2s_stream_error defers the
- * free to the close callback, so walking on is safe. */
 size_t control_kick_account(struct server *srv, const char *domain, const char *user,
                             enum stream_cond cond, const char *text)
 {
-    size_t n = 0;
-    for (struct c2s *c = srv->c2s_all, *next; c; c = next) {
-        next = c->next;
-        if (c->state == C2S_CLOSING || !c->user || !c->domain || strcmp(c->user, user) != 0 ||
-            strcmp(c->domain, domain) != 0)
-            continue;
-        c2s_stream_error(c, cond, text);
-        n++;
-    }
-    return n;
+    return c2s_kick_account(srv, domain, user, cond, text);
 }
 
 int control_suspend_account(struct server *srv, const char *domain, const char *user,
