@@ -16,8 +16,10 @@
  * job and the stream share the struct reg_stream: if the stream goes
  * first, the job frees it (register_stream_free marks it orphaned).
  *
- * Known limits: a password change derives its keys on the loop thread (a
- * few milliseconds at the default 4096 iterations); an IPv6 client is
+ * A password change derives on the worker pool too and answers through
+ * the router (the session may be gone by then).
+ *
+ * Known limits: an IPv6 client is
  * counted per address, not per /64; when REG_MAX_TRACKED addresses are
  * being counted, new addresses are refused until the window expires.
  */
@@ -66,8 +68,9 @@ struct reg_stream {
     void *send_ud;
 };
 
-/* A registration whose keys are being derived on a worker thread. The
- * worker touches only password, iterations, creds and derive_rc. */
+/* A registration or password change whose keys are being derived on a
+ * worker thread. The worker touches only password, iterations, creds
+ * and derive_rc. */
 struct reg_job {
     uv_work_t work;
     struct server *srv;
@@ -222,7 +225,7 @@ struct reg_request {
     const char *domain;
     const struct stanza *st;
     struct stanza *reply;
-    bool queued; /* answered later, by job_done */
+    bool queued; /* answered later, by create_done */
 };
 
 static void reply_error(struct reg_request *r, enum stanza_cond c, const char *text)
@@ -284,20 +287,6 @@ static int password_derive(const char *pw, uint32_t iterations, struct account_c
     return rc;
 }
 
-/* Checks a new password and derives its keys on this thread. 0, or
- * -EINVAL with *why set, or -ENOMEM/-EIO. */
-static int password_creds(const struct config *cfg, const char *pw, struct account_creds *c,
-                          const char **why)
-{
-    memset(c, 0, sizeof *c);
-    if ((*why = password_length_problem(cfg, pw)))
-        return -EINVAL;
-    int rc = password_derive(pw, cfg->scram_iterations, c);
-    if (rc == -EINVAL)
-        *why = WHY_PW_CHARS;
-    return rc;
-}
-
 static void job_free(struct reg_job *j)
 {
     if (j->password) {
@@ -309,6 +298,25 @@ static void job_free(struct reg_job *j)
     free(j);
 }
 
+/* A job for the request st (referenced) with the password pw (copied),
+ * for domain/user. NULL on ENOMEM. */
+static struct reg_job *job_new(struct server *srv, const struct stanza *st, const char *pw,
+                               const char *domain, const char *user)
+{
+    struct reg_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->password = strdup(pw))) {
+        free(j);
+        return NULL;
+    }
+    j->srv = srv;
+    j->st = stanza_ref((struct stanza *)st);
+    j->iterations = srv->cfg->scram_iterations;
+    snprintf(j->domain, sizeof j->domain, "%s", domain);
+    snprintf(j->user, sizeof j->user, "%s", user);
+    j->work.data = j;
+    return j;
+}
+
 /* Worker thread: only the derivation. */
 static void job_derive(uv_work_t *w)
 {
@@ -316,13 +324,22 @@ static void job_derive(uv_work_t *w)
     j->derive_rc = password_derive(j->password, j->iterations, &j->creds);
 }
 
-/* Loop thread: the store transaction and the answer. */
-static struct stanza *job_finish(struct reg_job *j, int status)
+/* The answer to a failed derivation (status: the work's), or NULL if it
+ * succeeded. */
+static struct stanza *derive_failure(const struct reg_job *j, int status)
 {
     if (status < 0 || j->derive_rc == -ENOMEM || j->derive_rc == -EIO)
         return stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
     if (j->derive_rc < 0)
         return stanza_error_reply(j->st, SC_NOT_ACCEPTABLE, WHY_PW_CHARS);
+    return NULL;
+}
+
+/* Loop thread: the store transaction and the answer. */
+static struct stanza *create_finish(struct reg_job *j, int status)
+{
+    if (status < 0 || j->derive_rc < 0)
+        return derive_failure(j, status);
     struct invited_account a = {.domain = j->domain,
                                 .user = j->user,
                                 .creds = &j->creds,
@@ -342,26 +359,24 @@ static struct stanza *job_finish(struct reg_job *j, int status)
     return stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
 }
 
-static void job_done(uv_work_t *w, int status)
+static void create_done(uv_work_t *w, int status)
 {
     struct reg_job *j = w->data;
     struct reg_stream *rs = j->rs;
     rs->busy = false;
+    struct stanza *reply = create_finish(j, status);
     if (rs->orphaned) {
         /* Nobody to tell: the account is still created if all was
          * right, as it would be had the client left after sending. */
-        stanza_unref(job_finish(j, status));
         register_stream_free(rs);
-    } else {
-        struct stanza *reply = job_finish(j, status);
-        if (reply)
-            rs->send(rs->send_ud, reply);
-        stanza_unref(reply);
+    } else if (reply) {
+        rs->send(rs->send_ud, reply);
     }
+    stanza_unref(reply);
     job_free(j);
 }
 
-/* Hands the derivation to a worker; the answer comes from job_done. */
+/* Hands the derivation to a worker; the answer comes from create_done. */
 static void create_account(struct reg_request *r, const char *user, const char *pw,
                            const uint8_t hash[INVITE_HASH_LEN])
 {
@@ -370,21 +385,14 @@ static void create_account(struct reg_request *r, const char *user, const char *
         reply_error(r, SC_NOT_ACCEPTABLE, why);
         return;
     }
-    struct reg_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->password = strdup(pw))) {
-        free(j);
+    struct reg_job *j = job_new(r->srv, r->st, pw, r->domain, user);
+    if (!j) {
         reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
-    j->srv = r->srv;
     j->rs = r->rs;
-    j->st = stanza_ref((struct stanza *)r->st);
-    j->iterations = r->srv->cfg->scram_iterations;
     memcpy(j->hash, hash, INVITE_HASH_LEN);
-    snprintf(j->domain, sizeof j->domain, "%s", r->domain);
-    snprintf(j->user, sizeof j->user, "%s", user);
-    j->work.data = j;
-    if (uv_queue_work(r->srv->loop, &j->work, job_derive, job_done) < 0) {
+    if (uv_queue_work(r->srv->loop, &j->work, job_derive, create_done) < 0) {
         job_free(j);
         reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
         return;
@@ -543,7 +551,7 @@ int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *
 void register_stream_free(struct reg_stream *rs)
 {
     if (rs && rs->busy) {
-        rs->orphaned = true; /* job_done frees it */
+        rs->orphaned = true; /* create_done frees it */
         return;
     }
     if (rs)
@@ -612,6 +620,21 @@ static void remove_account(const struct iq_request *rq, const struct xml_node *q
     kick_all(rq->srv, rq->from);
 }
 
+static void change_done(uv_work_t *w, int status)
+{
+    struct reg_job *j = w->data;
+    struct stanza *reply = derive_failure(j, status);
+    if (!reply) {
+        int rc = store_account_set_creds_sync(j->srv->store, j->domain, j->user, &j->creds);
+        reply = rc == 0 ? iq_result_new(j->st)
+                        : stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
+    }
+    router_send(j->srv, reply);
+    job_free(j);
+}
+
+/* §3.3: <username/> (the sender's) and the new <password/>. The keys are
+ * derived on a worker; the answer goes through the router. */
 static void change_password(const struct iq_request *rq, const struct xml_node *q)
 {
     struct stanza *st = (struct stanza *)rq->st;
@@ -619,32 +642,24 @@ static void change_password(const struct iq_request *rq, const struct xml_node *
     const struct xml_node *p = xml_child(q, "password", NS_REGISTER);
     const char *user = u ? xml_text(st, u) : NULL, *pw = p ? xml_text(st, p) : NULL;
     char prepped[JID_PART_MAX + 1];
+    const char *why = NULL;
     if (!user || !pw || strlen(user) > JID_PART_MAX) {
         iq_reply_error(rq, SC_BAD_REQUEST, "username and password are required");
-        return;
-    }
-    if (jid_prep_local(user, prepped, sizeof prepped) < 0 ||
-        strcmp(prepped, rq->from->local) != 0) {
+    } else if (jid_prep_local(user, prepped, sizeof prepped) < 0 ||
+               strcmp(prepped, rq->from->local) != 0) {
         iq_reply_error(rq, SC_NOT_ALLOWED, "you can change only your own password");
-        return;
-    }
-    if (!pw[0]) { /* §3.3: an empty password keeps the old one */
+    } else if (!pw[0]) { /* §3.3: an empty password keeps the old one */
         iq_reply_error(rq, SC_NOT_ACCEPTABLE, "a password is required");
-        return;
+    } else if ((why = password_length_problem(rq->srv->cfg, pw))) {
+        iq_reply_error(rq, SC_NOT_ACCEPTABLE, why);
+    } else {
+        struct reg_job *j = job_new(rq->srv, rq->st, pw, rq->from->domain, rq->from->local);
+        if (!j || uv_queue_work(rq->srv->loop, &j->work, job_derive, change_done) < 0) {
+            if (j)
+                job_free(j);
+            iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
+        }
     }
-    struct account_creds c;
-    const char *why;
-    int rc = password_creds(rq->srv->cfg, pw, &c, &why);
-    if (rc == 0)
-        rc = store_account_set_creds_sync(rq->srv->store, rq->from->domain, rq->from->local, &c);
-    OPENSSL_cleanse(&c, sizeof c);
-    if (rc < 0) {
-        iq_reply_error(rq, why ? SC_NOT_ACCEPTABLE : SC_INTERNAL_SERVER_ERROR, why);
-        return;
-    }
-    struct stanza *res = iq_result_new(rq->st);
-    if (res)
-        iq_reply(rq, res);
 }
 
 static void register_iq(const struct iq_request *rq)

@@ -476,3 +476,19 @@ def test_client_leaving_during_derivation(make_server):
     assert account_exists(srv, 'leaver')
     assert uses_left(srv, iid) == 0
     srv.check_clean_exit()
+
+
+def test_password_change_client_leaving_during_derivation(make_server):
+    srv = make_server(SLOW)
+    raw = RawXMPP(srv.c2s_port)
+    raw.login('bob', srv.passwords['bob'])
+    raw.send("<iq type='set' id='c1'><query xmlns='%s'><username>bob</username>"
+             "<password>bob's new password</password></query></iq>" % REG_NS)
+    time.sleep(0.05)
+    raw.close()
+    deadline = time.monotonic() + 20
+    while not can_login(srv, 'bob', "bob's new password") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert can_login(srv, 'bob', "bob's new password")
+    assert not can_login(srv, 'bob', srv.passwords['bob'])
+    srv.check_clean_exit()
