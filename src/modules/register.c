@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "modules/invite.h"
 #include "modules/module.h"
+#include "net/control.h"
 #include "store/invites.h"
 #include "store/store.h"
 #include "xmpp/jid.h"
@@ -46,7 +47,6 @@
 #define REG_WINDOW 3600      /* seconds of one rate-limit window */
 #define REG_MAX_TRACKED 4096 /* addresses counted at once */
 #define REG_IP_MAX 64
-#define REG_MAX_KICKS 1024 /* sessions one account can have */
 
 struct attempts {
     char ip[REG_IP_MAX]; /* the map's key */
@@ -149,19 +149,21 @@ static int attempt_count(struct reg_state *rs, const char *ip, unsigned max, int
 
 /* ---- the form ---- */
 
-/* The form's label for the consent field, naming and linking the policy. */
-static int consent_label(const struct config *cfg, char *out, size_t cap)
+/* The form's label for the consent field, naming and linking the policy
+ * (malloc'ed; NULL on ENOMEM). */
+static char *consent_label(const struct config *cfg)
 {
     const char *url = cfg->contact_policy.n > 0 ? cfg->contact_policy.items[0] : NULL;
-    int n = url ? snprintf(out, cap,
+    char *out = NULL;
+    int n = url ? asprintf(&out,
                            "I have read and agree to the terms and privacy policy "
                            "at %s (version %s)",
                            url, cfg->registration_policy_version)
-                : snprintf(out, cap,
+                : asprintf(&out,
                            "I agree to this service's terms and privacy policy "
                            "(version %s; ask the administrators for them)",
                            cfg->registration_policy_version);
-    return n > 0 && (size_t)n < cap ? 0 : -ENOBUFS;
+    return n < 0 ? NULL : out;
 }
 
 static struct xml_node *add_field(struct stanza *st, struct xml_node *x, const char *var,
@@ -178,9 +180,6 @@ static struct xml_node *add_field(struct stanza *st, struct xml_node *x, const c
 /* <query><instructions/><x type='form'>…</x></query> under res. */
 static int build_form(struct stanza *res, const struct config *cfg, bool preauth)
 {
-    char label[2300];
-    if (consent_label(cfg, label, sizeof label) < 0)
-        return -ENOBUFS;
     struct xml_node *q = xml_add_child(res, res->root, "query", NS_REGISTER);
     struct xml_node *x = q ? xml_add_child(res, q, "x", NS_DATA) : NULL;
     if (!x ||
@@ -196,7 +195,9 @@ static int build_form(struct stanza *res, const struct config *cfg, bool preauth
         !add_field(res, x, "password", "text-private", "Password", true) ||
         !add_field(res, x, "token", "text-single", "Registration code", !preauth))
         return -ENOMEM;
-    struct xml_node *c = add_field(res, x, "consent", "boolean", label, true);
+    char *label = consent_label(cfg);
+    struct xml_node *c = label ? add_field(res, x, "consent", "boolean", label, true) : NULL;
+    free(label);
     if (!c || xml_add_text_elem(res, c, "desc",
                                 "Required: an account is created only with "
                                 "your consent to the policy.") < 0)
@@ -587,37 +588,30 @@ static void registered_info(const struct iq_request *rq)
     iq_reply(rq, res);
 }
 
-/* Ends every session of the account (XEP-0077 §3.2: not-authorized). */
-static void kick_all(struct server *srv, const struct jid *who)
-{
-    char bare[2 * JID_PART_MAX + 2];
-    jid_format(who, true, bare, sizeof bare);
-    /* A kicked session leaves the router at once; the bound keeps a
-     * session that does not from looping us forever. */
-    struct session *s;
-    for (int i = 0; i < REG_MAX_KICKS && (s = router_sessions(srv->router, bare)); i++)
-        s->ops->kick(s, STREAM_NOT_AUTHORIZED, "the account was removed");
-}
-
+/* §3.2: the result, then every stream of the account ends with
+ * <not-authorized/> and everything kept for it is erased (P18), by the
+ * same path as `taubectl user delete` on a running server. */
 static void remove_account(const struct iq_request *rq, const struct xml_node *q)
 {
     if (xml_count_elems(q) != 1) {
         iq_reply_error(rq, SC_BAD_REQUEST, "remove must be the only element");
         return;
     }
-    struct data_ctx d = {
-        .store = rq->srv->store, .cfg = rq->srv->cfg, .now = server_now(rq->srv), .srv = rq->srv};
-    int rc = modules_delete_account(&d, rq->from->domain, rq->from->local);
-    if (rc < 0) {
-        log_error("register: removing an account failed: %s", strerror(-rc));
+    struct stanza *res = iq_result_new(rq->st);
+    if (!res) {
         iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
-    log_info("register: an account removed itself");
-    struct stanza *res = iq_result_new(rq->st);
-    if (res)
-        iq_reply(rq, res);
-    kick_all(rq->srv, rq->from);
+    iq_reply(rq, res);
+    /* Copies: rq->from belongs to the session, which the kick unbinds. */
+    char domain[JID_PART_MAX + 1], user[JID_PART_MAX + 1];
+    snprintf(domain, sizeof domain, "%s", rq->from->domain);
+    snprintf(user, sizeof user, "%s", rq->from->local);
+    int rc = control_delete_account(rq->srv, domain, user);
+    if (rc < 0)
+        log_error("register: removing an account failed: %s", strerror(-rc));
+    else
+        log_info("register: an account removed itself");
 }
 
 static void change_done(uv_work_t *w, int status)
