@@ -357,7 +357,18 @@ def test_self_removal(server):
         con.close()
     other = RawXMPP(server.c2s_port)
     raw = RawXMPP(server.c2s_port)
-    with other, raw:
+    contact = RawXMPP(server.c2s_port)
+    with other, raw, contact:
+        contact.login('carol', server.passwords['carol'])
+        added = contact.iq("<query xmlns='jabber:iq:roster'><item jid='%s@localhost'/></query>"
+                           % name, typ='set', iq_id='ros1')
+        assert added.get('type') == 'result'
+        con = db(server)
+        try:
+            assert con.execute('SELECT count(*) FROM roster_items WHERE jid = ?',
+                               ('%s@localhost' % name,)).fetchone()[0] == 1
+        finally:
+            con.close()
         other.login(name, 'first password', resource='other')
         raw.login(name, 'first password', resource='main')
         raw.send("<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Gone</FN></vCard></iq>")
@@ -376,6 +387,8 @@ def test_self_removal(server):
             n = con.execute('SELECT count(*) FROM %s WHERE account_id = ?' % t,
                             (acc_id,)).fetchone()[0]
             assert n == 0, 'table %s keeps %d rows of the removed account' % (t, n)
+        assert con.execute('SELECT count(*) FROM roster_items WHERE jid = ?',
+                           ('%s@localhost' % name,)).fetchone()[0] == 0
     finally:
         con.close()
 
