@@ -278,8 +278,8 @@ const struct config_option config_options[] = {
      .help = "Longest password (bytes) accepted at registration or password change."},
     {.key = "registration.max_attempts_per_hour", .type = CFG_INT,
      AS_INT(registration_max_attempts), .min = 1, .max = 100000, .def = "10",
-     .help = "Registration attempts (and XEP-0401 code checks) allowed per IP address per "
-             "hour; more are refused with policy-violation."},
+     .help = "Registration attempts (and XEP-0401 code checks) allowed per IP address "
+             "(IPv6: per /64) per hour; more are refused with policy-violation."},
 
     /* retention */
     {.key = "retention.inactive_after", .type = CFG_DURATION, AS_INT(retention_inactive_after),

@@ -9,7 +9,7 @@
  * label names and links the policy). The checks run in an order that
  * tells a caller without a valid code nothing else: code, then consent,
  * then the name and password, then whether the name is taken. Attempts
- * are counted per IP address in a fixed one-hour window.
+ * are counted per IP address (IPv6: per /64) in a fixed one-hour window.
  *
  * The SCRAM keys of a new account (PBKDF2, slow on purpose) are derived
  * on libuv's worker pool; the account is then created on the loop. The
@@ -19,13 +19,14 @@
  * A password change derives on the worker pool too and answers through
  * the router (the session may be gone by then).
  *
- * Known limits: an IPv6 client is
- * counted per address, not per /64; when REG_MAX_TRACKED addresses are
- * being counted, new addresses are refused until the window expires.
+ * Known limit: when REG_MAX_TRACKED addresses are being counted, new
+ * addresses are refused until the window expires.
  */
 #include "modules/register.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,11 +116,28 @@ static void attempts_expire(struct reg_state *rs, int64_t now)
     rs->by_ip = keep;
 }
 
-/* Counts one attempt from ip. 0, -EAGAIN over the limit, -ENOSPC if no
- * more addresses can be counted now, -ENOMEM. */
-static int attempt_count(struct reg_state *rs, const char *ip, unsigned max, int64_t now)
+/* The key an address is counted under: an IPv4 address as it is, an
+ * IPv6 address by its /64, which one subscriber usually gets whole (so
+ * hopping through it gains nothing). */
+static int rate_key(const char *peer, char out[REG_IP_MAX])
 {
-    if (strlen(ip) >= REG_IP_MAX)
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, peer, &a6) == 1) {
+        memset(a6.s6_addr + 8, 0, 8);
+        return inet_ntop(AF_INET6, &a6, out, REG_IP_MAX) ? 0 : -EINVAL;
+    }
+    if (strlen(peer) >= REG_IP_MAX)
+        return -EINVAL;
+    strcpy(out, peer);
+    return 0;
+}
+
+/* Counts one attempt from peer. 0, -EAGAIN over the limit, -ENOSPC if no
+ * more addresses can be counted now, -ENOMEM, -EINVAL. */
+static int attempt_count(struct reg_state *rs, const char *peer, unsigned max, int64_t now)
+{
+    char ip[REG_IP_MAX];
+    if (rate_key(peer, ip) < 0)
         return -EINVAL;
     struct attempts *a = hmap_get(&rs->by_ip, ip);
     if (a && now - a->since >= REG_WINDOW) {

@@ -505,3 +505,17 @@ def test_password_change_client_leaving_during_derivation(make_server):
     assert can_login(srv, 'bob', "bob's new password")
     assert not can_login(srv, 'bob', srv.passwords['bob'])
     srv.check_clean_exit()
+
+
+def test_registration_disabled(make_server):
+    srv = make_server({('registration', 'enabled'): 'false'})
+    code, _ = invite(srv)
+    raw, features = tls_stream(srv)
+    with raw:
+        assert features.find(q(FEATURE_NS, 'register')) is None
+        el = raw.iq("<query xmlns='%s'/>" % REG_NS)
+        assert stanza_error_condition(el) == 'service-unavailable'
+        el = register(raw, username='nobody', password='good password', token=code)
+        assert stanza_error_condition(el) == 'service-unavailable'
+    assert not account_exists(srv, 'nobody')
+    srv.check_clean_exit()
