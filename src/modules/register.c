@@ -742,13 +742,22 @@ static const struct iq_handler register_handlers[] = {
     {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_SERVER | IQ_TO_ACCOUNT, NS_REGISTER, register_iq},
 };
 
+/* P18: the codes this user issued as an admin (see invites.h). */
+static int reg_erase(const struct data_ctx *d, const char *domain, const char *user)
+{
+    char issuer[2 * JID_PART_MAX + 2];
+    snprintf(issuer, sizeof issuer, "%s@%s", user, domain);
+    return store_invites_forget_issuer_sync(d->store, issuer);
+}
+
 const struct module mod_register = {
     .name = "register",
     .iq = register_handlers,
     .n_iq = sizeof register_handlers / sizeof register_handlers[0],
     .init = reg_init,
     .fini = reg_fini,
-    /* The account_invite row goes with the account (ON DELETE CASCADE):
-     * no erase of its own. */
+    /* The account_invite row goes with the account (ON DELETE CASCADE);
+     * erase handles the codes the user issued. */
     .describe = reg_describe,
+    .erase = reg_erase,
 };

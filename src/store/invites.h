@@ -85,4 +85,10 @@ struct account_invite {
 int store_account_invite_info_sync(struct store *s, const char *domain, const char *user,
                                    struct account_invite *out);
 
+/* P18 for an admin who is deleted: the codes issued by issuer (a bare
+ * JID) that created no account are deleted (with the name and note of the
+ * person they were for); the others stay, as P1 links them to the
+ * accounts they created, but no longer name the issuer. 0 or -errno. */
+int store_invites_forget_issuer_sync(struct store *s, const char *issuer);
+
 #endif

@@ -298,3 +298,24 @@ int store_account_invite_info_sync(struct store *s, const char *domain, const ch
     store_stmt_done(st);
     return rc;
 }
+
+static const char sql_forget_unused[] =
+    "DELETE FROM invites WHERE created_by = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM account_invite a WHERE a.invite_id = invites.id)";
+static const char sql_forget_issuer[] =
+    "UPDATE invites SET created_by = 'a deleted account' WHERE created_by = ?1";
+
+int store_invites_forget_issuer_sync(struct store *s, const char *issuer)
+{
+    int rc = store_tx_begin(s);
+    const char *const sql[] = {sql_forget_unused, sql_forget_issuer};
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        sqlite3_stmt *st = store_stmt(s, sql[i]);
+        rc = st ? bind_text(st, 1, issuer, INVITE_TEXT_MAX, false) : -EIO;
+        if (rc == 0)
+            rc = store_stmt_exec(s, st, "forgetting an invite issuer");
+        else if (st)
+            store_stmt_done(st);
+    }
+    return store_tx_end(s, rc);
+}

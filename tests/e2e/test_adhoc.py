@@ -290,3 +290,32 @@ def test_unknown_node(server, admin):
     assert stanza_error_condition(el) == 'item-not-found', ET.tostring(el)
     el = iq(admin, "<query xmlns='%s' node='urn:nope'/>" % ITEMS_NS, typ='get')
     assert stanza_error_condition(el) == 'item-not-found', ET.tostring(el)
+
+
+def test_deleted_admin_is_forgotten_by_the_invites_it_issued(make_server):
+    """P18 for an admin: deleting the account deletes the codes it issued
+    that created nobody, and the codes that did create an account (P1
+    keeps that link) no longer name the issuer."""
+    from test_register import register, tls_stream
+    srv = make_server({('server', 'admins'): '["chief@localhost"]'})
+    srv.ctl('user', 'add', 'chief@localhost', '--password', 'chief-pw-1', check=True)
+    srv.passwords['chief'] = 'chief-pw-1'
+    raw, _ = connect(srv, 'chief', 'r')
+    codes = []
+    with raw:
+        for who in ('Used Person', 'Unused Person'):
+            _, cmd = execute(raw, INVITE)
+            _, cmd = execute(raw, INVITE, cmd.get('sessionid'), form=submit({'for': [who]}))
+            codes.append(field_values(cmd, 'code')[0])
+    reg, _ = tls_stream(srv)
+    with reg:
+        el = register(reg, username='newbie', password='newbie password',
+                                   token=codes[0])
+        assert el.get("type") == "result", ET.tostring(el)
+    srv.ctl('user', 'delete', 'chief@localhost', check=True)
+    db = sqlite3.connect(str(db_path(srv)))
+    try:
+        rows = db.execute('SELECT given_to, created_by FROM invites ORDER BY id').fetchall()
+    finally:
+        db.close()
+    assert rows == [('Used Person', 'a deleted account')], rows
