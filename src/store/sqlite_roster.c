@@ -2,10 +2,12 @@
 #include "store/roster.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/sqlite_internal.h"
+#include "xmpp/jid.h"
 
 /* Groups are stored joined with U+001F: XML character data cannot hold it
  * (XML 1.0 §2.2), so no group name read from a stanza contains it. */
@@ -45,6 +47,18 @@ static const char SQL_HOLDERS[] =
 static const char SQL_ERASE_ITEMS[] = "DELETE FROM roster_items WHERE account_id = ?1";
 static const char SQL_ERASE_LOG[] = "DELETE FROM roster_changes WHERE account_id = ?1";
 static const char SQL_ERASE_VER[] = "DELETE FROM roster_versions WHERE account_id = ?1";
+/* P18: the other accounts' change logs must not keep the deleted JID.
+ * Their floor moves past its last entry (a client with an older version
+ * then gets the whole roster, which no longer holds it), and the entries
+ * below each floor, never read again, go. */
+static const char SQL_FORGET_FLOOR[] =
+    "UPDATE roster_versions SET log_floor = max(log_floor,"
+    " (SELECT max(c.ver) FROM roster_changes c"
+    "  WHERE c.account_id = roster_versions.account_id AND c.jid = ?1))"
+    " WHERE account_id IN (SELECT account_id FROM roster_changes WHERE jid = ?1)";
+static const char SQL_FORGET_LOG[] =
+    "DELETE FROM roster_changes WHERE ver <= (SELECT v.log_floor FROM roster_versions v"
+    " WHERE v.account_id = roster_changes.account_id)";
 
 void roster_item_clear(struct roster_item *it)
 {
@@ -398,6 +412,27 @@ int roster_holders_sync(struct store *s, const char *jid,
     return rc;
 }
 
+static int forget_in_logs(struct store *s, const char *domain, const char *user)
+{
+    char jid[2 * JID_PART_MAX + 2];
+    int n = snprintf(jid, sizeof jid, "%s@%s", user, domain);
+    if (n < 0 || (size_t)n >= sizeof jid)
+        return -EINVAL;
+    sqlite3_stmt *st = store_stmt(s, SQL_FORGET_FLOOR);
+    if (!st)
+        return -EIO;
+    if (sqlite3_bind_text(st, 1, jid, n, SQLITE_STATIC) != SQLITE_OK) {
+        store_stmt_done(st);
+        return -ENOMEM;
+    }
+    int rc = store_stmt_exec(s, st, "moving roster log floors");
+    if (rc == 0 && !(st = store_stmt(s, SQL_FORGET_LOG)))
+        rc = -EIO;
+    if (rc == 0)
+        rc = store_stmt_exec(s, st, "trimming roster logs");
+    return rc;
+}
+
 int roster_erase_sync(struct store *s, const char *domain, const char *user)
 {
     sqlite3_int64 id;
@@ -413,5 +448,7 @@ int roster_erase_sync(struct store *s, const char *domain, const char *user)
         rc = exec_id(s, SQL_ERASE_LOG, id, 0, "erasing a roster log");
     if (rc == 0)
         rc = exec_id(s, SQL_ERASE_VER, id, 0, "erasing a roster version");
+    if (rc == 0)
+        rc = forget_in_logs(s, domain, user);
     return store_tx_end(s, rc);
 }

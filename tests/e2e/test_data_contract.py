@@ -45,6 +45,8 @@ def test_delete_removes_every_row_and_roster_items(server):
                                    (gone,)).fetchone()
         before = tables_with_account_rows(db, account_id)
         # The test sees the rows it is about to require gone.
+        assert db.execute('SELECT count(*) FROM roster_changes WHERE jid = ?',
+                          ('%s@localhost' % gone,)).fetchone()[0] > 0
         for table in ('scram_creds', 'roster_items', 'vcards', 'private_xml', 'blocklist',
                       'offline_messages', 'last_activity'):
             assert table in before, (table, before)
@@ -59,7 +61,8 @@ def test_delete_removes_every_row_and_roster_items(server):
         assert db.execute('SELECT count(*) FROM accounts WHERE username = ?',
                           (gone,)).fetchone()[0] == 0
         assert tables_with_account_rows(db, account_id) == {}
-        assert db.execute('SELECT count(*) FROM roster_items WHERE jid = ?',
-                          ('%s@localhost' % gone,)).fetchone()[0] == 0
+        for table in ('roster_items', 'roster_changes'):
+            assert db.execute('SELECT count(*) FROM %s WHERE jid = ?' % table,
+                              ('%s@localhost' % gone,)).fetchone()[0] == 0, table
     finally:
         db.close()
