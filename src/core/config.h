@@ -57,6 +57,7 @@ struct config {
     unsigned max_attrs;         /* limits.max_attributes 64 */
     unsigned auth_timeout;      /* limits.auth_timeout 30 s (unauthenticated streams) */
     unsigned idle_timeout;      /* limits.idle_timeout 300 s: then ping; no answer in 60 s drops */
+    unsigned ping_timeout;      /* limits.ping_timeout 60 s */
     unsigned keepalive_interval;/* limits.keepalive_interval 120 s: whitespace when idle */
     uint64_t read_rate;         /* limits.read_rate 65536 bytes/s per connection */
     uint64_t read_burst;        /* limits.read_burst 1048576 bytes */

@@ -132,9 +132,13 @@ const struct config_option config_options[] = {
      .min = 5, .max = 10 * MINUTE, .def = "30s",
      .help = "Time a connection may take to authenticate before it is closed."},
     {.key = "limits.idle_timeout", .type = CFG_DURATION, AS_INT(idle_timeout),
-     .min = 30, .max = DAY, .def = "5m",
-     .help = "After this long without traffic the server pings the peer; "
-             "no answer within 60 seconds closes the connection."},
+     .min = 5, .max = DAY, .def = "5m",
+     .help = "After this long without traffic the server pings the peer (XEP-0199); "
+             "no answer within limits.ping_timeout closes the connection."},
+    {.key = "limits.ping_timeout", .type = CFG_DURATION, AS_INT(ping_timeout),
+     .min = 5, .max = HOUR, .def = "1m",
+     .help = "How long the server waits for the answer to its ping before it "
+             "closes the connection as dead (connection-timeout)."},
     {.key = "limits.keepalive_interval", .type = CFG_DURATION, AS_INT(keepalive_interval),
      .min = 10, .max = HOUR, .def = "2m",
      .help = "Whitespace keepalive sent on idle connections, so that NAT routers keep them open."},

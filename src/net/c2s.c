@@ -14,7 +14,6 @@
 #include "xmpp/router.h"
 
 #define AUTH_FAILURE_DELAY_MS 1000
-#define PING_TIMEOUT_MS 60000
 #define PARSER_IDLE_MS 2000
 
 static void c2s_on_data(void *ud, const char *data, size_t len);
@@ -481,7 +480,7 @@ static void tick_one(struct c2s *c, int64_t now)
             c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
         return;
     }
-    if (c->ping_sent && now - c->ping_sent >= PING_TIMEOUT_MS) {
+    if (c->ping_sent && now - c->ping_sent >= (int64_t)cfg->ping_timeout * 1000) {
         c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
         return;
     }

@@ -2,7 +2,6 @@
 service-unavailable, jid-malformed."""
 
 import datetime
-import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -140,19 +139,23 @@ def test_version_show_os(make_server, xmpp):
     xmpp.run(body)
 
 
-@pytest.mark.skipif(not os.environ.get('TAUBE_E2E_SLOW'),
-                    reason='takes 30+ s (limits.idle_timeout is at least 30 s); '
-                           'set TAUBE_E2E_SLOW=1')
-def test_server_pings_idle_client(make_server):
-    """XEP-0199 server-to-client: after idle_timeout the server pings; an
-    answer keeps the session."""
-    srv = make_server({('limits', 'idle_timeout'): '30s'})
-    with RawXMPP(srv.c2s_port, timeout=45) as raw:
-        me = raw.login('alice', srv.passwords['alice'], resource='idle')
-        el = raw.next_element(timeout=45)
+def test_server_pings_idle_client_and_drops_a_dead_one(make_server):
+    """XEP-0199 server-to-client: after limits.idle_timeout the server
+    pings; an answer keeps the session, silence for limits.ping_timeout
+    ends it with <connection-timeout/>."""
+    srv = make_server({('limits', 'idle_timeout'): '5s', ('limits', 'ping_timeout'): '5s'})
+    with RawXMPP(srv.c2s_port, timeout=20) as alive, RawXMPP(srv.c2s_port, timeout=20) as dead:
+        me = alive.login('alice', srv.passwords['alice'], resource='idle')
+        dead.login('bob', srv.passwords['bob'], resource='dead')
+        el = alive.next_element(timeout=15)
         assert el.tag == q(CLIENT_NS, 'iq') and el.get('type') == 'get', ET.tostring(el)
         assert el.find('{urn:xmpp:ping}ping') is not None, ET.tostring(el)
         assert el.get('to') in (me, None), ET.tostring(el)
-        raw.send("<iq type='result' id='%s' to='localhost'/>" % el.get('id'))
-        answer = raw.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='after')
+        alive.send("<iq type='result' id='%s' to='localhost'/>" % el.get('id'))
+        # The silent client is pinged too, then dropped as dead.
+        ping = dead.next_element(timeout=15)
+        assert ping.find('{urn:xmpp:ping}ping') is not None, ET.tostring(ping)
+        assert dead.expect_stream_error(timeout=15) == 'connection-timeout'
+        dead.assert_closed_after_error()
+        answer = alive.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='after')
         assert answer.get('type') == 'result'
