@@ -503,7 +503,7 @@ static int creds_insert_all(struct store *s, sqlite3_int64 id, const struct acco
 
 /* Inserts the account row; *id gets its id. -EEXIST if taken. */
 static int account_insert(struct store *s, const char *domain, const char *user, bool suspended,
-                          sqlite3_int64 *id)
+                          int64_t created, sqlite3_int64 *id)
 {
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_INSERT);
     if (!st)
@@ -513,7 +513,7 @@ static int account_insert(struct store *s, const char *domain, const char *user,
         store_stmt_done(st);
         return rc;
     }
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)created);
     sqlite3_bind_int(st, 4, suspended ? 1 : 0);
     int step = sqlite3_step(st);
     if (step == SQLITE_DONE)
@@ -544,6 +544,17 @@ int store_account_id(struct store *s, const char *domain, const char *user, sqli
     return rc;
 }
 
+int store_account_insert_in_tx(struct store *s, const char *domain, const char *user,
+                               const struct account_creds *c, int64_t created, sqlite3_int64 *id)
+{
+    int rc = creds_valid(c);
+    if (rc == 0)
+        rc = account_insert(s, domain, user, c->suspended, created, id);
+    if (rc == 0)
+        rc = creds_insert_all(s, *id, c);
+    return rc;
+}
+
 int store_account_create_sync(struct store *s, const char *domain, const char *user,
                               const struct account_creds *c)
 {
@@ -554,9 +565,7 @@ int store_account_create_sync(struct store *s, const char *domain, const char *u
     if (rc < 0)
         return rc;
     sqlite3_int64 id = 0;
-    rc = account_insert(s, domain, user, c->suspended, &id);
-    if (rc == 0)
-        rc = creds_insert_all(s, id, c);
+    rc = store_account_insert_in_tx(s, domain, user, c, (int64_t)time(NULL), &id);
     return store_tx_end(s, rc);
 }
 

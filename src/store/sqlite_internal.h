@@ -70,6 +70,12 @@ int store_stmt_account_id(struct store *s, const char *sql, const char *domain, 
                           sqlite3_stmt **out);
 /* accounts.id of domain/user: 0, -ENOENT or -errno. */
 int store_account_id(struct store *s, const char *domain, const char *user, sqlite3_int64 *id);
+/* Inserts an account and its credentials inside the caller's
+ * transaction (SQLite transactions do not nest), so that other writes can
+ * go in the same one (an invited account with its code's use). 0, -EEXIST,
+ * -EINVAL (credentials) or -errno. */
+int store_account_insert_in_tx(struct store *s, const char *domain, const char *user,
+                               const struct account_creds *c, int64_t created, sqlite3_int64 *id);
 /* Logs what failed (never values) and maps the SQLite code to -errno. */
 int store_db_fail(struct store *s, int rc, const char *what);
 

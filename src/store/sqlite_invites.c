@@ -21,11 +21,6 @@ static const char sql_revoke_id[] = "UPDATE invites SET revoked = 1 WHERE id = ?
 static const char sql_find[] =
     "SELECT id, domain, expires, revoked, uses_left FROM invites WHERE code_hash = ?1";
 static const char sql_use[] = "UPDATE invites SET uses_left = uses_left - 1 WHERE id = ?1";
-static const char sql_account_insert[] =
-    "INSERT INTO accounts (domain, username, created) VALUES (?1, ?2, ?3)";
-static const char sql_creds_insert[] =
-    "INSERT INTO scram_creds (account_id, hash, salt, iterations, stored_key, server_key)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_link[] =
     "INSERT INTO account_invite (account_id, invite_id, consent_time, policy_version)"
     " VALUES (?1, ?2, ?3, ?4)";
@@ -176,61 +171,6 @@ int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *
 
 /* ---- creating an invited account, in one transaction ---- */
 
-/* The account row and its credentials. This repeats what
- * store_account_create_sync does because that function runs its own
- * transaction and SQLite transactions do not nest. */
-static int account_insert(struct store *s, const struct invited_account *a, sqlite3_int64 *id)
-{
-    sqlite3_stmt *st = store_stmt(s, sql_account_insert);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, a->domain, a->user);
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 3, a->now);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_DONE)
-            *id = sqlite3_last_insert_rowid(s->db);
-        else if (step == SQLITE_CONSTRAINT_UNIQUE)
-            rc = -EEXIST;
-        else
-            rc = store_db_fail(s, step, "creating an account");
-    }
-    store_stmt_done(st);
-    return rc;
-}
-
-static int creds_insert(struct store *s, sqlite3_int64 id, const struct scram_creds *sc)
-{
-    sqlite3_stmt *st = store_stmt(s, sql_creds_insert);
-    if (!st)
-        return -EIO;
-    int klen = (int)scram_hash_len(sc->hash);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, (int)sc->hash);
-    sqlite3_bind_blob(st, 3, sc->salt, (int)sc->salt_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, sc->iterations);
-    sqlite3_bind_blob(st, 5, sc->stored_key, klen, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, sc->server_key, klen, SQLITE_STATIC);
-    return store_stmt_exec(s, st, "storing credentials");
-}
-
-static int creds_insert_all(struct store *s, sqlite3_int64 id, const struct account_creds *c)
-{
-    int n = 0;
-    for (int h = 0; h < SCRAM_NHASH; h++) {
-        if (!c->have[h])
-            continue;
-        if (c->scram[h].salt_len == 0 || c->scram[h].salt_len > SCRAM_MAX_SALT ||
-            (int)c->scram[h].hash != h)
-            return -EINVAL;
-        int rc = creds_insert(s, id, &c->scram[h]);
-        if (rc < 0)
-            return rc;
-        n++;
-    }
-    return n > 0 ? 0 : -EINVAL;
-}
-
 static int invite_consume(struct store *s, const struct invited_account *a, sqlite3_int64 account,
                           sqlite3_int64 invite)
 {
@@ -261,9 +201,7 @@ int store_account_create_invited_sync(struct store *s, const struct invited_acco
     sqlite3_int64 invite = 0, account = 0;
     rc = invite_usable(s, a->domain, a->hash, a->now, &invite);
     if (rc == 0)
-        rc = account_insert(s, a, &account);
-    if (rc == 0)
-        rc = creds_insert_all(s, account, a->creds);
+        rc = store_account_insert_in_tx(s, a->domain, a->user, a->creds, a->now, &account);
     if (rc == 0)
         rc = invite_consume(s, a, account, invite);
     return store_tx_end(s, rc);
