@@ -10,6 +10,7 @@
 #include "core/config.h"
 
 #include "core/buf.h"
+#include "core/config_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -32,7 +33,6 @@
 #define MAX_NODES 20000
 #define MAX_DEPTH 16
 #define MAX_SHOWN 60 /* bytes of a value or key quoted in a message */
-#define WHY_LEN 200
 
 /* ---- Small helpers ---- */
 
@@ -73,7 +73,7 @@ static void *field(struct config *c, const struct config_option *o)
     return (char *)c + o->offset;
 }
 
-static bool is_list(enum config_type t)
+bool config_is_list(enum config_type t)
 {
     return t == CFG_STRLIST || t == CFG_DOMAINS || t == CFG_JIDS || t == CFG_ADDRS;
 }
@@ -206,7 +206,7 @@ static void join_choices(const char *const *ch, char *out, size_t n)
     }
 }
 
-static void describe_allowed(const struct config_option *o, char *out, size_t n)
+void config_describe_allowed(const struct config_option *o, char *out, size_t n)
 {
     char lo[32], hi[32], list[200];
     long long mn = (long long)o->min, mx = (long long)o->max;
@@ -245,7 +245,7 @@ static void describe_allowed(const struct config_option *o, char *out, size_t n)
     }
 }
 
-static const char *type_name(enum config_type t)
+const char *config_type_name(enum config_type t)
 {
     static const char *const names[] = {
         [CFG_BOOL] = "bool",       [CFG_INT] = "integer",
@@ -328,7 +328,7 @@ static int normalize_idn(const char *s, char **out, char *why, size_t wn)
 }
 
 /* Domain name as a server or JID domain: lower-cased, checked. */
-static int normalize_domain(const char *s, size_t len, char **out, char *why, size_t wn)
+int config_normalize_domain(const char *s, size_t len, char **out, char *why, size_t wn)
 {
     if (len == 0)
         return snprintf(why, wn, "the domain is empty"), -EINVAL;
@@ -374,7 +374,7 @@ static int normalize_jid(const char *s, size_t len, char **out, char *why, size_
         if (isspace((unsigned char)s[i]) || strchr("\"&':<>", s[i]))
             return snprintf(why, wn, "'%c' is not allowed in the user part", s[i]), -EINVAL;
     char *dom;
-    int r = normalize_domain(at + 1, len - llen - 1, &dom, why, wn);
+    int r = config_normalize_domain(at + 1, len - llen - 1, &dom, why, wn);
     if (r < 0)
         return r;
     size_t dlen = strlen(dom);
@@ -425,7 +425,7 @@ static int parse_item(const struct config_option *o, const char *s, size_t len,
                       char **out, char *why, size_t wn)
 {
     switch (o->type) {
-    case CFG_DOMAINS: return normalize_domain(s, len, out, why, wn);
+    case CFG_DOMAINS: return config_normalize_domain(s, len, out, why, wn);
     case CFG_JIDS: return normalize_jid(s, len, out, why, wn);
     case CFG_ADDRS: return normalize_addr(s, len, out, why, wn);
     default: break;
@@ -563,7 +563,7 @@ static int set_default(struct config *c, const struct config_option *o, char *wh
 {
     char spare[WHY_LEN];
     why = why ? why : spare;
-    if (!is_list(o->type))
+    if (!config_is_list(o->type))
         return set_scalar(c, o, c->dir, o->def, strlen(o->def), why, WHY_LEN);
     struct strlist l = {0};
     for (size_t i = 0; o->def_list && o->def_list[i]; i++) {
@@ -606,7 +606,7 @@ void config_free(struct config *c)
         return;
     for (size_t i = 0; i < config_options_count; i++) {
         const struct config_option *o = &config_options[i];
-        if (is_list(o->type))
+        if (config_is_list(o->type))
             strlist_free(field(c, o));
         else if (o->type == CFG_STRING || o->type == CFG_PATH)
             store_str(c, o, NULL);
@@ -694,7 +694,7 @@ static void report_bad(struct load *ld, const struct config_option *o, struct fy
                        struct fy_node *fallback, const char *why)
 {
     char allowed[400];
-    describe_allowed(o, allowed, sizeof allowed);
+    config_describe_allowed(o, allowed, sizeof allowed);
     struct fy_mark m = node_mark(at);
     if (m.line < 0)
         m = node_mark(fallback);
@@ -754,7 +754,7 @@ static void set_list(struct load *ld, const struct config_option *o, struct fy_n
 static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
 {
     ld->where[o - config_options] = node_mark(key);
-    if (is_list(o->type))
+    if (config_is_list(o->type))
         return set_list(ld, o, key, v);
     char why[WHY_LEN];
     size_t len;
@@ -1008,8 +1008,8 @@ static void check_required(struct load *ld)
     for (size_t i = 0; i < config_options_count; i++) {
         const struct config_option *o = &config_options[i];
         const struct strlist *l = field(ld->c, o);
-        if (is_list(o->type) && ld->where[i].line < 0 && (int64_t)l->n < o->min) {
-            describe_allowed(o, allowed, sizeof allowed);
+        if (config_is_list(o->type) && ld->where[i].line < 0 && (int64_t)l->n < o->min) {
+            config_describe_allowed(o, allowed, sizeof allowed);
             report_at(ld, NULL, "key '%s' is missing; allowed: %s", o->key, allowed);
         }
     }
@@ -1048,7 +1048,7 @@ static void resolve_default_paths(struct load *ld)
         if (r == -ENOMEM)
             ld->oom = true;
         if (r == -EINVAL) {
-            describe_allowed(o, allowed, sizeof allowed);
+            config_describe_allowed(o, allowed, sizeof allowed);
             report_at(ld, NULL, "key '%s': the default, resolved, %s; allowed: %s (set the key)", o->key,
                       why, allowed);
         }
@@ -1199,192 +1199,3 @@ int config_load(struct config *c, const char *path, char **err)
     return r;
 }
 
-/* ---- The default file ---- */
-
-/* Writes s as a double-quoted YAML scalar. */
-static void put_quoted(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-/* Wraps text into "# " comment lines indented by indent. */
-static void put_comment(FILE *f, const char *indent, const char *text)
-{
-    const size_t width = 76;
-    while (*text) {
-        size_t n = strlen(text), cut = n;
-        if (n > width) {
-            cut = width;
-            while (cut > 0 && text[cut] != ' ')
-                cut--;
-            if (cut == 0)
-                cut = n;
-        }
-        fprintf(f, "%s# %.*s\n", indent, (int)cut, text);
-        text += cut;
-        while (*text == ' ')
-            text++;
-    }
-}
-
-/* Writes o's value: the init override if any, else the table default. */
-static void put_value(FILE *f, const struct config_option *o, const char *domain,
-                      const struct config_init_opts *io)
-{
-    struct { const char *key; int port; } ports[] = {
-        {"c2s.port", io->c2s_port}, {"c2s.tls_port", io->c2s_tls_port},
-        {"s2s.port", io->s2s_port}, {"http.port", io->https_port},
-    };
-    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
-        if (strcmp(o->key, ports[i].key) == 0 && ports[i].port)
-            return (void)fprintf(f, "%d", ports[i].port);
-    if (strcmp(o->key, "server.domains") == 0) {
-        fputc('[', f);
-        put_quoted(f, domain);
-        fputc(']', f);
-    } else if (is_list(o->type)) {
-        fputc('[', f);
-        for (size_t i = 0; o->def_list && o->def_list[i]; i++) {
-            fputs(i ? ", " : "", f);
-            put_quoted(f, o->def_list[i]);
-        }
-        fputc(']', f);
-    } else if (o->type == CFG_STRING || o->type == CFG_PATH) {
-        put_quoted(f, o->def);
-    } else {
-        fputs(o->def, f);
-    }
-}
-
-static void write_config(FILE *f, const char *domain, const struct config_init_opts *io)
-{
-    char allowed[400], line[600];
-    put_comment(f, "", "Taube configuration. Every option is listed with its default; change "
-                       "what you need, or delete what you leave as it is. Relative paths are "
-                       "relative to the directory of this file. Check the file with "
-                       "`taube --check -c FILE`. Reference: docs/configuration.md.");
-    for (size_t s = 0; s < config_sections_count; s++) {
-        const char *name = config_sections[s].name;
-        size_t nl = strlen(name);
-        fprintf(f, "\n");
-        put_comment(f, "", config_sections[s].help);
-        fprintf(f, "%s:\n", name);
-        for (size_t i = 0; i < config_options_count; i++) {
-            const struct config_option *o = &config_options[i];
-            if (strncmp(o->key, name, nl) != 0 || o->key[nl] != '.')
-                continue;
-            describe_allowed(o, allowed, sizeof allowed);
-            snprintf(line, sizeof line, "Allowed: %s.", allowed);
-            fprintf(f, "\n");
-            put_comment(f, "  ", o->help);
-            put_comment(f, "  ", line);
-            fprintf(f, "  %s: ", o->key + nl + 1);
-            put_value(f, o, domain, io);
-            fprintf(f, "\n");
-        }
-    }
-}
-
-int config_write_default(const char *path, const struct config_init_opts *o)
-{
-    char why[WHY_LEN], *domain;
-    if (!o || !o->domain || normalize_domain(o->domain, strlen(o->domain), &domain, why, sizeof why) < 0)
-        return -EINVAL;
-    int ports[] = {o->c2s_port, o->c2s_tls_port, o->s2s_port, o->https_port};
-    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
-        if (ports[i] < 0 || ports[i] > 65535)
-            return free(domain), -EINVAL;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return free(domain), -errno;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int r = -errno;
-        close(fd);
-        unlink(path);
-        return free(domain), r;
-    }
-    write_config(f, domain, o);
-    free(domain);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        unlink(path);
-        return -EIO;
-    }
-    return 0;
-}
-
-/* ---- The Markdown reference ---- */
-
-/* Writes s for a Markdown table cell: '|' escaped. */
-static void put_cell(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-}
-
-static void put_default_cell(FILE *f, const struct config_option *o)
-{
-    if (!is_list(o->type))
-        return (void)fprintf(f, "`%s`", o->def);
-    if (o->min > 0 && !o->def_list)
-        return (void)fputs("(required)", f);
-    fputs("`[", f);
-    for (size_t i = 0; o->def_list && o->def_list[i]; i++)
-        fprintf(f, "%s\"%s\"", i ? ", " : "", o->def_list[i]);
-    fputs("]`", f);
-}
-
-void config_print_reference(FILE *f)
-{
-    char allowed[400];
-    fputs("# Configuration\n\n"
-          "Taube reads one YAML file at start-up, given with `-c FILE`. `taubectl init` "
-          "writes one with every option at its default and a comment above each; "
-          "`taube.example.yaml` in the source tree is such a file. "
-          "`taube --check -c FILE` checks a file without starting the server.\n\n"
-          "The file is a mapping of sections (`server:`, `c2s:`, ...) to mappings of keys. "
-          "Only `server.domains` must be set; every other key has the default below. "
-          "The smallest valid file:\n\n"
-          "```yaml\nserver:\n  domains: [example.org]\n```\n\n"
-          "Relative paths resolve against the directory of the configuration file, not "
-          "the current directory. Sizes are bytes, or a number with a unit: `B`, `KB` "
-          "(1000), `KiB` (1024), `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`. Durations are "
-          "seconds, or a number with a unit: `s`, `m`, `h`, `d`, `w`. A list with one "
-          "item may be written as that item alone.\n\n"
-          "Unknown sections and keys, duplicate keys, and values of the wrong type or out "
-          "of range are errors. Each names the file, line and column, the key, what is "
-          "wrong and what is allowed:\n\n"
-          "```\ntaube.yaml:9:9: key 'c2s.port': '70000' is out of range; allowed: 0 to 65535\n```\n\n"
-          "This reference is generated from the option table in `src/core/config_table.c` "
-          "(`taubectl config-doc`); edit the table, not this file.\n",
-          f);
-    for (size_t s = 0; s < config_sections_count; s++) {
-        const char *name = config_sections[s].name;
-        size_t nl = strlen(name);
-        fprintf(f, "\n## `%s`\n\n%s\n\n", name, config_sections[s].help);
-        fputs("| Key | Type | Default | Allowed | Description |\n|---|---|---|---|---|\n", f);
-        for (size_t i = 0; i < config_options_count; i++) {
-            const struct config_option *o = &config_options[i];
-            if (strncmp(o->key, name, nl) != 0 || o->key[nl] != '.')
-                continue;
-            describe_allowed(o, allowed, sizeof allowed);
-            fprintf(f, "| `%s` | %s | ", o->key, type_name(o->type));
-            put_default_cell(f, o);
-            fputs(" | ", f);
-            put_cell(f, allowed);
-            fputs(" | ", f);
-            put_cell(f, o->help);
-            fputs(" |\n", f);
-        }
-    }
-}
