@@ -62,28 +62,9 @@ static int make_paths(struct cert_files *f, const char *dir, const char *domain)
     return CTL_OK;
 }
 
-/* mkdir (0700: the keys live there) that accepts an existing directory. */
-static int make_dir(const char *path)
-{
-    struct stat st;
-    if (mkdir(path, 0700) == 0)
-        return CTL_OK;
-    if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return CTL_OK;
-    ctl_err("cannot create the directory %s: %s", path,
-            errno == EEXIST ? "a file of that name exists" : strerror(errno));
-    return CTL_FAIL;
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
 static int refuse_existing(const struct cert_files *f)
 {
-    const char *which = exists(f->crt) ? f->crt : exists(f->key) ? f->key : NULL;
+    const char *which = ctl_exists(f->crt) ? f->crt : ctl_exists(f->key) ? f->key : NULL;
     if (!which)
         return CTL_OK;
     ctl_err("%s exists; refusing to overwrite it (--force replaces the key and certificate)",
@@ -167,7 +148,7 @@ static int write_cert(struct ctl *ctl, const char *dir, const char *domain, cons
     bool force = ctl_opt(ctl, "force") != NULL;
     int rc = make_paths(f, dir, domain);
     if (rc == CTL_OK)
-        rc = make_dir(dir);
+        rc = ctl_make_dir(dir, 0700);
     if (rc == CTL_OK && !force)
         rc = refuse_existing(f);
     if (rc == CTL_OK)

@@ -64,8 +64,7 @@ static int make_paths(struct init_paths *p, const char *dir, const char *domain)
     return CTL_OK;
 }
 
-/* mkdir that accepts an existing directory. */
-static int make_dir(const char *path, mode_t mode)
+int ctl_make_dir(const char *path, mode_t mode)
 {
     struct stat st;
     if (mkdir(path, mode) == 0)
@@ -77,7 +76,7 @@ static int make_dir(const char *path, mode_t mode)
     return CTL_FAIL;
 }
 
-static bool exists(const char *path)
+bool ctl_exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
@@ -86,7 +85,7 @@ static bool exists(const char *path)
 /* The certificate names the domain in its ASCII (A-label) form. */
 static int make_cert(const struct init_paths *p, const char *domain, bool *kept)
 {
-    bool have_crt = exists(p->crt), have_key = exists(p->key);
+    bool have_crt = ctl_exists(p->crt), have_key = ctl_exists(p->key);
     *kept = have_crt && have_key;
     if (*kept)
         return CTL_OK;
@@ -198,16 +197,16 @@ int cmd_init(struct ctl *ctl)
     int rc = ctl_prep_server_domain(domain_in, domain, sizeof domain);
     if (rc == CTL_OK)
         rc = make_paths(p, dir, domain);
-    if (rc == CTL_OK && exists(p->config)) {
+    if (rc == CTL_OK && ctl_exists(p->config)) {
         ctl_err("%s exists; refusing to overwrite it", p->config);
         rc = CTL_FAIL;
     }
     if (rc == CTL_OK)
-        rc = make_dir(dir, 0755);
+        rc = ctl_make_dir(dir, 0755);
     if (rc == CTL_OK)
-        rc = make_dir(p->certs, 0700);
+        rc = ctl_make_dir(p->certs, 0700);
     if (rc == CTL_OK)
-        rc = make_dir(p->data, 0700);
+        rc = ctl_make_dir(p->data, 0700);
     bool kept = false;
     if (rc == CTL_OK)
         rc = make_cert(p, domain, &kept);

@@ -11,6 +11,7 @@
 #define TAUBE_CTL_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "core/config.h"
 #include "store/store.h"
@@ -55,6 +56,11 @@ int ctl_usage_error(const struct ctl *ctl, const char *why);
 /* A server domain from the command line, prepared like a JID domain;
  * IP literals are refused. CTL_OK or CTL_FAIL (message printed). */
 int ctl_prep_server_domain(const char *in, char *out, size_t cap);
+
+/* mkdir that accepts an existing directory. CTL_OK or CTL_FAIL (printed). */
+int ctl_make_dir(const char *path, mode_t mode);
+/* Is there anything at path (lstat: a dangling link counts)? */
+bool ctl_exists(const char *path);
 
 int cmd_init(struct ctl *ctl);
 int cmd_cert(struct ctl *ctl);
