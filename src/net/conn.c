@@ -60,6 +60,7 @@ struct conn {
     bool queued, need_pump;
     bool writing, shutting_down;
     bool paused, tls_done, tls_failed, close_notify_sent;
+    bool congested; /* above the high-water mark; on_drain pending */
 
     char id[9];
     char peer[INET6_ADDRSTRLEN];
@@ -303,6 +304,20 @@ static void tls_fail(struct conn *c, const char *what)
 
 /* ---- writing ---- */
 
+/* Congestion has hysteresis (half to a quarter of queue_max), so a queue
+ * hovering near one mark does not toggle the owner's pauses per write. */
+static size_t high_water(const struct conn *c) { return c->queue_max / 2; }
+static size_t low_water(const struct conn *c) { return c->queue_max / 4; }
+
+static void check_drained(struct conn *c)
+{
+    if (!c->congested || conn_queued(c) > low_water(c))
+        return;
+    c->congested = false;
+    if (c->h && c->h->on_drain)
+        c->h->on_drain(c->ud);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct conn *c = req->data;
@@ -316,6 +331,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     conn_schedule(c);
+    check_drained(c);
 }
 
 /* Moves queued plaintext into TLS records in the wire buffer once the
@@ -377,6 +393,8 @@ static void conn_flush(struct conn *c)
 
 size_t conn_queued(const struct conn *c) { return out_pending(c) + c->wire.len + c->inflight.len; }
 
+bool conn_congested(const struct conn *c) { return c->congested; }
+
 int conn_write(struct conn *c, const char *data, size_t len)
 {
     if (c->state != CONN_OPEN)
@@ -392,6 +410,8 @@ int conn_write(struct conn *c, const char *data, size_t len)
     int rc = buf_append(&c->out, data, len);
     if (rc < 0)
         return rc;
+    if (conn_queued(c) > high_water(c))
+        c->congested = true;
     conn_schedule(c);
     return 0;
 }

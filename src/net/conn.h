@@ -12,6 +12,10 @@
  * everything queued in that turn). Past send_queue_max the write fails
  * with -ENOBUFS and the owner should close the stream.
  *
+ * Backpressure: a conn whose queue went above half of send_queue_max is
+ * congested until the writes bring it down to a quarter; then on_drain
+ * tells the owner, which can resume whoever it stopped feeding the conn.
+ *
  * Memory while idle: SSL_MODE_RELEASE_BUFFERS, no read buffer held
  * between reads (libuv alloc_cb uses a loop-wide scratch buffer), queue
  * buffers freed when empty.
@@ -39,6 +43,10 @@ struct conn_handler {
      * err is 0 for an orderly close, else a negative errno/UV code.
      * The conn is freed right after this returns. */
     void (*on_close)(void *ud, int err);
+    /* The conn was congested and its queue fell to the low-water mark
+     * (a quarter of send_queue_max). Called once per congestion, from a
+     * write completion, never from inside conn_write. May be NULL. */
+    void (*on_drain)(void *ud);
 };
 
 void conn_set_handler(struct conn *c, const struct conn_handler *h, void *ud);
@@ -46,6 +54,9 @@ void conn_set_handler(struct conn *c, const struct conn_handler *h, void *ud);
 /* Queues bytes. 0, -ENOBUFS (queue over its limit), -EPIPE (closing). */
 int conn_write(struct conn *c, const char *data, size_t len);
 size_t conn_queued(const struct conn *c);
+/* True from the moment conn_write took the queue above the high-water
+ * mark (half of send_queue_max) until on_drain is called. */
+bool conn_congested(const struct conn *c);
 
 /* Switches to TLS: bytes read from now on are TLS. Call after queuing
  * <proceed/>; that is flushed in plaintext before the switch. */

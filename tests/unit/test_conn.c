@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -34,6 +35,8 @@
 #define BIG_TOTAL ((size_t)8 << 20)
 #define BIG_QUEUE_MAX ((size_t)1 << 20)
 #define BIG_CHUNK ((size_t)64 << 10)
+/* Far more than the kernel buffers (tcp_wmem max is a few MiB) hold. */
+#define FLOOD_QUEUE_MAX ((size_t)16 << 20)
 
 /* ---- certificates ---- */
 
@@ -145,6 +148,11 @@ struct srv {
     /* pause test */
     int pauses, data_while_paused;
     struct conn *paused;
+    /* congestion test */
+    size_t flood_sent, queued_at_drain;
+    bool congested_after_flood, congested_at_drain, reader_at_drain;
+    int drains;
+    atomic_bool *reader_started; /* set by the client thread */
 };
 
 struct sconn {
@@ -190,6 +198,25 @@ static void big_tick(uv_timer_t *t)
     }
 }
 
+/* Queues pattern bytes up to three quarters of the queue limit in one
+ * turn: far above the high-water mark, and more than the kernel takes
+ * while the client does not read. Then closes in order (the queue still
+ * drains). */
+static void flood(struct srv *s, struct conn *c)
+{
+    static char chunk[BIG_CHUNK];
+    s->flood_sent = 0;
+    while (s->flood_sent + BIG_CHUNK <= FLOOD_QUEUE_MAX / 4 * 3) {
+        for (size_t i = 0; i < BIG_CHUNK; i++)
+            chunk[i] = (char)((s->flood_sent + i) % 251);
+        if (conn_write(c, chunk, BIG_CHUNK) < 0)
+            break;
+        s->flood_sent += BIG_CHUNK;
+    }
+    s->congested_after_flood = conn_congested(c);
+    conn_close(c);
+}
+
 static void handle_line(struct sconn *sc, const char *line)
 {
     struct srv *s = sc->s;
@@ -216,6 +243,8 @@ static void handle_line(struct sconn *sc, const char *line)
         s->big_over_limit_rc = conn_write(c, over, sizeof over);
         s->big = c;
         uv_timer_start(&s->ticker, big_tick, 0, 1);
+    } else if (strcmp(line, "FLOOD") == 0) {
+        flood(s, c);
     } else if (line[0] == 'P') {
         /* Pause after every line; the ticker resumes. */
         conn_write(c, line, strlen(line));
@@ -271,7 +300,17 @@ static void on_close(void *ud, int err)
     finish_if_done(s);
 }
 
-static const struct conn_handler handler = {on_data, on_tls_ready, on_close};
+static void on_drain(void *ud)
+{
+    struct sconn *sc = ud;
+    struct srv *s = sc->s;
+    s->drains++;
+    s->queued_at_drain = conn_queued(sc->c);
+    s->congested_at_drain = conn_congested(sc->c);
+    s->reader_at_drain = s->reader_started && atomic_load(s->reader_started);
+}
+
+static const struct conn_handler handler = {on_data, on_tls_ready, on_close, on_drain};
 
 static void on_accept(void *ud, struct conn *c)
 {
@@ -361,6 +400,8 @@ struct cli {
     const char *sni;
     SSL_SESSION *session;
     int prefd; /* > 0: a socket made before the test ran out of fds */
+    bool small_rcvbuf; /* a slow reader: the kernel holds little for it */
+    atomic_bool reader_started;
     /* results */
     char alpn_got[32], peer_cn[64];
     bool reused;
@@ -387,6 +428,9 @@ static int cli_connect(struct cli *k)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int rcvbuf = 4096;
+    if (k->small_rcvbuf) /* before connect: it sets the window offered */
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         close(fd);
         return -1;
@@ -793,6 +837,61 @@ static void test_big_write_tls(void **state)
     run_big(true);
 }
 
+/* ---- congestion: high-water mark and on_drain ---- */
+
+static void *client_slow(void *arg)
+{
+    struct cli *k = arg;
+    struct cli_conn cc;
+    if (!cli_open(k, k->sni != NULL, &cc))
+        return NULL;
+    if (!cc_send(&cc, "FLOOD\n"))
+        cli_fail(k, "send FLOOD");
+    usleep(300 * 1000); /* not reading: the server's queue stays full */
+    atomic_store(&k->reader_started, true);
+    char buf[16384];
+    for (;;) {
+        int n = cc.ssl ? SSL_read(cc.ssl, buf, sizeof buf) : (int)recv(cc.fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            if (buf[i] != (char)((k->big_got + (size_t)i) % 251)) {
+                cli_fail(k, "byte %zu differs", k->big_got + (size_t)i);
+                break;
+            }
+        k->big_got += (size_t)n;
+    }
+    cli_close(&cc);
+    return NULL;
+}
+
+static void run_congestion(bool tls)
+{
+    struct srv s;
+    srv_init(&s, tls, tls, FLOOD_QUEUE_MAX, 1);
+    struct cli k = {.port = s.port, .sni = tls ? "example.org" : NULL, .small_rcvbuf = true};
+    s.reader_started = &k.reader_started;
+    srv_run(&s, client_slow, &k);
+    assert_string_equal(k.err, "");
+    assert_int_equal(s.flood_sent, FLOOD_QUEUE_MAX / 4 * 3);
+    assert_true(s.congested_after_flood);
+    /* One drain, once the client read, down to the low-water mark. */
+    assert_int_equal(s.drains, 1);
+    assert_true(s.reader_at_drain);
+    assert_false(s.congested_at_drain);
+    if (s.queued_at_drain > FLOOD_QUEUE_MAX / 4)
+        fail_msg("queued %zu at drain, low-water mark %zu", s.queued_at_drain,
+                 FLOOD_QUEUE_MAX / 4);
+    assert_int_equal(k.big_got, s.flood_sent);
+}
+
+static void test_congestion_drain(void **state)
+{
+    (void)state;
+    run_congestion(false);
+    run_congestion(true);
+}
+
 /* ---- test 6: abrupt client close ---- */
 
 static void *client_abrupt(void *arg)
@@ -1078,6 +1177,7 @@ int main(void)
         cmocka_unit_test(test_big_write_plain),
         cmocka_unit_test(test_big_write_tls),
         cmocka_unit_test(test_abrupt_close),
+        cmocka_unit_test(test_congestion_drain),
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_emfile_backoff),
