@@ -34,6 +34,8 @@ struct server {
     void *mod_state[SERVER_MAX_MODULES]; /* indexed like the registry */
     struct c2s *c2s_all;                 /* every c2s stream, for ticks and shutdown */
     size_t c2s_count;
+    struct c2s *dispatching;             /* the client whose stanza is being handled,
+                                          * else NULL (backpressure, c2s_session.c) */
     uv_timer_t tick;                     /* 1 s: time-outs, keepalives, rate refill */
     uv_signal_t sigint, sigterm;
     int64_t start_time;                  /* unix seconds */

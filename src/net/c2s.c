@@ -15,15 +15,21 @@
 
 #define AUTH_FAILURE_DELAY_MS 1000
 #define PARSER_IDLE_MS 2000
+/* A sender waits at most this long on a congested receiver: one that
+ * hardly reads must not stall its senders for good. Then the sender goes
+ * on, and the receiver's queue limit decides. */
+#define PEER_PAUSE_MAX_MS 10000
 
 static void c2s_on_data(void *ud, const char *data, size_t len);
 static void c2s_on_tls_ready(void *ud);
 static void c2s_on_close(void *ud, int err);
+static void c2s_on_drain(void *ud);
 
 static const struct conn_handler c2s_conn_handler = {
     .on_data = c2s_on_data,
     .on_tls_ready = c2s_on_tls_ready,
     .on_close = c2s_on_close,
+    .on_drain = c2s_on_drain,
 };
 
 static int on_stream_open(void *ud, const struct xml_node *root);
@@ -295,7 +301,11 @@ static int on_stanza(void *ud, struct stanza *st)
         stanza_unref(st);
         return 1;
     }
+    /* Deliveries made meanwhile know whom to slow down (sess_deliver). */
+    struct c2s *outer = c->srv->dispatching;
+    c->srv->dispatching = c;
     dispatch(c, st);
+    c->srv->dispatching = outer;
     return c->restart || c->state == C2S_CLOSING;
 }
 
@@ -324,10 +334,24 @@ static enum stream_cond xml_error_cond(long err)
 static void charge_read(struct c2s *c, size_t len)
 {
     c->tokens -= (int64_t)len;
-    if (c->tokens < 0 && !c->read_paused) {
-        c->read_paused = true;
+    if (c->tokens < 0)
+        c2s_pause(c, C2S_PAUSE_RATE);
+}
+
+void c2s_pause(struct c2s *c, unsigned why)
+{
+    if (c->pause_why == 0)
         conn_pause_read(c->conn);
-    }
+    c->pause_why |= why;
+}
+
+void c2s_unpause(struct c2s *c, unsigned why)
+{
+    if (!(c->pause_why & why))
+        return;
+    c->pause_why &= ~why;
+    if (c->pause_why == 0 && c->state != C2S_CLOSING)
+        conn_resume_read(c->conn);
 }
 
 static bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
@@ -421,6 +445,8 @@ static void c2s_free(struct c2s *c)
     free(c);
 }
 
+static void c2s_on_drain(void *ud) { c2s_release_waiters(ud); }
+
 static void c2s_on_close(void *ud, int err)
 {
     struct c2s *c = ud;
@@ -463,9 +489,13 @@ static void refill(struct c2s *c, int64_t now)
     c->tokens += (int64_t)cfg->read_rate;
     if (c->tokens > (int64_t)cfg->read_burst)
         c->tokens = (int64_t)cfg->read_burst;
-    if (c->read_paused && c->tokens > 0 && now >= c->resume_at) {
-        c->read_paused = false;
-        conn_resume_read(c->conn);
+    if (c->tokens > 0)
+        c2s_unpause(c, C2S_PAUSE_RATE);
+    if (now >= c->resume_at)
+        c2s_unpause(c, C2S_PAUSE_AUTH);
+    if ((c->pause_why & C2S_PAUSE_PEER) && now - c->peer_paused_at >= PEER_PAUSE_MAX_MS) {
+        c->waiting_on = 0;
+        c2s_unpause(c, C2S_PAUSE_PEER);
     }
 }
 
@@ -533,8 +563,5 @@ void c2s_close_all(struct server *srv, enum stream_cond cond)
 void c2s_delay_reads(struct c2s *c)
 {
     c->resume_at = c2s_now(c) + AUTH_FAILURE_DELAY_MS;
-    if (!c->read_paused) {
-        c->read_paused = true;
-        conn_pause_read(c->conn);
-    }
+    c2s_pause(c, C2S_PAUSE_AUTH);
 }

@@ -14,6 +14,13 @@
 #include "xmpp/sasl.h"
 #include "xmpp/session.h"
 
+/* Why reading from a client is paused: each reason is lifted on its own. */
+enum {
+    C2S_PAUSE_RATE = 1, /* read-rate bucket empty: the tick refills it */
+    C2S_PAUSE_AUTH = 2, /* after a failed authentication, until resume_at */
+    C2S_PAUSE_PEER = 4, /* a receiver of its stanzas is congested: its drain */
+};
+
 enum c2s_state {
     C2S_WAIT_STREAM, /* expecting a stream header (first, or after a restart) */
     C2S_FEATURES,    /* features sent: STARTTLS, SASL or bind, by the flags */
@@ -35,7 +42,10 @@ struct c2s {
     bool header_sent;           /* our header for the current stream is out */
     bool restart;               /* reset the parser after this stanza */
     bool skip_space;            /* drop whitespace before the next stream header */
-    bool read_paused;           /* by rate limit or auth delay */
+    unsigned pause_why;         /* C2S_PAUSE_* bits; reading stops while any is set */
+    uint64_t waiting_on;        /* C2S_PAUSE_PEER: the congested receiver's sess.id */
+    int64_t peer_paused_at;     /* ms, loop time */
+    bool has_waiters;           /* senders were paused on this stream's congestion */
     char *domain;               /* the host this stream is for */
     char *user;                 /* authenticated local part */
     struct sasl *sasl;
@@ -61,6 +71,9 @@ int c2s_write_str(struct c2s *c, const char *s);
 void c2s_stream_error(struct c2s *c, enum stream_cond cond, const char *text);
 /* Pauses reading for a moment after a failed authentication. */
 void c2s_delay_reads(struct c2s *c);
+/* Adds/removes a pause reason; reading resumes once none is left. */
+void c2s_pause(struct c2s *c, unsigned why);
+void c2s_unpause(struct c2s *c, unsigned why);
 /* Writes <stream:features> for the current flags. */
 void c2s_send_features(struct c2s *c);
 /* Sends an element built in a stanza (serialized in the client ns). */
@@ -74,7 +87,11 @@ void c2s_auth_free(struct c2s *c);
 /* c2s_session.c */
 /* A stanza after SASL: bind, session, then routing. Consumes st. */
 void c2s_stanza(struct c2s *c, struct stanza *st);
+/* Also resumes the senders waiting on this stream (c2s_release_waiters). */
 void c2s_unbind(struct c2s *c);
+/* Resumes the senders paused because this stream was congested: on its
+ * drain, and when it goes away. */
+void c2s_release_waiters(struct c2s *c);
 void c2s_send_ping(struct c2s *c);
 
 #endif

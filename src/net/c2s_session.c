@@ -18,12 +18,45 @@
 
 #define C2S_OF(s) ((struct c2s *)((char *)(s) - offsetof(struct c2s, sess)))
 
+/* Backpressure (STYLE.md 9): a client whose stanza was just queued for
+ * c stops being read while c's queue is congested, until c drains, goes
+ * away, or PEER_PAUSE_MAX_MS pass (c2s.c). The sender keeps c's session
+ * id, not a pointer: either side may close while it waits. */
+static void hold_sender(struct c2s *c)
+{
+    struct c2s *from = c->srv->dispatching;
+    if (!from || from == c || c->state == C2S_CLOSING || !conn_congested(c->conn))
+        return;
+    from->waiting_on = c->sess.id;
+    from->peer_paused_at = c2s_now(from);
+    c->has_waiters = true;
+    c2s_pause(from, C2S_PAUSE_PEER);
+}
+
+/* Waiters are found by walking every stream: this runs once per drain
+ * (a quarter of send_queue_max sent), and only with waiters. */
+void c2s_release_waiters(struct c2s *c)
+{
+    if (!c->has_waiters)
+        return;
+    c->has_waiters = false;
+    for (struct c2s *w = c->srv->c2s_all; w; w = w->next) {
+        if ((w->pause_why & C2S_PAUSE_PEER) && w->waiting_on == c->sess.id) {
+            w->waiting_on = 0;
+            c2s_unpause(w, C2S_PAUSE_PEER);
+        }
+    }
+}
+
 static int sess_deliver(struct session *s, struct stanza *st)
 {
     struct c2s *c = C2S_OF(s);
     if (c->state == C2S_CLOSING)
         return -EPIPE;
-    return c2s_send_stanza(c, st);
+    int rc = c2s_send_stanza(c, st);
+    if (rc == 0)
+        hold_sender(c);
+    return rc;
 }
 
 static void sess_kick(struct session *s, enum stream_cond cond, const char *text)
@@ -59,6 +92,7 @@ static void free_session_jid(struct c2s *c)
 
 void c2s_unbind(struct c2s *c)
 {
+    c2s_release_waiters(c);
     if (!c->bound)
         return;
     modules_session_event(c->srv, &c->sess, SESSION_CLOSING);
