@@ -79,8 +79,10 @@ def test_slow_receiver_slows_its_sender(server):
     t = threading.Thread(target=flood, args=(sender, to, state), daemon=True)
     try:
         t.start()
-        time.sleep(2.5)  # the receiver does not read meanwhile
-        held = state['sent']
+        # The receiver does not read meanwhile. (The sender's own socket
+        # buffers may take the whole flood: it is the server that stops
+        # reading them.)
+        time.sleep(2.5)
         took = ping(third, 'third1', timeout=1.0)
         assert took < 1.0, 'server took %.2f s to answer a ping during the flood' % took
         assert 'send queue full' not in server.log_text(10 ** 9)[log_before:], \
@@ -90,8 +92,7 @@ def test_slow_receiver_slows_its_sender(server):
         t.join(5)
         assert not t.is_alive(), 'the sender is still held back after the receiver read'
         assert 'error' not in state, 'sending failed: %r' % state.get('error')
-        assert len(got) == COUNT, 'received %d of %d messages (%d sent while held)' % (
-            len(got), COUNT, held)
+        assert len(got) == COUNT, 'received %d of %d messages' % (len(got), COUNT)
         assert got == list(range(COUNT)), 'messages out of order'
         assert ping(sender, 'sender1', timeout=5) < 5  # resumed, still served
         assert 'send queue full' not in server.log_text(10 ** 9)[log_before:]
