@@ -399,9 +399,7 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
         len -= (size_t)n;
         if (!c->restart)
             continue;
-        c->restart = false;
-        c->skip_space = true;
-        xml_stream_reset(c->xs);
+        c2s_restart_stream(c);
         if (c->state == C2S_TLS) {
             /* Bytes after <starttls/> were sent in plaintext before the
              * handshake: refuse them (RFC 6120 §5.4.3.3), but for
@@ -415,6 +413,13 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
         }
         c->state = C2S_WAIT_STREAM;
     }
+}
+
+void c2s_restart_stream(struct c2s *c)
+{
+    c->restart = false;
+    c->skip_space = true;
+    xml_stream_reset(c->xs);
 }
 
 static void c2s_on_tls_ready(void *ud)

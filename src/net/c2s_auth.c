@@ -2,6 +2,7 @@
  * the <auth>/<challenge>/<response> exchange, failures with a delay and
  * a per-connection limit on attempts. The mechanisms themselves are in
  * xmpp/sasl.c; credentials come from the store. */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +35,29 @@ void c2s_sasl_mechanisms(struct c2s *c, struct buf *out)
     buf_append_str(out, "</sasl-channel-binding>");
 }
 
+/* PLAIN costs a PBKDF2 derivation (milliseconds at 4096 iterations), so
+ * it runs on libuv's worker pool; SCRAM costs the server only HMACs and
+ * stays on the loop. The job owns the SASL state while it runs; a stream
+ * that goes away meanwhile leaves the job orphaned, and the job frees
+ * what it holds when it comes back. */
+struct plain_job {
+    uv_work_t work;
+    struct c2s *c; /* NULL once the stream is gone */
+    struct sasl *sasl;
+    struct scram_creds creds;
+    bool have_creds;
+    uint8_t secret[32];
+    enum sasl_result result;
+    uint8_t *out;
+    size_t out_len;
+};
+
 void c2s_auth_free(struct c2s *c)
 {
+    if (c->auth_job) {
+        c->auth_job->c = NULL;
+        c->auth_job = NULL;
+    }
     sasl_free(c->sasl);
     c->sasl = NULL;
 }
@@ -108,6 +130,79 @@ static void sasl_succeeded(struct c2s *c, const uint8_t *out, size_t out_len)
 
 static void handle_result(struct c2s *c, enum sasl_result r, uint8_t *out, size_t out_len);
 
+static void plain_work(uv_work_t *w)
+{
+    struct plain_job *j = w->data;
+    j->result = sasl_creds(j->sasl, j->have_creds ? &j->creds : NULL, j->secret,
+                           sizeof j->secret, &j->out, &j->out_len);
+}
+
+static void plain_job_free(struct plain_job *j)
+{
+    sasl_free(j->sasl);
+    free(j->out);
+    OPENSSL_cleanse(j, sizeof *j);
+    free(j);
+}
+
+static void plain_done(uv_work_t *w, int status)
+{
+    struct plain_job *j = w->data;
+    struct c2s *c = j->c;
+    if (!c || c->state == C2S_CLOSING) {
+        if (c)
+            c->auth_job = NULL;
+        plain_job_free(j);
+        return;
+    }
+    c->auth_job = NULL;
+    c->sasl = j->sasl;
+    j->sasl = NULL;
+    c2s_unpause(c, C2S_PAUSE_JOB);
+    if (status < 0) {
+        plain_job_free(j);
+        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        return;
+    }
+    uint8_t *out = j->out;
+    size_t out_len = j->out_len;
+    enum sasl_result r = j->result;
+    j->out = NULL;
+    plain_job_free(j);
+    handle_result(c, r, out, out_len);
+    /* Outside the parser's feed loop: the restart after <success/>
+     * happens here, before the client's next header arrives. */
+    if (c->restart && c->state != C2S_CLOSING)
+        c2s_restart_stream(c);
+}
+
+/* Hands the PLAIN check to the worker pool; reading pauses meanwhile. */
+static void plain_start(struct c2s *c, const struct scram_creds *sc)
+{
+    struct plain_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        return;
+    }
+    j->work.data = j;
+    j->c = c;
+    j->sasl = c->sasl;
+    if (sc) {
+        j->creds = *sc;
+        j->have_creds = true;
+    }
+    memcpy(j->secret, store_server_secret(c->srv->store), sizeof j->secret);
+    if (uv_queue_work(c->srv->loop, &j->work, plain_work, plain_done) < 0) {
+        j->sasl = NULL;
+        plain_job_free(j);
+        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        return;
+    }
+    c->sasl = NULL;
+    c->auth_job = j;
+    c2s_pause(c, C2S_PAUSE_JOB);
+}
+
 static enum scram_hash mech_hash(enum sasl_mech m)
 {
     return m == SASL_SCRAM_SHA1 || m == SASL_SCRAM_SHA1_PLUS ? SCRAM_SHA1 : SCRAM_SHA256;
@@ -122,11 +217,15 @@ static void creds_done(void *ud, int err, const struct account_creds *creds)
     }
     enum scram_hash h = mech_hash(c->mech);
     const struct scram_creds *sc = creds && creds->have[h] ? &creds->scram[h] : NULL;
+    c->suspended = creds && creds->suspended;
+    if (c->mech == SASL_PLAIN) {
+        plain_start(c, sc);
+        return;
+    }
     uint8_t *out = NULL;
     size_t out_len = 0;
     enum sasl_result r = sasl_creds(c->sasl, sc, store_server_secret(c->srv->store), 32, &out,
                                     &out_len);
-    c->suspended = creds && creds->suspended;
     handle_result(c, r, out, out_len);
 }
 
@@ -243,6 +342,12 @@ static void auth_start(struct c2s *c, struct stanza *st)
 void c2s_sasl_element(struct c2s *c, struct stanza *st)
 {
     const char *name = st->root->name;
+    if (c->auth_job) {
+        /* RFC 6120 §6.4: the client waits for the outcome. */
+        stanza_unref(st);
+        c2s_stream_error(c, STREAM_POLICY_VIOLATION, "wait for the SASL outcome");
+        return;
+    }
     if (c->state == C2S_FEATURES && strcmp(name, "auth") == 0)
         auth_start(c, st);
     else if (c->state == C2S_SASL && strcmp(name, "response") == 0)

@@ -19,7 +19,10 @@ enum {
     C2S_PAUSE_RATE = 1, /* read-rate bucket empty: the tick refills it */
     C2S_PAUSE_AUTH = 2, /* after a failed authentication, until resume_at */
     C2S_PAUSE_PEER = 4, /* a receiver of its stanzas is congested: its drain */
+    C2S_PAUSE_JOB = 8,  /* a password is being checked on a worker thread */
 };
+
+struct plain_job;
 
 enum c2s_state {
     C2S_WAIT_STREAM, /* expecting a stream header (first, or after a restart) */
@@ -52,6 +55,7 @@ struct c2s {
     enum sasl_mech mech;
     unsigned auth_failures;
     bool suspended;             /* the account being authenticated */
+    struct plain_job *auth_job; /* PLAIN check under way on the worker pool */
     struct reg_stream *reg;     /* in-band registration (modules/register.h), or NULL */
     char stream_id[17];
     int64_t connected;          /* ms, loop time */
@@ -72,6 +76,8 @@ void c2s_stream_error(struct c2s *c, enum stream_cond cond, const char *text);
 /* Pauses reading for a moment after a failed authentication. */
 void c2s_delay_reads(struct c2s *c);
 /* Adds/removes a pause reason; reading resumes once none is left. */
+/* A new stream starts: the parser is reset (SASL success, STARTTLS). */
+void c2s_restart_stream(struct c2s *c);
 void c2s_pause(struct c2s *c, unsigned why);
 void c2s_unpause(struct c2s *c, unsigned why);
 /* Writes <stream:features> for the current flags. */

@@ -204,3 +204,33 @@ def test_plain_authzid_other_user_refused(server):
         result, cond = sasl_auth(raw, 'PLAIN', 'alice', server.passwords['alice'],
                                  authzid='bob@localhost')
         assert result == 'failure', (result, cond)
+
+
+def _plain(user, password):
+    return base64.b64encode(b'\0' + user.encode() + b'\0' + password.encode()).decode()
+
+
+def test_plain_check_off_the_loop_keeps_order_and_survives_hangups(server):
+    """PLAIN's password derivation runs on a worker thread: a client that
+    does not wait for the outcome gets <policy-violation/>, one that hangs
+    up during the check leaves the server unharmed, and an ordinary PLAIN
+    login still works (the stream restarts after <success/>)."""
+    auth = "<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (
+        SASL_NS, _plain('alice', server.passwords['alice']))
+    with RawXMPP(server.c2s_port) as raw:
+        raw.open_stream()
+        raw.features()
+        raw.starttls()
+        raw.send(auth + auth)  # the second one before the first's outcome
+        assert raw.expect_stream_error() == 'policy-violation'
+    for _ in range(20):
+        with RawXMPP(server.c2s_port) as raw:
+            raw.open_stream()
+            raw.features()
+            raw.starttls()
+            raw.send(auth)
+    with RawXMPP(server.c2s_port) as raw:
+        assert raw.login('alice', server.passwords['alice'], mech='PLAIN',
+                         resource='after').endswith('/after')
+        pong = raw.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='p')
+        assert pong.get('type') == 'result'
