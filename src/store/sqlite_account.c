@@ -36,14 +36,10 @@ int store_account_set_suspended_sync(struct store *s, const char *domain, const 
 {
     if (suspended && !reason_ok(reason))
         return -EINVAL;
-    sqlite3_stmt *st = store_stmt(s, SQL_SUSPEND);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc < 0) {
-        store_stmt_done(st);
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_SUSPEND, domain, user, &st);
+    if (rc < 0)
         return rc;
-    }
     sqlite3_bind_int(st, 3, suspended ? 1 : 0);
     if (suspended && reason &&
         sqlite3_bind_text(st, 4, reason, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
@@ -74,17 +70,15 @@ int store_account_info_sync(struct store *s, const char *domain, const char *use
                             struct account_info *out)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = store_stmt(s, SQL_INFO);
-    if (!st)
-        return -EIO;
-    int rc = store_bind_account(st, domain, user);
-    if (rc == 0) {
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW)
-            rc = info_from_row(st, out);
-        else
-            rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading an account");
-    }
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, SQL_INFO, domain, user, &st);
+    if (rc < 0)
+        return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = info_from_row(st, out);
+    else
+        rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading an account");
     store_stmt_done(st);
     if (rc < 0)
         store_account_info_free(out);
