@@ -252,20 +252,16 @@ static void track_directed(struct hook_ctx *c, const char *type)
 
 /* ---- broadcast ---- */
 
-/* Has the local account owner (a bare JID string) blocked peer? Presence
- * the server sends on a user's behalf skips JIDs the user blocked
- * (XEP-0191 §3.3): the router's blocking hooks see only client traffic. */
-static bool blocked(struct server *srv, const char *owner, const char *peer)
+/* Has the local account owner blocked peer (a JID string)? Presence the
+ * server sends on a user's behalf skips JIDs the user blocked (XEP-0191
+ * §3.3): the router's blocking hooks see only client traffic. */
+static bool blocked(struct server *srv, const struct jid *owner, const char *peer)
 {
-    struct jid o, p;
-    if (jid_parse(&o, owner, strlen(owner)) < 0)
+    struct jid p;
+    if (!owner->local || jid_parse(&p, peer, strlen(peer)) < 0)
         return false;
-    bool b = false;
-    if (o.local && jid_parse(&p, peer, strlen(peer)) == 0) {
-        b = blocking_is_blocked(srv, o.domain, o.local, &p);
-        jid_free(&p);
-    }
-    jid_free(&o);
+    bool b = blocking_is_blocked(srv, owner->domain, owner->local, &p);
+    jid_free(&p);
     return b;
 }
 
@@ -276,7 +272,7 @@ static void broadcast(struct server *srv, struct session *s, const struct stanza
     struct jid_list l = {0};
     if (contacts(srv, s, ROSTER_FROM, &l) == 0)
         for (size_t i = 0; i < l.n; i++)
-            if (!blocked(srv, s->bare, l.v[i]))
+            if (!blocked(srv, &s->jid, l.v[i]))
                 send_copy(srv, st, l.v[i]);
     list_free(&l);
     send_copy(srv, st, s->bare);
@@ -311,7 +307,12 @@ static void add_last_logout(struct server *srv, struct stanza *st, const char *c
  * the time of the last logout). */
 static void probe_local(struct server *srv, struct session *s, const char *contact)
 {
-    if (blocked(srv, contact, s->bare))
+    struct jid owner;
+    if (jid_parse(&owner, contact, strlen(contact)) < 0)
+        return;
+    bool hidden = owner.local && blocking_is_blocked(srv, owner.domain, owner.local, &s->jid);
+    jid_free(&owner);
+    if (hidden)
         return; /* the contact blocked this user: nothing to tell */
     bool any = false;
     for (struct session *cs = router_sessions(srv->router, contact), *n; cs; cs = n) {
