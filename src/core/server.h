@@ -32,6 +32,8 @@ struct server {
     struct listener *listeners[SERVER_MAX_LISTENERS];
     size_t nlisteners;
     void *mod_state[SERVER_MAX_MODULES]; /* indexed like the registry */
+    size_t modules_started;              /* modules whose init succeeded, in
+                                          * registry order; only they are finied */
     struct c2s *c2s_all;                 /* every c2s stream, for ticks and shutdown */
     size_t c2s_count;
     struct c2s *dispatching;             /* the client whose stanza is being handled,

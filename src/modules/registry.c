@@ -58,18 +58,22 @@ int modules_init(struct server *srv)
             log_error("module %s failed to start", m->name);
             return -EINVAL;
         }
+        srv->modules_started = i + 1;
     }
     return 0;
 }
 
+/* Only the modules whose init succeeded are finied (start-up may stop
+ * before any module started: a bad store or TLS setting). */
 void modules_fini(struct server *srv)
 {
-    for (size_t i = taube_nmodules; i-- > 0;) {
+    for (size_t i = srv->modules_started; i-- > 0;) {
         const struct module *m = taube_modules[i];
         if (m->fini)
             m->fini(srv, srv->mod_state[i]);
         srv->mod_state[i] = NULL;
     }
+    srv->modules_started = 0;
 }
 
 int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struct jid *from,
