@@ -57,7 +57,7 @@ static int check_certs(const struct config *cfg)
         struct cert_paths p;
         char *err = NULL;
         if (cert_paths(cfg, cfg->domains.items[i], &p) < 0 ||
-            tls_check_cert(p.crt, p.key, &err) < 0) {
+            tls_check_cert(cfg->domains.items[i], p.crt, p.key, &err) < 0) {
             fprintf(stderr, "taube: certificate for %s (%s): %s\n", cfg->domains.items[i], p.crt,
                     err ? err : "path too long");
             bad = 1;
@@ -67,9 +67,9 @@ static int check_certs(const struct config *cfg)
     return bad ? -1 : 0;
 }
 
-static int make_tls(struct server *srv)
+/* The TLS context of every domain, with the configured ciphers. */
+static struct tls_ctx *make_tls(const struct config *cfg)
 {
-    const struct config *cfg = srv->cfg;
     size_t n = cfg->domains.n;
     struct tls_cert *certs = calloc(n, sizeof *certs);
     struct cert_paths *paths = calloc(n, sizeof *paths);
@@ -79,14 +79,31 @@ static int make_tls(struct server *srv)
         certs[i] = (struct tls_cert){cfg->domains.items[i], paths[i].crt, paths[i].key};
     }
     char *err = NULL;
-    if (rc == 0 && !(srv->tls = tls_ctx_new(certs, n, cfg->tls_ciphers, cfg->tls_ciphersuites, &err))) {
-        fprintf(stderr, "taube: TLS: %s\n", err ? err : "cannot create the context");
-        rc = -EINVAL;
-    }
+    struct tls_ctx *tls = NULL;
+    if (rc == 0 && !(tls = tls_ctx_new(certs, n, cfg->tls_ciphers, cfg->tls_ciphersuites, &err)))
+        fprintf(stderr, "taube: %s\n", err ? err : "tls: cannot create the context");
     free(err);
     free(certs);
     free(paths);
-    return rc;
+    return tls;
+}
+
+/* --check: everything start-up loads before it opens ports, without
+ * changing anything: certificates, the TLS context, the store. */
+static int check_startup(const struct config *cfg)
+{
+    if (check_certs(cfg) < 0)
+        return -1;
+    struct tls_ctx *tls = make_tls(cfg);
+    if (!tls)
+        return -1;
+    tls_ctx_free(tls);
+    char *err = NULL;
+    int rc = store_check(cfg->store_path, &err);
+    if (rc < 0)
+        fprintf(stderr, "taube: store: %s\n", err ? err : strerror(-rc));
+    free(err);
+    return rc < 0 ? -1 : 0;
 }
 
 static int listen_one(struct server *srv, const char *addr, int port, bool direct_tls)
@@ -187,7 +204,7 @@ static int start_control(struct server *srv, struct control **control)
 static int run(struct server *srv, struct control **control)
 {
     srv->router = router_new(srv);
-    if (!srv->router || make_tls(srv) < 0 || modules_init(srv) < 0 ||
+    if (!srv->router || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
         start_control(srv, control) < 0 || start_listeners(srv) < 0)
         return 1;
     uv_timer_init(srv->loop, &srv->tick);
@@ -252,14 +269,16 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level((enum log_level)cfg.log_level);
+    if (check) {
+        int bad = check_startup(&cfg);
+        if (!bad)
+            printf("taube: %s is valid\n", cfg.path);
+        config_free(&cfg);
+        return bad ? 1 : 0;
+    }
     if (check_certs(&cfg) < 0) {
         config_free(&cfg);
         return 1;
-    }
-    if (check) {
-        printf("taube: %s is valid\n", cfg.path);
-        config_free(&cfg);
-        return 0;
     }
 
     uv_loop_t loop;
@@ -269,7 +288,7 @@ int main(int argc, char **argv)
     int rc = 1;
     struct control *control = NULL;
     if (store_open(&srv.store, cfg.store_path, &err) < 0) {
-        fprintf(stderr, "taube: store %s: %s\n", cfg.store_path, err ? err : "cannot open");
+        fprintf(stderr, "taube: store: %s\n", err ? err : "cannot open the database");
         free(err);
     } else {
         rc = run(&srv, &control);

@@ -96,8 +96,9 @@ struct tls_cert {
 struct tls_ctx *tls_ctx_new(const struct tls_cert *certs, size_t n,
                             const char *ciphers, const char *ciphersuites, char **err);
 void tls_ctx_free(struct tls_ctx *t);
-/* Checks a certificate/key pair loads and matches (taube --check). */
-int tls_check_cert(const char *cert_file, const char *key_file, char **err);
+/* Checks that a certificate/key pair loads, matches, is valid now and
+ * names domain (directly or by wildcard); taube --check and start-up. */
+int tls_check_cert(const char *domain, const char *cert_file, const char *key_file, char **err);
 
 /* ---- listeners ---- */
 

@@ -19,6 +19,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <idn2.h>
 
 #include "core/log.h"
 #include "net/net_internal.h"
@@ -408,7 +411,28 @@ static int check_validity(X509 *x, const char *cert_file, char **err)
     return 0;
 }
 
-int tls_check_cert(const char *cert_file, const char *key_file, char **err)
+/* Clients check the certificate against the domain they asked for: its
+ * names (or a wildcard) must cover the domain's A-label. */
+static int check_names(X509 *x, const char *domain, char **err)
+{
+    uint8_t *alabel = NULL;
+    if (idn2_lookup_u8((const uint8_t *)domain, &alabel, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) !=
+        IDN2_OK) {
+        set_err(err, "tls: %s is not a valid domain name", domain);
+        return -EINVAL;
+    }
+    int ok = X509_check_host(x, (const char *)alabel, 0, 0, NULL) == 1;
+    idn2_free(alabel);
+    if (!ok) {
+        set_err(err, "it does not name %s, so clients would refuse it; use one that does "
+                     "(or make a self-signed one with `taubectl cert`)",
+                domain);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int tls_check_cert(const char *domain, const char *cert_file, const char *key_file, char **err)
 {
     char text[256];
     if (err)
@@ -443,6 +467,8 @@ int tls_check_cert(const char *cert_file, const char *key_file, char **err)
         rc = -EINVAL;
     } else {
         rc = check_validity(x, cert_file, err);
+        if (rc == 0)
+            rc = check_names(x, domain, err);
     }
     ERR_clear_error();
     EVP_PKEY_free(k);

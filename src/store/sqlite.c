@@ -289,17 +289,24 @@ static int set_pragmas(sqlite3 *db, char **err)
 
 /* Applies step v (from version v to v + 1), unless another process did it
  * first. *cur gets the version found. */
+static int schema_known(int version, char **err)
+{
+    if (version >= 0 && (size_t)version <= store_nmigrations)
+        return 0;
+    return set_err(err, -ENOTSUP,
+                   "database schema version %d is newer than this build knows (%zu); "
+                   "use a newer taube or restore a backup",
+                   version, store_nmigrations);
+}
+
 static int migrate_step(sqlite3 *db, int *cur, char **err)
 {
     int rc = exec_const(db, "BEGIN IMMEDIATE", err);
     if (rc < 0)
         return rc;
     rc = query_int(db, "SELECT version FROM schema_version WHERE id = 1", cur);
-    if (rc == 0 && (*cur < 0 || (size_t)*cur > store_nmigrations))
-        rc = set_err(err, -ENOTSUP,
-                     "database schema version %d is newer than this build knows (%zu); "
-                     "use a newer taube or restore a backup",
-                     *cur, store_nmigrations);
+    if (rc == 0)
+        rc = schema_known(*cur, err);
     else if (rc < 0)
         set_err(err, rc, "cannot read schema_version: %s", sqlite3_errmsg(db));
     if (rc == 0 && (size_t)*cur < store_nmigrations) {
@@ -433,6 +440,63 @@ int store_open(struct store **out, const char *path, char **err)
     }
     *out = s;
     return 0;
+}
+
+/* The directory must take new files (the database, its -wal and -shm). */
+static int check_dir(const char *path, char **err)
+{
+    char dir[PATH_MAX] = ".";
+    const char *slash = strrchr(path, '/');
+    if (slash) {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof dir)
+            return set_err(err, -ENAMETOOLONG, "%s: path too long", path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    if (access(dir, W_OK | X_OK) < 0)
+        return set_err(err, -errno, "%s: directory %s: %s", path, dir, strerror(errno));
+    return 0;
+}
+
+/* Reads the schema version of an existing file without writing to it;
+ * a file without the version table (new, or empty) counts as version 0. */
+static int check_schema(const char *path, char **err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    int v = 0;
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+        rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        rc = set_err(err, sql_errno(rc), "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    } else if (query_int(db, "SELECT version FROM schema_version WHERE id = 1", &v) < 0) {
+        rc = 0; /* no version table yet: store_open creates it */
+    } else {
+        char *inner = NULL;
+        rc = schema_known(v, &inner);
+        if (rc < 0)
+            set_err(err, rc, "%s: %s", path, inner);
+        free(inner);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+int store_check(const char *path, char **err)
+{
+    if (err)
+        *err = NULL;
+    int rc = check_dir(path, err);
+    if (rc < 0)
+        return rc;
+    if (access(path, F_OK) < 0)
+        return errno == ENOENT ? 0 : set_err(err, -errno, "%s: %s", path, strerror(errno));
+    if (access(path, R_OK | W_OK) < 0)
+        return set_err(err, -errno, "%s: %s", path, strerror(errno));
+    return check_schema(path, err);
 }
 
 void store_close(struct store *s)

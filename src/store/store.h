@@ -28,6 +28,10 @@ struct store;
 /* Opens (creating if needed) and migrates to the newest schema.
  * 0 or -errno; *err gets a malloc'ed message on failure. */
 int store_open(struct store **out, const char *path, char **err);
+/* taube --check: would store_open succeed? Checks, changing nothing, that
+ * the directory takes new files and that an existing file is a database
+ * this build can read and migrate. 0 or -errno with *err set. */
+int store_check(const char *path, char **err);
 void store_close(struct store *s);
 int store_schema_version(struct store *s);
 
