@@ -28,7 +28,10 @@
 
 #define NS_CAPS "http://jabber.org/protocol/caps"
 #define NS_DATA "jabber:x:data"
-#define CAPS_NODE "https://taube.example/caps"
+/* XEP-0115 §4: a URI naming the software. The project has no web site of
+ * its own yet, so a URN in the project's own urn:taube: space (as the
+ * ad-hoc command nodes use) rather than a URL someone else could own. */
+#define CAPS_NODE "urn:taube:caps"
 #define SERVERINFO "http://jabber.org/network/serverinfo"
 #define MAX_FEATURES 256
 

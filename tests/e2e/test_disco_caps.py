@@ -70,7 +70,8 @@ def test_caps_in_stream_features_verify(server):
         assert c is not None, 'no caps in %s' % ET.tostring(feats)
         assert c.get('hash') == 'sha-1'
         node, ver = c.get('node'), c.get('ver')
-        assert node and ver
+        assert node == 'urn:taube:caps', node  # ours, not a placeholder URL
+        assert ver
         el = disco_info(raw)
         query = el.find(q(DISCO_INFO, 'query'))
         assert ver_of(query) == ver, ET.tostring(query)
