@@ -108,6 +108,7 @@ struct config {
     unsigned registration_min_password;/* registration.min_password_length 8 bytes */
     unsigned registration_max_password;/* registration.max_password_length 256 bytes */
     unsigned registration_max_attempts;/* registration.max_attempts_per_hour 10 per address */
+    unsigned registration_tracked_addresses; /* registration.tracked_addresses 4096 */
 
     /* inactivity retention (promises P11, P12) */
     unsigned retention_inactive_after; /* retention.inactive_after 365d (182d..366d) */

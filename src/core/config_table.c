@@ -284,6 +284,12 @@ const struct config_option config_options[] = {
      AS_INT(registration_max_attempts), .min = 1, .max = 100000, .def = "10",
      .help = "Registration attempts (and XEP-0401 code checks) allowed per IP address "
              "(IPv6: per /64) per hour; more are refused with policy-violation."},
+    {.key = "registration.tracked_addresses", .type = CFG_INT,
+     AS_INT(registration_tracked_addresses), .min = 16, .max = 1000000, .def = "4096",
+     .help = "How many addresses the per-address limit above remembers (about 100 bytes "
+             "each). When more addresses than this try to register within the hour, the "
+             "least recently seen are forgotten first (their count starts again); nobody is "
+             "refused because the table is full."},
 
     /* retention */
     {.key = "retention.inactive_after", .type = CFG_DURATION, AS_INT(retention_inactive_after),

@@ -45,19 +45,22 @@
 #include "xmpp/sasl.h"
 
 #define NS_DATA "jabber:x:data"
-#define REG_WINDOW 3600      /* seconds of one rate-limit window */
-#define REG_MAX_TRACKED 4096 /* addresses counted at once */
+#define REG_WINDOW 3600 /* seconds of one rate-limit window */
 #define REG_IP_MAX 64
 
+/* The attempts of one address in its current window, on a list from the
+ * least to the most recently seen address. */
 struct attempts {
     char ip[REG_IP_MAX]; /* the map's key */
     int64_t since;       /* start of the window */
     unsigned n;
+    struct attempts *prev, *next;
 };
 
 struct reg_state {
-    struct hmap by_ip; /* ip -> struct attempts */
-    size_t tracked;
+    struct hmap by_ip;            /* ip -> struct attempts */
+    struct attempts *lru, *mru;   /* least and most recently seen */
+    size_t tracked, max_tracked;  /* registration.tracked_addresses */
 };
 
 struct reg_stream {
@@ -98,22 +101,31 @@ static struct reg_state *reg_state(struct server *srv)
 
 /* ---- rate limit ---- */
 
-/* Drops the counters whose window is over. */
-static void attempts_expire(struct reg_state *rs, int64_t now)
+static void lru_unlink(struct reg_state *rs, struct attempts *a)
 {
-    struct hmap keep;
-    hmap_init(&keep);
-    const char *k;
-    void *v;
-    for (size_t i = 0; (i = hmap_next(&rs->by_ip, i, &k, &v)) != 0;) {
-        struct attempts *a = v;
-        if (now - a->since < REG_WINDOW && hmap_put(&keep, a->ip, a) == 0)
-            continue;
-        free(a);
-        rs->tracked--;
-    }
-    hmap_free(&rs->by_ip);
-    rs->by_ip = keep;
+    *(a->prev ? &a->prev->next : &rs->lru) = a->next;
+    *(a->next ? &a->next->prev : &rs->mru) = a->prev;
+    a->prev = a->next = NULL;
+}
+
+static void lru_append(struct reg_state *rs, struct attempts *a)
+{
+    a->prev = rs->mru;
+    *(rs->mru ? &rs->mru->next : &rs->lru) = a;
+    rs->mru = a;
+}
+
+/* Forgets the address seen least recently, making room for a new one.
+ * Under a flood from more addresses than the table holds, the quiet ones
+ * go first; an address that keeps trying stays counted. So a member
+ * with a valid code is never refused because the table is full. */
+static void attempts_evict(struct reg_state *rs)
+{
+    struct attempts *a = rs->lru;
+    lru_unlink(rs, a);
+    hmap_del(&rs->by_ip, a->ip);
+    free(a);
+    rs->tracked--;
 }
 
 /* The key an address is counted under: an IPv4 address as it is, an
@@ -132,8 +144,8 @@ static int rate_key(const char *peer, char out[REG_IP_MAX])
     return 0;
 }
 
-/* Counts one attempt from peer. 0, -EAGAIN over the limit, -ENOSPC if no
- * more addresses can be counted now, -ENOMEM, -EINVAL. */
+/* Counts one attempt from peer. 0, -EAGAIN over the limit, -ENOMEM,
+ * -EINVAL. */
 static int attempt_count(struct reg_state *rs, const char *peer, unsigned max, int64_t now)
 {
     char ip[REG_IP_MAX];
@@ -145,10 +157,8 @@ static int attempt_count(struct reg_state *rs, const char *peer, unsigned max, i
         a->n = 0;
     }
     if (!a) {
-        if (rs->tracked >= REG_MAX_TRACKED)
-            attempts_expire(rs, now);
-        if (rs->tracked >= REG_MAX_TRACKED)
-            return -ENOSPC;
+        if (rs->tracked > 0 && rs->tracked >= rs->max_tracked)
+            attempts_evict(rs);
         if (!(a = calloc(1, sizeof *a)))
             return -ENOMEM;
         strcpy(a->ip, ip);
@@ -158,7 +168,10 @@ static int attempt_count(struct reg_state *rs, const char *peer, unsigned max, i
             return -ENOMEM;
         }
         rs->tracked++;
+    } else {
+        lru_unlink(rs, a);
     }
+    lru_append(rs, a);
     if (a->n >= max)
         return -EAGAIN;
     a->n++;
@@ -715,11 +728,11 @@ static int reg_describe(const struct data_ctx *d, const char *domain, const char
 
 static int reg_init(struct server *srv, void **state)
 {
-    (void)srv;
     struct reg_state *rs = calloc(1, sizeof *rs);
     if (!rs)
         return -ENOMEM;
     hmap_init(&rs->by_ip);
+    rs->max_tracked = srv->cfg->registration_tracked_addresses;
     *state = rs;
     return 0;
 }

@@ -48,9 +48,9 @@ def invite(server, *args, who='Ann Example <ann@example.net>'):
     return code, re.search(r'^id: (\d+)$', out, re.M).group(1)
 
 
-def tls_stream(server):
+def tls_stream(server, source=None):
     """A TLS stream, not authenticated; returns (raw, features)."""
-    raw = RawXMPP(server.c2s_port)
+    raw = RawXMPP(server.c2s_port, source=source)
     raw.open_stream()
     raw.features()
     return raw, raw.starttls()
@@ -434,6 +434,36 @@ def test_thousand_attempts_rate_limited(make_server):
         pong = client.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='p1')
         assert pong.get('type') == 'result'
     assert not account_exists(srv, 'flood')
+    srv.check_clean_exit()
+
+
+def test_full_address_table_never_refuses_a_valid_code(make_server):
+    """More addresses than the limit remembers: the quiet ones are forgotten,
+    an address that keeps trying stays refused, and a member with a valid code
+    from a new address registers (issue 7, item 13)."""
+    srv = make_server({('registration', 'max_attempts_per_hour'): '2',
+                       ('registration', 'tracked_addresses'): '16'})
+    code, _ = invite(srv)
+    wrong = dict(password='good password', token='0000-0000-0000-0000-0000-0000-0000-0000')
+
+    def attempt(source, **kw):
+        raw, _ = tls_stream(srv, source=source)
+        with raw:
+            return stanza_error_condition(register(raw, username=fresh_name(), **kw))
+
+    noisy = '127.0.0.3'
+    assert [attempt(noisy, **wrong) for _ in range(3)] == \
+        ['not-allowed', 'not-allowed', 'policy-violation']
+    for i in range(48):  # three times what the table holds
+        assert attempt('127.0.1.%d' % (i + 1), **wrong) == 'not-allowed'
+        if i % 4 == 3:  # the noisy address keeps trying and stays counted
+            assert attempt(noisy, **wrong) == 'policy-violation'
+    user = fresh_name()
+    raw, _ = tls_stream(srv, source='127.0.0.2')
+    with raw:
+        el = register(raw, username=user, password='good password', token=code)
+        assert el.get('type') == 'result', ET.tostring(el)
+    assert account_exists(srv, user)
     srv.check_clean_exit()
 
 
