@@ -29,6 +29,11 @@
 #define CONTROL_LINE_MAX 4096 /* bytes of a request line, LF included */
 #define CONTROL_IDLE_MS 5000  /* a silent client is dropped after this */
 #define CONTROL_MAX_CONNS 16
+/* Pending connections the kernel holds before we accept them. Well above
+ * CONTROL_MAX_CONNS: a burst of clients that connect and leave must not
+ * fill it, or a Unix-socket connect() fails at once with EAGAIN for the
+ * next caller (non-blocking clients) instead of getting "busy". */
+#define CONTROL_BACKLOG 128
 #define CONTROL_REPLY_MAX (1u << 20)
 
 struct control_conn;
@@ -373,7 +378,7 @@ static int bind_listen(struct control *c)
     if (rc == 0 && chmod(c->path, 0600) < 0)
         rc = -errno;
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&c->listener, 16, on_connection);
+        rc = uv_listen((uv_stream_t *)&c->listener, CONTROL_BACKLOG, on_connection);
     uv_unref((uv_handle_t *)&c->listener);
     return rc;
 }

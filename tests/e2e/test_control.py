@@ -146,6 +146,30 @@ def test_server_survives_garbage_and_abrupt_closes(server):
         watcher.close()
 
 
+def test_burst_of_connections_while_the_loop_is_busy(server):
+    """40 clients connect while the server cannot accept (stopped: a busy or
+    slow loop, as under ASan) and leave again. Each connect must go through
+    (the kernel's backlog holds them all) rather than fail with EAGAIN, and
+    the server answers afterwards."""
+    server.proc.send_signal(signal.SIGSTOP)
+    pending = []
+    try:
+        for _ in range(40):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(2)  # a timeout makes the connect non-blocking, like taubectl's callers
+            pending.append(c)
+            c.connect(sock_path(server))
+    finally:
+        for c in pending:
+            c.close()
+        server.proc.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 3
+    while call(server, b'status\n').startswith(b'error\tbusy'):
+        assert time.monotonic() < deadline, 'still busy after the clients left'
+        time.sleep(0.05)
+    assert status(server)
+
+
 def test_idle_client_is_dropped(server):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(10)
