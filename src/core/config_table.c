@@ -150,7 +150,9 @@ const struct config_option config_options[] = {
      .help = "Bytes one connection may send at once above limits.read_rate."},
     {.key = "limits.max_auth_attempts", .type = CFG_INT, AS_INT(max_auth_attempts),
      .min = 1, .max = 100, .def = "3",
-     .help = "Failed authentication attempts allowed per connection before it is closed."},
+     .help = "Wrong passwords allowed per connection before it is closed. SASL failures that "
+             "check no password (an unsupported channel binding, a malformed message) do not "
+             "count; ten of those close the connection."},
     {.key = "limits.max_connections", .type = CFG_INT, AS_INT(max_connections),
      .min = 1, .max = 1000000, .def = "10000",
      .help = "Most simultaneous connections; further ones wait until others close."},

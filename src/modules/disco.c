@@ -8,10 +8,13 @@
  * serverinfo form. The caps ver is computed once from that same
  * description, offered in the stream features and answered at NODE#VER.
  *
- * An account's bare JID answers disco#info (identity account/registered)
- * only to the account and to contacts who may see its presence; everyone
- * else gets service-unavailable, as for an account that does not exist
- * (§8). Its disco#items is empty (nothing is published per account yet).
+ * An account's bare JID answers disco#info (identity account/registered
+ * and the features of the handlers with target IQ_TO_ACCOUNT, also fixed
+ * at start-up) only to the account and to contacts who may see its
+ * presence; everyone else gets service-unavailable, as for an account
+ * that does not exist (§8). The account asks its own bare JID by sending
+ * the query without 'to' (RFC 6120 §10.3.3). Its disco#items is empty
+ * (nothing is published per account yet).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +45,8 @@ struct disco_state {
     struct disco_identity id;
     const char *features[MAX_FEATURES]; /* static strings from module tables */
     size_t nfeatures;
+    const char *account_features[MAX_FEATURES]; /* at an account's bare JID */
+    size_t naccount_features;
     struct disco_field fields[N_CONTACT];
     struct disco_form form;
     size_t nforms; /* 0 or 1 */
@@ -52,17 +57,18 @@ struct disco_state {
 /* ---- start-up: the fixed description ---- */
 
 struct collect {
-    struct disco_state *ds;
+    const char **features;
+    size_t *n;
     int err;
 };
 
 static void collect_feature(void *ud, const char *feature)
 {
     struct collect *c = ud;
-    if (c->ds->nfeatures == MAX_FEATURES)
+    if (*c->n == MAX_FEATURES)
         c->err = -E2BIG;
     else
-        c->ds->features[c->ds->nfeatures++] = feature;
+        c->features[(*c->n)++] = feature;
 }
 
 static int cmp_feature(const void *a, const void *b)
@@ -72,18 +78,19 @@ static int cmp_feature(const void *a, const void *b)
 
 /* Sorted, each once: a duplicate would make the caps ver unverifiable
  * (XEP-0115 §5.4). */
-static int collect_features(struct disco_state *ds)
+static int collect_features(void (*list)(void (*fn)(void *, const char *), void *),
+                            const char **features, size_t *n)
 {
-    struct collect c = {ds, 0};
-    modules_features(collect_feature, &c);
+    struct collect c = {features, n, 0};
+    list(collect_feature, &c);
     if (c.err)
         return c.err;
-    qsort(ds->features, ds->nfeatures, sizeof ds->features[0], cmp_feature);
+    qsort(features, *n, sizeof features[0], cmp_feature);
     size_t k = 0;
-    for (size_t i = 0; i < ds->nfeatures; i++)
-        if (k == 0 || strcmp(ds->features[k - 1], ds->features[i]) != 0)
-            ds->features[k++] = ds->features[i];
-    ds->nfeatures = k;
+    for (size_t i = 0; i < *n; i++)
+        if (k == 0 || strcmp(features[k - 1], features[i]) != 0)
+            features[k++] = features[i];
+    *n = k;
     return 0;
 }
 
@@ -143,7 +150,10 @@ static int disco_init(struct server *srv, void **state)
     if (!ds)
         return -ENOMEM;
     ds->id = (struct disco_identity){"server", "im", NULL, srv->cfg->version_name};
-    int rc = collect_features(ds);
+    int rc = collect_features(modules_features, ds->features, &ds->nfeatures);
+    if (rc == 0)
+        rc = collect_features(modules_account_features, ds->account_features,
+                              &ds->naccount_features);
     if (rc == 0)
         rc = collect_contacts(ds, srv->cfg);
     if (rc == 0)
@@ -292,6 +302,21 @@ static void disco_items(const struct iq_request *rq)
     reply_or_fail(rq, res);
 }
 
+static struct stanza *account_info_result(const struct iq_request *rq, const struct disco_state *ds)
+{
+    static const struct disco_identity account = {"account", "registered", NULL, NULL};
+    struct stanza *res = iq_result_new(rq->st);
+    struct xml_node *q = res ? xml_add_child(res, res->root, "query", NS_DISCO_INFO) : NULL;
+    int rc = q ? add_identity(res, q, &account) : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < ds->naccount_features; i++)
+        rc = add_feature(res, q, ds->account_features[i]);
+    if (rc < 0 && res) {
+        stanza_unref(res);
+        res = NULL;
+    }
+    return res;
+}
+
 static void account_info(const struct iq_request *rq)
 {
     const char *domain = rq->to->domain, *user = rq->to->local;
@@ -304,15 +329,7 @@ static void account_info(const struct iq_request *rq)
         iq_reply_error(rq, SC_ITEM_NOT_FOUND, NULL);
         return;
     }
-    static const struct disco_identity account = {"account", "registered", NULL, NULL};
-    struct stanza *res = iq_result_new(rq->st);
-    struct xml_node *q = res ? xml_add_child(res, res->root, "query", NS_DISCO_INFO) : NULL;
-    if (res &&
-        (!q || add_identity(res, q, &account) < 0 || add_feature(res, q, NS_DISCO_INFO) < 0)) {
-        stanza_unref(res);
-        res = NULL;
-    }
-    reply_or_fail(rq, res);
+    reply_or_fail(rq, account_info_result(rq, rq->state));
 }
 
 /* §8 rule 2: an empty result whether or not the account exists. */
@@ -331,8 +348,8 @@ static void account_items(const struct iq_request *rq)
 static const struct iq_handler disco_iq[] = {
     {NS_DISCO_INFO, "query", IQ_GET, IQ_TO_SERVER, NS_DISCO_INFO, disco_info},
     {NS_DISCO_ITEMS, "query", IQ_GET, IQ_TO_SERVER, NS_DISCO_ITEMS, disco_items},
-    {NS_DISCO_INFO, "query", IQ_GET, IQ_TO_ACCOUNT, NULL, account_info},
-    {NS_DISCO_ITEMS, "query", IQ_GET, IQ_TO_ACCOUNT, NULL, account_items},
+    {NS_DISCO_INFO, "query", IQ_GET, IQ_TO_ACCOUNT, NS_DISCO_INFO, account_info},
+    {NS_DISCO_ITEMS, "query", IQ_GET, IQ_TO_ACCOUNT, NS_DISCO_ITEMS, account_items},
 };
 
 const struct module mod_disco = {

@@ -46,7 +46,10 @@ struct iq_handler {
     const char *name;
     unsigned types;    /* IQ_GET | IQ_SET */
     unsigned targets;  /* IQ_TO_SERVER | IQ_TO_ACCOUNT */
-    const char *feature; /* disco#info feature for the server, or NULL */
+    /* The disco#info feature it advertises at each of its targets (the
+     * server's disco#info for IQ_TO_SERVER, the account's for
+     * IQ_TO_ACCOUNT), or NULL. */
+    const char *feature;
     /* Must answer: iq_reply / iq_reply_error (or keep st and answer later). */
     void (*handle)(const struct iq_request *rq);
 };
@@ -133,6 +136,9 @@ int modules_stream_features(struct server *srv, struct buf *out);
 
 /* Calls fn with each server disco feature (from handlers and lists). */
 void modules_features(void (*fn)(void *ud, const char *feature), void *ud);
+/* Calls fn with each feature handled at an account's bare JID (from the
+ * handlers with target IQ_TO_ACCOUNT); may repeat one. */
+void modules_account_features(void (*fn)(void *ud, const char *feature), void *ud);
 
 /* Answers rq with result (consumed; must be an iq result made with
  * iq_result_new) or with an error condition. */

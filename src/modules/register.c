@@ -752,7 +752,10 @@ static void reg_fini(struct server *srv, void *state)
 }
 
 static const struct iq_handler register_handlers[] = {
-    {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_SERVER | IQ_TO_ACCOUNT, NS_REGISTER, register_iq},
+    {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_SERVER, NS_REGISTER, register_iq},
+    /* Password change and cancellation at the account: a service of the
+     * host, so not advertised in the account's own disco#info. */
+    {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_ACCOUNT, NULL, register_iq},
 };
 
 /* P18: the codes this user issued as an admin (see invites.h). */

@@ -160,6 +160,16 @@ void modules_features(void (*fn)(void *ud, const char *feature), void *ud)
     }
 }
 
+void modules_account_features(void (*fn)(void *ud, const char *feature), void *ud)
+{
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        for (size_t j = 0; j < m->n_iq; j++)
+            if (m->iq[j].feature && (m->iq[j].targets & IQ_TO_ACCOUNT))
+                fn(ud, m->iq[j].feature);
+    }
+}
+
 void iq_reply(const struct iq_request *rq, struct stanza *result)
 {
     router_send(rq->srv, result);

@@ -419,6 +419,10 @@ void c2s_restart_stream(struct c2s *c)
 {
     c->restart = false;
     c->skip_space = true;
+    /* A new stream: whatever goes wrong from here, even before the
+     * client's header is parsed, is answered after our new header
+     * (RFC 6120 §4.9.1.2), which the client's fresh parser expects. */
+    c->header_sent = false;
     xml_stream_reset(c->xs);
 }
 

@@ -1,7 +1,18 @@
 /* SASL on client streams (RFC 6120 §6): mechanisms offered after TLS,
  * the <auth>/<challenge>/<response> exchange, failures with a delay and
  * a per-connection limit on attempts. The mechanisms themselves are in
- * xmpp/sasl.c; credentials come from the store. */
+ * xmpp/sasl.c; credentials come from the store.
+ *
+ * Two kinds of failure, two limits. A password attempt (a wrong password
+ * or proof, an unknown user: sasl_failure_is_attempt) counts toward
+ * limits.max_auth_attempts and pauses reading for a moment, against
+ * guessing. Every other failure (a mechanism or channel-binding type we
+ * do not offer, the "y" flag while -PLUS is offered, a malformed message,
+ * <abort/>) has checked no password: it is answered at once with its
+ * condition and a <text/>, so a client that works through its list of
+ * mechanisms (slixmpp 1.8 tries four before PLAIN on TLS 1.3) still logs
+ * in on the first connection; MAX_SASL_ERRORS of them end the stream, so
+ * no client loops forever. */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +22,21 @@
 #include "store/store.h"
 #include "xmpp/ns.h"
 
-static bool have_cb(const struct sasl_cb *cb) { return cb->have_exporter || cb->endpoint_len > 0; }
+#define MAX_SASL_ERRORS 10
 
 void c2s_sasl_mechanisms(struct c2s *c, struct buf *out)
 {
     struct sasl_cb cb;
     conn_channel_binding(c->conn, &cb);
+    bool have_cb = sasl_cb_any(&cb);
     buf_append_str(out, "<mechanisms xmlns='" NS_SASL "'>");
-    if (have_cb(&cb))
+    if (have_cb)
         buf_append_str(out, "<mechanism>SCRAM-SHA-256-PLUS</mechanism>"
                             "<mechanism>SCRAM-SHA-1-PLUS</mechanism>");
     buf_append_str(out, "<mechanism>SCRAM-SHA-256</mechanism>"
                         "<mechanism>SCRAM-SHA-1</mechanism>"
                         "<mechanism>PLAIN</mechanism></mechanisms>");
-    if (!have_cb(&cb))
+    if (!have_cb)
         return;
     /* XEP-0440: which channel-binding types we can do. */
     buf_append_str(out, "<sasl-channel-binding xmlns='" NS_SASL_CB "'>");
@@ -32,6 +44,8 @@ void c2s_sasl_mechanisms(struct c2s *c, struct buf *out)
         buf_append_str(out, "<channel-binding type='tls-exporter'/>");
     if (cb.endpoint_len)
         buf_append_str(out, "<channel-binding type='tls-server-end-point'/>");
+    if (cb.unique_len)
+        buf_append_str(out, "<channel-binding type='tls-unique'/>");
     buf_append_str(out, "</sasl-channel-binding>");
 }
 
@@ -62,21 +76,58 @@ void c2s_auth_free(struct c2s *c)
     c->sasl = NULL;
 }
 
-static void sasl_failure_send(struct c2s *c, enum sasl_failure f)
+enum { NOT_AN_ATTEMPT = 0, AN_ATTEMPT = 1 };
+
+static void write_failure(struct c2s *c, enum sasl_failure f, const char *text)
+{
+    struct buf *out = &c->srv->scratch;
+    buf_reset(out);
+    int rc = buf_printf(out, "<failure xmlns='" NS_SASL "'><%s/>", sasl_failure_name(f));
+    if (rc == 0 && text) {
+        rc = buf_append_str(out, "<text xml:lang='en'>");
+        if (rc == 0)
+            rc = xml_escape(out, text, strlen(text), false);
+        if (rc == 0)
+            rc = buf_append_str(out, "</text>");
+    }
+    if (rc == 0)
+        rc = buf_append_str(out, "</failure>");
+    if (rc == 0)
+        c2s_write(c, out->data, out->len);
+}
+
+/* Answers a failed exchange; attempt: a password was checked (see the
+ * top of this file for the two limits). text is a static string. */
+static void sasl_failure_send(struct c2s *c, enum sasl_failure f, const char *text, bool attempt)
 {
     c2s_auth_free(c);
     c->state = C2S_FEATURES;
-    struct buf *out = &c->srv->scratch;
-    buf_reset(out);
-    if (buf_printf(out, "<failure xmlns='" NS_SASL "'><%s/></failure>", sasl_failure_name(f)) == 0)
-        c2s_write(c, out->data, out->len);
-    if (f == SASLF_ABORTED)
+    write_failure(c, f, text);
+    if (!attempt) {
+        log_debug("c2s %s: SASL failure (%s) before any password check: %s", conn_id(c->conn),
+                  sasl_failure_name(f), text ? text : "no reason given");
+        if (++c->sasl_errors >= MAX_SASL_ERRORS)
+            c2s_stream_error(c, STREAM_POLICY_VIOLATION, "too many failed SASL exchanges");
         return;
+    }
     log_info("c2s %s: authentication failed (%s)", conn_id(c->conn), sasl_failure_name(f));
     if (++c->auth_failures >= c->srv->cfg->max_auth_attempts)
         c2s_stream_error(c, STREAM_POLICY_VIOLATION, "too many failed authentication attempts");
     else
         c2s_delay_reads(c);
+}
+
+/* The failure the SASL exchange ended with. */
+static void sasl_failed(struct c2s *c)
+{
+    const struct sasl *s = c->sasl;
+    sasl_failure_send(c, sasl_failure(s), sasl_failure_text(s), sasl_failure_is_attempt(s));
+}
+
+/* A failure of ours (store, memory, worker pool): no fault of the client. */
+static void temporary_failure(struct c2s *c)
+{
+    sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE, NULL, NOT_AN_ATTEMPT);
 }
 
 static void send_b64(struct c2s *c, const char *elem, const uint8_t *data, size_t len)
@@ -113,12 +164,13 @@ static bool authzid_ok(struct c2s *c)
 
 static void sasl_succeeded(struct c2s *c, const uint8_t *out, size_t out_len)
 {
+    /* Both after a good password: attempts, as before. */
     if (!authzid_ok(c)) {
-        sasl_failure_send(c, SASLF_INVALID_AUTHZID);
+        sasl_failure_send(c, SASLF_INVALID_AUTHZID, NULL, AN_ATTEMPT);
         return;
     }
     if (c->suspended) {
-        sasl_failure_send(c, SASLF_ACCOUNT_DISABLED);
+        sasl_failure_send(c, SASLF_ACCOUNT_DISABLED, NULL, AN_ATTEMPT);
         return;
     }
     send_b64(c, "success", out, out_len);
@@ -161,7 +213,7 @@ static void plain_done(uv_work_t *w, int status)
     c2s_unpause(c, C2S_PAUSE_JOB);
     if (status < 0) {
         plain_job_free(j);
-        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        temporary_failure(c);
         return;
     }
     uint8_t *out = j->out;
@@ -181,7 +233,7 @@ static void plain_start(struct c2s *c, const struct scram_creds *sc)
 {
     struct plain_job *j = calloc(1, sizeof *j);
     if (!j) {
-        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        temporary_failure(c);
         return;
     }
     j->work.data = j;
@@ -195,7 +247,7 @@ static void plain_start(struct c2s *c, const struct scram_creds *sc)
     if (uv_queue_work(c->srv->loop, &j->work, plain_work, plain_done) < 0) {
         j->sasl = NULL;
         plain_job_free(j);
-        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        temporary_failure(c);
         return;
     }
     c->sasl = NULL;
@@ -212,7 +264,7 @@ static void creds_done(void *ud, int err, const struct account_creds *creds)
 {
     struct c2s *c = ud;
     if (err < 0 && err != -ENOENT) {
-        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        temporary_failure(c);
         return;
     }
     enum scram_hash h = mech_hash(c->mech);
@@ -259,7 +311,7 @@ static void need_creds(struct c2s *c)
         return;
     }
     if (!(c->user = strdup(local))) {
-        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        temporary_failure(c);
         return;
     }
     store_account_get_creds(c->srv->store, c->domain, c->user, creds_done, c);
@@ -279,9 +331,7 @@ static void handle_result(struct c2s *c, enum sasl_result r, uint8_t *out, size_
     case SASL_OK:
         sasl_succeeded(c, out, out_len);
         break;
-    case SASL_FAIL:
-        sasl_failure_send(c, sasl_failure(c->sasl));
-        break;
+    case SASL_FAIL: sasl_failed(c); break;
     }
     free(out);
 }
@@ -305,7 +355,8 @@ static void step(struct c2s *c, struct stanza *st)
     uint8_t *in = NULL, *out = NULL;
     size_t in_len = 0, out_len = 0;
     if (decode_payload(st, &in, &in_len) < 0) {
-        sasl_failure_send(c, SASLF_INCORRECT_ENCODING);
+        sasl_failure_send(c, SASLF_INCORRECT_ENCODING, "not base64 (RFC 4648, no whitespace)",
+                          NOT_AN_ATTEMPT);
         return;
     }
     enum sasl_result r = sasl_step(c->sasl, in ? in : (const uint8_t *)"", in_len, &out, &out_len);
@@ -319,15 +370,16 @@ static void auth_start(struct c2s *c, struct stanza *st)
     enum sasl_mech m = name ? sasl_mech_parse(name) : SASL_MECH_NONE;
     struct sasl_cb cb;
     conn_channel_binding(c->conn, &cb);
-    cb.plus_advertised = have_cb(&cb);
+    cb.plus_advertised = sasl_cb_any(&cb);
     bool plus = m == SASL_SCRAM_SHA1_PLUS || m == SASL_SCRAM_SHA256_PLUS;
     if (m == SASL_MECH_NONE || (plus && !cb.plus_advertised)) {
-        sasl_failure_send(c, SASLF_INVALID_MECHANISM);
+        sasl_failure_send(c, SASLF_INVALID_MECHANISM, "mechanism not offered on this connection",
+                          NOT_AN_ATTEMPT);
         return;
     }
     c->mech = m;
     if (!(c->sasl = sasl_new(m, &cb))) {
-        sasl_failure_send(c, SASLF_TEMPORARY_AUTH_FAILURE);
+        temporary_failure(c);
         return;
     }
     c->state = C2S_SASL;
@@ -353,8 +405,8 @@ void c2s_sasl_element(struct c2s *c, struct stanza *st)
     else if (c->state == C2S_SASL && strcmp(name, "response") == 0)
         step(c, st);
     else if (c->state == C2S_SASL && strcmp(name, "abort") == 0)
-        sasl_failure_send(c, SASLF_ABORTED);
+        sasl_failure_send(c, SASLF_ABORTED, NULL, NOT_AN_ATTEMPT);
     else
-        sasl_failure_send(c, SASLF_MALFORMED_REQUEST);
+        sasl_failure_send(c, SASLF_MALFORMED_REQUEST, "unexpected SASL element", NOT_AN_ATTEMPT);
     stanza_unref(st);
 }

@@ -53,7 +53,8 @@ struct c2s {
     char *user;                 /* authenticated local part */
     struct sasl *sasl;
     enum sasl_mech mech;
-    unsigned auth_failures;
+    unsigned auth_failures;     /* wrong passwords or proofs */
+    unsigned sasl_errors;       /* other failed exchanges (c2s_auth.c) */
     bool suspended;             /* the account being authenticated */
     struct plain_job *auth_job; /* PLAIN check under way on the worker pool */
     struct reg_stream *reg;     /* in-band registration (modules/register.h), or NULL */

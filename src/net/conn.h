@@ -65,7 +65,8 @@ bool conn_is_tls(const struct conn *c);
 bool conn_tls_done(const struct conn *c); /* handshake completed */
 /* SNI name the client sent, or NULL. */
 const char *conn_tls_sni(const struct conn *c);
-/* Fills channel-binding data (tls-exporter, tls-server-end-point). */
+/* Fills channel-binding data (tls-exporter, tls-server-end-point,
+ * tls-unique). */
 void conn_channel_binding(const struct conn *c, struct sasl_cb *out);
 
 /* Stops/starts delivering on_data (backpressure, rate limits). */

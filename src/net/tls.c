@@ -377,10 +377,28 @@ void tls_ctx_free(struct tls_ctx *t)
 
 /* ---- channel binding ---- */
 
+/* RFC 5929 §3.1: the first Finished message of the handshake: the
+ * client's in a full handshake, ours in an abbreviated one. Only on TLS
+ * 1.2 (undefined on 1.3, RFC 9266 §3) and only with the extended master
+ * secret (RFC 7627), without which the triple-handshake attack breaks it;
+ * renegotiation, which would change it, is off (tls_ctx_new). Offered
+ * because some clients know no other type (slixmpp 1.8, poezio). */
+static void tls_unique(SSL *ssl, struct sasl_cb *out)
+{
+    if (SSL_version(ssl) != TLS1_2_VERSION || SSL_get_extms_support(ssl) != 1)
+        return;
+    size_t n = SSL_session_reused(ssl)
+                   ? SSL_get_finished(ssl, out->unique, sizeof out->unique)
+                   : SSL_get_peer_finished(ssl, out->unique, sizeof out->unique);
+    out->unique_len = n > 0 && n <= sizeof out->unique ? n : 0;
+}
+
 void tls_channel_binding(const struct tls_ctx *t, SSL *ssl, struct sasl_cb *out)
 {
     static const char label[] = "EXPORTER-Channel-Binding";
     out->tls = true;
+    out->tls13 = SSL_version(ssl) >= TLS1_3_VERSION;
+    tls_unique(ssl, out);
     /* RFC 9266 §3: on TLS 1.2 only with the extended master secret. */
     if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_get_extms_support(ssl) == 1)
         out->have_exporter = SSL_export_keying_material(ssl, out->exporter, sizeof out->exporter,

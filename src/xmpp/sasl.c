@@ -109,9 +109,30 @@ enum sasl_result sasl_fail(struct sasl *s, enum sasl_failure f)
     return SASL_FAIL;
 }
 
+enum sasl_result sasl_fail_why(struct sasl *s, enum sasl_failure f, const char *text)
+{
+    s->fail_text = text;
+    return sasl_fail(s, f);
+}
+
 enum sasl_failure sasl_failure(const struct sasl *s)
 {
     return s->failure;
+}
+
+const char *sasl_failure_text(const struct sasl *s)
+{
+    return s->fail_text;
+}
+
+bool sasl_failure_is_attempt(const struct sasl *s)
+{
+    return s->creds_given && s->failure == SASLF_NOT_AUTHORIZED;
+}
+
+bool sasl_cb_any(const struct sasl_cb *cb)
+{
+    return cb->tls && (cb->have_exporter || cb->endpoint_len > 0 || cb->unique_len > 0);
 }
 
 const char *sasl_username(const struct sasl *s)
@@ -146,13 +167,14 @@ static enum sasl_result plain_start(struct sasl *s, const uint8_t *in, size_t le
     const uint8_t *n1 = memchr(in, 0, len);
     const uint8_t *n2 = n1 ? memchr(n1 + 1, 0, len - (size_t)(n1 + 1 - in)) : NULL;
     if (!n2 || memchr(n2 + 1, 0, len - (size_t)(n2 + 1 - in)))
-        return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+        return sasl_fail_why(s, SASLF_MALFORMED_REQUEST,
+                             "PLAIN message is not authzid NUL authcid NUL passwd");
     size_t az = (size_t)(n1 - in), ac = (size_t)(n2 - n1 - 1), pw = len - (size_t)(n2 + 1 - in);
     if (az > SASL_MAX_NAME || ac == 0 || ac > SASL_MAX_NAME || pw == 0 || pw > SASL_MAX_NAME)
-        return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+        return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "empty or too long PLAIN field");
     if (az > 0) {
         if (!jid_utf8_valid((const char *)in, az))
-            return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+            return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "authzid is not UTF-8");
         if (!(s->authzid = strndup((const char *)in, az)))
             return sasl_fail(s, SASLF_TEMPORARY_AUTH_FAILURE);
     }
@@ -164,7 +186,9 @@ static enum sasl_result plain_start(struct sasl *s, const uint8_t *in, size_t le
     if (rc == 0 && strlen(s->password) > SASL_MAX_NAME)
         rc = -EINVAL;
     if (rc < 0)
-        return sasl_fail(s, rc == -ENOMEM ? SASLF_TEMPORARY_AUTH_FAILURE : SASLF_MALFORMED_REQUEST);
+        return rc == -ENOMEM ? sasl_fail(s, SASLF_TEMPORARY_AUTH_FAILURE)
+                             : sasl_fail_why(s, SASLF_MALFORMED_REQUEST,
+                                             "user name or password refused by SASLprep");
     s->state = SASL_ST_NEED_CREDS;
     return SASL_NEED_CREDS;
 }
@@ -202,7 +226,7 @@ enum sasl_result sasl_step(struct sasl *s, const uint8_t *in, size_t in_len, uin
     if (!sasl_mech_name(s->mech) && s->state == SASL_ST_START)
         return sasl_fail(s, SASLF_INVALID_MECHANISM);
     if (in_len > SASL_MAX_MSG)
-        return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+        return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "SASL message over 4 KiB");
     switch (s->state) {
     case SASL_ST_START:
         /* <auth/> without an initial response: answer with an empty
@@ -212,14 +236,14 @@ enum sasl_result sasl_step(struct sasl *s, const uint8_t *in, size_t in_len, uin
             return SASL_CONTINUE;
         }
         if (in_len == 0)
-            return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+            return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "empty initial response");
         if (s->mech == SASL_PLAIN)
             return plain_start(s, in, in_len);
         return scram_client_first(s, in, in_len);
     case SASL_ST_FIRST_SENT: return scram_client_final(s, in, in_len, out, out_len);
     default:
         /* A step while credentials are awaited, or after the end. */
-        return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+        return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "unexpected SASL response");
     }
 }
 
@@ -233,6 +257,7 @@ enum sasl_result sasl_creds(struct sasl *s, const struct scram_creds *creds,
         log_error("sasl: credentials supplied in the wrong state");
         return sasl_fail(s, SASLF_TEMPORARY_AUTH_FAILURE);
     }
+    s->creds_given = true;
     if (s->mech == SASL_PLAIN)
         return plain_verify(s, creds, server_secret, secret_len);
     return scram_server_first(s, creds, server_secret, secret_len, out, out_len);

@@ -1,6 +1,7 @@
 /* SASL mechanisms, server side: SCRAM-SHA-1, SCRAM-SHA-256 and their
  * -PLUS variants (RFC 5802, RFC 7677, channel binding RFC 5929
- * tls-server-end-point and RFC 9266 tls-exporter), and PLAIN (RFC 4616).
+ * tls-server-end-point and tls-unique, RFC 9266 tls-exporter), and PLAIN
+ * (RFC 4616).
  *
  * Pure computation on bytes: no I/O, no store, no XML. The caller (c2s)
  * base64-decodes the <auth>/<response> payloads, looks up credentials
@@ -61,15 +62,23 @@ enum sasl_mech {
 enum sasl_mech sasl_mech_parse(const char *name);
 const char *sasl_mech_name(enum sasl_mech m);
 
-enum sasl_cb_type { SASL_CB_NONE = 0, SASL_CB_TLS_EXPORTER, SASL_CB_TLS_SERVER_END_POINT };
+enum sasl_cb_type {
+    SASL_CB_NONE = 0,
+    SASL_CB_TLS_EXPORTER,
+    SASL_CB_TLS_SERVER_END_POINT,
+    SASL_CB_TLS_UNIQUE,
+};
 
 /* Channel-binding data the TLS layer offers for this connection. */
 struct sasl_cb {
     bool tls;                  /* connection is TLS at all */
+    bool tls13;                /* TLS 1.3 or later: no tls-unique (RFC 9266) */
     uint8_t exporter[32];      /* tls-exporter data, if have_exporter */
     bool have_exporter;
     uint8_t endpoint[64];      /* tls-server-end-point hash, if endpoint_len */
     size_t endpoint_len;
+    uint8_t unique[64];        /* tls-unique (TLS 1.2 with the extended */
+    size_t unique_len;         /* master secret only), if unique_len */
     bool plus_advertised;      /* we offered -PLUS mechanisms (RFC 5802 "y" check) */
 };
 
@@ -95,6 +104,8 @@ enum sasl_failure {
     SASLF_TEMPORARY_AUTH_FAILURE,
 };
 const char *sasl_failure_name(enum sasl_failure f); /* "not-authorized" etc */
+/* True if at least one channel-binding type is available in cb. */
+bool sasl_cb_any(const struct sasl_cb *cb);
 
 struct sasl;
 
@@ -122,6 +133,17 @@ enum sasl_result sasl_creds(struct sasl *s, const struct scram_creds *creds,
                             const uint8_t *server_secret, size_t secret_len,
                             uint8_t **out, size_t *out_len);
 enum sasl_failure sasl_failure(const struct sasl *s);
+/* Why, in a few English words for the client's <text/> and the debug log
+ * (a static string; no user data), or NULL: a wrong password or proof
+ * says nothing more than not-authorized. */
+const char *sasl_failure_text(const struct sasl *s);
+/* True if the failure came from checking the client's credentials
+ * against the stored ones (a wrong password or proof, an unknown user, a
+ * channel binding or nonce that does not match): a password attempt.
+ * False for failures before any such check (a malformed message, an
+ * unknown or unavailable channel-binding type, the "y" flag while -PLUS
+ * was offered, a server-side error), which tell a guesser nothing. */
+bool sasl_failure_is_attempt(const struct sasl *s);
 
 /* Added, test hook: use this server nonce part (printable, no ',', at
  * most 256 bytes) instead of a random one. 0, -EINVAL, -ENOMEM. */

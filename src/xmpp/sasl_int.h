@@ -25,6 +25,8 @@ struct sasl {
     enum sasl_mech mech;
     enum sasl_state state;
     enum sasl_failure failure;
+    const char *fail_text; /* static, see sasl_failure_text */
+    bool creds_given;      /* sasl_creds ran: failures now count as attempts */
     struct sasl_cb cb;
     bool empty_seen; /* one empty message (no initial response) allowed */
     char *username;  /* SASLprep'ed authcid */
@@ -46,6 +48,8 @@ struct sasl {
 };
 
 enum sasl_result sasl_fail(struct sasl *s, enum sasl_failure f);
+/* The same, with a text for the client (static string). */
+enum sasl_result sasl_fail_why(struct sasl *s, enum sasl_failure f, const char *text);
 
 int scram_hmac(enum scram_hash h, const uint8_t *key, size_t key_len, const void *data, size_t len,
                uint8_t out[SCRAM_MAX_KEY]);

@@ -1,11 +1,14 @@
 /* SCRAM server messages (RFC 5802 §5, §7), SHA-1 and SHA-256 (RFC 7677),
- * with channel binding tls-exporter (RFC 9266) and tls-server-end-point
- * (RFC 5929).
+ * with channel binding tls-exporter (RFC 9266), tls-server-end-point and
+ * tls-unique (RFC 5929; TLS 1.2 only).
  *
- * Failure conditions: a message that does not follow the grammar gets
- * malformed-request; anything touching identity (channel binding, nonce,
- * proof, unknown user) gets not-authorized, so a client cannot tell an
- * unknown user from a wrong password.
+ * Failure conditions: a message that does not follow the grammar, and a
+ * channel-binding negotiation that cannot succeed (RFC 5802 §6: a type we
+ * do not offer, "y" while we offer -PLUS), get malformed-request with a
+ * text, as Prosody answers them: no password has been looked at yet.
+ * What the credentials decide (the binding data and nonce in the final
+ * message, the proof, an unknown user) gets not-authorized without a
+ * text, so a client cannot tell an unknown user from a wrong password.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -115,27 +118,60 @@ static bool name_is(const char *v, size_t len, const char *lit)
     return len == strlen(lit) && memcmp(v, lit, len) == 0;
 }
 
+/* The channel-binding type the client named, if this connection has it. */
+static enum sasl_cb_type cb_offered(const struct sasl_cb *cb, const char *name, size_t len)
+{
+    if (!cb->tls)
+        return SASL_CB_NONE;
+    if (name_is(name, len, "tls-exporter") && cb->have_exporter)
+        return SASL_CB_TLS_EXPORTER;
+    if (name_is(name, len, "tls-server-end-point") && cb->endpoint_len > 0 &&
+        cb->endpoint_len <= sizeof(cb->endpoint))
+        return SASL_CB_TLS_SERVER_END_POINT;
+    if (name_is(name, len, "tls-unique") && cb->unique_len > 0 &&
+        cb->unique_len <= sizeof(cb->unique))
+        return SASL_CB_TLS_UNIQUE;
+    return SASL_CB_NONE;
+}
+
+/* Why a named type is not offered here. The texts open with RFC 5802
+ * §7's server-error-value. */
+static const char *cb_refusal(const struct sasl_cb *cb, const char *name, size_t len)
+{
+    if (name_is(name, len, "tls-unique"))
+        return cb->tls13 ? "unsupported-channel-binding-type: channel binding tls-unique "
+                           "requested, not offered on TLS 1.3 (RFC 9266)"
+                         : "unsupported-channel-binding-type: channel binding tls-unique "
+                           "requested, offered on TLS 1.2 only with the extended master secret";
+    if (name_is(name, len, "tls-exporter"))
+        return "unsupported-channel-binding-type: channel binding tls-exporter requested, "
+               "offered on TLS 1.2 only with the extended master secret";
+    return "unsupported-channel-binding-type: channel binding type not offered on this "
+           "connection (see urn:xmpp:sasl-cb:0 in the stream features)";
+}
+
+static enum sasl_failure cb_fail(struct sasl *s, const char *text)
+{
+    s->fail_text = text;
+    return SASLF_MALFORMED_REQUEST;
+}
+
 /* RFC 5802 §6 channel-binding negotiation; sets s->cb_type. */
 static enum sasl_failure check_cbind(struct sasl *s, char flag, const char *name, size_t len)
 {
     if (flag != 'p' && s->plus)
-        return SASLF_MALFORMED_REQUEST; /* -PLUS chosen but no binding */
+        return cb_fail(s, "channel-binding-not-supported: a -PLUS mechanism needs gs2 flag p=");
     if (flag == 'p' && !s->plus)
-        return SASLF_MALFORMED_REQUEST;
+        return cb_fail(s, "channel binding requested with a mechanism without -PLUS");
     /* "y": the client can bind but saw no -PLUS offer, yet we made one:
-     * someone removed it on the way (downgrade). */
+     * someone may have removed it on the way (downgrade). */
     if (flag == 'y' && s->cb.plus_advertised)
-        return SASLF_NOT_AUTHORIZED;
+        return cb_fail(s, "server-does-support-channel-binding: -PLUS is offered, gs2 flag y "
+                          "means the client did not see it");
     if (flag != 'p')
         return SASLF_NONE;
-    if (name_is(name, len, "tls-exporter") && s->cb.tls && s->cb.have_exporter)
-        s->cb_type = SASL_CB_TLS_EXPORTER;
-    else if (name_is(name, len, "tls-server-end-point") && s->cb.tls && s->cb.endpoint_len > 0 &&
-             s->cb.endpoint_len <= sizeof(s->cb.endpoint))
-        s->cb_type = SASL_CB_TLS_SERVER_END_POINT;
-    else
-        return SASLF_NOT_AUTHORIZED; /* unknown or unavailable type */
-    return SASLF_NONE;
+    s->cb_type = cb_offered(&s->cb, name, len);
+    return s->cb_type != SASL_CB_NONE ? SASLF_NONE : cb_fail(s, cb_refusal(&s->cb, name, len));
 }
 
 /* gs2-header: cbind flag, optional "a=" authzid, and the closing ','. */
@@ -208,10 +244,13 @@ enum sasl_result scram_client_first(struct sasl *s, const uint8_t *in, size_t le
     enum sasl_failure f;
 
     if (memchr(in, 0, len))
-        return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+        return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "NUL in client-first-message");
     if ((f = parse_gs2_header(s, m, len, &pos)) != SASLF_NONE ||
-        (f = parse_first_bare(s, m + pos, len - pos)) != SASLF_NONE)
+        (f = parse_first_bare(s, m + pos, len - pos)) != SASLF_NONE) {
+        if (f == SASLF_MALFORMED_REQUEST && !s->fail_text)
+            s->fail_text = "client-first-message does not follow RFC 5802";
         return sasl_fail(s, f);
+    }
     s->state = SASL_ST_NEED_CREDS;
     return SASL_NEED_CREDS;
 }
@@ -328,6 +367,8 @@ static bool cbind_matches(const struct sasl *s, const char *v, size_t len)
         data = s->cb.exporter, dl = sizeof(s->cb.exporter);
     else if (s->cb_type == SASL_CB_TLS_SERVER_END_POINT)
         data = s->cb.endpoint, dl = s->cb.endpoint_len;
+    else if (s->cb_type == SASL_CB_TLS_UNIQUE)
+        data = s->cb.unique, dl = s->cb.unique_len;
     if (sasl_b64_decode(v, len, &got, &got_len) < 0)
         return false;
     bool ok = got_len == s->gs2_len + dl && memcmp(got, s->gs2_header, s->gs2_len) == 0 &&
@@ -427,13 +468,15 @@ enum sasl_result scram_client_final(struct sasl *s, const uint8_t *in, size_t le
     enum sasl_failure f;
 
     if (len == 0 || memchr(in, 0, len))
-        return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+        return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "empty client-final-message or NUL in it");
     if ((f = parse_final(s, m, len, &wp, &p)) != SASLF_NONE)
-        return sasl_fail(s, f);
+        return f == SASLF_MALFORMED_REQUEST
+                   ? sasl_fail_why(s, f, "client-final-message does not follow RFC 5802")
+                   : sasl_fail(s, f);
     if (sasl_b64_decode(p.val, p.len, &proof, &proof_len) < 0 ||
         proof_len != scram_hash_len(s->hash)) {
         free(proof);
-        return sasl_fail(s, SASLF_MALFORMED_REQUEST);
+        return sasl_fail_why(s, SASLF_MALFORMED_REQUEST, "proof is not base64 of the hash size");
     }
     char *am = auth_message(s, m, wp, &am_len);
     bool have_am = am != NULL;

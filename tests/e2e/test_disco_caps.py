@@ -175,3 +175,35 @@ def test_account_disco_info_for_a_subscribed_contact(make_server):
     finally:
         a.close()
         b.close()
+
+
+def account_features(el):
+    query = el.find(q(DISCO_INFO, 'query'))
+    return {f.get('var') for f in query.findall(q(DISCO_INFO, 'feature'))}
+
+
+def test_account_disco_info_without_to(server):
+    """RFC 6120 §10.3.3: a disco#info without 'to' is answered by the
+    server as the account's bare JID: the same answer as to the bare JID,
+    with the features handled there, and no 'from' other than the bare JID
+    (§8.1.2.1)."""
+    with login(server, 'alice') as raw:
+        bare = disco_info(raw, to=server.jid('alice'), iq_id='bare')
+        el = disco_info(raw, to=None, iq_id='no-to')
+        assert el.get('type') == 'result', ET.tostring(el)
+        assert el.get('from') in (None, server.jid('alice')), ET.tostring(el)
+        query = el.find(q(DISCO_INFO, 'query'))
+        ids = [(i.get('category'), i.get('type')) for i in query.findall(q(DISCO_INFO, 'identity'))]
+        assert ids == [('account', 'registered')], ET.tostring(el)
+        feats = account_features(el)
+        assert {DISCO_INFO, DISCO_ITEMS, 'urn:xmpp:ping'} <= feats, feats
+        assert feats == account_features(bare), (feats, account_features(bare))
+        # the server's own features are not the account's
+        server_feats = account_features(disco_info(raw, to='localhost', iq_id='srv'))
+        assert 'jabber:iq:version' in server_feats and 'jabber:iq:version' not in feats
+        assert 'jabber:iq:register' not in feats, feats
+        # each advertised account feature is handled without 'to'
+        el = raw.iq("<ping xmlns='urn:xmpp:ping'/>", iq_id='p')
+        assert el.get('type') == 'result', ET.tostring(el)
+        el = raw.iq("<query xmlns='%s'/>" % DISCO_ITEMS, iq_id='items')
+        assert el.get('type') == 'result', ET.tostring(el)

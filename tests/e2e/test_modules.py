@@ -95,15 +95,67 @@ def raw_alice(server):
 
 
 @pytest.mark.parametrize('typ', ['get', 'set'])
-@pytest.mark.parametrize('to', ['localhost', 'bob@localhost'])
+@pytest.mark.parametrize('to', ['localhost', 'bob@localhost', None])
 def test_unknown_namespace_is_service_unavailable(raw_alice, typ, to):
-    """At the server, and at a bare JID (handled on the account's behalf,
-    RFC 6120 10.5.3.2)."""
+    """At the server, at a bare JID and without 'to' (both handled on
+    the account's behalf, RFC 6120 10.3.3, RFC 6121 8.5.2)."""
     el = raw_alice.iq("<query xmlns='urn:example:no-such-thing'/>", to=to, typ=typ,
                       iq_id='u-%s-%s' % (typ, to))
     assert el.get('type') == 'error', ET.tostring(el)
     assert stanza_error_condition(el) == 'service-unavailable', ET.tostring(el)
     assert el.find(q(CLIENT_NS, 'error')).get('type') == 'cancel'
+
+
+def test_ping_without_to_is_answered_for_the_account(raw_alice):
+    """RFC 6120 10.3.3: the server answers on the account's behalf, as
+    its bare JID (no 'from', or the bare JID: RFC 6120 8.1.2.1)."""
+    el = raw_alice.iq("<ping xmlns='urn:xmpp:ping'/>", iq_id='ping-no-to')
+    assert el.get('type') == 'result', ET.tostring(el)
+    assert el.get('from') in (None, 'alice@localhost'), ET.tostring(el)
+    assert el.get('to') == raw_alice.jid, ET.tostring(el)
+
+
+def test_ping_own_bare_jid(raw_alice):
+    el = raw_alice.iq("<ping xmlns='urn:xmpp:ping'/>", to='alice@localhost', iq_id='ping-own')
+    assert el.get('type') == 'result', ET.tostring(el)
+    assert el.get('from') == 'alice@localhost', ET.tostring(el)
+
+
+@pytest.mark.parametrize('to', ['bob@localhost', 'nobody-at-all@localhost'])
+def test_ping_to_a_strangers_bare_jid_reveals_nothing(raw_alice, to):
+    """Someone who may not see the account's presence gets the answer an
+    account that does not exist gets (like disco#info, XEP-0030 8)."""
+    el = raw_alice.iq("<ping xmlns='urn:xmpp:ping'/>", to=to, iq_id='ping-%s' % to)
+    assert el.get('type') == 'error', ET.tostring(el)
+    assert stanza_error_condition(el) == 'service-unavailable', ET.tostring(el)
+
+
+# What a client asks without 'to', answered for its own account.
+NO_TO_RESULTS = {
+    'roster': "<query xmlns='jabber:iq:roster'/>",
+    'vcard': "<vCard xmlns='vcard-temp'/>",
+    'blocklist': "<blocklist xmlns='urn:xmpp:blocking'/>",
+    'private': "<query xmlns='jabber:iq:private'><x xmlns='urn:example:p'/></query>",
+    'last': "<query xmlns='jabber:iq:last'/>",
+    'register': "<query xmlns='jabber:iq:register'/>",
+    'disco-items': "<query xmlns='%s'/>" % DISCO_ITEMS,
+}
+
+
+@pytest.mark.parametrize('name', sorted(NO_TO_RESULTS))
+def test_other_iqs_without_to_keep_working(raw_alice, name):
+    el = raw_alice.iq(NO_TO_RESULTS[name], iq_id='noto-%s' % name)
+    assert el.get('type') == 'result', ET.tostring(el)
+
+
+@pytest.mark.parametrize('payload', ["<query xmlns='jabber:iq:version'/>",
+                                     "<time xmlns='urn:xmpp:time'/>"])
+def test_client_software_queries_without_to_are_not_the_servers(raw_alice, payload):
+    """Version and time of the account's client are not the server's to
+    give (RFC 6121 8.5.2.1.3): service-unavailable, not the server's own."""
+    el = raw_alice.iq(payload, iq_id='sw')
+    assert el.get('type') == 'error', ET.tostring(el)
+    assert stanza_error_condition(el) == 'service-unavailable', ET.tostring(el)
 
 
 @pytest.mark.parametrize('bad', ['bad@@jid', 'a@b@c', '@localhost', 'user@', 'x@localhost/'])

@@ -244,3 +244,19 @@ def test_error_messages_are_never_bounced(server):
         sync(sender)
         assert collect(sender, 0.3) == []
         assert offline_count(server, bob) == 0
+
+
+def test_message_without_to_goes_to_own_bare_jid(server):
+    """RFC 6120 §10.3.1: a message without 'to' is handled as if sent to
+    the sender's bare JID: its available resources get it (§8.5.2.1.1),
+    the sending one included."""
+    me = new_user(server)
+    a, _ = connect(server, me, 'a', priority=0)
+    b, _ = connect(server, me, 'b', priority=0)
+    with a, b:
+        a.send("<message type='chat' id='self1'><body>note to self</body></message>")
+        sync(a)
+        for raw in (a, b):
+            got = collect(raw)
+            assert bodies(got) == ['note to self'], [ET.tostring(e) for e in got]
+            assert errors(got) == []

@@ -67,6 +67,12 @@ static void fuzz_scram(uint8_t flags, const uint8_t *d, size_t n)
     memset(cb.exporter, 'E', sizeof(cb.exporter));
     memset(cb.endpoint, 'P', 32);
     cb.plus_advertised = flags & 0x20;
+    if (flags & 0x40) { /* a TLS 1.2 connection with tls-unique */
+        memset(cb.unique, 'U', 12);
+        cb.unique_len = 12;
+    } else {
+        cb.tls13 = flags & 0x80;
+    }
     const uint8_t *nl = memchr(d, '\n', n);
     size_t first_len = nl ? (size_t)(nl - d) : n;
 
@@ -76,7 +82,12 @@ static void fuzz_scram(uint8_t flags, const uint8_t *d, size_t n)
     uint8_t *out = NULL;
     size_t ol;
     struct scram_creds c;
-    if (sasl_step(s, d, first_len, &out, &ol) != SASL_NEED_CREDS)
+    enum sasl_result r1 = sasl_step(s, d, first_len, &out, &ol);
+    /* Nothing was checked against credentials yet: never a password
+     * attempt. */
+    if (r1 == SASL_FAIL && sasl_failure_is_attempt(s))
+        abort();
+    if (r1 != SASL_NEED_CREDS)
         goto done;
     creds_for(m <= SASL_SCRAM_SHA1_PLUS ? SCRAM_SHA1 : SCRAM_SHA256, &c);
     if (sasl_creds(s, (flags & 0x10) ? NULL : &c, secret, sizeof(secret) - 1, &out, &ol) !=

@@ -68,6 +68,26 @@ static void expect_first_fails(enum sasl_mech m, const struct sasl_cb *cb, const
     struct sasl *s = sasl_new(m, cb);
     assert_non_null(s);
     expect_fail(s, msg, f);
+    /* Nothing was checked against stored credentials yet. */
+    assert_false(sasl_failure_is_attempt(s));
+    if (f == SASLF_MALFORMED_REQUEST)
+        assert_non_null(sasl_failure_text(s));
+    sasl_free(s);
+}
+
+/* Same, and the text the client gets names the reason. */
+static void expect_first_fails_with(enum sasl_mech m, const struct sasl_cb *cb, const char *msg,
+                                    const char *text_part)
+{
+    struct sasl *s = sasl_new(m, cb);
+    assert_non_null(s);
+    expect_fail(s, msg, SASLF_MALFORMED_REQUEST);
+    assert_false(sasl_failure_is_attempt(s));
+    const char *text = sasl_failure_text(s);
+    if (!text || !strstr(text, text_part))
+        print_error("text \"%s\" lacks \"%s\"\n", text ? text : "(null)", text_part);
+    assert_non_null(text);
+    assert_non_null(strstr(text, text_part));
     sasl_free(s);
 }
 
@@ -229,6 +249,8 @@ static void test_wrong_proof(void **state)
                 "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
                 "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Tw=",
                 SASLF_NOT_AUTHORIZED);
+    assert_true(sasl_failure_is_attempt(s));
+    assert_null(sasl_failure_text(s)); /* nothing more than not-authorized */
     sasl_free(s);
 
     struct client cl = {SASL_SCRAM_SHA256, NULL, "n,,", NULL, NULL, 0, "user", "wrong", NULL};
@@ -272,6 +294,8 @@ static void test_unknown_user(void **state)
     struct sasl *s;
     assert_int_equal(run_client(&cl, &s), SASL_FAIL);
     assert_int_equal(sasl_failure(s), SASLF_NOT_AUTHORIZED);
+    assert_true(sasl_failure_is_attempt(s));
+    assert_null(sasl_failure_text(s));
     sasl_free(s);
 }
 
@@ -337,9 +361,9 @@ static void test_plus_failures(void **state)
     struct sasl_cb cb = tls_cb();
     const char *bare = "n=user,r=abc";
     char m[128];
-    /* "y" but we advertised -PLUS: downgrade. */
+    /* "y" but we advertised -PLUS: downgrade (RFC 5802 §6). */
     snprintf(m, sizeof(m), "y,,%s", bare);
-    expect_first_fails(SASL_SCRAM_SHA256, &cb, m, SASLF_NOT_AUTHORIZED);
+    expect_first_fails_with(SASL_SCRAM_SHA256, &cb, m, "server-does-support-channel-binding");
     /* p= with a non-PLUS mechanism. */
     snprintf(m, sizeof(m), "p=tls-exporter,,%s", bare);
     expect_first_fails(SASL_SCRAM_SHA256, &cb, m, SASLF_MALFORMED_REQUEST);
@@ -348,23 +372,28 @@ static void test_plus_failures(void **state)
     expect_first_fails(SASL_SCRAM_SHA256_PLUS, &cb, m, SASLF_MALFORMED_REQUEST);
     snprintf(m, sizeof(m), "y,,%s", bare);
     expect_first_fails(SASL_SCRAM_SHA1_PLUS, &cb, m, SASLF_MALFORMED_REQUEST);
-    /* Unknown or unavailable types. */
+    /* Unknown or unavailable types (RFC 5802 §6: fail), before any
+     * password is looked at. */
+    struct sasl_cb tls13 = cb;
+    tls13.tls13 = true;
     snprintf(m, sizeof(m), "p=tls-unique,,%s", bare);
-    expect_first_fails(SASL_SCRAM_SHA256_PLUS, &cb, m, SASLF_NOT_AUTHORIZED);
+    expect_first_fails_with(SASL_SCRAM_SHA256_PLUS, &tls13, m,
+                            "tls-unique requested, not offered on TLS 1.3");
+    expect_first_fails_with(SASL_SCRAM_SHA1_PLUS, &cb, m, "extended master secret");
     snprintf(m, sizeof(m), "p=TLS-EXPORTER,,%s", bare);
-    expect_first_fails(SASL_SCRAM_SHA256_PLUS, &cb, m, SASLF_NOT_AUTHORIZED);
+    expect_first_fails_with(SASL_SCRAM_SHA256_PLUS, &cb, m, "unsupported-channel-binding-type");
     struct sasl_cb no_exp = cb;
     no_exp.have_exporter = false;
     snprintf(m, sizeof(m), "p=tls-exporter,,%s", bare);
-    expect_first_fails(SASL_SCRAM_SHA256_PLUS, &no_exp, m, SASLF_NOT_AUTHORIZED);
+    expect_first_fails_with(SASL_SCRAM_SHA256_PLUS, &no_exp, m, "unsupported-channel-binding-type");
     struct sasl_cb no_ep = cb;
     no_ep.endpoint_len = 0;
     snprintf(m, sizeof(m), "p=tls-server-end-point,,%s", bare);
-    expect_first_fails(SASL_SCRAM_SHA256_PLUS, &no_ep, m, SASLF_NOT_AUTHORIZED);
+    expect_first_fails(SASL_SCRAM_SHA256_PLUS, &no_ep, m, SASLF_MALFORMED_REQUEST);
     struct sasl_cb plain_tcp = cb;
     plain_tcp.tls = false;
     snprintf(m, sizeof(m), "p=tls-exporter,,%s", bare);
-    expect_first_fails(SASL_SCRAM_SHA256_PLUS, &plain_tcp, m, SASLF_NOT_AUTHORIZED);
+    expect_first_fails(SASL_SCRAM_SHA256_PLUS, &plain_tcp, m, SASLF_MALFORMED_REQUEST);
     snprintf(m, sizeof(m), "p=tls_exporter,,%s", bare);
     expect_first_fails(SASL_SCRAM_SHA256_PLUS, &cb, m, SASLF_MALFORMED_REQUEST);
 
@@ -387,6 +416,32 @@ static void test_plus_failures(void **state)
     assert_int_equal(run_client(&n, NULL), SASL_FAIL);
     n.c_gs2 = "n,a=x,";
     assert_int_equal(run_client(&n, NULL), SASL_FAIL);
+}
+
+/* tls-unique (RFC 5929 §3), offered on TLS 1.2 with the extended master
+ * secret only; the TLS layer fills cb.unique then. */
+static void test_tls_unique(void **state)
+{
+    (void)state;
+    struct sasl_cb cb = tls_cb();
+    for (int i = 0; i < 12; i++)
+        cb.unique[i] = (uint8_t)(0x50 + i);
+    cb.unique_len = 12;
+    struct scram_creds c;
+    assert_int_equal(scram_derive(SCRAM_SHA256, "pencil", 4096, &c), 0);
+    struct client cl = {
+        SASL_SCRAM_SHA256_PLUS, &cb, "p=tls-unique,,", NULL, cb.unique, 12, "user", "pencil", &c};
+    assert_int_equal(run_client(&cl, NULL), SASL_OK);
+    /* Other binding data: not-authorized, and a password attempt. */
+    struct sasl *s;
+    cl.cbdata = cb.exporter;
+    assert_int_equal(run_client(&cl, &s), SASL_FAIL);
+    assert_int_equal(sasl_failure(s), SASLF_NOT_AUTHORIZED);
+    assert_true(sasl_failure_is_attempt(s));
+    sasl_free(s);
+    cl.cbdata = cb.unique;
+    cl.cbdata_len = 11;
+    assert_int_equal(run_client(&cl, NULL), SASL_FAIL);
 }
 
 /* ---- malformed -------------------------------------------------------- */
@@ -469,6 +524,9 @@ static void expect_final_fails(const char *final, enum sasl_failure f)
     struct scram_creds c = derive_b64salt(SCRAM_SHA1, "pencil", "QSXCR+Q6sek8bf92");
     free(creds_str(s, &c, SASL_CONTINUE));
     expect_fail(s, final, f);
+    /* Binding data, nonce and proof are checked against the account's
+     * keys: an attempt. A message that cannot be read is not. */
+    assert_int_equal(sasl_failure_is_attempt(s), f == SASLF_NOT_AUTHORIZED);
     sasl_free(s);
 }
 
@@ -592,9 +650,11 @@ static void test_plain(void **state)
     sasl_free(s);
     assert_int_equal(plain("\0user\0pencil!", 13, &c, &s), SASL_FAIL);
     assert_int_equal(sasl_failure(s), SASLF_NOT_AUTHORIZED);
+    assert_true(sasl_failure_is_attempt(s));
     sasl_free(s);
     assert_int_equal(plain("\0nobody\0pencil", 14, NULL, &s), SASL_FAIL);
     assert_int_equal(sasl_failure(s), SASLF_NOT_AUTHORIZED);
+    assert_true(sasl_failure_is_attempt(s));
     sasl_free(s);
     /* SASLprep applies to the password: soft hyphen vanishes, U+00A0
      * becomes a space, fullwidth letters are narrowed. */
@@ -642,6 +702,8 @@ static void test_plain_malformed(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(plain(bad[i].m, bad[i].len, &c, &s), SASL_FAIL);
         assert_int_equal(sasl_failure(s), SASLF_MALFORMED_REQUEST);
+        assert_false(sasl_failure_is_attempt(s));
+        assert_non_null(sasl_failure_text(s));
         sasl_free(s);
     }
     /* Each part at most 1023 bytes. */
@@ -806,7 +868,7 @@ int main(void)
         cmocka_unit_test(test_state_machine),   cmocka_unit_test(test_plain),
         cmocka_unit_test(test_plain_malformed), cmocka_unit_test(test_saslprep_rfc4013),
         cmocka_unit_test(test_derive),          cmocka_unit_test(test_base64),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),           cmocka_unit_test(test_tls_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
