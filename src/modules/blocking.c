@@ -24,6 +24,7 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "modules/module.h"
+#include "modules/reports.h"
 #include "store/blocking.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -396,6 +397,17 @@ static void mirror(struct blocking *b, const struct jid *acc, bool add, char **i
     }
 }
 
+/* XEP-0377: the reports attached to the items of an applied block, in
+ * item order (parse_items accepted every child as an item). Whatever
+ * becomes of a report, the block stands. */
+static void take_reports(const struct iq_request *rq, char **items)
+{
+    size_t i = 0;
+    for (const struct xml_node *it = xml_first_elem(rq->payload); it; it = xml_next_elem(it), i++)
+        if (xml_first_elem(it))
+            reports_take(rq->srv, rq->to, it, items[i]);
+}
+
 static void handle_change(const struct iq_request *rq, bool add)
 {
     if (!own_request(rq))
@@ -420,6 +432,8 @@ static void handle_change(const struct iq_request *rq, bool add)
         return;
     }
     mirror(b, rq->to, add, items, (size_t)n);
+    if (add)
+        take_reports(rq, items);
     iq_reply(rq, iq_result_new(rq->st));
     push(rq->srv, rq->to, add ? "block" : "unblock", items, (size_t)n);
     free_items(items, (size_t)n);
