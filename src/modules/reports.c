@@ -202,8 +202,8 @@ static int reports_describe(const struct data_ctx *d, const char *domain, const 
                             struct buf *out)
 {
     int n = store_report_list_by_sync(d->store, domain, user, count_one, NULL);
-    if (n <= 0)
-        return n == -ENOENT ? 0 : n;
+    if (n <= 0 || !d->cfg)
+        return n == -ENOENT ? 0 : n < 0 ? n : 0;
     return buf_printf(out,
                       "Reports: you reported %d address(es) for spam or abuse, with the reason, "
                       "time and any text or message copies your client sent. They are kept "
@@ -302,12 +302,15 @@ static int reports_export(const struct data_ctx *d, const char *domain, const ch
 
 static int reports_erase(const struct data_ctx *d, const char *domain, const char *user)
 {
-    return store_reports_erase_account_sync(d->store, domain, user,
-                                            d->cfg->reports_keep_after_reporter_deleted);
+    /* Without a configuration (some tests), the safe default: delete. */
+    bool keep = d->cfg && d->cfg->reports_keep_after_reporter_deleted;
+    return store_reports_erase_account_sync(d->store, domain, user, keep);
 }
 
 static int reports_sweep(const struct data_ctx *d)
 {
+    if (!d->cfg)
+        return 0;
     int n = store_reports_sweep_sync(d->store, d->now - (int64_t)d->cfg->reports_max_age);
     if (n > 0)
         log_info("reports: %d report(s) older than reports.max_age deleted", n);
