@@ -123,10 +123,18 @@ static int parse_children(const struct xml_node *rep, struct parsed *p, size_t m
     return rc;
 }
 
-static const struct xml_node *find_report(const struct xml_node *item)
+bool reports_is_report(const struct xml_node *n)
 {
-    const struct xml_node *r = xml_child(item, "report", NS_REPORTING);
-    return r ? r : xml_child(item, "report", NS_REPORTING_0);
+    return strcmp(n->name, "report") == 0 &&
+           (strcmp(n->ns, NS_REPORTING) == 0 || strcmp(n->ns, NS_REPORTING_0) == 0);
+}
+
+const struct xml_node *reports_find(const struct xml_node *n)
+{
+    for (const struct xml_node *c = xml_first_elem(n); c; c = xml_next_elem(c))
+        if (reports_is_report(c))
+            return c;
+    return NULL;
 }
 
 /* ---- storing it ---- */
@@ -168,12 +176,9 @@ static void log_outcome(int rc, int64_t id)
         log_warn("a report could not be stored (%s); the block was applied", strerror(-rc));
 }
 
-long long reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *item,
+long long reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *rep,
                        const char *jid)
 {
-    const struct xml_node *rep = find_report(item);
-    if (!rep)
-        return 0;
     size_t max = srv->cfg->reports_max_text_length;
     struct parsed p;
     buf_init(&p.text, max + 1);

@@ -2,15 +2,17 @@
  *
  * A client attaches a <report/> to an <item/> of a XEP-0191 block
  * request; the blocking module applies the block and then hands each
- * item to reports_take, which stores the report for the operator
- * (`taubectl report list|show|dismiss`). Both forms real clients send are
- * accepted:
+ * report with its item's JID to reports_take, which stores it for the
+ * operator (`taubectl report list|show|dismiss`). Both forms real
+ * clients send are accepted:
  *   urn:xmpp:reporting:1  <report reason='urn:xmpp:reporting:spam|abuse'>
  *                         with <text/>, XEP-0359 <stanza-id by= id=/>
- *                         references (Conversations, Cheogram, profanity
- *                         0.11+, slixmpp);
+ *                         references (current Conversations and
+ *                         Cheogram, profanity 0.11+, later slixmpp);
  *   urn:xmpp:reporting:0  <report><spam/>|<abuse/><text/></report>
- *                         (older Conversations, Tigase, slixmpp < 1.8).
+ *                         (older Conversations, Tigase, slixmpp 1.8).
+ * slixmpp 1.8 (Debian 12) puts its :0 report beside the items, in the
+ * <block/> itself: it is taken for every item without one of its own.
  * Copies of the reported messages (<body xmlns='jabber:client'/>, or
  * XEP-0297 <forwarded/> messages) are kept if the client sends them.
  *
@@ -30,6 +32,8 @@
 #ifndef TAUBE_REPORTS_H
 #define TAUBE_REPORTS_H
 
+#include <stdbool.h>
+
 #include "core/server.h"
 #include "xml/xml.h"
 #include "xmpp/jid.h"
@@ -39,13 +43,17 @@
 #define REPORT_MAX_REFS 20    /* stanza-id references kept per report */
 #define REPORT_REF_ID_MAX 256 /* bytes of one referenced stanza id */
 
-/* item: one <item/> of a block request that was just applied; jid: its
- * JID, prepared; reporter: the blocking account's bare JID. Stores the
- * report the item carries, if any. Returns the report's number (> 0), 0
- * if the item carries no report, or -errno if one was not stored
- * (-EAGAIN, -EDQUOT: a limit; others: the store) — for logs and tests,
- * never for the block's answer. */
-long long reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *item,
-                       const char *jid);
+/* Is n a <report/> in either reporting namespace? */
+bool reports_is_report(const struct xml_node *n);
+/* The first <report/> child of n (an item, or the block itself), or NULL. */
+const struct xml_node *reports_find(const struct xml_node *n);
+
+/* report: a <report/> sent with a block that was just applied; jid: the
+ * blocked item's JID, prepared; reporter: the blocking account's bare
+ * JID. Stores the report for that JID. Returns the report's number
+ * (> 0), or -errno if it was not stored (-EAGAIN, -EDQUOT: a limit;
+ * others: the store) — for logs and tests, never for the block's answer. */
+long long reports_take(struct server *srv, const struct jid *reporter,
+                       const struct xml_node *report, const char *jid);
 
 #endif

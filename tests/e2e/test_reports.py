@@ -143,6 +143,42 @@ def test_v0_forms_of_older_clients(server):
     assert got == [(a, 'spam', None), (b, 'abuse', 'rude')], got
 
 
+def test_slixmpp_report_beside_the_items(server, xmpp):
+    """Debian's slixmpp 1.8.3 registers its XEP-0377 stanza on <block/>,
+    so the :0 report lands beside the items; it is taken for each of
+    them, and the block is applied."""
+    a, b = fresh_jid('slixa'), fresh_jid('slixb')
+
+    async def body():
+        c = await xmpp.client(server, 'carol', plugins=['xep_0191', 'xep_0377'])
+        iq = c.make_iq_set()
+        iq['block']['items'] = [a, b]
+        iq['block']['report']['abuse'] = True
+        iq['block']['report']['text'] = 'from slixmpp'
+        block = iq.xml.find('{%s}block' % NS_BLOCK)
+        assert block.find('{%s}report' % NS_R0) is not None, str(iq)  # beside the items
+        res = await iq.send(timeout=5)
+        assert res['type'] == 'result', str(res)
+        got = await c['xep_0191'].get_blocked(timeout=5)
+        assert {a, b} <= {str(j) for j in got['blocklist']['items']}, str(got)
+    xmpp.run(body)
+    got = rows(server, 'SELECT jid, reason, text FROM reports WHERE jid IN (?, ?) ORDER BY jid',
+               a, b)
+    assert got == sorted([(a, 'abuse', 'from slixmpp'), (b, 'abuse', 'from slixmpp')]), got
+
+
+def test_report_without_item_is_a_bad_request(server):
+    """A block of only a report blocks nothing: bad-request, as a block
+    without items (XEP-0191), and no report."""
+    u = new_user(server)
+    me, _ = connect(server, u, 'r')
+    with me:
+        el = block_items(me, report_v1())
+        assert el.get('type') == 'error', ET.tostring(el)
+        assert errors([el]) == [('blk', 'bad-request')], ET.tostring(el)
+    assert reporter_rows(server, u) == []
+
+
 def test_block_without_report_stores_none_and_still_blocks(server):
     u, spam = new_user(server), new_user(server, 'spam')
     me, _ = connect(server, u, 'r', priority=0)
