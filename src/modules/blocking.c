@@ -424,8 +424,10 @@ static void take_reports(const struct iq_request *rq, char **items)
         if (reports_is_report(it))
             continue;
         const struct xml_node *own = reports_find(it);
-        if (own || shared)
-            reports_take(rq->srv, rq->to, own ? own : shared, items[i]);
+        /* After a limit or a failure the rest would fail the same way:
+         * one log line per block, not one per item. */
+        if ((own || shared) && reports_take(rq->srv, rq->to, own ? own : shared, items[i]) < 0)
+            break;
         i++;
     }
 }
