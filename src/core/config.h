@@ -81,6 +81,13 @@ struct config {
     /* blocking (XEP-0191, promise P22) */
     unsigned blocking_max_items;   /* blocking.max_items 1000 per user */
 
+    /* spam and abuse reports (XEP-0377, promise P22) */
+    bool reports_keep_after_reporter_deleted; /* reports.keep_after_reporter_deleted false */
+    unsigned reports_max_age;         /* reports.max_age 180d (1d..730d) */
+    unsigned reports_max_per_day;     /* reports.max_per_day 20 per reporter */
+    unsigned reports_max_per_user;    /* reports.max_per_user 100 kept per reporter */
+    unsigned reports_max_text_length; /* reports.max_text_length 2000 bytes */
+
     /* roster (RFC 6121 §2, promise P5) and presence (§4) */
     unsigned roster_max_items;        /* roster.max_items 1000 contacts per user */
     unsigned roster_max_name_length;  /* roster.max_name_length 256 bytes */

@@ -45,6 +45,15 @@ const struct config_section config_sections[] = {
     {"offline", "Messages kept for users who are offline (XEP-0160, promise P7): kept until "
                 "the user connects and they are delivered."},
     {"blocking", "Block lists (XEP-0191, promise P22)."},
+    {"reports", "Spam and abuse reports (XEP-0377, promise P22) that users send with a block: "
+                "the reporter, the reported address, the reason, the time, and the reporter's "
+                "text and the reported messages only if the client sends them. They are kept "
+                "for the operator (`taubectl report list|show|dismiss`) until dismissed or "
+                "reports.max_age old. A report is deleted with its reporter's account unless "
+                "reports.keep_after_reporter_deleted is set, and always with the reported "
+                "local account (its name may later be given to someone else). The block "
+                "itself never fails because of its report: a report over a limit is not "
+                "stored, and over-long text is cut."},
     {"roster", "Contact lists (RFC 6121, promise P5): kept until the user removes a "
                "contact or deletes the account."},
     {"presence", "Presence (RFC 6121 section 4, promise P6): held in memory only."},
@@ -194,6 +203,30 @@ const struct config_option config_options[] = {
      .min = 1, .max = 100000, .def = "1000",
      .help = "Most JIDs on one user's block list; blocking more is refused with "
              "resource-constraint."},
+
+    /* reports */
+    {.key = "reports.keep_after_reporter_deleted", .type = CFG_BOOL,
+     AS_BOOL(reports_keep_after_reporter_deleted), .def = "false",
+     .help = "Whether a report outlives its reporter's account: false deletes it with the "
+             "account (promise P18); true keeps it as \"reported by a deleted account\", "
+             "without the reporter's name, until dismissed or reports.max_age old. Say "
+             "which in your privacy policy."},
+    {.key = "reports.max_age", .type = CFG_DURATION, AS_INT(reports_max_age),
+     .min = 1 * DAY, .max = 730 * DAY, .def = "180d",
+     .help = "How long a report is kept if the operator does not dismiss it; older "
+             "reports are deleted by the daily retention run."},
+    {.key = "reports.max_per_day", .type = CFG_INT, AS_INT(reports_max_per_day),
+     .min = 1, .max = 10000, .def = "20",
+     .help = "Most reports one user can make in 24 hours; further blocks still work, "
+             "their reports are not stored."},
+    {.key = "reports.max_per_user", .type = CFG_INT, AS_INT(reports_max_per_user),
+     .min = 1, .max = 100000, .def = "100",
+     .help = "Most reports kept from one user; further blocks still work, their reports "
+             "are not stored until the operator dismisses some."},
+    {.key = "reports.max_text_length", .type = CFG_INT, AS_INT(reports_max_text_length),
+     .min = 0, .max = 65536, .def = "2000",
+     .help = "Longest reporter's text, and longest copy of the reported messages, kept "
+             "with a report (bytes); longer is cut. 0 keeps neither."},
 
     /* roster */
     {.key = "roster.max_items", .type = CFG_INT, AS_INT(roster_max_items),

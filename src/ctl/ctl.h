@@ -74,6 +74,9 @@ int cmd_invite_revoke(struct ctl *ctl);
 int cmd_user_suspend(struct ctl *ctl);
 int cmd_user_unsuspend(struct ctl *ctl);
 int cmd_user_show(struct ctl *ctl);
+int cmd_report_list(struct ctl *ctl);
+int cmd_report_show(struct ctl *ctl);
+int cmd_report_dismiss(struct ctl *ctl);
 int cmd_retention_report(struct ctl *ctl);
 int cmd_retention_run(struct ctl *ctl);
 

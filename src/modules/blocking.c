@@ -24,6 +24,7 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "modules/module.h"
+#include "modules/reports.h"
 #include "store/blocking.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -309,9 +310,19 @@ static void free_items(char **v, size_t n)
     free(v);
 }
 
+/* The elements of a block other than a XEP-0377 report slixmpp 1.8
+ * puts beside the items (see take_reports). */
+static size_t count_items(const struct xml_node *payload)
+{
+    size_t n = 0;
+    for (const struct xml_node *it = xml_first_elem(payload); it; it = xml_next_elem(it))
+        n += !reports_is_report(it);
+    return n;
+}
+
 static int parse_items(const struct xml_node *payload, size_t max, char ***out)
 {
-    size_t cap = xml_count_elems(payload), n = 0;
+    size_t cap = count_items(payload), n = 0;
     *out = NULL;
     if (cap == 0)
         return 0;
@@ -321,6 +332,8 @@ static int parse_items(const struct xml_node *payload, size_t max, char ***out)
     if (!v)
         return -ENOMEM;
     for (const struct xml_node *it = xml_first_elem(payload); it; it = xml_next_elem(it)) {
+        if (reports_is_report(it))
+            continue;
         const char *s = xml_attr(it, "jid");
         struct jid j;
         if (strcmp(it->name, "item") != 0 || strcmp(it->ns, NS_BLOCKING) != 0 || !s ||
@@ -336,7 +349,9 @@ static int parse_items(const struct xml_node *payload, size_t max, char ***out)
         }
         n++;
     }
-    *out = v;
+    if (n == 0) /* a report with no item */
+        free(v);
+    *out = n ? v : NULL;
     return (int)n;
 }
 
@@ -396,6 +411,27 @@ static void mirror(struct blocking *b, const struct jid *acc, bool add, char **i
     }
 }
 
+/* XEP-0377: the reports attached to the items of an applied block, in
+ * item order. A report beside the items, as slixmpp 1.8's stanza model
+ * builds it (<block><item/><report/></block>), stands for every item
+ * that has none of its own. Whatever becomes of a report, the block
+ * stands. */
+static void take_reports(const struct iq_request *rq, char **items)
+{
+    const struct xml_node *shared = reports_find(rq->payload);
+    size_t i = 0;
+    for (const struct xml_node *it = xml_first_elem(rq->payload); it; it = xml_next_elem(it)) {
+        if (reports_is_report(it))
+            continue;
+        const struct xml_node *own = reports_find(it);
+        /* After a limit or a failure the rest would fail the same way:
+         * one log line per block, not one per item. */
+        if ((own || shared) && reports_take(rq->srv, rq->to, own ? own : shared, items[i]) < 0)
+            break;
+        i++;
+    }
+}
+
 static void handle_change(const struct iq_request *rq, bool add)
 {
     if (!own_request(rq))
@@ -420,6 +456,8 @@ static void handle_change(const struct iq_request *rq, bool add)
         return;
     }
     mirror(b, rq->to, add, items, (size_t)n);
+    if (add)
+        take_reports(rq, items);
     iq_reply(rq, iq_result_new(rq->st));
     push(rq->srv, rq->to, add ? "block" : "unblock", items, (size_t)n);
     free_items(items, (size_t)n);

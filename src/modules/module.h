@@ -127,6 +127,9 @@ int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struc
  * users' data, e.g. rosters), then the account row, whose foreign keys
  * cascade. 0, -ENOENT (no such account) or -errno. */
 int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user);
+/* Runs every module's sweep (data past its retention period, at d->now);
+ * a failing module does not stop the others. 0 or the first -errno. */
+int modules_sweep(const struct data_ctx *d);
 
 /* Runs one kind of routing hook over the registry. */
 enum hook_kind { HOOK_OUTBOUND, HOOK_INBOUND, HOOK_UNDELIVERABLE };

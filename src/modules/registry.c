@@ -8,7 +8,7 @@
 #include "xmpp/router.h"
 
 extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
-extern const struct module mod_blocking, mod_offline;
+extern const struct module mod_blocking, mod_reports, mod_offline;
 extern const struct module mod_roster;
 extern const struct module mod_last, mod_vcard, mod_private;
 extern const struct module mod_register;
@@ -23,6 +23,10 @@ const struct module *const taube_modules[] = {
     /* blocking drops stanzas from blocked JIDs before any module below
      * (presence, subscriptions) sees them. */
     &mod_blocking,
+    /* reports has no hooks: the block handler above hands it the reports
+     * (XEP-0377); its erase runs before the account row goes, so that
+     * kept reports can be detached from the reporter first. */
+    &mod_reports,
     /* last and vcard watch the user's broadcast presence (the status of
      * an unavailable one; adding the avatar hash to an available one)
      * before the presence module handles and broadcasts it. */
@@ -112,6 +116,20 @@ int modules_delete_account(const struct data_ctx *d, const char *domain, const c
         }
     }
     return store_account_delete_sync(d->store, domain, user);
+}
+
+int modules_sweep(const struct data_ctx *d)
+{
+    int first = 0;
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        int rc = m->sweep ? m->sweep(d) : 0;
+        if (rc < 0) {
+            log_error("retention: module %s could not delete its expired data", m->name);
+            first = first ? first : rc;
+        }
+    }
+    return first;
 }
 
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c)

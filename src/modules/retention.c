@@ -279,6 +279,10 @@ int retention_run(const struct data_ctx *d, struct retention_counts *out)
     int rc = for_each_candidate(d, &p, run_one, out);
     if (rc < 0)
         log_error("retention: cannot list inactive accounts (%d)", rc);
+    /* The same daily run deletes what other modules keep for a limited
+     * time (reports.max_age); a failure there is logged by the registry
+     * and retried on the next run. */
+    modules_sweep(d);
     return rc;
 }
 

@@ -74,7 +74,8 @@ struct retention_counts {
     size_t warned, deleted, failed;
 };
 
-/* Warns and deletes as due at d->now. With d->srv the warnings go through
+/* Warns and deletes as due at d->now, then runs every module's sweep
+ * (modules_sweep: e.g. reports older than reports.max_age). With d->srv the warnings go through
  * the router (delivered, or stored offline) and deletions push roster
  * removals; without, warnings are stored as offline messages directly.
  * Accounts that fail are counted in failed and retried on the next run.

@@ -142,6 +142,31 @@ const char *const store_migrations[] = {
      * parentheses: clang warns about two adjacent literals in an array. */
     ("ALTER TABLE accounts ADD COLUMN suspended_reason TEXT;"
      "ALTER TABLE accounts ADD COLUMN suspended_at INTEGER;"),
+    /* 9: spam and abuse reports (XEP-0377, P22) sent with a block, kept
+     * for the operator. account_id is the reporter: the account's erase
+     * (modules/reports.c) either deletes its reports or, if the operator
+     * keeps them (reports.keep_after_reporter_deleted), sets it to NULL,
+     * "reported by a deleted account"; the cascade is the safe default
+     * for any other path. jid is the reported JID as blocked (prepared),
+     * jid_bare its bare form (local@domain or domain), indexed so that
+     * reports about a deleted local account go with it. reason is
+     * 'spam', 'abuse' or the reason URN the client gave; text, msg_ids
+     * (one "by<TAB>id" line per XEP-0359 reference) and msg_text only if
+     * the client sent them. */
+    "CREATE TABLE reports ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  jid TEXT NOT NULL,"
+    "  jid_bare TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  text TEXT,"
+    "  msg_ids TEXT,"
+    "  msg_text TEXT,"
+    "  created INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX reports_account ON reports(account_id, created);"
+    "CREATE INDEX reports_jid_bare ON reports(jid_bare);"
+    "CREATE INDEX reports_created ON reports(created);",
 };
 
 const size_t store_nmigrations = sizeof store_migrations / sizeof store_migrations[0];

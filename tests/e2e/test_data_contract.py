@@ -29,8 +29,9 @@ def test_delete_removes_every_row_and_roster_items(server):
         ph.iq(g, "<vCard xmlns='vcard-temp'><FN>Gone</FN></vCard>", typ='set', iq_id='v')
         ph.iq(g, "<query xmlns='jabber:iq:private'><n xmlns='urn:example:n'>x</n></query>",
               typ='set', iq_id='p')
-        ph.iq(g, "<block xmlns='urn:xmpp:blocking'><item jid='spam@localhost'/></block>",
-              typ='set', iq_id='b')
+        ph.iq(g, "<block xmlns='urn:xmpp:blocking'><item jid='spam@localhost'>"
+                 "<report xmlns='urn:xmpp:reporting:1' reason='urn:xmpp:reporting:spam'>"
+                 "<text>spam</text></report></item></block>", typ='set', iq_id='b')
     finally:
         g.close()
         f.close()
@@ -48,7 +49,7 @@ def test_delete_removes_every_row_and_roster_items(server):
         assert db.execute('SELECT count(*) FROM roster_changes WHERE jid = ?',
                           ('%s@localhost' % gone,)).fetchone()[0] > 0
         for table in ('scram_creds', 'roster_items', 'vcards', 'private_xml', 'blocklist',
-                      'offline_messages', 'last_activity'):
+                      'offline_messages', 'last_activity', 'reports'):
             assert table in before, (table, before)
     finally:
         db.close()

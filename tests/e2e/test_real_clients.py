@@ -1,6 +1,7 @@
 """Smoke tests with real clients from Debian's packages, against a
 slixmpp user: profanity (libstrophe) driven through tmux, and
-go-sendxmpp (go-xmpp). Each logs in and exchanges messages both ways.
+go-sendxmpp (go-xmpp). Each logs in and exchanges messages both ways;
+profanity also blocks and reports a spammer (XEP-0377).
 
 The clients run with temporary HOME/XDG directories (realclients.py);
 the server's certificate is self-signed, so each is told to trust it.
@@ -9,10 +10,12 @@ the server's certificate is self-signed, so each is told to trust it.
 import asyncio
 import re
 import secrets
+import sqlite3
 
 import pytest
 
-from realclients import GoSendxmpp, Profanity
+from realclients import GoSendxmpp, Profanity, wait_until
+from test_routing import db_path
 
 
 def inbox(c):
@@ -65,6 +68,39 @@ def test_profanity_exchanges_messages_with_slixmpp(server, xmpp, tmp_path):
             bob.send_message(mto=msg['from'], mbody=to_alice, mtype='chat')
             await xmpp.blocking(prof.tmux.wait_for, re.escape(to_alice), 8)
         xmpp.run(body, timeout=25)
+    finally:
+        prof.close()
+
+
+def test_profanity_blocks_and_reports_spam(server, tmp_path):
+    """profanity 0.13 offers `/blocked report-spam JID [message]` once the
+    server advertises urn:xmpp:reporting:1 (XEP-0377); the block is
+    applied and the report stored with its text."""
+    prof = Profanity(tmp_path / 'profanity-home')
+    spammer = 'bot%s@spam.example' % secrets.token_hex(3)
+    words = 'sells pills %s' % secrets.token_hex(3)
+    try:
+        prof.start()
+        prof.login(server, 'carol')
+        prof.tmux.type('/blocked report-spam %s %s' % (spammer, words))
+
+        def stored():
+            out = server.ctl('report', 'list').stdout
+            return [ln for ln in out.splitlines() if '\treported: %s\t' % spammer in ln]
+        lines = wait_until(stored, 10)
+        assert lines, 'no report; the screen:\n%s\nits log:\n%s' % (
+            prof.tmux.screen(), prof.log_tail())
+        assert len(lines) == 1, lines
+        assert '\tspam\t' in lines[0] and '\tby: carol@localhost' in lines[0], lines[0]
+        assert '\ttext: %s' % words in lines[0], lines[0]
+        assert 'not supported by server' not in prof.tmux.screen()
+        db = sqlite3.connect(str(db_path(server)))
+        try:
+            blocked = db.execute("SELECT b.jid FROM blocklist b JOIN accounts a"
+                                 " ON a.id = b.account_id WHERE a.username = 'carol'").fetchall()
+        finally:
+            db.close()
+        assert (spammer,) in blocked, blocked
     finally:
         prof.close()
 

@@ -1,0 +1,345 @@
+/* Spam and abuse reports (XEP-0377, promise P22): see reports.h. */
+#include "modules/reports.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "modules/module.h"
+#include "store/reports.h"
+#include "xmpp/ns.h"
+
+#define NS_SID "urn:xmpp:sid:0"
+#define NS_FORWARD "urn:xmpp:forward:0"
+#define NS_TAUBE_REPORTS "urn:taube:reports:0" /* our export element: no XEP-0227 one */
+#define REASON_SPAM "urn:xmpp:reporting:spam"
+#define REASON_ABUSE "urn:xmpp:reporting:abuse"
+#define DAY_SECS 86400
+
+/* ---- reading a report ---- */
+
+/* Appends s[0..len) to b without taking b past max bytes, cut back to a
+ * UTF-8 character boundary (the parser has checked the encoding). */
+static int append_cut(struct buf *b, const char *s, size_t len, size_t max)
+{
+    if (b->len >= max)
+        return 0;
+    if (len > max - b->len) {
+        len = max - b->len;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    return len ? buf_append(b, s, len) : 0;
+}
+
+/* The direct text of n, with a newline between several pieces (several
+ * <text/> languages, several messages), cut at max bytes. */
+static int add_text(struct buf *b, const struct xml_node *n, size_t max)
+{
+    int rc = b->len ? append_cut(b, "\n", 1, max) : 0;
+    for (const struct xml_node *c = n->children; c && rc == 0; c = c->next)
+        if (c->type == XML_TEXT)
+            rc = append_cut(b, c->text, c->text_len, max);
+    return rc;
+}
+
+static bool printable_ascii(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= max || (unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f)
+            return false;
+    return n > 0;
+}
+
+/* "spam", "abuse", another reason URN as given (printable ASCII only),
+ * or "unspecified" (XEP-0377 requires a reason; the block's intent is
+ * clear without one, so the report is kept anyway). */
+static const char *reason_of(const struct xml_node *rep)
+{
+    if (strcmp(rep->ns, NS_REPORTING_0) == 0)
+        return xml_child(rep, "abuse", NS_REPORTING_0)  ? "abuse"
+               : xml_child(rep, "spam", NS_REPORTING_0) ? "spam"
+                                                        : "unspecified";
+    const char *r = xml_attr(rep, "reason");
+    if (!r)
+        return "unspecified";
+    if (strcmp(r, REASON_SPAM) == 0)
+        return "spam";
+    if (strcmp(r, REASON_ABUSE) == 0)
+        return "abuse";
+    return printable_ascii(r, REPORT_REASON_MAX) ? r : "unspecified";
+}
+
+/* One "by<TAB>id" line per XEP-0359 reference, REPORT_MAX_REFS at most;
+ * references with control characters or over-long values are skipped. */
+static int add_ref(struct buf *ids, const struct xml_node *sid, unsigned *n)
+{
+    const char *by = xml_attr(sid, "by"), *id = xml_attr(sid, "id");
+    if (*n >= REPORT_MAX_REFS || !by || !id || !printable_ascii(id, REPORT_REF_ID_MAX))
+        return 0;
+    for (const char *p = by; *p; p++)
+        if ((unsigned char)*p < 0x20 || p - by >= REPORT_JID_MAX)
+            return 0;
+    int rc = buf_printf(ids, "%s\t%s\n", by, id);
+    if (rc == -ENOBUFS) /* REPORT_IDS_MAX: keep the ones that fitted */
+        return 0;
+    (*n)++;
+    return rc;
+}
+
+/* The bodies of XEP-0297 forwarded messages. */
+static int add_forwarded(struct buf *msgs, const struct xml_node *fwd, size_t max)
+{
+    const struct xml_node *m = xml_child(fwd, "message", NS_CLIENT);
+    const struct xml_node *body = m ? xml_child(m, "body", NS_CLIENT) : NULL;
+    return body ? add_text(msgs, body, max) : 0;
+}
+
+struct parsed {
+    struct buf text, ids, msgs;
+};
+
+static int parse_children(const struct xml_node *rep, struct parsed *p, size_t max)
+{
+    unsigned nrefs = 0;
+    int rc = 0;
+    for (const struct xml_node *c = xml_first_elem(rep); c && rc == 0; c = xml_next_elem(c)) {
+        if (strcmp(c->name, "text") == 0 && strcmp(c->ns, rep->ns) == 0)
+            rc = add_text(&p->text, c, max);
+        else if (strcmp(c->name, "stanza-id") == 0 && strcmp(c->ns, NS_SID) == 0)
+            rc = add_ref(&p->ids, c, &nrefs);
+        else if (strcmp(c->name, "body") == 0 && strcmp(c->ns, NS_CLIENT) == 0)
+            rc = add_text(&p->msgs, c, max);
+        else if (strcmp(c->name, "forwarded") == 0 && strcmp(c->ns, NS_FORWARD) == 0)
+            rc = add_forwarded(&p->msgs, c, max);
+    }
+    return rc;
+}
+
+bool reports_is_report(const struct xml_node *n)
+{
+    return strcmp(n->name, "report") == 0 &&
+           (strcmp(n->ns, NS_REPORTING) == 0 || strcmp(n->ns, NS_REPORTING_0) == 0);
+}
+
+const struct xml_node *reports_find(const struct xml_node *n)
+{
+    for (const struct xml_node *c = xml_first_elem(n); c; c = xml_next_elem(c))
+        if (reports_is_report(c))
+            return c;
+    return NULL;
+}
+
+/* ---- storing it ---- */
+
+static int store_parsed(struct server *srv, const struct jid *reporter, const char *jid,
+                        const char *reason, struct parsed *p, int64_t *id)
+{
+    struct jid j;
+    if (jid_parse(&j, jid, strlen(jid)) < 0)
+        return -EINVAL;
+    char *bare = jid_to_string(&j, true);
+    jid_free(&j);
+    if (!bare)
+        return -ENOMEM;
+    struct report_new r = {
+        .jid = jid,
+        .jid_bare = bare,
+        .reason = reason,
+        .text = p->text.len ? p->text.data : NULL,
+        .msg_ids = p->ids.len ? p->ids.data : NULL,
+        .msg_text = p->msgs.len ? p->msgs.data : NULL,
+        .created = server_now(srv),
+    };
+    struct report_limits lim = {srv->cfg->reports_max_per_day, srv->cfg->reports_max_per_user};
+    int rc = store_report_add_sync(srv->store, reporter->domain, reporter->local, &r, &lim, id);
+    free(bare);
+    return rc;
+}
+
+static void log_outcome(int rc, int64_t id)
+{
+    if (rc == 0)
+        log_info("report %" PRId64 " stored for the operator", id);
+    else if (rc == -EAGAIN)
+        log_info("a report was not stored: its reporter reached reports.max_per_day");
+    else if (rc == -EDQUOT)
+        log_info("a report was not stored: its reporter reached reports.max_per_user");
+    else
+        log_warn("a report could not be stored (%s); the block was applied", strerror(-rc));
+}
+
+long long reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *rep,
+                       const char *jid)
+{
+    size_t max = srv->cfg->reports_max_text_length;
+    struct parsed p;
+    buf_init(&p.text, max + 1);
+    buf_init(&p.ids, REPORT_IDS_MAX);
+    buf_init(&p.msgs, max + 1);
+    int64_t id = 0;
+    int rc = parse_children(rep, &p, max);
+    if (rc == 0)
+        rc = store_parsed(srv, reporter, jid, reason_of(rep), &p, &id);
+    buf_free(&p.text);
+    buf_free(&p.ids);
+    buf_free(&p.msgs);
+    log_outcome(rc, id);
+    return rc < 0 ? rc : (long long)id;
+}
+
+/* ---- the data contract ---- */
+
+static void count_one(void *ud, const struct report_info *r)
+{
+    (void)ud;
+    (void)r;
+}
+
+static int reports_describe(const struct data_ctx *d, const char *domain, const char *user,
+                            struct buf *out)
+{
+    int n = store_report_list_by_sync(d->store, domain, user, count_one, NULL);
+    if (n <= 0 || !d->cfg)
+        return n == -ENOENT ? 0 : n < 0 ? n : 0;
+    return buf_printf(out,
+                      "Reports: you reported %d address(es) for spam or abuse, with the reason, "
+                      "time and any text or message copies your client sent. They are kept "
+                      "for the operator until dismissed or %u days old; when your account is "
+                      "deleted they are %s.\n",
+                      n, d->cfg->reports_max_age / DAY_SECS,
+                      d->cfg->reports_keep_after_reporter_deleted
+                          ? "kept without your name (\"reported by a deleted account\")"
+                          : "deleted with it");
+}
+
+struct export_ctx {
+    struct buf *out;
+    int err;
+    bool opened;
+};
+
+static int export_text(struct buf *out, const char *name, const char *v)
+{
+    int rc = buf_printf(out, "<%s>", name);
+    if (rc == 0)
+        rc = xml_escape(out, v, strlen(v), false);
+    return rc ? rc : buf_printf(out, "</%s>", name);
+}
+
+/* The references, back as XEP-0359 elements. */
+static int export_refs(struct buf *out, const char *ids)
+{
+    int rc = 0;
+    for (const char *line = ids; *line && rc == 0;) {
+        const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+        if (!tab || !nl || tab > nl)
+            break;
+        rc = buf_append_str(out, "<stanza-id xmlns='" NS_SID "' by='");
+        if (rc == 0)
+            rc = xml_escape(out, line, (size_t)(tab - line), true);
+        if (rc == 0)
+            rc = buf_append_str(out, "' id='");
+        if (rc == 0)
+            rc = xml_escape(out, tab + 1, (size_t)(nl - tab - 1), true);
+        if (rc == 0)
+            rc = buf_append_str(out, "'/>");
+        line = nl + 1;
+    }
+    return rc;
+}
+
+static int export_report(struct buf *out, const struct report_info *r)
+{
+    char stamp[32];
+    time_t t = (time_t)r->created;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return -EINVAL;
+    int rc = buf_printf(out, "<report stamp='%s' reason='", stamp);
+    if (rc == 0)
+        rc = xml_escape(out, r->reason, strlen(r->reason), true);
+    if (rc == 0)
+        rc = buf_append_str(out, "' jid='");
+    if (rc == 0)
+        rc = xml_escape(out, r->jid, strlen(r->jid), true);
+    if (rc == 0)
+        rc = buf_append_str(out, "'>");
+    if (rc == 0 && r->text)
+        rc = export_text(out, "text", r->text);
+    if (rc == 0 && r->msg_ids)
+        rc = export_refs(out, r->msg_ids);
+    if (rc == 0 && r->msg_text)
+        rc = export_text(out, "message-text", r->msg_text);
+    return rc ? rc : buf_append_str(out, "</report>");
+}
+
+static void export_one(void *ud, const struct report_info *r)
+{
+    struct export_ctx *e = ud;
+    if (e->err == 0 && !e->opened)
+        e->err = buf_append_str(e->out, "<reports xmlns='" NS_TAUBE_REPORTS "'>");
+    e->opened = true;
+    if (e->err == 0)
+        e->err = export_report(e->out, r);
+}
+
+/* Taube's own element (XEP-0227 has none for reports): one <report/> per
+ * report the user made, reason as stored ("spam", "abuse" or a URN). */
+static int reports_export(const struct data_ctx *d, const char *domain, const char *user,
+                          struct buf *out)
+{
+    struct export_ctx e = {out, 0, false};
+    int n = store_report_list_by_sync(d->store, domain, user, export_one, &e);
+    if (n < 0 && n != -ENOENT)
+        return n;
+    if (e.err || !e.opened) /* no reports: no empty element */
+        return e.err;
+    return buf_append_str(out, "</reports>");
+}
+
+static int reports_erase(const struct data_ctx *d, const char *domain, const char *user)
+{
+    /* Without a configuration (some tests), the safe default: delete. */
+    bool keep = d->cfg && d->cfg->reports_keep_after_reporter_deleted;
+    return store_reports_erase_account_sync(d->store, domain, user, keep);
+}
+
+static int reports_sweep(const struct data_ctx *d)
+{
+    if (!d->cfg)
+        return 0;
+    int n = store_reports_sweep_sync(d->store, d->now - (int64_t)d->cfg->reports_max_age);
+    if (n > 0)
+        log_info("reports: %d report(s) older than reports.max_age deleted", n);
+    return n < 0 ? n : 0;
+}
+
+/* Advertised as Prosody's mod_spam_reporting does: :1 for current
+ * clients (profanity checks it), the :0 reason features for older
+ * Conversations, which offers "report spam" only when it sees
+ * urn:xmpp:reporting:reason:spam:0. The handler is the blocking module's
+ * block command, which calls reports_take. */
+static const char *const reports_features[] = {
+    NS_REPORTING,
+    NS_REPORTING_0,
+    "urn:xmpp:reporting:reason:spam:0",
+    "urn:xmpp:reporting:reason:abuse:0",
+    NULL,
+};
+
+const struct module mod_reports = {
+    .name = "reports",
+    .features = reports_features,
+    .describe = reports_describe,
+    .export_xml = reports_export,
+    .erase = reports_erase,
+    .sweep = reports_sweep,
+};
