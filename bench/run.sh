@@ -214,6 +214,11 @@ limits max_connections 20000
 limits read_rate 1GiB
 limits read_burst 1GiB
 EOF
+    # The idle scenario spreads its connections over the accounts
+    # round-robin: allow that many resources per account (default 10).
+    local max=${CONNS##*,}
+    yaml_set "$cfg" limits max_sessions_per_account $(((max + USERS - 1) / USERS)) ||
+        { log "taube: cannot set limits.max_sessions_per_account in $cfg"; return 1; }
     cp "$WORK/cert/localhost.crt" "$WORK/cert/localhost.key" "$dir/certs/" || return 1
     log "taube: creating $USERS accounts"
     seq 0 $((USERS - 1)) | xargs -P 2 -I{} "$BUILD/taubectl" -c "$cfg" user add \

@@ -64,6 +64,9 @@ struct config {
     unsigned max_auth_attempts; /* limits.max_auth_attempts 3 per connection */
     unsigned max_connections;   /* limits.max_connections 10000 */
     uint64_t send_queue_max;    /* limits.send_queue_max 1048576 bytes */
+    unsigned congestion_timeout;/* limits.congestion_timeout 5 s */
+    uint64_t send_queue_total;  /* limits.send_queue_total 256 MiB, all connections */
+    unsigned max_sessions_per_account; /* limits.max_sessions_per_account 10 */
 
     /* modules */
     bool version_show_os;       /* version.show_os false */

@@ -168,6 +168,20 @@ const struct config_option config_options[] = {
     {.key = "limits.send_queue_max", .type = CFG_SIZE, AS_INT(send_queue_max),
      .min = 64 * KiB, .max = 1 * GiB, .def = "1MiB",
      .help = "Bytes queued for one slow reader before its connection is closed."},
+    {.key = "limits.congestion_timeout", .type = CFG_DURATION, AS_INT(congestion_timeout),
+     .min = 1, .max = 10 * MINUTE, .def = "5s",
+     .help = "How long a connection may stay congested (more than half of "
+             "limits.send_queue_max queued, not yet drained to a quarter) before it "
+             "is closed with policy-violation. Senders held back by it wait at most "
+             "this long."},
+    {.key = "limits.send_queue_total", .type = CFG_SIZE, AS_INT(send_queue_total),
+     .min = 1 * MiB, .max = 64 * GiB, .def = "256MiB",
+     .help = "Bytes queued for all connections together; past it the connections "
+             "with the largest queues (congested ones first) are dropped."},
+    {.key = "limits.max_sessions_per_account", .type = CFG_INT,
+     AS_INT(max_sessions_per_account), .min = 1, .max = 1000, .def = "10",
+     .help = "Most resources one account may have bound at once; binding one more "
+             "is refused with resource-constraint."},
 
     /* version */
     {.key = "version.show_os", .type = CFG_BOOL, AS_BOOL(version_show_os), .def = "false",

@@ -38,6 +38,7 @@ struct server {
     size_t c2s_count;
     struct c2s *dispatching;             /* the client whose stanza is being handled,
                                           * else NULL (backpressure, c2s_session.c) */
+    size_t queued_total;                 /* bytes queued on all c2s conns (conn_count_queue) */
     uv_timer_t tick;                     /* 1 s: time-outs, keepalives, rate refill */
     uv_signal_t sigint, sigterm;
     int64_t start_time;                  /* unix seconds */

@@ -15,10 +15,6 @@
 
 #define AUTH_FAILURE_DELAY_MS 1000
 #define PARSER_IDLE_MS 2000
-/* A sender waits at most this long on a congested receiver: one that
- * hardly reads must not stall its senders for good. Then the sender goes
- * on, and the receiver's queue limit decides. */
-#define PEER_PAUSE_MAX_MS 10000
 
 static void c2s_on_data(void *ud, const char *data, size_t len);
 static void c2s_on_tls_ready(void *ud);
@@ -56,6 +52,8 @@ int c2s_write(struct c2s *c, const char *data, size_t len)
         conn_abort(c->conn);
     }
     c->last_write = c2s_now(c);
+    if (rc == 0 && c->srv->queued_total > c->srv->cfg->send_queue_total)
+        c2s_shed(c->srv);
     return rc;
 }
 
@@ -301,11 +299,7 @@ static int on_stanza(void *ud, struct stanza *st)
         stanza_unref(st);
         return 1;
     }
-    /* Deliveries made meanwhile know whom to slow down (sess_deliver). */
-    struct c2s *outer = c->srv->dispatching;
-    c->srv->dispatching = c;
     dispatch(c, st);
-    c->srv->dispatching = outer;
     return c->restart || c->state == C2S_CLOSING;
 }
 
@@ -490,6 +484,7 @@ void c2s_accept(void *ud, struct conn *conn)
     srv->c2s_all = c;
     srv->c2s_count++;
     conn_set_handler(conn, &c2s_conn_handler, c);
+    conn_count_queue(conn, &srv->queued_total);
 }
 
 static void refill(struct c2s *c, int64_t now)
@@ -502,10 +497,6 @@ static void refill(struct c2s *c, int64_t now)
         c2s_unpause(c, C2S_PAUSE_RATE);
     if (now >= c->resume_at)
         c2s_unpause(c, C2S_PAUSE_AUTH);
-    if ((c->pause_why & C2S_PAUSE_PEER) && now - c->peer_paused_at >= PEER_PAUSE_MAX_MS) {
-        c->waiting_on = 0;
-        c2s_unpause(c, C2S_PAUSE_PEER);
-    }
 }
 
 static void tick_one(struct c2s *c, int64_t now)
@@ -514,6 +505,8 @@ static void tick_one(struct c2s *c, int64_t now)
     if (c->state == C2S_CLOSING)
         return;
     refill(c, now);
+    if (c2s_check_congestion(c, now))
+        return;
     if (!c->bound) {
         if (now - c->connected >= (int64_t)cfg->auth_timeout * 1000)
             c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);

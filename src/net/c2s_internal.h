@@ -96,9 +96,24 @@ void c2s_auth_free(struct c2s *c);
 void c2s_stanza(struct c2s *c, struct stanza *st);
 /* Also resumes the senders waiting on this stream (c2s_release_waiters). */
 void c2s_unbind(struct c2s *c);
+void c2s_send_ping(struct c2s *c);
+
+/* c2s_fair.c: backpressure and who pays for a slow reader. */
+/* Did the client choose this receiver (message, presence with 'to', iq
+ * get/set)? Only then may its stream be held for the receiver. */
+bool c2s_sender_chose(const struct stanza *st, enum stanza_kind kind);
+/* A stanza was just queued for c: if c is congested, pauses the stream
+ * in srv->dispatching (C2S_PAUSE_PEER) until c drains or goes away. */
+void c2s_hold_sender(struct c2s *c);
 /* Resumes the senders paused because this stream was congested: on its
  * drain, and when it goes away. */
 void c2s_release_waiters(struct c2s *c);
-void c2s_send_ping(struct c2s *c);
+/* Once a second: ends a hold older than limits.congestion_timeout, and
+ * closes c (policy-violation) if it has been congested that long. True
+ * if c was closed. */
+bool c2s_check_congestion(struct c2s *c, int64_t now);
+/* All queues over limits.send_queue_total: drops the heaviest streams
+ * (congested first, then largest queue) until under it. */
+void c2s_shed(struct server *srv);
 
 #endif

@@ -18,36 +18,6 @@
 
 #define C2S_OF(s) ((struct c2s *)((char *)(s) - offsetof(struct c2s, sess)))
 
-/* Backpressure (STYLE.md 9): a client whose stanza was just queued for
- * c stops being read while c's queue is congested, until c drains, goes
- * away, or PEER_PAUSE_MAX_MS pass (c2s.c). The sender keeps c's session
- * id, not a pointer: either side may close while it waits. */
-static void hold_sender(struct c2s *c)
-{
-    struct c2s *from = c->srv->dispatching;
-    if (!from || from == c || c->state == C2S_CLOSING || !conn_congested(c->conn))
-        return;
-    from->waiting_on = c->sess.id;
-    from->peer_paused_at = c2s_now(from);
-    c->has_waiters = true;
-    c2s_pause(from, C2S_PAUSE_PEER);
-}
-
-/* Waiters are found by walking every stream: this runs once per drain
- * (a quarter of send_queue_max sent), and only with waiters. */
-void c2s_release_waiters(struct c2s *c)
-{
-    if (!c->has_waiters)
-        return;
-    c->has_waiters = false;
-    for (struct c2s *w = c->srv->c2s_all; w; w = w->next) {
-        if ((w->pause_why & C2S_PAUSE_PEER) && w->waiting_on == c->sess.id) {
-            w->waiting_on = 0;
-            c2s_unpause(w, C2S_PAUSE_PEER);
-        }
-    }
-}
-
 static int sess_deliver(struct session *s, struct stanza *st)
 {
     struct c2s *c = C2S_OF(s);
@@ -55,7 +25,7 @@ static int sess_deliver(struct session *s, struct stanza *st)
         return -EPIPE;
     int rc = c2s_send_stanza(c, st);
     if (rc == 0)
-        hold_sender(c);
+        c2s_hold_sender(c);
     return rc;
 }
 
@@ -71,15 +41,21 @@ static const struct session_ops c2s_session_ops = {
 
 /* Sends a stanza error for st straight to this client (its 'from' may
  * not be routable yet), from our domain. */
-static void reply_error(struct c2s *c, const struct stanza *st, enum stanza_cond cond)
+static void reply_error_text(struct c2s *c, const struct stanza *st, enum stanza_cond cond,
+                             const char *text)
 {
-    struct stanza *err = stanza_error_reply(st, cond, NULL);
+    struct stanza *err = stanza_error_reply(st, cond, text);
     if (!err)
         return;
     xml_set_attr(err, err->root, "from", NULL);
     xml_set_attr(err, err->root, "to", NULL);
     c2s_send_stanza(c, err);
     stanza_unref(err);
+}
+
+static void reply_error(struct c2s *c, const struct stanza *st, enum stanza_cond cond)
+{
+    reply_error_text(c, st, cond, NULL);
 }
 
 static void free_session_jid(struct c2s *c)
@@ -146,6 +122,20 @@ static void bind_result(struct c2s *c, const struct stanza *req)
         stanza_unref(res);
 }
 
+/* RFC 6120 §7.6.2.1 and §13.12 (3): an account at
+ * limits.max_sessions_per_account binds no new resource. Taking over one
+ * of its own resources (conflict, below) adds none, so it is allowed. */
+static bool account_full(struct c2s *c)
+{
+    struct router *r = c->srv->router;
+    if (router_session_full(r, &c->sess.jid))
+        return false;
+    size_t n = 0;
+    for (struct session *s = router_sessions(r, c->sess.bare); s; s = s->next)
+        n++;
+    return n >= c->srv->cfg->max_sessions_per_account;
+}
+
 static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_node *bind)
 {
     char res[JID_PART_MAX + 1];
@@ -164,6 +154,12 @@ static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_nod
     c->sess.id = ++c->srv->next_id;
     if (set_session_jid(c, res) < 0) {
         reply_error(c, st, SC_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    if (account_full(c)) {
+        log_debug("c2s %s: bind refused, account at its session limit", conn_id(c->conn));
+        free_session_jid(c);
+        reply_error_text(c, st, SC_RESOURCE_CONSTRAINT, "Too many sessions for this account");
         return;
     }
     if (router_bind(c->srv->router, &c->sess, &old) < 0) {
@@ -246,7 +242,12 @@ static void route(struct c2s *c, struct stanza *st, enum stanza_kind kind)
         if (res)
             stanza_unref(res);
     } else {
+        /* Deliveries made meanwhile know whom to slow down: this client,
+         * if it chose the receivers (c2s_fair.c). */
+        struct c2s *outer = c->srv->dispatching;
+        c->srv->dispatching = c2s_sender_chose(st, kind) ? c : NULL;
         router_route(c->srv, st, &c->sess.jid, to_s ? &to : NULL, &c->sess);
+        c->srv->dispatching = outer;
     }
     if (to_s)
         jid_free(&to);

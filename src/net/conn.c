@@ -60,7 +60,10 @@ struct conn {
     bool queued, need_pump;
     bool writing, shutting_down;
     bool paused, tls_done, tls_failed, close_notify_sent;
-    bool congested; /* above the high-water mark; on_drain pending */
+    bool congested;        /* above the high-water mark; on_drain pending */
+    uint64_t congested_at; /* loop time (ms) congestion began */
+    size_t *total;         /* owner's sum of queued bytes (conn_count_queue) */
+    size_t counted;        /* what this conn adds to *total now */
 
     char id[9];
     char peer[INET6_ADDRSTRLEN];
@@ -196,6 +199,17 @@ static void deliver(struct conn *c, const char *data, size_t len)
 
 static size_t out_pending(const struct conn *c) { return c->out.len - c->out_pos; }
 
+/* Brings the owner's total (conn_count_queue) up to date with this
+ * conn's queue; a closed conn counts nothing, whatever it still holds. */
+static void account(struct conn *c)
+{
+    if (!c->total)
+        return;
+    size_t now = conn_queued(c);
+    *c->total = *c->total - c->counted + now;
+    c->counted = now;
+}
+
 /* Frees drained buffers: idle conns hold no queue memory. */
 static void release_buffers(struct conn *c)
 {
@@ -239,6 +253,7 @@ static void close_handles(struct conn *c)
         return;
     c->state = CONN_CLOSED;
     work_unlink(c);
+    account(c);
     net_close_handle(&c->handles_open, (uv_handle_t *)&c->tcp, on_handle_closed);
     net_close_handle(&c->handles_open, (uv_handle_t *)&c->timer, on_handle_closed);
 }
@@ -323,6 +338,7 @@ static void on_write(uv_write_t *req, int status)
     struct conn *c = req->data;
     c->writing = false;
     buf_reset(&c->inflight);
+    account(c);
     if (c->state == CONN_CLOSED)
         return;
     if (status < 0) {
@@ -359,7 +375,7 @@ static void tls_encode(struct conn *c)
 }
 
 /* Sends what is ready, or finishes an orderly close once all is sent. */
-static void conn_flush(struct conn *c)
+static void flush_once(struct conn *c)
 {
     if (c->state == CONN_CLOSED || c->writing)
         return;
@@ -391,9 +407,39 @@ static void conn_flush(struct conn *c)
         release_buffers(c);
 }
 
-size_t conn_queued(const struct conn *c) { return out_pending(c) + c->wire.len + c->inflight.len; }
+/* Recounts after every flush: TLS records are larger than the plaintext
+ * they carry. */
+static void conn_flush(struct conn *c)
+{
+    flush_once(c);
+    account(c);
+}
+
+size_t conn_queued(const struct conn *c)
+{
+    if (c->state == CONN_CLOSED)
+        return 0; /* dropped: nothing more will be sent */
+    return out_pending(c) + c->wire.len + c->inflight.len;
+}
 
 bool conn_congested(const struct conn *c) { return c->congested; }
+
+uint64_t conn_congested_for(const struct conn *c)
+{
+    if (!c->congested)
+        return 0;
+    uint64_t now = uv_now(c->ctx->loop);
+    return now > c->congested_at ? now - c->congested_at : 0;
+}
+
+void conn_count_queue(struct conn *c, size_t *total)
+{
+    if (c->total)
+        *c->total -= c->counted;
+    c->total = total;
+    c->counted = 0;
+    account(c);
+}
 
 int conn_write(struct conn *c, const char *data, size_t len)
 {
@@ -410,8 +456,12 @@ int conn_write(struct conn *c, const char *data, size_t len)
     int rc = buf_append(&c->out, data, len);
     if (rc < 0)
         return rc;
-    if (conn_queued(c) > high_water(c))
+    if (!c->congested && conn_queued(c) > high_water(c)) {
         c->congested = true;
+        c->congested_at = uv_now(c->ctx->loop);
+        log_debug("conn %s: congested, %zu bytes queued", c->id, conn_queued(c));
+    }
+    account(c);
     conn_schedule(c);
     return 0;
 }
@@ -453,6 +503,7 @@ static void tls_pump(struct conn *c)
     }
     if (c->wire.len > 0)
         conn_schedule(c);
+    account(c);
     /* Output the peer provokes (alerts, key updates) counts too. */
     if (c->wire.len > c->queue_max)
         conn_fail(c, -ENOBUFS);
@@ -595,6 +646,7 @@ int conn_starttls(struct conn *c)
     }
     buf_free(&c->out);
     c->out_pos = 0;
+    account(c);
     conn_schedule(c);
     return 0;
 }

@@ -15,6 +15,10 @@
  * Backpressure: a conn whose queue went above half of send_queue_max is
  * congested until the writes bring it down to a quarter; then on_drain
  * tells the owner, which can resume whoever it stopped feeding the conn.
+ * conn_congested_for says how long that has lasted, so the owner can drop
+ * a reader that stays behind (the conn itself never times out a queue).
+ * conn_count_queue keeps a sum of queued bytes over many conns, for a
+ * bound on the whole process.
  *
  * Memory while idle: SSL_MODE_RELEASE_BUFFERS, no read buffer held
  * between reads (libuv alloc_cb uses a loop-wide scratch buffer), queue
@@ -53,10 +57,20 @@ void conn_set_handler(struct conn *c, const struct conn_handler *h, void *ud);
 
 /* Queues bytes. 0, -ENOBUFS (queue over its limit), -EPIPE (closing). */
 int conn_write(struct conn *c, const char *data, size_t len);
+/* Bytes queued and not yet sent; 0 once the conn is closed or aborted. */
 size_t conn_queued(const struct conn *c);
 /* True from the moment conn_write took the queue above the high-water
  * mark (half of send_queue_max) until on_drain is called. */
 bool conn_congested(const struct conn *c);
+/* Milliseconds (loop time) since the current congestion began; 0 when
+ * not congested. */
+uint64_t conn_congested_for(const struct conn *c);
+/* Adds this conn's queued bytes (conn_queued: plaintext, TLS records and
+ * the write in flight) to *total and keeps *total up to date as the queue
+ * grows and drains, until the conn closes (conn_close's flush still
+ * counts; after conn_abort or the close it counts nothing). *total must
+ * outlive the conn; NULL stops counting. One total per conn. */
+void conn_count_queue(struct conn *c, size_t *total);
 
 /* Switches to TLS: bytes read from now on are TLS. Call after queuing
  * <proceed/>; that is flushed in plaintext before the switch. */

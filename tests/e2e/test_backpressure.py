@@ -20,6 +20,10 @@ SERVER_OPTIONS = {
     ('limits', 'read_rate'): '256MiB',
     ('limits', 'read_burst'): '256MiB',
     ('limits', 'send_queue_max'): '256KiB',
+    # The receiver is meant to be slow, not dropped: on a loaded machine
+    # its first read may come later than the default 5 s of congestion
+    # (test_fairness.py tests that bound).
+    ('limits', 'congestion_timeout'): '60s',
 }
 
 # Messages of about 2 KiB: 8 MiB, more than the kernel buffers between

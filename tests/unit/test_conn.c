@@ -153,6 +153,11 @@ struct srv {
     bool congested_after_flood, congested_at_drain, reader_at_drain;
     int drains;
     atomic_bool *reader_started; /* set by the client thread */
+    struct conn *flooded;
+    uint64_t congested_ms_max; /* conn_congested_for, sampled every 10 ms */
+    /* conn_count_queue: the total over all conns, and checks of it */
+    size_t total, total_after_flood, queued_after_flood, total_at_drain;
+    int total_mismatches;
 };
 
 struct sconn {
@@ -181,6 +186,8 @@ static void big_tick(uv_timer_t *t)
             chunk[i] = (char)((s->big_sent + i) % 251);
         int rc = conn_write(s->big, chunk, n);
         size_t q = conn_queued(s->big);
+        if (s->total != q) /* the one conn of the test: the total is its queue */
+            s->total_mismatches++;
         if (q > s->big_max_queued)
             s->big_max_queued = q;
         if (rc == -ENOBUFS) {
@@ -196,6 +203,16 @@ static void big_tick(uv_timer_t *t)
         s->big = NULL;
         uv_timer_stop(t);
     }
+}
+
+static void congestion_tick(uv_timer_t *t)
+{
+    struct srv *s = t->data;
+    if (!s->flooded)
+        return;
+    uint64_t ms = conn_congested_for(s->flooded);
+    if (ms > s->congested_ms_max)
+        s->congested_ms_max = ms;
 }
 
 /* Queues pattern bytes up to three quarters of the queue limit in one
@@ -214,6 +231,10 @@ static void flood(struct srv *s, struct conn *c)
         s->flood_sent += BIG_CHUNK;
     }
     s->congested_after_flood = conn_congested(c);
+    s->queued_after_flood = conn_queued(c);
+    s->total_after_flood = s->total;
+    s->flooded = c;
+    uv_timer_start(&s->ticker, congestion_tick, 0, 10);
     conn_close(c);
 }
 
@@ -295,6 +316,8 @@ static void on_close(void *ud, int err)
         s->big = NULL;
     if (s->paused == sc->c)
         s->paused = NULL;
+    if (s->flooded == sc->c)
+        s->flooded = NULL;
     buf_free(&sc->line);
     free(sc);
     finish_if_done(s);
@@ -307,6 +330,9 @@ static void on_drain(void *ud)
     s->drains++;
     s->queued_at_drain = conn_queued(sc->c);
     s->congested_at_drain = conn_congested(sc->c);
+    s->total_at_drain = s->total;
+    if (conn_congested_for(sc->c) != 0)
+        s->total_mismatches++;
     s->reader_at_drain = s->reader_started && atomic_load(s->reader_started);
 }
 
@@ -323,6 +349,7 @@ static void on_accept(void *ud, struct conn *c)
     s->accepts++;
     assert_int_equal(strlen(conn_id(c)), 8);
     conn_set_handler(c, &handler, sc);
+    conn_count_queue(c, &s->total);
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -823,6 +850,8 @@ static void run_big(bool tls)
     assert_int_equal(s.big_sent, BIG_TOTAL);
     assert_int_equal(k.big_got, BIG_TOTAL);
     assert_int_equal(s.close_err[0], 0);
+    assert_int_equal(s.total_mismatches, 0);
+    assert_int_equal(s.total, 0);
 }
 
 static void test_big_write_plain(void **state)
@@ -883,6 +912,14 @@ static void run_congestion(bool tls)
         fail_msg("queued %zu at drain, low-water mark %zu", s.queued_at_drain,
                  FLOOD_QUEUE_MAX / 4);
     assert_int_equal(k.big_got, s.flood_sent);
+    /* The total follows the queue, and a closed conn leaves nothing. */
+    assert_int_equal(s.total_after_flood, s.queued_after_flood);
+    assert_int_equal(s.total_at_drain, s.queued_at_drain);
+    assert_int_equal(s.total, 0);
+    assert_int_equal(s.total_mismatches, 0);
+    /* The client did not read for 300 ms: congested that long, at least. */
+    if (s.congested_ms_max < 250 || s.congested_ms_max > 30000)
+        fail_msg("congested for %llu ms, want 250..30000", (unsigned long long)s.congested_ms_max);
 }
 
 static void test_congestion_drain(void **state)
