@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/hmap.h"
 
 #define SERVER_MAX_LISTENERS 16
 #define SERVER_MAX_MODULES 64
@@ -21,6 +22,7 @@ struct store;
 struct tls_ctx;
 struct router;
 struct listener;
+struct listener_group;
 struct c2s;
 
 struct server {
@@ -31,6 +33,8 @@ struct server {
     struct router *router;
     struct listener *listeners[SERVER_MAX_LISTENERS];
     size_t nlisteners;
+    struct listener_group *conn_group;   /* the client listeners' limits.max_connections */
+    struct hmap preauth_addrs;           /* unauthenticated streams per address (c2s_limits.c) */
     void *mod_state[SERVER_MAX_MODULES]; /* indexed like the registry */
     struct c2s *c2s_all;                 /* every c2s stream, for ticks and shutdown */
     size_t c2s_count;

@@ -67,11 +67,15 @@ class RawXMPP:
     """
 
     def __init__(self, port, host='127.0.0.1', direct_tls=False, timeout=10.0,
-                 alpn=('xmpp-client',), server_name='localhost', tls_max_version=None):
+                 alpn=('xmpp-client',), server_name='localhost', tls_max_version=None,
+                 source=None):
         self.timeout = timeout
         self.server_name = server_name
         self.tls_max_version = tls_max_version
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        # source: a local address to connect from (127.0.0.2 ... for
+        # tests of per-address limits)
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.raw = b''
         self.eof = False
         self.reset_error = None
