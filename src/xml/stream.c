@@ -518,6 +518,13 @@ static void parser_setup(struct xml_active *a)
     /* No entity can be declared (no DTD), so this is belt and braces. */
     XML_SetBillionLaughsAttackProtectionMaximumAmplification(p, 10.0f);
     XML_SetBillionLaughsAttackProtectionActivationThreshold(p, 1024 * 1024);
+#ifdef HAVE_XML_ALLOC_TRACKER
+    /* expat >= 2.7.2 bounds its own memory against the input's size; the
+     * input limits above (header, stanza, attributes) are what bound it
+     * on older ones, Debian 12's 2.5 among them. */
+    XML_SetAllocTrackerMaximumAmplification(p, 100.0f);
+    XML_SetAllocTrackerActivationThreshold(p, 1024 * 1024);
+#endif
 #ifdef HAVE_XML_REPARSE_DEFERRAL
     /* deferral could hold a complete stanza back until more bytes arrive */
     XML_SetReparseDeferralEnabled(p, XML_FALSE);
