@@ -147,6 +147,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct server *srv = t->data;
     c2s_tick(srv);
+    server_trim_memory(srv);
     if (!srv->stopping)
         return;
     if (srv->c2s_count > 0 && (int64_t)uv_now(srv->loop) < srv->start_time)

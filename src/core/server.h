@@ -38,6 +38,7 @@ struct server {
     void *mod_state[SERVER_MAX_MODULES]; /* indexed like the registry */
     struct c2s *c2s_all;                 /* every c2s stream, for ticks and shutdown */
     size_t c2s_count;
+    size_t c2s_peak;                     /* most streams since the last trim */
     struct c2s *dispatching;             /* the client whose stanza is being handled,
                                           * else NULL (backpressure, c2s_session.c) */
     uv_timer_t tick;                     /* 1 s: time-outs, keepalives, rate refill */
@@ -54,5 +55,8 @@ struct server {
 const char *server_host(const struct server *srv, const char *domain);
 /* Unix time in seconds (plus the test-only clock_offset). */
 int64_t server_now(const struct server *srv);
+/* From the once-a-second tick: gives freed heap back to the system once
+ * the number of streams has fallen well below its peak. */
+void server_trim_memory(struct server *srv);
 
 #endif

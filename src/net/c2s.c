@@ -489,7 +489,8 @@ void c2s_accept(void *ud, struct conn *conn)
     if (c->next)
         c->next->prev = c;
     srv->c2s_all = c;
-    srv->c2s_count++;
+    if (++srv->c2s_count > srv->c2s_peak)
+        srv->c2s_peak = srv->c2s_count;
     conn_set_handler(conn, &c2s_conn_handler, c);
     c2s_xml_limits(c);
     if (c2s_preauth_take(c) < 0) {
