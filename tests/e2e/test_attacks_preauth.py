@@ -323,6 +323,11 @@ def _closed_after(sock, t0, timeout):
 
 # ---- item 15: memory back after load -----------------------------------------------
 
+def _sanitized(server):
+    with open('/proc/%d/maps' % server.proc.pid) as f:
+        return 'libasan' in f.read()
+
+
 def _tls_stream(port, source):
     raw = RawXMPP(port, source=source, timeout=20)
     raw.open_stream()
@@ -335,6 +340,10 @@ def test_memory_returned_after_connections_close(make_server):
     """400 connections through STARTTLS, then all closed: most of what
     they cost goes back to the system (malloc_trim from the tick)."""
     srv = make_server({('limits', 'max_connections'): '2000'})
+    if _sanitized(srv):
+        srv.check_clean_exit()
+        pytest.skip("ASan's allocator keeps freed memory in its quarantine (256 MB): "
+                    "what glibc gives back cannot be seen there")
     base = settle_rss(srv, 1.0)
     sources = ['127.0.%d.%d' % (1 + i // 200, 1 + i % 200) for i in range(400)]
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
