@@ -21,7 +21,8 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Build-time feature detection (STACK-NOTES: not from version numbers).
-FEATURES   = $(shell grep -q XML_SetReparseDeferralEnabled /usr/include/expat.h 2>/dev/null && echo -DHAVE_XML_REPARSE_DEFERRAL)
+FEATURES   = $(shell grep -q XML_SetReparseDeferralEnabled /usr/include/expat.h 2>/dev/null && echo -DHAVE_XML_REPARSE_DEFERRAL) \
+             $(shell grep -q XML_SetAllocTrackerMaximumAmplification /usr/include/expat.h 2>/dev/null && echo -DHAVE_XML_ALLOC_TRACKER)
 
 LIB_SRC  := $(filter-out src/main.c src/ctl/%,$(wildcard src/*/*.c src/*/*/*.c))
 CTL_SRC  := $(wildcard src/ctl/*.c)

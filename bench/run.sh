@@ -201,6 +201,7 @@ run_taube() {
     "$BUILD/taubectl" init --dir "$dir" --domain localhost --c2s-port "$TAUBE_PORT" >/dev/null ||
         { log "taube: taubectl init failed"; return 1; }
     # Only the STARTTLS c2s listener; limits raised like Prosody's (see README).
+    # All logins come from 127.0.0.1, up to --concurrency of them at once.
     local sec key val
     while read -r sec key val; do
         yaml_set "$cfg" "$sec" "$key" "$val" ||
@@ -213,6 +214,7 @@ http port 0
 limits max_connections 20000
 limits read_rate 1GiB
 limits read_burst 1GiB
+limits max_unauthenticated_per_address 1000000
 EOF
     # The idle scenario spreads its connections over the accounts
     # round-robin: allow that many resources per account (default 10).

@@ -121,6 +121,7 @@ static int listen_one(struct server *srv, const char *addr, int port, bool direc
         .tls = srv->tls,
         .send_queue_max = srv->cfg->send_queue_max,
         .max_connections = srv->cfg->max_connections,
+        .group = srv->conn_group,
     };
     char *err = NULL;
     int rc = listener_start(&srv->listeners[srv->nlisteners], srv->loop, &o, c2s_accept, srv, &err);
@@ -136,6 +137,9 @@ static int listen_one(struct server *srv, const char *addr, int port, bool direc
 static int start_listeners(struct server *srv)
 {
     const struct config *cfg = srv->cfg;
+    /* limits.max_connections counts every client port together */
+    if (!(srv->conn_group = listener_group_new(cfg->max_connections)))
+        return -1;
     for (size_t i = 0; i < cfg->listen.n; i++) {
         if (listen_one(srv, cfg->listen.items[i], cfg->c2s_port, false) < 0 ||
             listen_one(srv, cfg->listen.items[i], cfg->c2s_tls_port, true) < 0)
@@ -160,6 +164,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct server *srv = t->data;
     c2s_tick(srv);
+    server_trim_memory(srv);
     if (!srv->stopping)
         return;
     if (srv->c2s_count > 0 && (int64_t)uv_now(srv->loop) < srv->start_time)
@@ -229,6 +234,7 @@ static void cleanup(struct server *srv, struct control *control)
     control_stop(control); /* before the walk: its handles close through its callbacks */
     uv_walk(srv->loop, close_walk, NULL);
     uv_run(srv->loop, UV_RUN_DEFAULT);
+    listener_group_free(srv->conn_group); /* its listeners are stopped */
     modules_fini(srv);
     router_free(srv->router);
     tls_ctx_free(srv->tls);

@@ -56,6 +56,7 @@ struct config {
     unsigned max_depth;         /* limits.max_depth 32 */
     unsigned max_attrs;         /* limits.max_attributes 64 */
     unsigned auth_timeout;      /* limits.auth_timeout 30 s (unauthenticated streams) */
+    unsigned tls_timeout;       /* limits.tls_timeout 10 s (streams not yet encrypted) */
     unsigned idle_timeout;      /* limits.idle_timeout 300 s: then ping; no answer in 60 s drops */
     unsigned ping_timeout;      /* limits.ping_timeout 60 s */
     unsigned keepalive_interval;/* limits.keepalive_interval 120 s: whitespace when idle */
@@ -63,6 +64,7 @@ struct config {
     uint64_t read_burst;        /* limits.read_burst 1048576 bytes */
     unsigned max_auth_attempts; /* limits.max_auth_attempts 3 per connection */
     unsigned max_connections;   /* limits.max_connections 10000 */
+    unsigned max_unauth_per_addr; /* limits.max_unauthenticated_per_address 20 */
     uint64_t send_queue_max;    /* limits.send_queue_max 1048576 bytes */
     unsigned congestion_timeout;/* limits.congestion_timeout 5 s */
     uint64_t send_queue_total;  /* limits.send_queue_total 256 MiB, all connections */

@@ -132,14 +132,22 @@ const struct config_option config_options[] = {
     {.key = "limits.max_stanza_size", .type = CFG_SIZE, AS_INT(max_stanza_size),
      .min = 10000, .max = 16 * MiB, .def = "256KiB",
      .help = "Largest stanza accepted; a larger one closes the stream "
-             "(RFC 6120 requires at least 10000 bytes)."},
+             "(RFC 6120 requires at least 10000 bytes). Before authentication the "
+             "limit is at most 16KiB."},
     {.key = "limits.max_depth", .type = CFG_INT, AS_INT(max_depth), .min = 4, .max = 256,
      .def = "32", .help = "Deepest XML element nesting accepted inside a stanza."},
     {.key = "limits.max_attributes", .type = CFG_INT, AS_INT(max_attrs), .min = 8, .max = 1024,
-     .def = "64", .help = "Most attributes accepted on one XML element."},
+     .def = "64",
+     .help = "Most attributes accepted on one XML element; namespace declarations "
+             "(xmlns) count as attributes."},
     {.key = "limits.auth_timeout", .type = CFG_DURATION, AS_INT(auth_timeout),
      .min = 5, .max = 10 * MINUTE, .def = "30s",
      .help = "Time a connection may take to authenticate before it is closed."},
+    {.key = "limits.tls_timeout", .type = CFG_DURATION, AS_INT(tls_timeout),
+     .min = 2, .max = 10 * MINUTE, .def = "10s",
+     .help = "Time a connection may take to start and finish TLS (STARTTLS or direct TLS) "
+             "before it is closed; shorter than limits.auth_timeout, so that idle sockets "
+             "that never speak are dropped early."},
     {.key = "limits.idle_timeout", .type = CFG_DURATION, AS_INT(idle_timeout),
      .min = 5, .max = DAY, .def = "5m",
      .help = "After this long without traffic the server pings the peer (XEP-0199); "
@@ -164,7 +172,13 @@ const struct config_option config_options[] = {
              "count; ten of those close the connection."},
     {.key = "limits.max_connections", .type = CFG_INT, AS_INT(max_connections),
      .min = 1, .max = 1000000, .def = "10000",
-     .help = "Most simultaneous connections; further ones wait until others close."},
+     .help = "Most simultaneous client connections, all ports together; further ones "
+             "wait until others close."},
+    {.key = "limits.max_unauthenticated_per_address", .type = CFG_INT,
+     AS_INT(max_unauth_per_addr), .min = 1, .max = 1000000, .def = "20",
+     .help = "Most connections one address may hold open before they authenticate "
+             "(IPv6: one /64); further ones are closed at once. Authenticated streams "
+             "do not count."},
     {.key = "limits.send_queue_max", .type = CFG_SIZE, AS_INT(send_queue_max),
      .min = 64 * KiB, .max = 1 * GiB, .def = "1MiB",
      .help = "Bytes queued for one slow reader before its connection is closed."},

@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/hmap.h"
 
 #define SERVER_MAX_LISTENERS 16
 #define SERVER_MAX_MODULES 64
@@ -21,6 +22,7 @@ struct store;
 struct tls_ctx;
 struct router;
 struct listener;
+struct listener_group;
 struct c2s;
 
 struct server {
@@ -31,11 +33,14 @@ struct server {
     struct router *router;
     struct listener *listeners[SERVER_MAX_LISTENERS];
     size_t nlisteners;
+    struct listener_group *conn_group;   /* the client listeners' limits.max_connections */
+    struct hmap preauth_addrs;           /* unauthenticated streams per address (c2s_limits.c) */
     void *mod_state[SERVER_MAX_MODULES]; /* indexed like the registry */
     size_t modules_started;              /* modules whose init succeeded, in
                                           * registry order; only they are finied */
     struct c2s *c2s_all;                 /* every c2s stream, for ticks and shutdown */
     size_t c2s_count;
+    size_t c2s_peak;                     /* most streams since the last trim */
     struct c2s *dispatching;             /* the client whose stanza is being handled,
                                           * else NULL (backpressure, c2s_session.c) */
     size_t queued_total;                 /* bytes queued on all c2s conns (conn_count_queue) */
@@ -53,5 +58,8 @@ struct server {
 const char *server_host(const struct server *srv, const char *domain);
 /* Unix time in seconds (plus the test-only clock_offset). */
 int64_t server_now(const struct server *srv);
+/* From the once-a-second tick: gives freed heap back to the system once
+ * the number of streams has fallen well below its peak. */
+void server_trim_memory(struct server *srv);
 
 #endif

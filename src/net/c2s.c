@@ -418,6 +418,10 @@ void c2s_restart_stream(struct c2s *c)
      * (RFC 6120 §4.9.1.2), which the client's fresh parser expects. */
     c->header_sent = false;
     xml_stream_reset(c->xs);
+    if (c->authed) {
+        c2s_preauth_release(c);
+        c2s_xml_limits(c);
+    }
 }
 
 static void c2s_on_tls_ready(void *ud)
@@ -440,6 +444,7 @@ static void c2s_free(struct c2s *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->c2s_count--;
+    c2s_preauth_release(c);
     c2s_auth_free(c);
     register_stream_free(c->reg);
     xml_stream_free(c->xs);
@@ -482,9 +487,17 @@ void c2s_accept(void *ud, struct conn *conn)
     if (c->next)
         c->next->prev = c;
     srv->c2s_all = c;
-    srv->c2s_count++;
+    if (++srv->c2s_count > srv->c2s_peak)
+        srv->c2s_peak = srv->c2s_count;
     conn_set_handler(conn, &c2s_conn_handler, c);
     conn_count_queue(conn, &srv->queued_total);
+    c2s_xml_limits(c);
+    if (c2s_preauth_take(c) < 0) {
+        log_info("c2s %s: too many unauthenticated connections from one address; closing",
+                 conn_id(conn));
+        c->state = C2S_CLOSING;
+        conn_abort(conn);
+    }
 }
 
 static void refill(struct c2s *c, int64_t now)
@@ -499,6 +512,17 @@ static void refill(struct c2s *c, int64_t now)
         c2s_unpause(c, C2S_PAUSE_AUTH);
 }
 
+/* TLS not started or not finished in time: idle sockets go early. */
+static void tls_timeout(struct c2s *c)
+{
+    if (conn_is_tls(c->conn)) { /* mid-handshake: nothing can be said */
+        c->state = C2S_CLOSING;
+        conn_abort(c->conn);
+        return;
+    }
+    c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
+}
+
 static void tick_one(struct c2s *c, int64_t now)
 {
     const struct config *cfg = c->srv->cfg;
@@ -507,6 +531,10 @@ static void tick_one(struct c2s *c, int64_t now)
     refill(c, now);
     if (c2s_check_congestion(c, now))
         return;
+    if (!c->tls && now - c->connected >= (int64_t)cfg->tls_timeout * 1000) {
+        tls_timeout(c);
+        return;
+    }
     if (!c->bound) {
         if (now - c->connected >= (int64_t)cfg->auth_timeout * 1000)
             c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);

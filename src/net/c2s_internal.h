@@ -23,6 +23,7 @@ enum {
 };
 
 struct plain_job;
+struct addr_slot;
 
 enum c2s_state {
     C2S_WAIT_STREAM, /* expecting a stream header (first, or after a restart) */
@@ -58,6 +59,7 @@ struct c2s {
     bool suspended;             /* the account being authenticated */
     struct plain_job *auth_job; /* PLAIN check under way on the worker pool */
     struct reg_stream *reg;     /* in-band registration (modules/register.h), or NULL */
+    struct addr_slot *preauth_slot; /* counted against its address until authenticated */
     char stream_id[17];
     int64_t connected;          /* ms, loop time */
     int64_t last_read, last_write;
@@ -90,6 +92,16 @@ int c2s_send_stanza(struct c2s *c, const struct stanza *st);
 void c2s_sasl_element(struct c2s *c, struct stanza *st);
 void c2s_sasl_mechanisms(struct c2s *c, struct buf *out);
 void c2s_auth_free(struct c2s *c);
+
+/* c2s_limits.c: what an unauthenticated stream may hold. */
+/* Counts c against its address (limits.max_unauthenticated_per_address):
+ * 0, -EAGAIN if the address has its fill, -ENOMEM. */
+int c2s_preauth_take(struct c2s *c);
+/* Gives the slot back (authenticated, or closing); idempotent. */
+void c2s_preauth_release(struct c2s *c);
+/* Sets the parser's limits for the stream's state (tighter before
+ * authentication). */
+void c2s_xml_limits(struct c2s *c);
 
 /* c2s_session.c */
 /* A stanza after SASL: bind, session, then routing. Consumes st. */

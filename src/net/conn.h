@@ -118,6 +118,7 @@ int tls_check_cert(const char *domain, const char *cert_file, const char *key_fi
 /* ---- listeners ---- */
 
 struct listener;
+struct listener_group;
 struct listener_opts {
     const char *addr;      /* "127.0.0.1", "::1", "::", "0.0.0.0" */
     int port;              /* 0: pick one (tests) */
@@ -125,8 +126,17 @@ struct listener_opts {
     struct tls_ctx *tls;   /* for direct TLS and STARTTLS */
     size_t send_queue_max;
     unsigned max_connections; /* over this, pause accepting */
+    struct listener_group *group; /* or NULL: max_connections for this listener alone */
 };
 typedef void (*listener_accept_cb)(void *ud, struct conn *c);
+/* Listeners that share one max_connections budget (the group's; the
+ * listener's own is then ignored): when the group is full, every member
+ * stops accepting. The caller frees the group after its listeners have
+ * been stopped. NULL on ENOMEM. */
+struct listener_group *listener_group_new(unsigned max_connections);
+void listener_group_free(struct listener_group *g);
+/* Connections open in the group's listeners. */
+unsigned listener_group_count(const struct listener_group *g);
 /* Binds and listens. 0 or negative UV error; *err gets a message. */
 int listener_start(struct listener **out, uv_loop_t *loop, const struct listener_opts *o,
                    listener_accept_cb cb, void *ud, char **err);

@@ -23,8 +23,16 @@
 #define ACCEPTS_PER_TURN 32
 #define EMFILE_BACKOFF_MS 1000
 
+/* One budget for several listeners: limits.max_connections is per server. */
+struct listener_group {
+    unsigned max;
+    struct listener *members; /* linked by group_next; stopped ones leave */
+};
+
 struct listener {
     struct net_ctx *ctx;
+    struct listener_group *group;
+    struct listener *group_next;
     uv_poll_t poll;
     uv_timer_t retry; /* EMFILE back-off */
     int fd;
@@ -52,10 +60,17 @@ __attribute__((format(printf, 2, 3))) static void set_err(char **err, const char
 
 static void on_readable(uv_poll_t *h, int status, int events);
 
+static bool listener_full(const struct listener *l)
+{
+    if (l->group)
+        return listener_group_count(l->group) >= l->group->max;
+    return l->max_connections && l->ctx->nconns >= l->max_connections;
+}
+
 /* Watches the socket exactly when accepting is allowed. */
 static void listener_update(struct listener *l)
 {
-    bool full = l->max_connections && l->ctx->nconns >= l->max_connections;
+    bool full = listener_full(l);
     bool want = !l->stopped && !l->backoff && !full;
     if (want == l->polling)
         return;
@@ -73,6 +88,17 @@ static void on_retry(uv_timer_t *t)
     listener_update(l);
 }
 
+/* A conn was accepted or freed: every member of the group may change. */
+static void group_update(struct listener *l)
+{
+    if (!l->group) {
+        listener_update(l);
+        return;
+    }
+    for (struct listener *m = l->group->members; m; m = m->group_next)
+        listener_update(m);
+}
+
 void listener_conn_gone(struct listener *l)
 {
     /* A closed conn freed a descriptor: worth trying again right away. */
@@ -80,7 +106,41 @@ void listener_conn_gone(struct listener *l)
         l->backoff = false;
         uv_timer_stop(&l->retry);
     }
-    listener_update(l);
+    group_update(l);
+}
+
+struct listener_group *listener_group_new(unsigned max_connections)
+{
+    struct listener_group *g = calloc(1, sizeof *g);
+    if (g)
+        g->max = max_connections;
+    return g;
+}
+
+void listener_group_free(struct listener_group *g)
+{
+    free(g);
+}
+
+/* The members' own counts: conn.c keeps them exact (failed set-ups too). */
+unsigned listener_group_count(const struct listener_group *g)
+{
+    unsigned n = 0;
+    for (const struct listener *m = g->members; m; m = m->group_next)
+        n += m->ctx->nconns;
+    return n;
+}
+
+static void group_leave(struct listener *l)
+{
+    if (!l->group)
+        return;
+    struct listener **p = &l->group->members;
+    while (*p && *p != l)
+        p = &(*p)->group_next;
+    if (*p)
+        *p = l->group_next;
+    l->group = NULL;
 }
 
 static void accept_failed(struct listener *l, int e)
@@ -121,7 +181,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
             l->cb(l->ud, c);
         if (l->stopped)
             return;
-        listener_update(l);
+        group_update(l);
     }
 }
 
@@ -189,6 +249,10 @@ static struct listener *listener_new(uv_loop_t *loop, int fd, const struct liste
     l->direct_tls = o->direct_tls;
     l->send_queue_max = o->send_queue_max;
     l->max_connections = o->max_connections;
+    if ((l->group = o->group)) {
+        l->group_next = l->group->members;
+        l->group->members = l;
+    }
     return l;
 }
 
@@ -244,6 +308,7 @@ void listener_stop(struct listener *l)
     if (!l || l->stopped)
         return;
     l->stopped = true;
+    group_leave(l);
     l->ctx->listener = NULL;
     net_ctx_unref(l->ctx);
     net_close_handle(&l->handles_open, (uv_handle_t *)&l->poll, on_listener_closed);

@@ -53,6 +53,7 @@ struct xml_active {
     uint64_t mark;         /* end of the last accepted element */
     uint64_t stop_at;      /* where a handler asked to stop */
     unsigned level;
+    unsigned ndecls;       /* namespace declarations of the element being opened */
     enum xml_error err;
     bool stop;      /* a handler asked to stop (or the stream closed) */
     bool replaying; /* feeding the synthetic header */
@@ -63,6 +64,7 @@ struct xml_stream {
     struct xml_limits lim;
     struct xml_stream_handler h;
     void *ud;
+    size_t max_tree;        /* bytes of one stanza's arena; 0: no cap */
     struct xml_active *act; /* NULL while idle */
     const char *replay;     /* synthetic stream header, once opened */
     bool replay_static;     /* replay points at one of common_headers */
@@ -106,9 +108,16 @@ static uint64_t event_end(const struct xml_active *a)
     return (uint64_t)idx + (uint64_t)count;
 }
 
+/* Bytes the element being read may take: the header has its own cap. */
+static size_t elem_limit(const struct xml_active *a)
+{
+    size_t max = a->xs->lim.max_stanza_size;
+    return a->level == 0 && max > XML_HEADER_MAX ? XML_HEADER_MAX : max;
+}
+
 static bool over_size(struct xml_active *a, uint64_t end)
 {
-    if (end - a->mark <= a->xs->lim.max_stanza_size)
+    if (end - a->mark <= elem_limit(a))
         return false;
     fail(a, XMLE_TOO_BIG);
     return true;
@@ -184,15 +193,33 @@ static struct xml_node *build_elem(struct stanza *st, struct xml_node *parent, c
     return n;
 }
 
+/* expat reports namespace declarations apart from attributes (on_ns_decl,
+ * just before the element's start): they count against the same limit,
+ * as they cost the same. */
 static bool too_many_attrs(struct xml_active *a, const char **atts)
 {
-    unsigned n = 0;
-    while (atts[2 * (size_t)n])
+    unsigned n = a->ndecls;
+    a->ndecls = 0;
+    if (n > a->xs->lim.max_attrs) {
+        fail(a, XMLE_TOO_MANY_ATTRS);
+        return true;
+    }
+    for (size_t i = 0; atts[i]; i += 2)
         if (++n > a->xs->lim.max_attrs) {
             fail(a, XMLE_TOO_MANY_ATTRS);
             return true;
         }
     return false;
+}
+
+/* A tree may cost more than its bytes ("<a/>" is a whole node): bounded. */
+static bool tree_too_big(struct xml_active *a)
+{
+    size_t max = a->xs->max_tree;
+    if (max == 0 || arena_footprint(a->cur->arena) <= max)
+        return false;
+    fail(a, XMLE_TOO_BIG);
+    return true;
 }
 
 static void flush_text(struct xml_active *a)
@@ -201,6 +228,8 @@ static void flush_text(struct xml_active *a)
         return;
     if (!xml_add_text(a->cur, a->node, a->text.data, a->text.len))
         fail(a, XMLE_NOMEM);
+    else
+        tree_too_big(a);
     buf_reset(&a->text);
 }
 
@@ -258,6 +287,7 @@ static void on_header(struct xml_active *a, const char *name, const char **atts)
         a->mark = end;
         return;
     }
+    a->ndecls = 0; /* capped apart (XML_HEADER_MAX_DECLS, on_ns_decl) */
     if (over_size(a, end) || too_many_attrs(a, atts))
         return;
     struct qname q = split_name(name);
@@ -275,10 +305,18 @@ static void on_header(struct xml_active *a, const char *name, const char **atts)
         stop_at(a, end);
 }
 
+/* Counts declarations on every element; on the header, also keeps them. */
 static void XMLCALL on_ns_decl(void *ud, const XML_Char *prefix, const XML_Char *uri)
 {
     struct xml_active *a = ud;
-    if (halted(a) || a->level != 0 || a->replaying)
+    if (halted(a) || a->replaying)
+        return;
+    unsigned max = a->level == 0 ? XML_HEADER_MAX_DECLS : a->xs->lim.max_attrs;
+    if (++a->ndecls > max) {
+        fail(a, XMLE_TOO_MANY_ATTRS);
+        return;
+    }
+    if (a->level != 0)
         return;
     int rc = buf_append_str(&a->decls, " xmlns");
     if (rc == 0 && prefix)
@@ -330,6 +368,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         fail(a, XMLE_NOMEM);
         return;
     }
+    if (tree_too_big(a))
+        return;
     a->node = n;
     a->level++;
 }
@@ -478,12 +518,19 @@ static void parser_setup(struct xml_active *a)
     /* No entity can be declared (no DTD), so this is belt and braces. */
     XML_SetBillionLaughsAttackProtectionMaximumAmplification(p, 10.0f);
     XML_SetBillionLaughsAttackProtectionActivationThreshold(p, 1024 * 1024);
+#ifdef HAVE_XML_ALLOC_TRACKER
+    /* expat >= 2.7.2 bounds its own memory against the input's size; the
+     * input limits above (header, stanza, attributes) are what bound it
+     * on older ones, Debian 12's 2.5 among them. */
+    XML_SetAllocTrackerMaximumAmplification(p, 100.0f);
+    XML_SetAllocTrackerActivationThreshold(p, 1024 * 1024);
+#endif
 #ifdef HAVE_XML_REPARSE_DEFERRAL
     /* deferral could hold a complete stanza back until more bytes arrive */
     XML_SetReparseDeferralEnabled(p, XML_FALSE);
 #endif
     a->fed = a->mark = a->stop_at = 0;
-    a->level = 0;
+    a->level = a->ndecls = 0;
     a->err = XMLE_OK;
     a->stop = a->replaying = a->dirty = false;
 }
@@ -508,7 +555,7 @@ static struct xml_active *active_new(struct xml_stream *xs)
         return NULL;
     a->xs = xs;
     buf_init(&a->text, xs->lim.max_stanza_size);
-    buf_init(&a->decls, xs->lim.max_stanza_size);
+    buf_init(&a->decls, XML_HEADER_MAX);
     a->p = XML_ParserCreateNS("UTF-8", NS_SEP); /* UTF-8 only (RFC 6120 §11.6) */
     if (!a->p) {
         free(a);
@@ -576,9 +623,20 @@ static int feed_piece(struct xml_stream *xs, const char *data, size_t n, size_t 
     }
     if (s != XML_STATUS_OK)
         return -(int)map_expat_error(XML_GetErrorCode(a->p));
-    if (a->fed - a->mark > xs->lim.max_stanza_size)
+    if (a->fed - a->mark > elem_limit(a))
         return -(int)XMLE_TOO_BIG;
     return 1;
+}
+
+/* The next piece: at most one byte past what the element being read may
+ * still take, so expat never buffers much more than the limit. */
+static size_t piece_len(const struct xml_stream *xs, size_t left)
+{
+    const struct xml_active *a = xs->act;
+    size_t limit = elem_limit(a), used = (size_t)(a->fed - a->mark);
+    size_t room = used < limit ? limit - used + 1 : 1;
+    size_t n = left < FEED_PIECE ? left : FEED_PIECE;
+    return n < room ? n : room;
 }
 
 long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len)
@@ -593,7 +651,7 @@ long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len)
     if (e != XMLE_OK)
         return stream_fail(xs, e);
     for (size_t done = 0; done < len;) {
-        size_t n = len - done < FEED_PIECE ? len - done : FEED_PIECE;
+        size_t n = piece_len(xs, len - done);
         size_t at = 0;
         int rc = feed_piece(xs, data + done, n, &at);
         if (rc < 0)
@@ -609,12 +667,10 @@ long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len)
 
 /* ---- public life cycle ---- */
 
-struct xml_stream *xml_stream_new(const struct xml_limits *limits,
-                                  const struct xml_stream_handler *h, void *ud)
+void xml_stream_set_max_tree(struct xml_stream *xs, size_t max) { xs->max_tree = max; }
+
+void xml_stream_set_limits(struct xml_stream *xs, const struct xml_limits *limits)
 {
-    struct xml_stream *xs = calloc(1, sizeof *xs);
-    if (!xs)
-        return NULL;
     xs->lim = *limits;
     if (!xs->lim.max_stanza_size)
         xs->lim.max_stanza_size = DEFAULT_MAX_STANZA;
@@ -622,6 +678,17 @@ struct xml_stream *xml_stream_new(const struct xml_limits *limits,
         xs->lim.max_depth = DEFAULT_MAX_DEPTH;
     if (!xs->lim.max_attrs)
         xs->lim.max_attrs = DEFAULT_MAX_ATTRS;
+    if (xs->act) /* the buffers were sized by the old limit */
+        xs->act->text.limit = xs->lim.max_stanza_size;
+}
+
+struct xml_stream *xml_stream_new(const struct xml_limits *limits,
+                                  const struct xml_stream_handler *h, void *ud)
+{
+    struct xml_stream *xs = calloc(1, sizeof *xs);
+    if (!xs)
+        return NULL;
+    xml_stream_set_limits(xs, limits);
     xs->h = *h;
     xs->ud = ud;
     xs->phase = PH_PROLOG;

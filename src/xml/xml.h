@@ -105,7 +105,8 @@ enum xml_error {
     XMLE_RESTRICTED,      /* DTD, comment, processing instruction, entity reference */
     XMLE_TOO_BIG,         /* stanza over max_stanza_size: policy-violation */
     XMLE_TOO_DEEP,        /* nesting over max_depth: policy-violation */
-    XMLE_TOO_MANY_ATTRS,  /* over max_attrs on one element: policy-violation */
+    XMLE_TOO_MANY_ATTRS,  /* over max_attrs on one element (namespace declarations
+                           * count), or over XML_HEADER_MAX_DECLS on the header */
     XMLE_NOMEM,           /* allocation failed: internal-server-error */
     XMLE_BAD_ENCODING,    /* the XML declaration names an encoding other than UTF-8 */
 };
@@ -113,8 +114,17 @@ enum xml_error {
 struct xml_limits {
     size_t max_stanza_size; /* bytes of one top-level element, as received */
     unsigned max_depth;     /* element depth below the stream element */
-    unsigned max_attrs;     /* attributes on one element */
+    unsigned max_attrs;     /* attributes plus namespace declarations on one element */
 };                          /* 0 in any field: a built-in default */
+
+/* The stream header is fixed in shape and small (a few hundred bytes, two
+ * or three declarations); its copy is kept for the stream's life (the
+ * replay), so it gets tight limits of its own: XML_HEADER_MAX bytes from
+ * the start of the document (XML declaration included) to its '>', and
+ * XML_HEADER_MAX_DECLS namespace declarations (XMLE_TOO_BIG,
+ * XMLE_TOO_MANY_ATTRS). */
+#define XML_HEADER_MAX 4096
+#define XML_HEADER_MAX_DECLS 4
 
 struct xml_stream_handler {
     /* The stream header (<stream:stream ...>) was read. root is an element
@@ -150,6 +160,13 @@ void xml_stream_free(struct xml_stream *xs);
 long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len);
 /* Starts over for a stream restart (after STARTTLS or SASL success). */
 void xml_stream_reset(struct xml_stream *xs);
+/* Replaces the limits (0 fields: defaults), e.g. raises the stanza size
+ * once the peer has authenticated; they apply from the next byte fed. */
+void xml_stream_set_limits(struct xml_stream *xs, const struct xml_limits *limits);
+/* Caps the memory one stanza's tree may take (XMLE_TOO_BIG): "<a/>" is 4
+ * bytes of input but a whole node. 0 (the default): no cap, for trusted
+ * input such as the store's. */
+void xml_stream_set_max_tree(struct xml_stream *xs, size_t max);
 /* Releases the expat parser if it sits between two top-level elements;
  * the next feed recreates it, replaying the stream header silently.
  * Returns true if memory was released. */

@@ -1,6 +1,7 @@
 /* Fuzz target for the XML stream parser and the serializer.
  *
- * Input: byte 0 selects small limits and whether to idle between chunks;
+ * Input: byte 0 selects small limits, whether to idle between chunks and
+ * whether to cap the tree's memory;
  * bytes 1..4 give a cycle of chunk sizes (1..64); the rest is the stream.
  * Each stanza is serialized, parsed back as a stream of its own and
  * serialized again: both serializations must be identical. A stanza
@@ -82,6 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct xml_stream *xs = xml_stream_new(&lim, &h, &f);
     if (!xs)
         return 0;
+    if (data[0] & 16)
+        xml_stream_set_max_tree(xs, 4096);
     const char *in = (const char *)data + 5;
     size_t len = size - 5, off = 0;
     for (unsigned i = 0; off < len; i++) {
@@ -94,9 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((size_t)rc > n)
             abort();
         off += (size_t)rc; /* a stop leaves the rest to feed again */
+        /* an unfinished element never holds more than the limit */
+        if (xml_stream_pending(xs) > lim.max_stanza_size)
+            abort();
         if (idle)
             xml_stream_idle(xs);
-        (void)xml_stream_pending(xs);
     }
     xml_stream_free(xs);
     buf_free(&f.out);

@@ -377,7 +377,7 @@ static void srv_init_max(struct srv *s, bool direct_tls, bool with_tls, size_t q
     s->tls = with_tls ? make_tls() : NULL;
     if (with_tls)
         assert_non_null(s->tls);
-    struct listener_opts o = {"127.0.0.1", 0, direct_tls, s->tls, queue_max, max_conn};
+    struct listener_opts o = {"127.0.0.1", 0, direct_tls, s->tls, queue_max, max_conn, NULL};
     char *err = NULL;
     int rc = listener_start(&s->l, &s->loop, &o, on_accept, s, &err);
     assert_int_equal(rc, 0);
@@ -1156,7 +1156,7 @@ static void test_listener_errors(void **state)
     uv_loop_init(&loop);
     struct listener *a = NULL, *b = NULL;
     char *err = NULL;
-    struct listener_opts o = {"127.0.0.1", 0, false, NULL, 0, 0};
+    struct listener_opts o = {"127.0.0.1", 0, false, NULL, 0, 0, NULL};
     assert_int_equal(listener_start(&a, &loop, &o, NULL, NULL, &err), 0);
     o.port = listener_port(a);
     assert_int_equal(listener_start(&b, &loop, &o, NULL, NULL, &err), UV_EADDRINUSE);
@@ -1173,9 +1173,9 @@ static void test_listener_errors(void **state)
 
     /* "0.0.0.0" and "::" on one port: IPV6_V6ONLY keeps them apart. */
     struct listener *v4 = NULL, *v6 = NULL;
-    struct listener_opts o4 = {"0.0.0.0", 0, false, NULL, 0, 0};
+    struct listener_opts o4 = {"0.0.0.0", 0, false, NULL, 0, 0, NULL};
     assert_int_equal(listener_start(&v4, &loop, &o4, NULL, NULL, &err), 0);
-    struct listener_opts o6 = {"::", listener_port(v4), false, NULL, 0, 0};
+    struct listener_opts o6 = {"::", listener_port(v4), false, NULL, 0, 0, NULL};
     int rc = listener_start(&v6, &loop, &o6, NULL, NULL, &err);
     if (rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) {
         print_message("no IPv6 here, dual bind not checked\n");

@@ -410,6 +410,163 @@ static void test_attrs(void **state)
     rec_done(&r, xs);
 }
 
+/* ---- namespace declarations, the header's caps, tree memory ---- */
+
+#define HDR_START "<stream:stream xmlns='jabber:client' xmlns:stream='" STREAMS_NS "'"
+
+/* A header with n extra prefix declarations (issue 7: 12,500 of them). */
+static void header_with_decls(struct buf *b, unsigned n)
+{
+    buf_init(b, 0);
+    buf_append_str(b, HDR_START " to='example.com' version='1.0'");
+    for (unsigned i = 0; i < n; i++)
+        buf_printf(b, " xmlns:p%06u='u'", i);
+    buf_append_str(b, ">");
+}
+
+static void test_header_decls_capped(void **state)
+{
+    (void)state;
+    struct buf b;
+    struct rec r;
+    /* xmlns and xmlns:stream plus two more: still a header */
+    header_with_decls(&b, XML_HEADER_MAX_DECLS - 2);
+    struct xml_stream *xs = rec_stream(&r, NULL);
+    assert_int_equal(xml_stream_feed(xs, b.data, b.len), (long)b.len);
+    assert_int_equal(r.opens, 1);
+    rec_done(&r, xs);
+    buf_free(&b);
+    header_with_decls(&b, XML_HEADER_MAX_DECLS - 1);
+    xs = rec_stream(&r, NULL);
+    assert_int_equal(xml_stream_feed(xs, b.data, b.len), -XMLE_TOO_MANY_ATTRS);
+    assert_int_equal(r.opens, 0);
+    rec_done(&r, xs);
+    buf_free(&b);
+}
+
+static void test_header_decl_flood(void **state)
+{
+    (void)state;
+    struct buf b;
+    header_with_decls(&b, 12500); /* 225 KB, under the 256 KiB stanza limit */
+    const struct xml_limits lim = {256 * 1024, 16, 64};
+    struct rec r;
+    struct xml_stream *xs = rec_stream(&r, &lim);
+    long rc = xml_stream_feed(xs, b.data, b.len);
+    /* refused by size before the start tag is complete */
+    assert_int_equal(rc, -XMLE_TOO_BIG);
+    assert_int_equal(r.opens, 0);
+    rec_done(&r, xs);
+    buf_free(&b);
+}
+
+static void test_header_size_capped(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_append_str(&b, "<?xml version='1.0'?>" HDR_START " to='");
+    while (b.len < XML_HEADER_MAX + 64)
+        buf_append_str(&b, "x");
+    struct rec r;
+    struct xml_stream *xs = rec_stream(&r, NULL);
+    /* fed a byte at a time, it stops at the cap, not at the stanza limit */
+    long rc = 0;
+    size_t i = 0;
+    for (; i < b.len && rc >= 0; i++)
+        rc = xml_stream_feed(xs, b.data + i, 1);
+    assert_int_equal(rc, 0 - XMLE_TOO_BIG);
+    assert_true(i > XML_HEADER_MAX - 16);
+    assert_true(i <= XML_HEADER_MAX + 1);
+    rec_done(&r, xs);
+    /* a long but legitimate header (to, from, id) opens */
+    xs = rec_stream(&r, NULL);
+    buf_reset(&b);
+    buf_append_str(&b, HDR_START " version='1.0' to='");
+    for (int k = 0; k < 1000; k++)
+        buf_append_str(&b, "d");
+    buf_append_str(&b, "' from='");
+    for (int k = 0; k < 2000; k++)
+        buf_append_str(&b, "u");
+    buf_append_str(&b, "'>");
+    assert_int_equal(xml_stream_feed(xs, b.data, b.len), (long)b.len);
+    assert_int_equal(r.opens, 1);
+    rec_done(&r, xs);
+    buf_free(&b);
+}
+
+static void test_stanza_decls_count_as_attrs(void **state)
+{
+    (void)state;
+    const struct xml_limits lim = {4096, 8, 3};
+    struct rec r;
+    struct xml_stream *xs = rec_stream(&r, &lim);
+    assert_true(feed_str(xs, HEADER "<a xmlns='urn:a' xmlns:p='urn:p' p:x='1'/>") > 0);
+    assert_int_equal(r.stanzas, 1);
+    /* children count on their own */
+    assert_true(feed_str(xs, "<a xmlns:p='u' x='1'><b xmlns:q='u' y='1' z='2'/></a>") > 0);
+    assert_int_equal(r.stanzas, 2);
+    assert_int_equal(feed_str(xs, "<a xmlns:p='u' xmlns:q='u' x='1' y='2'/>"),
+                     -XMLE_TOO_MANY_ATTRS);
+    rec_done(&r, xs);
+    xs = rec_stream(&r, &lim);
+    assert_int_equal(feed_str(xs, HEADER "<a><b xmlns:p='u' xmlns:q='u' xmlns:r='u' "
+                                         "xmlns:s='u'/></a>"),
+                     -XMLE_TOO_MANY_ATTRS);
+    assert_int_equal(r.stanzas, 0);
+    rec_done(&r, xs);
+}
+
+/* "<a/>" is 4 bytes of input but a whole node: the tree cap bounds it. */
+static void test_tree_capped(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_append_str(&b, "<m>");
+    for (int i = 0; i < 2000; i++)
+        buf_append_str(&b, "<a/>");
+    buf_append_str(&b, "</m>");
+    struct rec r;
+    struct xml_stream *xs = rec_stream(&r, NULL);
+    assert_true(feed_str(xs, HEADER) > 0);
+    assert_int_equal(xml_stream_feed(xs, b.data, b.len), (long)b.len);
+    assert_int_equal(r.stanzas, 1);
+    xml_stream_set_max_tree(xs, 64 * 1024);
+    assert_true(feed_str(xs, "<m><a/><a/>text<a x='1'/></m>") > 0);
+    assert_int_equal(r.stanzas, 2);
+    assert_int_equal(xml_stream_feed(xs, b.data, b.len), -XMLE_TOO_BIG);
+    assert_int_equal(r.stanzas, 2);
+    rec_done(&r, xs);
+    buf_free(&b);
+}
+
+static void test_set_limits(void **state)
+{
+    (void)state;
+    const struct xml_limits small = {10000, 8, 8}, big = {65536, 8, 8};
+    char body[12001];
+    memset(body, 'x', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    struct buf st;
+    buf_init(&st, 0);
+    buf_printf(&st, "<message><body>%s</body></message>", body);
+    struct rec r;
+    struct xml_stream *xs = rec_stream(&r, &small);
+    assert_true(feed_str(xs, HEADER) > 0);
+    assert_int_equal(xml_stream_feed(xs, st.data, st.len), -XMLE_TOO_BIG);
+    rec_done(&r, xs);
+    xs = rec_stream(&r, &small);
+    assert_true(feed_str(xs, HEADER) > 0);
+    xml_stream_reset(xs); /* as after SASL success */
+    xml_stream_set_limits(xs, &big);
+    assert_true(feed_str(xs, HEADER) > 0);
+    assert_int_equal(xml_stream_feed(xs, st.data, st.len), (long)st.len);
+    assert_int_equal(r.stanzas, 1);
+    rec_done(&r, xs);
+    buf_free(&st);
+}
+
 /* ---- stopping, reset ---- */
 
 static void test_stop_after_stanza(void **state)
@@ -761,6 +918,12 @@ int main(void)
         cmocka_unit_test(test_keepalives_do_not_add_up),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_attrs),
+        cmocka_unit_test(test_header_decls_capped),
+        cmocka_unit_test(test_header_decl_flood),
+        cmocka_unit_test(test_header_size_capped),
+        cmocka_unit_test(test_stanza_decls_count_as_attrs),
+        cmocka_unit_test(test_tree_capped),
+        cmocka_unit_test(test_set_limits),
         cmocka_unit_test(test_stop_after_stanza),
         cmocka_unit_test(test_stop_then_reset),
         cmocka_unit_test(test_stop_at_open),
