@@ -1128,15 +1128,22 @@ static void test_check_cert(void **state)
 {
     (void)state;
     char *err = NULL;
-    assert_int_equal(tls_check_cert(g_certs.crt[0], g_certs.key[0], &err), 0);
+    assert_int_equal(tls_check_cert("example.org", g_certs.crt[0], g_certs.key[0], &err), 0);
     assert_null(err);
-    assert_int_equal(tls_check_cert(g_certs.crt[0], g_certs.key[1], &err), -EINVAL);
+    /* a name under the certificate's wildcard is covered, another domain not */
+    assert_int_equal(tls_check_cert("conference.example.org", g_certs.crt[0], g_certs.key[0], &err),
+                     0);
+    assert_int_equal(tls_check_cert("other.test", g_certs.crt[0], g_certs.key[0], &err), -EINVAL);
+    assert_non_null(strstr(err, "does not name other.test"));
+    free(err);
+    assert_int_equal(tls_check_cert("example.org", g_certs.crt[0], g_certs.key[1], &err), -EINVAL);
     assert_non_null(strstr(err, "does not match"));
     free(err);
-    assert_int_equal(tls_check_cert(g_certs.crt[2], g_certs.key[2], &err), -EINVAL);
+    assert_int_equal(tls_check_cert("example.org", g_certs.crt[2], g_certs.key[2], &err), -EINVAL);
     assert_non_null(strstr(err, "expired"));
     free(err);
-    assert_int_equal(tls_check_cert("/nonexistent.crt", g_certs.key[0], &err), -ENOENT);
+    assert_int_equal(tls_check_cert("example.org", "/nonexistent.crt", g_certs.key[0], &err),
+                     -ENOENT);
     free(err);
 
     struct tls_cert bad = {"example.org", g_certs.crt[0], g_certs.key[1]};
