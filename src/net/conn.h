@@ -58,6 +58,16 @@ size_t conn_queued(const struct conn *c);
  * mark (half of send_queue_max) until on_drain is called. */
 bool conn_congested(const struct conn *c);
 
+/* Flush marks: cb(ud, 0) once every byte queued by conn_write so far
+ * has been handed to the kernel (with TLS: the records carrying them),
+ * so a caller can forget data only once it left the process; or
+ * cb(ud, err < 0) if the conn closes first (called before on_close).
+ * Exactly once either way, never from inside this call; cb may write,
+ * add marks or close. 0; -EPIPE (closed: cb will not be called);
+ * -ENOMEM. Marks are small; the caller bounds how many it keeps. */
+typedef void (*conn_flushed_cb)(void *ud, int status);
+int conn_on_flushed(struct conn *c, conn_flushed_cb cb, void *ud);
+
 /* Switches to TLS: bytes read from now on are TLS. Call after queuing
  * <proceed/>; that is flushed in plaintext before the switch. */
 int conn_starttls(struct conn *c);
