@@ -463,12 +463,15 @@ static struct delivery *find_by_session(struct offline *o, uint64_t id)
     return NULL;
 }
 
-/* One delivery per account at a time: a second resource coming online
- * meanwhile would otherwise be sent the rows the first has not deleted. */
+/* One delivery per account and live session at a time: a second
+ * resource coming online meanwhile would otherwise be sent the rows the
+ * first has not deleted. A record whose session has gone (waiting for its
+ * last flush) does not count: a client reconnecting at once, replacing
+ * its old stream, gets its backlog (perhaps some of it twice). */
 static bool account_busy(struct offline *o, const struct session *s)
 {
     for (struct delivery *d = o->deliveries; d; d = d->next)
-        if (strcmp(d->user, s->jid.local) == 0 && strcmp(d->domain, s->jid.domain) == 0)
+        if (d->s && strcmp(d->user, s->jid.local) == 0 && strcmp(d->domain, s->jid.domain) == 0)
             return true;
     return false;
 }
