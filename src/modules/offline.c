@@ -7,11 +7,19 @@
  * sends initial presence with a non-negative priority, the messages are
  * delivered oldest first and the delivered ones deleted.
  *
- * Delivery is paced: one pass queues at most half of the connection's send
- * queue (limits.send_queue_max), so a long backlog cannot overflow the
- * queue and close the stream (which would lose messages already counted as
- * delivered); the rest follows from a short timer while the session stays
- * available.
+ * Delivery is paced by the stream: a pass queues at most half of the
+ * connection's send queue (limits.send_queue_max), then asks the session
+ * to say when those bytes have been handed to the kernel (on_flushed).
+ * Only then are the pass's rows deleted and the next pass started. A
+ * stream that ends before that keeps every row of the pass: without
+ * stream management (XEP-0198) the server cannot know what the client
+ * read, but it never deletes what it has not even written (duplicates at
+ * the next login are possible, loss of unwritten rows is not).
+ *
+ * When the delete fails (disk full) nothing more is sent on that stream:
+ * the delete is retried with back-off (1 s doubling to 60 s), the failure
+ * logged once a minute at most, and once it succeeds the next pass starts
+ * after the last row sent, so no row is sent twice on one stream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,19 +37,23 @@
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_HINTS "urn:xmpp:hints"
 #define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
-#define OFFLINE_CHUNK 8       /* rows read from the store at a time */
-#define OFFLINE_PACE_MS 200   /* pause between passes of a long backlog */
+#define OFFLINE_CHUNK 8 /* rows read from the store at a time */
 
-struct pending {
-    struct session *s; /* removed on SESSION_UNAVAILABLE / SESSION_CLOSING */
-    struct pending *next;
-};
+#define OFFLINE_RETRY_MIN_MS 1000  /* first retry of a failed delete ... */
+#define OFFLINE_RETRY_MAX_MS 60000 /* ... doubling up to this */
+#define OFFLINE_WARN_EVERY_MS 60000
+
+struct delivery;
 
 struct offline {
     struct server *srv;
-    uv_timer_t timer;
-    struct pending *pending; /* sessions with more messages to come */
+    uv_timer_t timer;            /* next pass or delete retry due */
+    struct delivery *deliveries; /* backlogs being delivered */
+    uint64_t warned_at;          /* loop ms of the last delete warning, 0: never */
+    unsigned suppressed;         /* delete warnings not logged since */
 };
+
+static void on_timer(uv_timer_t *t);
 
 /* ---- storing ---- */
 
@@ -126,13 +138,20 @@ static enum hook_result offline_undeliverable(struct hook_ctx *c)
         break;
     }
     int rc = store_message(c, server_now(c->srv));
-    if (rc == -EDQUOT) {
-        router_error(c->srv, c->st, SC_RESOURCE_CONSTRAINT, "offline storage is full");
+    if (rc == 0)
         return HOOK_HANDLED;
-    }
-    if (rc < 0)
-        log_debug("offline: not stored (%d)", rc);
-    return rc == 0 ? HOOK_HANDLED : HOOK_PASS;
+    log_debug("offline: not stored (%d)", rc);
+    if (rc == -ENOENT || rc == -ENOBUFS)
+        return HOOK_PASS; /* no such account, or too big: service-unavailable */
+    /* The sender must know the message is not kept (RFC 6120 §8.3.3): a
+     * full quota or disk may pass ("wait"); anything else is our fault. */
+    if (rc == -EDQUOT || rc == -ENOSPC)
+        router_error(c->srv, c->st, SC_RESOURCE_CONSTRAINT,
+                     rc == -EDQUOT ? "offline storage is full"
+                                   : "offline storage is unavailable, try again later");
+    else
+        router_error(c->srv, c->st, SC_INTERNAL_SERVER_ERROR, "the message could not be stored");
+    return HOOK_HANDLED;
 }
 
 /* ---- delivering ---- */
@@ -207,7 +226,7 @@ static struct stanza *parse_stored(const struct config *cfg, const char *xml, si
     return st;
 }
 
-/* Growable list of delivered ids, deleted together at the end of a pass. */
+/* Growable list of row ids queued on a stream and not yet deleted. */
 struct ids {
     int64_t *v;
     size_t n, cap;
@@ -227,109 +246,269 @@ static int ids_push(struct ids *ids, int64_t id)
     return 0;
 }
 
-/* Delivers one chunk; adds what it handled to ids and its size to *sent.
- * A row that cannot be read back is deleted too (it never could be
- * delivered). Returns -errno once delivery fails (the session is closing). */
-static int deliver_chunk(struct offline *o, struct session *s, struct chunk *ch,
-                         struct ids *ids, size_t *sent)
+/* One account's backlog going to one session:
+ *   SEND     a pass may run (now, or from the timer)
+ *   FLUSHING a pass was queued; waiting for its bytes to reach the kernel
+ *   DELETE   they did; deleting the rows failed, retried from the timer
+ * The record outlives its session while FLUSHING (the conn answers the
+ * flush mark before it is freed); it never dereferences s after
+ * SESSION_CLOSING, when s becomes NULL. */
+enum dstate { D_SEND, D_FLUSHING, D_DELETE };
+
+struct delivery {
+    struct offline *o;
+    struct session *s; /* NULL once the session is closing */
+    uint64_t sess_id;
+    char *domain, *user; /* copies: the session's JID is freed before the mark fires */
+    struct ids sent;     /* queued on this stream, not yet deleted */
+    int64_t after;       /* highest id queued on this stream: never sent again */
+    enum dstate state;
+    bool more;         /* the last pass stopped at its budget */
+    bool timed;        /* waiting for the timer (at due) */
+    uint64_t due;      /* loop time, ms */
+    uint64_t retry_ms; /* back-off after a failed delete; 0 when none failed */
+    struct delivery *next;
+};
+
+static void delivery_free(struct delivery *d)
+{
+    struct offline *o = d->o;
+    for (struct delivery **p = &o->deliveries; *p; p = &(*p)->next) {
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    }
+    free(d->domain);
+    free(d->user);
+    free(d->sent.v);
+    free(d);
+}
+
+static void arm_timer(struct offline *o)
+{
+    uint64_t now = uv_now(o->srv->loop), first = UINT64_MAX;
+    for (struct delivery *d = o->deliveries; d; d = d->next)
+        if (d->timed && d->due < first)
+            first = d->due;
+    if (first == UINT64_MAX || uv_is_closing((uv_handle_t *)&o->timer))
+        return;
+    uv_timer_start(&o->timer, on_timer, first > now ? first - now : 0, 0);
+}
+
+static void schedule(struct delivery *d, uint64_t delay_ms)
+{
+    d->timed = true;
+    d->due = uv_now(d->o->srv->loop) + delay_ms;
+    arm_timer(d->o);
+}
+
+/* Delivers one chunk; adds what it queued to d->sent and its size to
+ * *bytes. A row that cannot be read back is counted as sent, so it is
+ * deleted too (it never could be delivered). -errno once delivery fails
+ * (the session is closing). */
+static int deliver_chunk(struct delivery *d, struct chunk *ch, size_t *bytes)
 {
     for (size_t i = 0; i < ch->n; i++) {
-        struct stanza *st = parse_stored(o->srv->cfg, ch->rows[i].xml, ch->rows[i].len);
+        struct stanza *st = parse_stored(d->o->srv->cfg, ch->rows[i].xml, ch->rows[i].len);
         int rc = 0;
         if (st)
-            rc = s->ops->deliver(s, st);
+            rc = d->s->ops->deliver(d->s, st);
         else
             log_warn("offline: dropping a stored message that cannot be read back");
         if (st)
             stanza_unref(st);
-        if (rc < 0 || ids_push(ids, ch->rows[i].id) < 0)
+        if (rc < 0 || ids_push(&d->sent, ch->rows[i].id) < 0)
             return rc < 0 ? rc : -ENOMEM;
-        *sent += ch->rows[i].len;
+        d->after = ch->rows[i].id;
+        *bytes += ch->rows[i].len;
     }
     return 0;
 }
 
-/* One pass: delivers up to the byte budget, then deletes what went out in
- * one transaction. Returns 1 if more messages wait, 0 if none, -errno. */
-static int deliver_pass(struct offline *o, struct session *s)
+/* Queues rows after d->after on the stream, up to half of the send queue
+ * (a long backlog must not overflow it and close the stream). 0 or
+ * -errno (a store error, or a closing session). */
+static int queue_pass(struct delivery *d)
 {
-    struct server *srv = o->srv;
-    size_t budget = srv->cfg->send_queue_max / 2, sent = 0;
-    struct ids ids = {0};
-    int64_t after = 0;
+    struct server *srv = d->o->srv;
+    size_t budget = srv->cfg->send_queue_max / 2, bytes = 0;
     int rc = 0, listed = OFFLINE_CHUNK;
-    while (rc == 0 && sent < budget && listed == OFFLINE_CHUNK) {
+    while (rc == 0 && bytes < budget && listed == OFFLINE_CHUNK) {
         struct chunk ch = {.n = 0};
-        listed = store_offline_list_sync(srv->store, s->jid.domain, s->jid.local, after,
-                                         OFFLINE_CHUNK, take_row, &ch);
+        listed = store_offline_list_sync(srv->store, d->domain, d->user, d->after, OFFLINE_CHUNK,
+                                         take_row, &ch);
         rc = listed < 0 ? listed : ch.err;
-        if (rc == 0 && ch.n > 0) {
-            after = ch.rows[ch.n - 1].id;
-            rc = deliver_chunk(o, s, &ch, &ids, &sent);
-        }
+        if (rc == 0)
+            rc = deliver_chunk(d, &ch, &bytes);
         chunk_free(&ch);
     }
-    int del = store_offline_delete_sync(srv->store, s->jid.domain, s->jid.local, ids.v, ids.n);
-    if (del < 0)
-        log_error("offline: delivered messages could not be deleted (%d)", del);
-    if (ids.n > 0)
-        log_debug("offline: delivered %zu message(s)", ids.n);
-    free(ids.v);
-    if (rc < 0)
-        return rc;
-    return sent >= budget && listed == OFFLINE_CHUNK ? 1 : 0;
+    d->more = rc == 0 && listed == OFFLINE_CHUNK;
+    return rc;
 }
 
-static void pending_remove(struct offline *o, struct session *s)
+static bool wants_more(const struct delivery *d)
 {
-    for (struct pending **p = &o->pending; *p; p = &(*p)->next) {
-        if ((*p)->s == s) {
-            struct pending *dead = *p;
-            *p = dead->next;
-            free(dead);
+    return d->s && d->s->available && d->s->priority >= 0 && !d->o->srv->stopping;
+}
+
+static void on_flushed(void *ud, int status);
+
+/* A pass: queue rows, then ask to be told when their bytes have left the
+ * process. Nothing queued: the backlog is done. A session that closes
+ * under the pass keeps every row of it (they come again at next login). */
+static void run_pass(struct delivery *d)
+{
+    d->timed = false;
+    if (!wants_more(d)) {
+        delivery_free(d);
+        return;
+    }
+    /* On an error the pass stops; what it queued is deleted once flushed
+     * and the rest waits for the next login. A failed deliver means the
+     * stream is closing: then the mark is refused and nothing deleted. */
+    if (queue_pass(d) < 0)
+        d->more = false;
+    if (d->sent.n == 0 || d->s->ops->on_flushed(d->s, on_flushed, d) < 0) {
+        delivery_free(d);
+        return;
+    }
+    d->state = D_FLUSHING;
+    log_debug("offline: queued %zu message(s)", d->sent.n);
+}
+
+/* Logged at most once a minute however many deliveries fail: a full
+ * disk fails every one of them. No JID. */
+static void warn_delete_failed(struct offline *o, int rc)
+{
+    uint64_t now = uv_now(o->srv->loop);
+    if (o->warned_at && now - o->warned_at < OFFLINE_WARN_EVERY_MS) {
+        o->suppressed++;
+        return;
+    }
+    log_warn("offline: delivered messages could not be deleted (%s); delivery to that "
+             "session paused, retrying with back-off (%u similar failure(s) not logged)",
+             strerror(-rc), o->suppressed);
+    o->warned_at = now ? now : 1;
+    o->suppressed = 0;
+}
+
+/* Deletes the rows the stream has taken. Then the next pass, or, if the
+ * store refuses (disk full), a retry with back-off: nothing more is sent
+ * until the rows already sent are gone, so none is ever sent twice. */
+static void delete_sent(struct delivery *d)
+{
+    struct offline *o = d->o;
+    d->timed = false;
+    int rc = store_offline_delete_sync(o->srv->store, d->domain, d->user, d->sent.v, d->sent.n);
+    if (rc < 0 && rc != -ENOENT) {
+        warn_delete_failed(o, rc);
+        if (!d->s) {
+            delivery_free(d); /* no stream to protect: the rows stay stored */
             return;
         }
+        d->state = D_DELETE;
+        d->retry_ms = d->retry_ms ? d->retry_ms * 2 : OFFLINE_RETRY_MIN_MS;
+        if (d->retry_ms > OFFLINE_RETRY_MAX_MS)
+            d->retry_ms = OFFLINE_RETRY_MAX_MS;
+        schedule(d, d->retry_ms);
+        return;
     }
-}
-
-static void on_pace(uv_timer_t *t);
-
-static void pending_add(struct offline *o, struct session *s)
-{
-    for (struct pending *p = o->pending; p; p = p->next)
-        if (p->s == s)
-            return;
-    struct pending *p = malloc(sizeof *p);
-    if (!p)
-        return; /* the rest waits for the next login */
-    p->s = s;
-    p->next = o->pending;
-    o->pending = p;
-    if (!uv_is_active((uv_handle_t *)&o->timer) && !uv_is_closing((uv_handle_t *)&o->timer))
-        uv_timer_start(&o->timer, on_pace, OFFLINE_PACE_MS, 0);
-}
-
-static void deliver_and_pace(struct offline *o, struct session *s)
-{
-    if (deliver_pass(o, s) == 1)
-        pending_add(o, s);
+    if (d->retry_ms)
+        log_info("offline: delivered messages deleted after a retry; delivery resumes");
+    d->sent.n = 0;
+    d->retry_ms = 0;
+    d->state = D_SEND;
+    if (rc == 0 && d->more && wants_more(d))
+        schedule(d, 0);
     else
-        pending_remove(o, s);
+        delivery_free(d);
 }
 
-static void on_pace(uv_timer_t *t)
+/* The flush mark of a pass: its bytes reached the kernel (status 0), or
+ * the stream ended first and the rows stay stored. */
+static void on_flushed(void *ud, int status)
+{
+    struct delivery *d = ud;
+    if (status < 0) {
+        log_debug("offline: stream ended before %zu message(s) left; kept", d->sent.n);
+        delivery_free(d);
+        return;
+    }
+    delete_sent(d);
+}
+
+static void on_timer(uv_timer_t *t)
 {
     struct offline *o = t->data;
-    struct pending *list = o->pending;
-    o->pending = NULL;
-    while (list) {
-        struct pending *p = list;
-        list = p->next;
-        struct session *s = p->s;
-        free(p);
-        if (!o->srv->stopping && s->available && s->priority >= 0)
-            deliver_and_pace(o, s);
+    uint64_t now = uv_now(o->srv->loop);
+    struct delivery *d;
+    /* Each step may free its record: look again from the start. */
+    do {
+        for (d = o->deliveries; d && !(d->timed && d->due <= now); d = d->next)
+            ;
+        if (d && d->state == D_DELETE)
+            delete_sent(d);
+        else if (d)
+            run_pass(d);
+    } while (d);
+    arm_timer(o);
+}
+
+static struct delivery *find_by_session(struct offline *o, uint64_t id)
+{
+    for (struct delivery *d = o->deliveries; d; d = d->next)
+        if (d->s && d->sess_id == id)
+            return d;
+    return NULL;
+}
+
+/* One delivery per account and live session at a time: a second
+ * resource coming online meanwhile would otherwise be sent the rows the
+ * first has not deleted. A record whose session has gone (waiting for its
+ * last flush) does not count: a client reconnecting at once, replacing
+ * its old stream, gets its backlog (perhaps some of it twice). */
+static bool account_busy(struct offline *o, const struct session *s)
+{
+    for (struct delivery *d = o->deliveries; d; d = d->next)
+        if (d->s && strcmp(d->user, s->jid.local) == 0 && strcmp(d->domain, s->jid.domain) == 0)
+            return true;
+    return false;
+}
+
+static void start_delivery(struct offline *o, struct session *s)
+{
+    if (account_busy(o, s))
+        return;
+    struct delivery *d = calloc(1, sizeof *d);
+    if (d) {
+        d->domain = strdup(s->jid.domain);
+        d->user = strdup(s->jid.local);
     }
+    if (!d || !d->domain || !d->user) {
+        if (d) {
+            free(d->domain);
+            free(d->user);
+        }
+        free(d);
+        return; /* the messages wait for the next login */
+    }
+    d->o = o;
+    d->s = s;
+    d->sess_id = s->id;
+    d->next = o->deliveries;
+    o->deliveries = d;
+    run_pass(d);
+}
+
+static void session_gone(struct offline *o, struct session *s)
+{
+    struct delivery *d = find_by_session(o, s->id);
+    if (!d)
+        return;
+    d->s = NULL;
+    if (d->state != D_FLUSHING)
+        delivery_free(d); /* its flush mark, if any, has fired */
 }
 
 static void offline_session_event(struct server *srv, void *state, struct session *s,
@@ -338,9 +517,11 @@ static void offline_session_event(struct server *srv, void *state, struct sessio
     struct offline *o = state;
     (void)srv;
     if (ev == SESSION_AVAILABLE && s->priority >= 0 && s->jid.local)
-        deliver_and_pace(o, s);
-    else if (ev == SESSION_UNAVAILABLE || ev == SESSION_CLOSING)
-        pending_remove(o, s);
+        start_delivery(o, s);
+    else if (ev == SESSION_CLOSING)
+        session_gone(o, s);
+    /* SESSION_UNAVAILABLE: the pass under way finishes (its rows are
+     * deleted once flushed); no further pass starts (wants_more). */
 }
 
 static int offline_init(struct server *srv, void **state)
@@ -363,11 +544,8 @@ static void offline_fini(struct server *srv, void *state)
 {
     (void)srv;
     struct offline *o = state;
-    while (o && o->pending) {
-        struct pending *p = o->pending;
-        o->pending = p->next;
-        free(p);
-    }
+    while (o && o->deliveries)
+        delivery_free(o->deliveries);
     free(o);
 }
 

@@ -29,6 +29,14 @@ static int sess_deliver(struct session *s, struct stanza *st)
     return rc;
 }
 
+static int sess_on_flushed(struct session *s, void (*cb)(void *ud, int status), void *ud)
+{
+    struct c2s *c = C2S_OF(s);
+    if (c->state == C2S_CLOSING)
+        return -EPIPE;
+    return conn_on_flushed(c->conn, cb, ud);
+}
+
 static void sess_kick(struct session *s, enum stream_cond cond, const char *text)
 {
     c2s_stream_error(C2S_OF(s), cond, text);
@@ -36,6 +44,7 @@ static void sess_kick(struct session *s, enum stream_cond cond, const char *text
 
 static const struct session_ops c2s_session_ops = {
     .deliver = sess_deliver,
+    .on_flushed = sess_on_flushed,
     .kick = sess_kick,
 };
 

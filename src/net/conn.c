@@ -35,6 +35,14 @@
 
 enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_CLOSED };
 
+/* A conn_on_flushed request: fires once flushed reaches pos. */
+struct conn_mark {
+    uint64_t pos;
+    conn_flushed_cb cb;
+    void *ud;
+    struct conn_mark *next;
+};
+
 struct conn {
     struct net_ctx *ctx;
     uv_tcp_t tcp;
@@ -65,6 +73,11 @@ struct conn {
     size_t *total;         /* owner's sum of queued bytes (conn_count_queue) */
     size_t counted;        /* what this conn adds to *total now */
 
+    /* Plaintext byte counts for conn_on_flushed: accepted by conn_write,
+     * carried by the write in flight, handed to the kernel. */
+    uint64_t written, inflight_end, flushed;
+    struct conn_mark *marks, **marks_tail; /* by pos, oldest first */
+
     char id[9];
     char peer[INET6_ADDRSTRLEN];
 };
@@ -72,6 +85,7 @@ struct conn {
 static void conn_flush(struct conn *c);
 static void conn_pump_saved(struct conn *c);
 static void close_handles(struct conn *c);
+static void fail_marks(struct conn *c);
 
 /* ---- net_ctx and the end-of-turn work list ---- */
 
@@ -232,6 +246,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     struct net_ctx *ctx = c->ctx;
     work_unlink(c);
+    fail_marks(c);
     if (c->h && c->h->on_close)
         c->h->on_close(c->ud, c->err);
     SSL_free(c->ssl);
@@ -319,6 +334,59 @@ static void tls_fail(struct conn *c, const char *what)
 
 /* ---- writing ---- */
 
+/* ---- flush marks (conn_on_flushed) ---- */
+
+/* Calls back the marks whose bytes have all been handed to the kernel.
+ * The ready ones are taken off first: a callback may add marks (or
+ * close the conn) without disturbing this walk. */
+static void fire_marks(struct conn *c)
+{
+    if (c->tls_failed)
+        return; /* the queued plaintext was dropped: fail_marks answers */
+    struct conn_mark *ready = NULL, **tail = &ready;
+    while (c->marks && c->marks->pos <= c->flushed) {
+        *tail = c->marks;
+        tail = &c->marks->next;
+        c->marks = c->marks->next;
+    }
+    *tail = NULL;
+    if (!c->marks)
+        c->marks_tail = &c->marks;
+    while (ready) {
+        struct conn_mark *m = ready;
+        ready = m->next;
+        m->cb(m->ud, 0);
+        free(m);
+    }
+}
+
+/* The conn is going away: whatever was not flushed never will be. */
+static void fail_marks(struct conn *c)
+{
+    int err = c->err < 0 && c->err != UV_EOF ? c->err : -EPIPE;
+    while (c->marks) {
+        struct conn_mark *m = c->marks;
+        c->marks = m->next;
+        m->cb(m->ud, err);
+        free(m);
+    }
+    c->marks_tail = &c->marks;
+}
+
+int conn_on_flushed(struct conn *c, conn_flushed_cb cb, void *ud)
+{
+    if (c->state == CONN_CLOSED || c->tls_failed)
+        return -EPIPE;
+    struct conn_mark *m = malloc(sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    *m = (struct conn_mark){.pos = c->written, .cb = cb, .ud = ud};
+    *c->marks_tail = m;
+    c->marks_tail = &m->next;
+    conn_schedule(c); /* fires from the flush if nothing is pending */
+    return 0;
+}
+
 /* Congestion has hysteresis (half to a quarter of queue_max), so a queue
  * hovering near one mark does not toggle the owner's pauses per write. */
 static size_t high_water(const struct conn *c) { return c->queue_max / 2; }
@@ -346,7 +414,9 @@ static void on_write(uv_write_t *req, int status)
         conn_fail(c, status);
         return;
     }
+    c->flushed = c->inflight_end;
     conn_schedule(c);
+    fire_marks(c);
     check_drained(c);
 }
 
@@ -386,6 +456,7 @@ static void flush_once(struct conn *c)
     struct buf *src = c->ssl ? &c->wire : &c->out;
     if (src->len == 0 || (!c->ssl && out_pending(c) == 0)) {
         release_buffers(c);
+        fire_marks(c);
         if (c->state == CONN_CLOSING)
             conn_shutdown(c);
         return;
@@ -395,6 +466,8 @@ static void flush_once(struct conn *c)
     if (!c->ssl)
         c->out_pos = 0;
     buf_swap(src, &c->inflight);
+    /* What is still queued as plaintext is not in this write. */
+    c->inflight_end = c->written - out_pending(c);
     uv_buf_t b = uv_buf_init(c->inflight.data, (unsigned int)c->inflight.len);
     c->wreq.data = c;
     int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
@@ -456,6 +529,7 @@ int conn_write(struct conn *c, const char *data, size_t len)
     int rc = buf_append(&c->out, data, len);
     if (rc < 0)
         return rc;
+    c->written += len;
     if (!c->congested && conn_queued(c) > high_water(c)) {
         c->congested = true;
         c->congested_at = uv_now(c->ctx->loop);
@@ -735,6 +809,7 @@ struct conn *conn_from_fd(struct net_ctx *ctx, int fd, const struct sockaddr *pe
     buf_init(&c->wire, SIZE_MAX / 4);
     buf_init(&c->inflight, SIZE_MAX / 4);
     buf_init(&c->rin, SIZE_MAX / 4);
+    c->marks_tail = &c->marks;
     make_id(c);
     peer_name(c, peer);
     uv_tcp_init(ctx->loop, &c->tcp);

@@ -72,6 +72,16 @@ uint64_t conn_congested_for(const struct conn *c);
  * outlive the conn; NULL stops counting. One total per conn. */
 void conn_count_queue(struct conn *c, size_t *total);
 
+/* Flush marks: cb(ud, 0) once every byte queued by conn_write so far
+ * has been handed to the kernel (with TLS: the records carrying them),
+ * so a caller can forget data only once it left the process; or
+ * cb(ud, err < 0) if the conn closes first (called before on_close).
+ * Exactly once either way, never from inside this call; cb may write,
+ * add marks or close. 0; -EPIPE (closed: cb will not be called);
+ * -ENOMEM. Marks are small; the caller bounds how many it keeps. */
+typedef void (*conn_flushed_cb)(void *ud, int status);
+int conn_on_flushed(struct conn *c, conn_flushed_cb cb, void *ud);
+
 /* Switches to TLS: bytes read from now on are TLS. Call after queuing
  * <proceed/>; that is flushed in plaintext before the switch. */
 int conn_starttls(struct conn *c);

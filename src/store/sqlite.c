@@ -33,7 +33,7 @@
 #include "xmpp/jid.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
-
+#define STORE_DISK_LOG_EVERY_S 60
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -81,11 +81,31 @@ static int sql_errno(int rc)
     }
 }
 
+static bool is_disk_error(int rc)
+{
+    return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
+}
+
 /* Logs what failed. SQLite's messages name tables and columns, never
- * values, so no JID reaches the log this way. */
+ * values, so no JID reaches the log this way. A full or failing disk
+ * fails every write, many a second: such errors are logged once a
+ * minute, with how many were not. Others are rare. */
 int store_db_fail(struct store *s, int rc, const char *what)
 {
-    log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+    if (!is_disk_error(rc)) {
+        log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+        return sql_errno(rc);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (s->disk_err_at && ts.tv_sec - s->disk_err_at < STORE_DISK_LOG_EVERY_S) {
+        s->disk_err_quiet++;
+        return sql_errno(rc);
+    }
+    log_error("store: %s: %s (%u more disk errors since the last such line)", what,
+              sqlite3_errmsg(s->db), s->disk_err_quiet);
+    s->disk_err_at = ts.tv_sec ? ts.tv_sec : 1;
+    s->disk_err_quiet = 0;
     return sql_errno(rc);
 }
 

@@ -41,6 +41,8 @@ struct store {
     uint8_t secret[STORE_SECRET_LEN];
     sqlite3_stmt *stmt[ST_COUNT];
     struct hmap cached; /* SQL text (a static string) -> sqlite3_stmt */
+    int64_t disk_err_at;     /* monotonic s of the last disk error logged */
+    unsigned disk_err_quiet; /* disk errors not logged since */
 };
 
 /* The cached statement for sql (a string literal: its address and text
@@ -76,7 +78,8 @@ int store_account_id(struct store *s, const char *domain, const char *user, sqli
  * -EINVAL (credentials) or -errno. */
 int store_account_insert_in_tx(struct store *s, const char *domain, const char *user,
                                const struct account_creds *c, int64_t created, sqlite3_int64 *id);
-/* Logs what failed (never values) and maps the SQLite code to -errno. */
+/* Logs what failed (never values; disk-full and I/O errors once a minute
+ * at most) and maps the SQLite code to -errno. */
 int store_db_fail(struct store *s, int rc, const char *what);
 
 #endif

@@ -20,6 +20,12 @@ struct session_ops {
     /* Sends a stanza to the client. Does not consume st. 0 or -errno
      * (the session is then closing). */
     int (*deliver)(struct session *s, struct stanza *st);
+    /* cb(ud, 0) once every stanza delivered so far has been handed to the
+     * operating system (not: read by the client), or cb(ud, -errno) if the
+     * stream ends first; exactly once, never from inside this call, never
+     * after the stream is freed. 0, or -errno (closing: cb is not called).
+     * Offline delivery deletes what it sent only on cb(ud, 0). */
+    int (*on_flushed)(struct session *s, void (*cb)(void *ud, int status), void *ud);
     /* Ends the session with a stream error (conflict, system-shutdown...). */
     void (*kick)(struct session *s, enum stream_cond cond, const char *text);
 };

@@ -158,6 +158,10 @@ struct srv {
     /* conn_count_queue: the total over all conns, and checks of it */
     size_t total, total_after_flood, queued_after_flood, total_at_drain;
     int total_mismatches;
+    /* flush marks: status and closes seen when each fired */
+    int marks, mark_status[4], closes_at_mark[4];
+    size_t queued_at_mark[4];
+    struct conn *marked;
 };
 
 struct sconn {
@@ -238,6 +242,35 @@ static void flood(struct srv *s, struct conn *c)
     conn_close(c);
 }
 
+static void on_mark(void *ud, int status)
+{
+    struct srv *s = ud;
+    if (s->marks < 4) {
+        s->mark_status[s->marks] = status;
+        s->closes_at_mark[s->marks] = s->closes;
+        s->queued_at_mark[s->marks] = s->marked ? conn_queued(s->marked) : 0;
+    }
+    s->marks++;
+}
+
+/* MARK: a line, then two marks on it (both fire, in order, once it left).
+ * HOLD: more than the kernel takes from a client that does not read,
+ * then a mark that can only fire with an error when the client resets. */
+static void mark_command(struct srv *s, struct conn *c, bool hold)
+{
+    static char chunk[BIG_CHUNK];
+    s->marked = c;
+    if (hold)
+        for (size_t sent = 0; sent + BIG_CHUNK <= FLOOD_QUEUE_MAX / 2; sent += BIG_CHUNK)
+            conn_write(c, chunk, BIG_CHUNK);
+    else
+        conn_write(c, "M\n", 2);
+    assert_int_equal(conn_on_flushed(c, on_mark, s), 0);
+    if (!hold)
+        assert_int_equal(conn_on_flushed(c, on_mark, s), 0);
+    assert_int_equal(s->marks, 0); /* never from inside the call */
+}
+
 static void handle_line(struct sconn *sc, const char *line)
 {
     struct srv *s = sc->s;
@@ -266,6 +299,8 @@ static void handle_line(struct sconn *sc, const char *line)
         uv_timer_start(&s->ticker, big_tick, 0, 1);
     } else if (strcmp(line, "FLOOD") == 0) {
         flood(s, c);
+    } else if (strcmp(line, "MARK") == 0 || strcmp(line, "HOLD") == 0) {
+        mark_command(s, c, line[0] == 'H');
     } else if (line[0] == 'P') {
         /* Pause after every line; the ticker resumes. */
         conn_write(c, line, strlen(line));
@@ -318,6 +353,8 @@ static void on_close(void *ud, int err)
         s->paused = NULL;
     if (s->flooded == sc->c)
         s->flooded = NULL;
+    if (s->marked == sc->c)
+        s->marked = NULL;
     buf_free(&sc->line);
     free(sc);
     finish_if_done(s);
@@ -972,6 +1009,61 @@ static void test_abrupt_close(void **state)
     run_abrupt(true, false);
 }
 
+/* ---- flush marks ---- */
+
+static void *client_mark(void *arg)
+{
+    struct cli *k = arg;
+    struct cli_conn cc;
+    if (!cli_open(k, k->sni != NULL, &cc))
+        return NULL;
+    if (k->rst) {
+        /* Reads nothing: the server's bytes pile up, then a reset. */
+        if (!cc_send(&cc, "HOLD\n"))
+            cli_fail(k, "send HOLD");
+        usleep(300 * 1000);
+        cli_set_rst(cc.fd);
+    } else if (!cc_send(&cc, "MARK\n") || !cc_line(&cc, "M\n")) {
+        cli_fail(k, "MARK");
+    } else if (cc.ssl) {
+        tls_quit(k, cc.ssl);
+    } else if (!plain_send(cc.fd, "QUIT\n") || !plain_line(cc.fd, "BYE\n")) {
+        cli_fail(k, "QUIT");
+    }
+    cli_close(&cc);
+    return NULL;
+}
+
+static void run_mark(bool tls, bool rst)
+{
+    struct srv s;
+    srv_init(&s, tls, tls, FLOOD_QUEUE_MAX, 1);
+    struct cli k = {.port = s.port, .sni = tls ? "example.org" : NULL, .rst = rst,
+                    .small_rcvbuf = rst};
+    srv_run(&s, client_mark, &k);
+    assert_string_equal(k.err, "");
+    /* Each mark fired exactly once, before on_close. */
+    assert_int_equal(s.marks, rst ? 1 : 2);
+    for (int i = 0; i < s.marks; i++) {
+        assert_int_equal(s.closes_at_mark[i], 0);
+        if (rst && s.mark_status[i] >= 0)
+            fail_msg("tls %d: a mark on unsent bytes fired with %d", tls, s.mark_status[i]);
+        if (!rst) {
+            assert_int_equal(s.mark_status[i], 0);
+            assert_int_equal(s.queued_at_mark[i], 0);
+        }
+    }
+}
+
+static void test_flush_marks(void **state)
+{
+    (void)state;
+    run_mark(false, false);
+    run_mark(true, false);
+    run_mark(false, true);
+    run_mark(true, true);
+}
+
 /* ---- pausing with pipelined TLS input ---- */
 
 static void *client_pipeline(void *arg)
@@ -1222,6 +1314,7 @@ int main(void)
         cmocka_unit_test(test_big_write_tls),
         cmocka_unit_test(test_abrupt_close),
         cmocka_unit_test(test_congestion_drain),
+        cmocka_unit_test(test_flush_marks),
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_emfile_backoff),
