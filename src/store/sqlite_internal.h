@@ -82,4 +82,10 @@ int store_account_insert_in_tx(struct store *s, const char *domain, const char *
  * at most) and maps the SQLite code to -errno. */
 int store_db_fail(struct store *s, int rc, const char *what);
 
+/* A text column of the current row, or NULL (valid until the next step). */
+static inline const char *store_col_text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+
 #endif

@@ -80,11 +80,6 @@ int store_invite_create_sync(struct store *s, const struct invite_new *in, int64
     return rc;
 }
 
-static const char *col_text(sqlite3_stmt *st, int col)
-{
-    return (const char *)sqlite3_column_text(st, col);
-}
-
 int store_invite_list_sync(struct store *s, const char *domain,
                            void (*cb)(void *ud, const struct invite_info *inv), void *ud)
 {
@@ -100,15 +95,15 @@ int store_invite_list_sync(struct store *s, const char *domain,
         sqlite3_int64 uses = sqlite3_column_int64(st, 7);
         struct invite_info inv = {
             .id = sqlite3_column_int64(st, 0),
-            .domain = col_text(st, 1),
-            .given_to = col_text(st, 2),
-            .note = col_text(st, 3),
-            .created_by = col_text(st, 4),
+            .domain = store_col_text(st, 1),
+            .given_to = store_col_text(st, 2),
+            .note = store_col_text(st, 3),
+            .created_by = store_col_text(st, 4),
             .created = sqlite3_column_int64(st, 5),
             .expires = sqlite3_column_int64(st, 6),
             .uses_left = uses > 0 && uses <= INT32_MAX ? (unsigned)uses : 0,
             .revoked = sqlite3_column_int(st, 8) != 0,
-            .accounts = col_text(st, 9),
+            .accounts = store_col_text(st, 9),
         };
         if (inv.domain && inv.given_to && inv.created_by)
             cb(ud, &inv);
@@ -144,7 +139,7 @@ static int invite_usable(struct store *s, const char *domain, const uint8_t *has
     sqlite3_bind_blob(st, 1, hash, INVITE_HASH_BYTES, SQLITE_STATIC);
     int step = sqlite3_step(st), rc;
     if (step == SQLITE_ROW) {
-        const char *d = col_text(st, 1);
+        const char *d = store_col_text(st, 1);
         *id = sqlite3_column_int64(st, 0);
         if (!d || strcmp(d, domain) != 0)
             rc = -ENOENT;
@@ -226,9 +221,9 @@ int store_account_invite_info_sync(struct store *s, const char *domain, const ch
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
             out->invite_id = sqlite3_column_int64(st, 0);
-            copy_col(out->given_to, sizeof out->given_to, col_text(st, 1));
+            copy_col(out->given_to, sizeof out->given_to, store_col_text(st, 1));
             out->consent_time = sqlite3_column_int64(st, 2);
-            copy_col(out->policy_version, sizeof out->policy_version, col_text(st, 3));
+            copy_col(out->policy_version, sizeof out->policy_version, store_col_text(st, 3));
         } else {
             rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading an invite link");
         }

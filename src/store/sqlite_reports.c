@@ -104,11 +104,6 @@ int store_report_add_sync(struct store *s, const char *domain, const char *user,
     return store_tx_end(s, add_in_tx(s, acc, r, lim, id));
 }
 
-static const char *col_text(sqlite3_stmt *st, int col)
-{
-    return (const char *)sqlite3_column_text(st, col);
-}
-
 /* Steps a report listing to its end, calling cb per row. The count or -errno. */
 static int walk(struct store *s, sqlite3_stmt *st,
                 void (*cb)(void *ud, const struct report_info *r), void *ud)
@@ -117,12 +112,12 @@ static int walk(struct store *s, sqlite3_stmt *st,
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct report_info r = {
             .id = sqlite3_column_int64(st, 0),
-            .reporter = col_text(st, 1),
-            .jid = col_text(st, 2),
-            .reason = col_text(st, 3),
-            .text = col_text(st, 4),
-            .msg_ids = col_text(st, 5),
-            .msg_text = col_text(st, 6),
+            .reporter = store_col_text(st, 1),
+            .jid = store_col_text(st, 2),
+            .reason = store_col_text(st, 3),
+            .text = store_col_text(st, 4),
+            .msg_ids = store_col_text(st, 5),
+            .msg_text = store_col_text(st, 6),
             .created = sqlite3_column_int64(st, 7),
         };
         if (r.jid && r.reason) {
