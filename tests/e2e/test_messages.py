@@ -3,7 +3,7 @@
 import asyncio
 import xml.etree.ElementTree as ET
 
-from xmppraw import CLIENT_NS, RawXMPP, q
+from xmppraw import CLIENT_NS, login, q
 
 TEXT = 'a < b & "c" \'d\' ]]> — grüße 🐦'
 
@@ -64,17 +64,12 @@ def test_unknown_extension_is_forwarded_intact(server, xmpp):
     xmpp.run(body)
 
 
-def login(server, user, resource):
-    raw = RawXMPP(server.c2s_port)
-    return raw, raw.login(user, server.passwords[user], resource=resource)
-
-
 def test_character_references_are_decoded(server):
-    alice, _ = login(server, 'alice', 'r1')
-    bob, bob_jid = login(server, 'bob', 'r1')
+    alice = login(server, 'alice', 'r1')
+    bob = login(server, 'bob', 'r1')
     with alice, bob:
         alice.send("<message to='%s' id='c1'><body>&amp;&lt;&gt;&quot;&apos;&#x1F426;&#65;"
-                   "</body></message>" % bob_jid)
+                   "</body></message>" % bob.full)
         msg = bob.next_element()
         assert msg.tag == q(CLIENT_NS, 'message'), ET.tostring(msg)
         assert msg.findtext(q(CLIENT_NS, 'body')) == '&<>"\'🐦A'
@@ -83,11 +78,11 @@ def test_character_references_are_decoded(server):
 def test_spoofed_from_is_overridden_or_refused(server):
     """RFC 6120 8.1.2.1: the server stamps the sender's full JID. The only
     other acceptable reaction is an <invalid-from/> stream error."""
-    alice, alice_jid = login(server, 'alice', 'spoofer')
-    bob, bob_jid = login(server, 'bob', 'victim')
+    alice = login(server, 'alice', 'spoofer')
+    bob = login(server, 'bob', 'victim')
     with alice, bob:
         alice.send("<message from='carol@localhost/evil' to='%s' id='s1'><body>spoof</body>"
-                   "</message>" % bob_jid)
+                   "</message>" % bob.full)
         try:
             msg = bob.next_element(timeout=2)
         except TimeoutError:
@@ -95,14 +90,14 @@ def test_spoofed_from_is_overridden_or_refused(server):
         if msg is None:
             assert alice.expect_stream_error() == 'invalid-from'
         else:
-            assert msg.get('from') == alice_jid, ET.tostring(msg)
+            assert msg.get('from') == alice.full, ET.tostring(msg)
 
 
 def test_message_to_unknown_local_user_is_not_delivered_elsewhere(server):
     """A message to a user who does not exist must not reach anyone; the
     sender gets either nothing or a service-unavailable error."""
-    alice, _ = login(server, 'alice', 'u1')
-    bob, _ = login(server, 'bob', 'u1')
+    alice = login(server, 'alice', 'u1')
+    bob = login(server, 'bob', 'u1')
     with alice, bob:
         alice.send("<message to='nobody@localhost' id='n1' type='chat'><body>x</body></message>")
         try:

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 
 from conftest import DOMAIN, TAUBE, require_binaries, run_ctl
-from xmppraw import RawXMPP, SASL_NS, TLS_NS, client_tls_context, q, sasl_auth
+from xmppraw import TLS_NS, client_tls_context, q, RawXMPP, sasl_auth
 
 OTHER = 'example.test'
 OTHER_USERS = {'dave': 'dave-on-example', 'erin': 'érin pass 2'}
