@@ -147,7 +147,9 @@ def test_roster_of_another_user_is_refused(server):
         assert stanza_error_condition(res) == 'forbidden', ET.tostring(res)
         res = c.iq("<query xmlns='%s'/>" % ROSTER_NS, to='alice@localhost')
         assert res.get('type') == 'error'
-        assert res.find(q(ROSTER_NS, 'query')) is None or not res.find(q(ROSTER_NS, 'query')).findall(q(ROSTER_NS, 'item'))
+        # Not handled on alice's behalf for carol (RFC 6121 8.5.2.1.3).
+        assert stanza_error_condition(res) == 'service-unavailable', ET.tostring(res)
+        assert res.find(q(ROSTER_NS, 'query')) is None, ET.tostring(res)
         # Addressed to one's own bare JID works.
         res = c.iq("<query xmlns='%s'/>" % ROSTER_NS, to='carol@localhost')
         assert res.get('type') == 'result'

@@ -171,9 +171,9 @@ def test_auth_timeout(make_server, xmpp):
 
 
 def test_flood_is_rate_limited(server, xmpp):
-    """Tens of MB of whitespace as fast as possible: the server must not
-    read it at line speed (or may drop the connection) and must keep
-    answering another client meanwhile."""
+    """Tens of MB of whitespace as fast as possible: the server reads it
+    at limits.read_rate, not at line speed, keeps the stream open and
+    keeps answering another client meanwhile."""
     cap = 48 << 20
 
     def flood():
@@ -202,8 +202,10 @@ def test_flood_is_rate_limited(server, xmpp):
         assert time.monotonic() - start < 2, 'ping took %.1f s during the flood' % (
             time.monotonic() - start)
         sent, state = await task
-        assert state == 'closed' or sent < cap, \
-            'server accepted %d MB in 4 s: no rate limit' % (sent >> 20)
+        # Rate-limited, not closed: limits.read_burst and 4 s of
+        # limits.read_rate, plus what the kernel buffers hold.
+        assert state == 'open', 'the server closed a stream it only had to slow down'
+        assert sent < cap, 'server accepted %d MB in 4 s: no rate limit' % (sent >> 20)
         await xmpp.ping(watcher)
         assert server.alive()
     xmpp.run(body, 40)

@@ -390,7 +390,7 @@ class RawXMPP:
         """Waits for a roster push about jid and answers it; returns
         (item, the query's ver attribute)."""
         el = self.expect(lambda e: _is_push(e, jid), timeout, 'roster push for %s' % jid)
-        assert el.get('from') in (None, self.bare), ET.tostring(el)
+        assert el.get('from') == self.bare, ET.tostring(el)
         self.send("<iq type='result' id='%s'/>" % el.get('id'))
         query = el.find(q(ROSTER_NS, 'query'))
         return query.find(q(ROSTER_NS, 'item')), query.get('ver')
