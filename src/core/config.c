@@ -114,6 +114,8 @@ struct unit {
     uint64_t factor;
 };
 
+/* Decimal and binary units side by side. */
+/* clang-format off */
 static const struct unit size_units[] = {
     {"B", 1},
     {"KB", 1000ULL}, {"KiB", 1ULL << 10},
@@ -122,6 +124,7 @@ static const struct unit size_units[] = {
     {"TB", 1000000000000ULL}, {"TiB", 1ULL << 40},
     {NULL, 0},
 };
+/* clang-format on */
 
 /* Largest unit first, for printing. */
 static const struct unit duration_units[] = {
@@ -270,6 +273,7 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
 
 const char *config_type_name(enum config_type t)
 {
+    /* clang-format off */
     static const char *const names[] = {
         [CFG_BOOL] = "bool",       [CFG_INT] = "integer",
         [CFG_SIZE] = "size",       [CFG_DURATION] = "duration",
@@ -279,6 +283,7 @@ const char *config_type_name(enum config_type t)
         [CFG_DOMAINS] = "list of domains", [CFG_JIDS] = "list of JIDs",
         [CFG_ADDRS] = "list of addresses",
     };
+    /* clang-format on */
     return names[t];
 }
 

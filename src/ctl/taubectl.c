@@ -27,6 +27,8 @@ static int cmd_config_doc(struct ctl *ctl);
 /* Options that take no value (a flag is present or not). */
 static const char *const flag_options[] = {"force"};
 
+/* One command per entry, laid out by hand. */
+/* clang-format off */
 static const struct ctl_command commands[] = {
     {"init",
      "--dir DIR --domain DOMAIN [--c2s-port N] [--c2s-tls-port N] [--s2s-port N] "
@@ -81,6 +83,7 @@ static const struct ctl_command commands[] = {
      "warn and delete inactive accounts now (through the running server if there is one)",
      0, 0, {"now"}, CTL_NEEDS_STORE, cmd_retention_run},
 };
+/* clang-format on */
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 void ctl_err(const char *fmt, ...)
