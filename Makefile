@@ -128,13 +128,16 @@ docs-check: $(BUILD)/taubectl
 	  { echo "docs-check: taube.example.yaml is stale: run make docs"; exit 1; }
 	@echo "docs-check: docs/configuration.md and taube.example.yaml are up to date"
 
-# CI gate: GCC's static analyzer over every source file; a report fails
-# the build (-Werror). A false positive is silenced where it occurs, with
-# a comment that says why.
+# CI gate: the clang static analyzer (scan-build) over every source file;
+# a report fails, and the HTML report is left in $(ANALYZE_BUILD)/reports.
+# (gcc 12's -fanalyzer reports a leak wherever a malloc'ed pointer is
+# stored into a realloc'ed array reached through a struct pointer: seven
+# false positives, and no true one, on this code base.)
 ANALYZE_BUILD := build-analyze
 analyze: | $(DEPS_OK)
-	$(MAKE) -k BUILD=$(ANALYZE_BUILD) OPT="-O1 -g -fanalyzer" all
-	@echo "analyze: no reports"
+	rm -rf $(ANALYZE_BUILD)
+	scan-build --status-bugs --use-cc=clang -o $(ANALYZE_BUILD)/reports \
+	    $(MAKE) BUILD=$(ANALYZE_BUILD) OPT="-O1 -g" all
 
 # Line coverage of the unit and end-to-end tests (gcov, read by gcovr);
 # prints one summary line. E2E= narrows the end-to-end part.
@@ -143,9 +146,8 @@ coverage: | $(DEPS_OK)
 	@find $(COV_BUILD) -name '*.gcda' -delete 2>/dev/null || true
 	$(MAKE) BUILD=$(COV_BUILD) COV=1 OPT="-O1 -g" all unit e2e
 	@gcovr --root . --filter 'src/' --object-directory $(COV_BUILD) \
-	    --txt $(COV_BUILD)/coverage.txt $(COV_BUILD) >/dev/null
-	@sed -n 's/^TOTAL *[0-9]* *[0-9]* *\([0-9]*%\).*/coverage: \1 of the lines in src\/ (details: $(COV_BUILD)\/coverage.txt)/p' \
-	    $(COV_BUILD)/coverage.txt
+	    --txt $(COV_BUILD)/coverage.txt --print-summary $(COV_BUILD) | \
+	    sed -n 's/^lines: /coverage: lines of src\/: /p'
 
 # The option reference and the example config come from the option table.
 docs: $(BUILD)/taubectl

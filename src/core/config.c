@@ -339,7 +339,9 @@ static int normalize_idn(const char *s, char **out, char *why, size_t wn)
         return -ENOMEM;
     if (rc != IDN2_OK)
         return snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc)), -EINVAL;
-    int r = check_ldh((char *)alabel, strlen((char *)alabel), why, wn);
+    /* 0 or -EINVAL, spelled out: the analyzer lost track of check_ldh's
+     * result and took a positive one through to normalize_jid. */
+    int r = check_ldh((char *)alabel, strlen((char *)alabel), why, wn) < 0 ? -EINVAL : 0;
     if (r == 0) {
         rc = idn2_to_unicode_8z8z((char *)alabel, &ulabel, 0);
         if (rc == IDN2_MALLOC)
@@ -1216,7 +1218,7 @@ int config_load(struct config *c, const char *path, char **err)
     char *data = NULL;
     size_t len = 0;
     int r = abs ? read_file(abs, &data, &len) : -errno;
-    if (r < 0) {
+    if (r < 0 || !abs) { /* !abs: r < 0 too (errno is set), but the analyzer cannot tell */
         free(abs);
         if (err && asprintf(err, "%s: cannot read: %s", path,
                             r == -EFBIG ? "larger than 1 MiB" : r == -EINVAL ? "not a regular file" : strerror(-r)) < 0)

@@ -544,8 +544,10 @@ static void offline_fini(struct server *srv, void *state)
 {
     (void)srv;
     struct offline *o = state;
-    while (o && o->deliveries)
-        delivery_free(o->deliveries);
+    for (struct delivery *d = o ? o->deliveries : NULL, *next; d; d = next) {
+        next = d->next;
+        delivery_free(d);
+    }
     free(o);
 }
 

@@ -374,7 +374,7 @@ int roster_changes_sync(struct store *s, const char *domain, const char *user, i
                         void (*cb)(void *ud, const char *jid, int64_t ver), void *ud)
 {
     sqlite3_int64 id;
-    int64_t ver, floor;
+    int64_t ver = 0, floor = 0; /* for the analyzer, which cannot see that rc <= 0 */
     int rc = store_account_id(s, domain, user, &id);
     if (rc == 0)
         rc = version_of(s, id, &ver, &floor);
