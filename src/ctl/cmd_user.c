@@ -112,6 +112,7 @@ static int get_password(const struct ctl *ctl, char *buf, size_t cap)
 {
     const char *given = ctl_opt(ctl, "password");
     int rc = 0;
+    buf[0] = '\0'; /* the readers below write it on success; the analyzer cannot see that */
     if (given) {
         if (strlen(given) > PW_MAX)
             rc = -E2BIG;

@@ -221,6 +221,7 @@ static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss, s
 static int bound_port(int fd)
 {
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss); /* the analyzer does not know getsockname fills it */
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -errno;

@@ -228,7 +228,7 @@ int store_exec_account(struct store *s, const char *sql, const char *domain, con
 int store_stmt_account_id(struct store *s, const char *sql, const char *domain, const char *user,
                           sqlite3_stmt **out)
 {
-    sqlite3_int64 id;
+    sqlite3_int64 id = 0; /* for the analyzer: store_account_id's failures are < 0 */
     *out = NULL;
     int rc = store_account_id(s, domain, user, &id);
     if (rc < 0)
