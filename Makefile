@@ -9,6 +9,7 @@ DEPS_OK := $(BUILD)/.deps-ok
 
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+           -Wmissing-prototypes -Wstrict-prototypes -Wwrite-strings \
            -fno-strict-aliasing -D_GNU_SOURCE -Isrc -MMD -MP
 LDLIBS  := -lm
 

@@ -20,7 +20,8 @@ static int setup(void **state)
 static int put(struct fixture *f, const char *user, const char *jid, const char *name,
                unsigned flags, bool versioned, int64_t *ver)
 {
-    char *groups[] = {"Friends", "Work \xc3\xa9"};
+    char friends[] = "Friends", work[] = "Work \xc3\xa9";
+    char *groups[] = {friends, work};
     struct roster_item it = {.jid = (char *)jid, .name = (char *)name, .groups = groups,
                              .ngroups = 2, .flags = flags};
     return roster_put_sync(f->s, DOM, user, &it, versioned, 3, ver);
@@ -51,7 +52,7 @@ static void test_put_load_roundtrip(void **state)
 static void test_no_groups_and_status(void **state)
 {
     struct fixture *f = *state;
-    struct roster_item in = {.jid = "carol@" DOM, .status = "let me in",
+    struct roster_item in = {.jid = (char[]){"carol@" DOM}, .status = (char[]){"let me in"},
                              .flags = ROSTER_PENDING_IN};
     assert_int_equal(roster_put_sync(f->s, DOM, "alice", &in, false, 10, NULL), 0);
     struct roster_item it;
@@ -173,9 +174,9 @@ static void test_holders_and_erase(void **state)
 static void test_empty_jid_refused(void **state)
 {
     struct fixture *f = *state;
-    struct roster_item it = {.jid = "", .flags = ROSTER_ITEM};
+    struct roster_item it = {.jid = (char[]){""}, .flags = ROSTER_ITEM};
     assert_int_equal(roster_put_sync(f->s, DOM, "alice", &it, true, 3, NULL), -EINVAL);
-    it.jid = "x@" DOM;
+    it.jid = (char[]){"x@" DOM};
     assert_int_equal(roster_put_sync(f->s, DOM, "nobody", &it, true, 3, NULL), -ENOENT);
 }
 
@@ -187,7 +188,7 @@ static void test_contract_export_describe_erase(void **state)
     struct data_ctx d = {.store = f->s, .cfg = &cfg, .now = 0, .srv = NULL};
     assert_int_equal(put(f, "carol", "bob@" DOM, "B&b", ROSTER_ITEM | ROSTER_TO | ROSTER_ASK,
                          true, NULL), 0);
-    struct roster_item req = {.jid = "alice@" DOM, .status = "hi <3",
+    struct roster_item req = {.jid = (char[]){"alice@" DOM}, .status = (char[]){"hi <3"},
                               .flags = ROSTER_PENDING_IN};
     assert_int_equal(roster_put_sync(f->s, DOM, "carol", &req, false, 10, NULL), 0);
     assert_int_equal(put(f, "alice", "carol@" DOM, NULL, ROSTER_ITEM | ROSTER_FROM, true, NULL), 0);
