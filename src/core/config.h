@@ -22,6 +22,8 @@ struct strlist {
     size_t n;
 };
 
+/* The comments are aligned by hand, group by group. */
+/* clang-format off */
 struct config {
     char *path;            /* file it was loaded from (absolute) */
     char *dir;             /* its directory: relative paths below resolve here */
@@ -126,6 +128,7 @@ struct config {
     unsigned retention_inactive_after; /* retention.inactive_after 365d (182d..366d) */
     unsigned retention_warn_before;    /* retention.warn_before 30d (1d..90d) */
 };
+/* clang-format on */
 
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).
  * Returns 0, or a negative errno (-EINVAL: the file is wrong; -ENOMEM; the
