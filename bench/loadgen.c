@@ -97,10 +97,7 @@ uint64_t lg_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static double secs(uint64_t ns)
-{
-    return (double)ns / 1e9;
-}
+static double secs(uint64_t ns) { return (double)ns / 1e9; }
 
 const char *lg_user_name(const struct lg *lg, unsigned user, char *buf, size_t n)
 {

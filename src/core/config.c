@@ -147,10 +147,7 @@ static const struct unit *units_of(enum config_type t)
 }
 
 /* What a number without a unit counts: bytes, or seconds. */
-static uint64_t bare_factor(enum config_type t)
-{
-    return t == CFG_MILLIS ? 1000 : 1;
-}
+static uint64_t bare_factor(enum config_type t) { return t == CFG_MILLIS ? 1000 : 1; }
 
 /* Parses decimal digits only (no sign, no hex: a config value is written by
  * a person); *used counts all the digits, even past an overflow. Returns 0,
@@ -171,8 +168,8 @@ static int parse_digits(const char *s, size_t len, size_t *used, uint64_t *out)
 /* "256KiB", "50 MB", "30s", "500ms", or a plain number (bytes, seconds). Sizes
  * take their unit in any case; durations lower-case only ("M" could be
  * read as months). */
-static int parse_scaled(const struct config_option *o, const char *s, size_t len,
-                        uint64_t *out, char *why, size_t wn)
+static int parse_scaled(const struct config_option *o, const char *s, size_t len, uint64_t *out,
+                        char *why, size_t wn)
 {
     char sh[MAX_SHOWN + 4];
     size_t used;
@@ -188,7 +185,8 @@ static int parse_scaled(const struct config_option *o, const char *s, size_t len
         size_t n = strlen(t->name);
         if (n != len - u)
             continue;
-        if (o->type == CFG_SIZE ? strncasecmp(s + u, t->name, n) == 0 : memcmp(s + u, t->name, n) == 0)
+        if (o->type == CFG_SIZE ? strncasecmp(s + u, t->name, n) == 0
+                                : memcmp(s + u, t->name, n) == 0)
             unit = t;
     }
     if (u < len && !unit)
@@ -211,7 +209,9 @@ static void format_scaled(enum config_type t, uint64_t v, char *out, size_t n)
         snprintf(out, n, "%llu%s", (unsigned long long)(v / best->factor), best->name);
     else
         snprintf(out, n, "%llu%s", (unsigned long long)v,
-                 t == CFG_DURATION ? "s" : t == CFG_MILLIS ? "ms" : "");
+                 t == CFG_DURATION ? "s"
+                 : t == CFG_MILLIS ? "ms"
+                                   : "");
 }
 
 /* ---- What each option allows, in words (messages, comments, docs) ---- */
@@ -237,7 +237,8 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
     case CFG_SIZE:
         format_scaled(o->type, (uint64_t)o->min, lo, sizeof lo);
         format_scaled(o->type, (uint64_t)o->max, hi, sizeof hi);
-        snprintf(out, n, "%s to %s (bytes, or units B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)", lo, hi);
+        snprintf(out, n, "%s to %s (bytes, or units B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)", lo,
+                 hi);
         break;
     case CFG_DURATION:
         format_scaled(o->type, (uint64_t)o->min, lo, sizeof lo);
@@ -266,8 +267,12 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
     case CFG_DOMAINS:
         snprintf(out, n, "a list of %lld to %lld domain names (no port, no trailing dot)", mn, mx);
         break;
-    case CFG_JIDS: snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx); break;
-    case CFG_ADDRS: snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx); break;
+    case CFG_JIDS:
+        snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx);
+        break;
+    case CFG_ADDRS:
+        snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx);
+        break;
     }
 }
 
@@ -315,7 +320,8 @@ static int check_ldh(const char *s, size_t len, char *why, size_t wn)
         }
         size_t l = i - start;
         if (l == 0 || l > 63)
-            return snprintf(why, wn, "a label is %s", l ? "longer than 63 bytes" : "empty"), -EINVAL;
+            return snprintf(why, wn, "a label is %s", l ? "longer than 63 bytes" : "empty"),
+                   -EINVAL;
         if (s[start] == '-' || s[i - 1] == '-')
             return snprintf(why, wn, "a label starts or ends with '-'"), -EINVAL;
         if (i < len)
@@ -338,7 +344,8 @@ static int normalize_idn(const char *s, char **out, char *why, size_t wn)
     if (rc == IDN2_MALLOC)
         return -ENOMEM;
     if (rc != IDN2_OK)
-        return snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc)), -EINVAL;
+        return snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc)),
+               -EINVAL;
     /* 0 or -EINVAL, spelled out: the analyzer lost track of check_ldh's
      * result and took a positive one through to normalize_jid. */
     int r = check_ldh((char *)alabel, strlen((char *)alabel), why, wn) < 0 ? -EINVAL : 0;
@@ -347,7 +354,8 @@ static int normalize_idn(const char *s, char **out, char *why, size_t wn)
         if (rc == IDN2_MALLOC)
             r = -ENOMEM;
         else if (rc != IDN2_OK)
-            r = -EINVAL, snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc));
+            r = -EINVAL,
+            snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc));
     }
     idn2_free(alabel);
     if (r == 0) {
@@ -429,7 +437,9 @@ static int normalize_addr(const char *s, size_t len, char **out, char *why, size
     if (len < sizeof in) {
         memcpy(in, s, len);
         in[len] = '\0';
-        af = inet_pton(AF_INET, in, bin) == 1 ? AF_INET : inet_pton(AF_INET6, in, bin) == 1 ? AF_INET6 : 0;
+        af = inet_pton(AF_INET, in, bin) == 1    ? AF_INET
+             : inet_pton(AF_INET6, in, bin) == 1 ? AF_INET6
+                                                 : 0;
     }
     if (!af || !inet_ntop(af, bin, canon, sizeof canon)) {
         char sh[MAX_SHOWN + 4];
@@ -439,7 +449,8 @@ static int normalize_addr(const char *s, size_t len, char **out, char *why, size
     return *out ? 0 : -ENOMEM;
 }
 
-static int check_text(const struct config_option *o, const char *s, size_t len, char *why, size_t wn)
+static int check_text(const struct config_option *o, const char *s, size_t len, char *why,
+                      size_t wn)
 {
     char sh[MAX_SHOWN + 4];
     if (len == 0)
@@ -452,8 +463,8 @@ static int check_text(const struct config_option *o, const char *s, size_t len, 
 }
 
 /* One list item, checked and normalised into *out. */
-static int parse_item(const struct config_option *o, const char *s, size_t len,
-                      char **out, char *why, size_t wn)
+static int parse_item(const struct config_option *o, const char *s, size_t len, char **out,
+                      char *why, size_t wn)
 {
     switch (o->type) {
     case CFG_DOMAINS: return config_normalize_domain(s, len, out, why, wn);
@@ -469,8 +480,8 @@ static int parse_item(const struct config_option *o, const char *s, size_t len,
     return *out ? 0 : -ENOMEM;
 }
 
-static int parse_number(const struct config_option *o, const char *s, size_t len,
-                        uint64_t *v, char *why, size_t wn)
+static int parse_number(const struct config_option *o, const char *s, size_t len, uint64_t *v,
+                        char *why, size_t wn)
 {
     char sh[MAX_SHOWN + 4];
     size_t used;
@@ -532,17 +543,22 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
         return snprintf(why, wn, "the value contains a NUL byte"), -EINVAL;
     switch (o->type) {
     case CFG_BOOL:
-        i = choice_index((const char *const[]){"false", "true", "False", "True", "FALSE", "TRUE", NULL}, s, len);
+        i = choice_index(
+            (const char *const[]){"false", "true", "False", "True", "FALSE", "TRUE", NULL}, s, len);
         if (i < 0)
             return snprintf(why, wn, "'%s' is not a boolean", shown(s, len, sh)), -EINVAL;
         *(bool *)field(c, o) = i % 2;
         return 0;
-    case CFG_INT: case CFG_SIZE: case CFG_DURATION: case CFG_MILLIS:
+    case CFG_INT:
+    case CFG_SIZE:
+    case CFG_DURATION:
+    case CFG_MILLIS:
         if ((r = parse_number(o, s, len, &v, why, wn)) < 0)
             return r;
         store_int(c, o, v);
         return 0;
-    case CFG_ENUM: case CFG_STRING:
+    case CFG_ENUM:
+    case CFG_STRING:
         if (o->choices && (i = choice_index(o->choices, s, len)) < 0)
             return snprintf(why, wn, "'%s' is not a known value", shown(s, len, sh)), -EINVAL;
         if (o->type == CFG_ENUM)
@@ -560,15 +576,15 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
             return r;
         if ((int64_t)strlen(str) > o->max || !printable(str, strlen(str))) {
             if ((int64_t)strlen(str) > o->max)
-                snprintf(why, wn, "'%s' is %zu bytes long", shown(str, strlen(str), sh), strlen(str));
+                snprintf(why, wn, "'%s' is %zu bytes long", shown(str, strlen(str), sh),
+                         strlen(str));
             else
                 snprintf(why, wn, "'%s' contains control characters", shown(str, strlen(str), sh));
             return free(str), -EINVAL;
         }
         store_str(c, o, str);
         return 0;
-    default:
-        return snprintf(why, wn, "a list is expected"), -EINVAL;
+    default: return snprintf(why, wn, "a list is expected"), -EINVAL;
     }
 }
 
@@ -718,7 +734,8 @@ static bool is_null(struct fy_node *n)
         return false;
     size_t len;
     const char *s = fy_node_get_scalar(n, &len);
-    return !s || len == 0 || choice_index((const char *const[]){"~", "null", "Null", "NULL", NULL}, s, len) >= 0;
+    return !s || len == 0 ||
+           choice_index((const char *const[]){"~", "null", "Null", "NULL", NULL}, s, len) >= 0;
 }
 
 static void report_bad(struct load *ld, const struct config_option *o, struct fy_node *at,
@@ -734,7 +751,8 @@ static void report_bad(struct load *ld, const struct config_option *o, struct fy
 
 /* Checks one list item and appends it to l. 0, -EINVAL (why says what is
  * wrong) or -ENOMEM. */
-static int add_item(const struct config_option *o, struct strlist *l, struct fy_node *item, char *why)
+static int add_item(const struct config_option *o, struct strlist *l, struct fy_node *item,
+                    char *why)
 {
     char sh[MAX_SHOWN + 4];
     size_t len;
@@ -744,7 +762,8 @@ static int add_item(const struct config_option *o, struct strlist *l, struct fy_
     if (memchr(s, '\0', len))
         return snprintf(why, WHY_LEN, "an item contains a NUL byte"), -EINVAL;
     if ((int64_t)l->n >= o->max)
-        return snprintf(why, WHY_LEN, "the list has more than %lld items", (long long)o->max), -EINVAL;
+        return snprintf(why, WHY_LEN, "the list has more than %lld items", (long long)o->max),
+               -EINVAL;
     char *out;
     int r = parse_item(o, s, len, &out, why, WHY_LEN);
     if (r == 0 && (r = list_add(l, out)) == 1)
@@ -754,7 +773,8 @@ static int add_item(const struct config_option *o, struct strlist *l, struct fy_
 
 /* A list value: a sequence, a single scalar (a list of one) or null (the
  * empty list). Stored only if every item is good. */
-static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
+static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key,
+                     struct fy_node *v)
 {
     char why[WHY_LEN];
     struct strlist l = {0};
@@ -782,7 +802,8 @@ static void set_list(struct load *ld, const struct config_option *o, struct fy_n
         strlist_free(&l);
 }
 
-static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
+static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key,
+                       struct fy_node *v)
 {
     ld->where[o - config_options] = node_mark(key);
     if (config_is_list(o->type))
@@ -835,7 +856,8 @@ static void load_section(struct load *ld, const struct config_section *sec, stru
     if (!fy_node_is_mapping(map)) {
         struct fy_mark m = node_mark(map);
         section_keys(sec->name, strlen(sec->name), keys, sizeof keys);
-        report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s", sec->name, keys);
+        report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s",
+                  sec->name, keys);
         return;
     }
     void *it = NULL;
@@ -861,14 +883,16 @@ static void load_root(struct load *ld, struct fy_node *root)
     char sh[MAX_SHOWN + 4], names[400];
     names[0] = '\0';
     for (size_t i = 0, k = 0; i < config_sections_count && k < sizeof names; i++) {
-        int w = snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", config_sections[i].name);
+        int w =
+            snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", config_sections[i].name);
         k += w > 0 ? (size_t)w : 0;
     }
     if (is_null(root))
         return;
     if (!fy_node_is_mapping(root)) {
         struct fy_mark m = node_mark(root);
-        report_at(ld, m.line >= 0 ? &m : NULL, "the file is not a mapping of sections; allowed: %s", names);
+        report_at(ld, m.line >= 0 ? &m : NULL, "the file is not a mapping of sections; allowed: %s",
+                  names);
         return;
     }
     void *it = NULL;
@@ -879,7 +903,8 @@ static void load_root(struct load *ld, struct fy_node *root)
         const char *s = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &len) : NULL;
         const struct config_section *sec = NULL;
         for (size_t i = 0; s && i < config_sections_count; i++)
-            if (strlen(config_sections[i].name) == len && memcmp(config_sections[i].name, s, len) == 0)
+            if (strlen(config_sections[i].name) == len &&
+                memcmp(config_sections[i].name, s, len) == 0)
                 sec = &config_sections[i];
         if (sec) {
             load_section(ld, sec, fy_node_pair_value(p));
@@ -929,7 +954,8 @@ static void report_diag(struct load *ld, struct fy_diag *diag)
         if (e->msg && strcmp(e->msg, "duplicate key") == 0) {
             size_t tl = 0;
             const char *t = e->fyt ? fy_token_get_text(e->fyt, &tl) : NULL;
-            report_at(ld, &m, "duplicate key '%s'; allowed: each key once", t ? shown(t, tl, sh) : "?");
+            report_at(ld, &m, "duplicate key '%s'; allowed: each key once",
+                      t ? shown(t, tl, sh) : "?");
         } else {
             report_at(ld, &m, "YAML: %s", e->msg ? e->msg : "syntax error");
         }
@@ -941,8 +967,11 @@ static void report_diag(struct load *ld, struct fy_diag *diag)
 static size_t utf8_len(const unsigned char *s, size_t left)
 {
     unsigned c = s[0];
-    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-             : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t n = c < 0x80                 ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
     if (n == 0 || n > left)
         return 0;
     for (size_t i = 1; i < n; i++)
@@ -970,7 +999,8 @@ static bool check_bytes(struct load *ld, const char *data, size_t len)
             return false;
         }
         if (n == 0 || (b < 0x20 && b != '\n' && b != '\r') || b == 0x7f) {
-            report_at(ld, &m, "byte 0x%02x is not text; allowed: UTF-8 text without control characters", b);
+            report_at(ld, &m,
+                      "byte 0x%02x is not text; allowed: UTF-8 text without control characters", b);
             return false;
         }
         if (b == '\n')
@@ -1008,8 +1038,10 @@ static int parse_yaml(struct load *ld, const char *data, size_t len)
             report_at(ld, m.line >= 0 ? &m : NULL, "a second YAML document; allowed: one document");
             fy_parse_document_destroy(p, extra);
         } else if (measure(fy_document_root(doc), 0, &count) < 0) {
-            report_at(ld, NULL, "the document is too large once aliases are expanded; "
-                                "allowed: %d nodes, nested %d deep", MAX_NODES, MAX_DEPTH);
+            report_at(ld, NULL,
+                      "the document is too large once aliases are expanded; "
+                      "allowed: %d nodes, nested %d deep",
+                      MAX_NODES, MAX_DEPTH);
         } else if (fy_document_resolve(doc) == 0 && !fy_diag_got_error(diag)) {
             load_root(ld, fy_document_root(doc));
         }
@@ -1060,7 +1092,9 @@ static void check_ports(struct load *ld)
             const struct fy_mark *m = &ld->where[b - config_options];
             if (m->line < 0)
                 m = &ld->where[a - config_options];
-            report_at(ld, m, "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or 0 (off)",
+            report_at(ld, m,
+                      "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or "
+                      "0 (off)",
                       b->key, pb, a->key);
         }
     }
@@ -1080,8 +1114,8 @@ static void resolve_default_paths(struct load *ld)
             ld->oom = true;
         if (r == -EINVAL) {
             config_describe_allowed(o, allowed, sizeof allowed);
-            report_at(ld, NULL, "key '%s': the default, resolved, %s; allowed: %s (set the key)", o->key,
-                      why, allowed);
+            report_at(ld, NULL, "key '%s': the default, resolved, %s; allowed: %s (set the key)",
+                      o->key, why, allowed);
         }
     }
 }
@@ -1120,7 +1154,8 @@ static char *absolute_name(const char *name)
 static int finish(struct load *ld, int r, char **err)
 {
     if (ld->nerr > CONFIG_MAX_ERRORS)
-        buf_printf(&ld->errs, "%s: %d more errors not shown\n", ld->name, ld->nerr - CONFIG_MAX_ERRORS);
+        buf_printf(&ld->errs, "%s: %d more errors not shown\n", ld->name,
+                   ld->nerr - CONFIG_MAX_ERRORS);
     if (r == 0 && ld->oom)
         r = -ENOMEM;
     else if (r == 0 && ld->nerr)
@@ -1186,8 +1221,10 @@ static int read_file(const char *path, char **data, size_t *len)
     if (fd < 0)
         return -errno;
     struct stat st;
-    int r = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL
-                                        : st.st_size > CONFIG_MAX_FILE ? -EFBIG : 0;
+    int r = fstat(fd, &st) < 0             ? -errno
+            : !S_ISREG(st.st_mode)         ? -EINVAL
+            : st.st_size > CONFIG_MAX_FILE ? -EFBIG
+                                           : 0;
     char *d = r == 0 ? malloc((size_t)st.st_size + 1) : NULL;
     if (r == 0 && !d)
         r = -ENOMEM;
@@ -1221,7 +1258,9 @@ int config_load(struct config *c, const char *path, char **err)
     if (r < 0 || !abs) { /* !abs: r < 0 too (errno is set), but the analyzer cannot tell */
         free(abs);
         if (err && asprintf(err, "%s: cannot read: %s", path,
-                            r == -EFBIG ? "larger than 1 MiB" : r == -EINVAL ? "not a regular file" : strerror(-r)) < 0)
+                            r == -EFBIG    ? "larger than 1 MiB"
+                            : r == -EINVAL ? "not a regular file"
+                                           : strerror(-r)) < 0)
             *err = NULL;
         return r;
     }
@@ -1229,4 +1268,3 @@ int config_load(struct config *c, const char *path, char **err)
     free(data);
     return r;
 }
-

@@ -142,8 +142,8 @@ int config_load(struct config *c, const char *path, char **err);
 /* Same, from memory: name is the file name used in messages and whose
  * directory relative paths resolve against (made absolute against the
  * current directory if relative; it need not exist). For tests and fuzzing. */
-int config_load_buffer(struct config *c, const char *name, const char *data,
-                       size_t len, char **err);
+int config_load_buffer(struct config *c, const char *name, const char *data, size_t len,
+                       char **err);
 /* Defaults only (for tests and init). server.domains is empty (it has no
  * default: a file must name it) and relative paths stay relative (there is
  * no file to resolve them against). Strings are heap-allocated, so

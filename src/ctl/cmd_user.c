@@ -289,8 +289,8 @@ int cmd_user_list(struct ctl *ctl)
         ctl_err("invalid domain '%s'", ctl->args[0]);
         return CTL_FAIL;
     }
-    int rc = store_account_list_sync(ctl->store, ctl->nargs == 1 ? domain : NULL,
-                                     print_account, NULL);
+    int rc =
+        store_account_list_sync(ctl->store, ctl->nargs == 1 ? domain : NULL, print_account, NULL);
     if (rc < 0)
         return store_failed("list the accounts", rc);
     return fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;

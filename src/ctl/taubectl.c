@@ -106,18 +106,18 @@ const char *ctl_opt(const struct ctl *ctl, const char *name)
 
 static void print_command(FILE *f, const struct ctl_command *c)
 {
-    fprintf(f, "  taubectl %s%s%s\n      %s\n", c->name, c->args[0] ? " " : "", c->args,
-            c->help);
+    fprintf(f, "  taubectl %s%s%s\n      %s\n", c->name, c->args[0] ? " " : "", c->args, c->help);
 }
 
 static void print_help(FILE *f)
 {
-    fputs("usage: taubectl [-c FILE] COMMAND [ARGS]\n\n"
-          "  -c, --config FILE   configuration file (default: $TAUBE_CONFIG, else " CTL_DEFAULT_CONFIG
-          ")\n"
-          "  -h, --help          this help; COMMAND --help for one command\n\n"
-          "commands:\n",
-          f);
+    fputs(
+        "usage: taubectl [-c FILE] COMMAND [ARGS]\n\n"
+        "  -c, --config FILE   configuration file (default: $TAUBE_CONFIG, else " CTL_DEFAULT_CONFIG
+        ")\n"
+        "  -h, --help          this help; COMMAND --help for one command\n\n"
+        "commands:\n",
+        f);
     for (size_t i = 0; i < NCOMMANDS; i++)
         print_command(f, &commands[i]);
 }
@@ -354,8 +354,7 @@ int main(int argc, char **argv)
 {
     struct cmdline cl = {0};
     if (split(&cl, argc, argv) < 0) {
-        fputs("usage: taubectl [-c FILE] COMMAND [ARGS]; taubectl --help lists commands\n",
-              stderr);
+        fputs("usage: taubectl [-c FILE] COMMAND [ARGS]; taubectl --help lists commands\n", stderr);
         return CTL_USAGE;
     }
     int used = 0;

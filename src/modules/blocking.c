@@ -70,10 +70,7 @@ static int blist_add(struct blist *l, const char *jid)
     return 0;
 }
 
-static void blist_remove(struct blist *l, const char *jid)
-{
-    free(hmap_del(&l->jids, jid));
-}
+static void blist_remove(struct blist *l, const char *jid) { free(hmap_del(&l->jids, jid)); }
 
 static void blist_clear(struct blist *l)
 {
@@ -137,8 +134,7 @@ struct cands {
 };
 
 /* Adds local@domain/resource with either end optional (NULL). */
-static void cand_add(struct cands *c, const char *local, const char *domain,
-                     const char *resource)
+static void cand_add(struct cands *c, const char *local, const char *domain, const char *resource)
 {
     int len = snprintf(c->buf[c->n], JID_STR_MAX, "%s%s%s%s%s", local ? local : "",
                        local ? "@" : "", domain, resource ? "/" : "", resource ? resource : "");
@@ -375,7 +371,8 @@ static void push(struct server *srv, const struct jid *acc, const char *name, ch
         for (size_t i = 0; i < n; i++)
             add_item(&bc, items[i]);
         if (bc.err == 0 && xml_set_attr(st, st->root, "type", "set") == 0 &&
-            xml_set_attr(st, st->root, "id", id) == 0 && xml_set_attr(st, st->root, "to", s->full) == 0)
+            xml_set_attr(st, st->root, "id", id) == 0 &&
+            xml_set_attr(st, st->root, "to", s->full) == 0)
             s->ops->deliver(s, st);
         if (st)
             stanza_unref(st);
@@ -384,7 +381,7 @@ static void push(struct server *srv, const struct jid *acc, const char *name, ch
 
 static enum stanza_cond cond_of(int rc)
 {
-    return rc == -EINVAL ? SC_JID_MALFORMED
+    return rc == -EINVAL   ? SC_JID_MALFORMED
            : rc == -EDQUOT ? SC_RESOURCE_CONSTRAINT
                            : SC_INTERNAL_SERVER_ERROR;
 }

@@ -157,8 +157,7 @@ static int disco_init(struct server *srv, void **state)
     if (rc == 0)
         rc = collect_contacts(ds, srv->cfg);
     if (rc == 0)
-        rc = caps_ver_sha1(&ds->id, 1, ds->features, ds->nfeatures, &ds->form, ds->nforms,
-                           ds->ver);
+        rc = caps_ver_sha1(&ds->id, 1, ds->features, ds->nfeatures, &ds->form, ds->nforms, ds->ver);
     if (rc < 0) {
         free(ds);
         return rc;

@@ -189,8 +189,7 @@ static void account_last(const struct iq_request *rq)
     if (rc == 0)
         reply_seconds(rq, server_now(rq->srv) - t, status.data);
     else
-        iq_reply_error(rq, rc == -ENOENT ? SC_SERVICE_UNAVAILABLE : SC_INTERNAL_SERVER_ERROR,
-                       NULL);
+        iq_reply_error(rq, rc == -ENOENT ? SC_SERVICE_UNAVAILABLE : SC_INTERNAL_SERVER_ERROR, NULL);
     buf_free(&status);
 }
 

@@ -106,8 +106,10 @@ struct module {
      * possible (e.g. XEP-0115 caps). 0 or -errno. */
     int (*stream_features)(struct server *srv, void *state, struct buf *out);
     /* Data contract; NULL for modules that store nothing about users. */
-    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
-    int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user,
+                    struct buf *out);
+    int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user,
+                      struct buf *out);
     int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
     int (*sweep)(const struct data_ctx *d);
 };

@@ -130,12 +130,9 @@ static enum hook_result offline_undeliverable(struct hook_ctx *c)
         (type && strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0))
         return HOOK_PASS;
     switch (worth_storing(c->st->root)) {
-    case KEEP_DROP:
-        return HOOK_HANDLED;
-    case KEEP_REFUSE:
-        return HOOK_PASS; /* the router answers service-unavailable */
-    case KEEP_STORE:
-        break;
+    case KEEP_DROP: return HOOK_HANDLED;
+    case KEEP_REFUSE: return HOOK_PASS; /* the router answers service-unavailable */
+    case KEEP_STORE: break;
     }
     int rc = store_message(c, server_now(c->srv));
     if (rc == 0)
@@ -588,7 +585,8 @@ static int offline_export(const struct data_ctx *d, const char *domain, const ch
                           struct buf *out)
 {
     struct export_ctx e = {out, buf_append_str(out, "<offline-messages>")};
-    int n = e.err ? 0 : store_offline_list_sync(d->store, domain, user, 0, SIZE_MAX, export_row, &e);
+    int n =
+        e.err ? 0 : store_offline_list_sync(d->store, domain, user, 0, SIZE_MAX, export_row, &e);
     if (n < 0 && n != -ENOENT)
         return n;
     return e.err ? e.err : buf_append_str(out, "</offline-messages>");

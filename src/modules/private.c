@@ -28,8 +28,8 @@
 
 static bool reserved_ns(const char *ns)
 {
-    return !*ns || strncmp(ns, "jabber:", 7) == 0 ||
-           strncmp(ns, "http://jabber.org/", 18) == 0 || strcmp(ns, "vcard-temp") == 0;
+    return !*ns || strncmp(ns, "jabber:", 7) == 0 || strncmp(ns, "http://jabber.org/", 18) == 0 ||
+           strcmp(ns, "vcard-temp") == 0;
 }
 
 /* Checks the request's target and children; 0 or the condition to send. */
@@ -73,8 +73,8 @@ static void private_get(const struct iq_request *rq, const struct xml_node *want
 {
     struct buf xml;
     buf_init(&xml, 2 * rq->srv->cfg->private_max_element_size + 1024);
-    int rc = store_private_get(rq->srv->store, rq->to->domain, rq->to->local, want->ns,
-                               want->name, &xml);
+    int rc = store_private_get(rq->srv->store, rq->to->domain, rq->to->local, want->ns, want->name,
+                               &xml);
     struct stanza *stored = NULL;
     if (rc == 0 && !(stored = fragment_parse(xml.data, xml.len, rq->srv->cfg->max_depth)))
         log_warn("private: a stored element does not parse");
@@ -90,8 +90,8 @@ static void private_get(const struct iq_request *rq, const struct xml_node *want
 
 /* Serializes every child into out, one after another, and points items
  * at them. -ENOBUFS if one is over the element limit. */
-static int serialize_children(const struct iq_request *rq, struct private_item *items,
-                              size_t *n, struct buf *out)
+static int serialize_children(const struct iq_request *rq, struct private_item *items, size_t *n,
+                              struct buf *out)
 {
     size_t limit = rq->srv->cfg->private_max_element_size, k = 0;
     size_t off[PRIVATE_MAX_CHILDREN];
@@ -174,7 +174,8 @@ static int private_describe(const struct data_ctx *d, const char *domain, const 
                       c.n, c.bytes);
 }
 
-struct export {
+struct export
+{
     struct buf *out;
     int rc;
 };

@@ -188,10 +188,7 @@ void modules_account_features(void (*fn)(void *ud, const char *feature), void *u
     }
 }
 
-void iq_reply(const struct iq_request *rq, struct stanza *result)
-{
-    router_send(rq->srv, result);
-}
+void iq_reply(const struct iq_request *rq, struct stanza *result) { router_send(rq->srv, result); }
 
 void iq_reply_error(const struct iq_request *rq, enum stanza_cond c, const char *text)
 {

@@ -276,8 +276,10 @@ static void update_item(const struct iq_request *rq, struct set_req *r)
         iq_reply_error(rq, SC_POLICY_VIOLATION, "Too many contacts");
         return;
     }
-    struct roster_item put = {.jid = r->jid_s, .name = (char *)r->name,
-                              .groups = (char **)r->groups, .ngroups = r->ngroups,
+    struct roster_item put = {.jid = r->jid_s,
+                              .name = (char *)r->name,
+                              .groups = (char **)r->groups,
+                              .ngroups = r->ngroups,
                               .flags = flags | ROSTER_ITEM};
     if (roster_commit(srv, srv->store, srv->cfg, rq->to, &put, true) < 0) {
         iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);

@@ -199,10 +199,7 @@ static int on_stream_open(void *ud, const struct xml_node *root)
     return 0;
 }
 
-static void on_stream_close(void *ud)
-{
-    close_stream(ud);
-}
+static void on_stream_close(void *ud) { close_stream(ud); }
 
 /* ---- top-level elements by state ---- */
 
@@ -249,8 +246,8 @@ static void register_send(void *ud, const struct stanza *reply)
  * stream, now or later (c->reg lives until c2s_free). Consumes st. */
 static void register_iq(struct c2s *c, struct stanza *st)
 {
-    int rc = register_preauth_iq(c->srv, &c->reg, c->domain, conn_peer(c->conn), st,
-                                 register_send, c);
+    int rc =
+        register_preauth_iq(c->srv, &c->reg, c->domain, conn_peer(c->conn), st, register_send, c);
     stanza_unref(st);
     if (rc < 0)
         c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
@@ -279,12 +276,8 @@ static void dispatch(struct c2s *c, struct stanza *st)
             c2s_stanza(c, st);
         }
         break;
-    case C2S_SASL:
-        c2s_sasl_element(c, st);
-        break;
-    case C2S_SESSION:
-        c2s_stanza(c, st);
-        break;
+    case C2S_SASL: c2s_sasl_element(c, st); break;
+    case C2S_SESSION: c2s_stanza(c, st); break;
     default:
         stanza_unref(st);
         c2s_stream_error(c, STREAM_BAD_FORMAT, NULL);
@@ -308,18 +301,13 @@ static int on_stanza(void *ud, struct stanza *st)
 static enum stream_cond xml_error_cond(long err)
 {
     switch (-err) {
-    case XMLE_RESTRICTED:
-        return STREAM_RESTRICTED_XML;
+    case XMLE_RESTRICTED: return STREAM_RESTRICTED_XML;
     case XMLE_TOO_BIG:
     case XMLE_TOO_DEEP:
-    case XMLE_TOO_MANY_ATTRS:
-        return STREAM_POLICY_VIOLATION;
-    case XMLE_NOMEM:
-        return STREAM_RESOURCE_CONSTRAINT;
-    case XMLE_BAD_ENCODING:
-        return STREAM_UNSUPPORTED_ENCODING;
-    default:
-        return STREAM_NOT_WELL_FORMED;
+    case XMLE_TOO_MANY_ATTRS: return STREAM_POLICY_VIOLATION;
+    case XMLE_NOMEM: return STREAM_RESOURCE_CONSTRAINT;
+    case XMLE_BAD_ENCODING: return STREAM_UNSUPPORTED_ENCODING;
+    default: return STREAM_NOT_WELL_FORMED;
     }
 }
 

@@ -117,10 +117,7 @@ struct listener_group *listener_group_new(unsigned max_connections)
     return g;
 }
 
-void listener_group_free(struct listener_group *g)
-{
-    free(g);
-}
+void listener_group_free(struct listener_group *g) { free(g); }
 
 /* The members' own counts: conn.c keeps them exact (failed set-ups too). */
 unsigned listener_group_count(const struct listener_group *g)

@@ -61,8 +61,7 @@ int store_account_delete_sync(struct store *s, const char *domain, const char *u
 /* Lists accounts of domain (NULL: all), calling cb for each, in byte
  * order of "user@domain". cb must not call into the store. */
 int store_account_list_sync(struct store *s, const char *domain,
-                            void (*cb)(void *ud, const char *user, const char *domain),
-                            void *ud);
+                            void (*cb)(void *ud, const char *user, const char *domain), void *ud);
 /* 1 if the account exists, 0 if not, or a negative errno. */
 int store_account_exists_sync(struct store *s, const char *domain, const char *user);
 

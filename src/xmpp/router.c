@@ -218,9 +218,7 @@ static void to_account(struct hook_ctx *hc)
     if (jid_format(to, true, bare, sizeof bare) >= sizeof bare)
         return;
     switch (stanza_kind(st->root)) {
-    case STANZA_MESSAGE:
-        message_to_bare(hc, bare);
-        break;
+    case STANZA_MESSAGE: message_to_bare(hc, bare); break;
     case STANZA_PRESENCE:
         /* Subscriptions and probes belong to the presence module (its
          * inbound hook); other presence reaches every available resource
@@ -236,8 +234,7 @@ static void to_account(struct hook_ctx *hc)
             modules_dispatch_iq(srv, st, hc->from, to, IQ_TO_ACCOUNT, hc->origin) == -ENOENT)
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -253,23 +250,17 @@ static void to_missing_resource(struct hook_ctx *hc)
     switch (stanza_kind(st->root)) {
     case STANZA_MESSAGE:
         switch (message_type(st)) {
-        case MT_CHAT:
-            to_account(hc);
-            break;
+        case MT_CHAT: to_account(hc); break;
         case MT_NORMAL:
-        case MT_GROUPCHAT:
-            router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
-            break;
-        default:
-            break; /* headline, error */
+        case MT_GROUPCHAT: router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL); break;
+        default: break; /* headline, error */
         }
         break;
     case STANZA_IQ:
         if (is_iq_request(st))
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
         break;
-    default:
-        break; /* presence to a gone resource is dropped */
+    default: break; /* presence to a gone resource is dropped */
     }
 }
 
@@ -279,8 +270,7 @@ static void to_missing_resource(struct hook_ctx *hc)
 static bool account_missing(struct server *srv, const struct jid *to)
 {
     char bare[3 * (JID_PART_MAX + 1)];
-    if (jid_format(to, true, bare, sizeof bare) < sizeof bare &&
-        router_sessions(srv->router, bare))
+    if (jid_format(to, true, bare, sizeof bare) < sizeof bare && router_sessions(srv->router, bare))
         return false;
     return srv->store && store_account_exists_sync(srv->store, to->domain, to->local) == 0;
 }
@@ -293,8 +283,7 @@ static void to_missing_account(struct server *srv, struct stanza *st)
     enum stanza_kind k = stanza_kind(st->root);
     if (k == STANZA_IQ && is_iq_request(st))
         router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
-    else if (k == STANZA_MESSAGE && message_type(st) != MT_HEADLINE &&
-             message_type(st) != MT_ERROR)
+    else if (k == STANZA_MESSAGE && message_type(st) != MT_HEADLINE && message_type(st) != MT_ERROR)
         router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
 }
 

@@ -43,10 +43,7 @@ static void expect_invalid_len(const char *s, size_t len)
     assert_null(j.domain);
 }
 
-static void expect_invalid(const char *s)
-{
-    expect_invalid_len(s, strlen(s));
-}
+static void expect_invalid(const char *s) { expect_invalid_len(s, strlen(s)); }
 
 static void test_rfc7622_examples(void **state)
 {

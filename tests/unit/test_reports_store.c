@@ -211,8 +211,7 @@ static void test_data_contract(void **state)
     assert_int_equal(mod_reports.describe(&d, D, "alice", &out), 0);
     assert_non_null(strstr(out.data, "reported by a deleted account"));
     assert_int_equal(mod_reports.erase(&d, D, "alice"), 0);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM reports WHERE account_id IS NULL"),
-                     1);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM reports WHERE account_id IS NULL"), 1);
     cfg.reports_keep_after_reporter_deleted = false;
     add(f, "bob", &r, &roomy);
     assert_int_equal(mod_reports.erase(&d, D, "bob"), 0);

@@ -7,10 +7,7 @@
 #include "store/migrations.h"
 #include "store_fixture.h"
 
-static int setup(void **state)
-{
-    return fixture_setup(state, NULL, NULL);
-}
+static int setup(void **state) { return fixture_setup(state, NULL, NULL); }
 
 static void reopen(struct fixture *f)
 {
@@ -40,7 +37,8 @@ static void test_migrations_from_empty(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(store_schema_version(f->s), (int)store_nmigrations);
-    assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"), (int)store_nmigrations);
+    assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"),
+                     (int)store_nmigrations);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                       " AND name IN ('accounts', 'scram_creds', 'server_secret')"),
                      3);
