@@ -118,6 +118,7 @@ format-check:
 	@bad=0; for f in $(FORMAT_FILES); do \
 	  $(CLANG_FORMAT) "$$f" | cmp -s - "$$f" || { echo "not clang-format clean: $$f"; bad=1; }; \
 	done; [ $$bad -eq 0 ] || { echo "format-check: run make format"; exit 1; }
+	@echo "format-check: clean"
 
 # CI gate: `make docs` would change nothing (compares, writes nothing in the tree).
 docs-check: $(BUILD)/taubectl
