@@ -31,11 +31,21 @@ stage() { # name, make arguments...
     if [ "$rc" -ne 0 ]; then stages_failed+=("$name"); fi
 }
 
-stage build all
-stage lint format-check docs-check
-stage unit unit
-stage bench-unit -C bench check BUILD="$PWD/build"
-stage e2e e2e
+# COVERAGE=1 (CI): the plain build is the gcov one, and the line coverage
+# of these tests is printed after them (one e2e run instead of two).
+plain=(BUILD=build)
+if [ "${COVERAGE:-0}" = 1 ]; then
+    plain=(BUILD=build-cov COV=1 OPT="-O1 -g")
+    find build-cov -name '*.gcda' -delete 2>/dev/null
+fi
+stage build "${plain[@]}" all
+stage lint "${plain[@]}" format-check docs-check
+stage unit "${plain[@]}" unit
+stage bench-unit -C bench check BUILD="$PWD/${plain[0]#BUILD=}"
+stage e2e "${plain[@]}" e2e
+if [ "${COVERAGE:-0}" = 1 ]; then
+    make --no-print-directory coverage-report
+fi
 stage unit-asan BUILD=build-asan SAN=1 OPT="-O1 -g" unit
 stage e2e-asan BUILD=build-asan SAN=1 OPT="-O1 -g" e2e
 
