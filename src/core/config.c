@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/config_internal.h"
+#include "core/domain.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,8 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define IDN2_SKIP_LIBIDN_COMPAT
-#include <idn2.h>
 
 /* Bounds on what a config file may make us do. A real file has a few
  * hundred nodes and depth 3; aliases could multiply that (a "billion
@@ -268,93 +267,29 @@ static bool printable(const char *s, size_t len)
     return true;
 }
 
-/* Checks ASCII LDH labels (already lower-cased): each 1..63 bytes, no
- * leading or trailing hyphen, at most 253 in all, last label not numeric
- * (that would be an IP address). */
-static int check_ldh(const char *s, size_t len, char *why, size_t wn)
-{
-    if (len > 253)
-        return snprintf(why, wn, "domain is longer than 253 bytes"), -EINVAL;
-    size_t start = 0;
-    bool numeric = true;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && s[i] != '.') {
-            if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-                return snprintf(why, wn, "'%c' is not allowed in a domain name", s[i]), -EINVAL;
-            numeric = numeric && isdigit((unsigned char)s[i]);
-            continue;
-        }
-        size_t l = i - start;
-        if (l == 0 || l > 63)
-            return snprintf(why, wn, "a label is %s", l ? "longer than 63 bytes" : "empty"), -EINVAL;
-        if (s[start] == '-' || s[i - 1] == '-')
-            return snprintf(why, wn, "a label starts or ends with '-'"), -EINVAL;
-        if (i < len)
-            numeric = true, start = i + 1;
-    }
-    if (numeric)
-        return snprintf(why, wn, "an IP address is not a domain name"), -EINVAL;
-    return 0;
-}
-
-/* Internationalised names go through IDNA2008 (UTS #46 mapping lower-cases
- * them) to an A-label for the length and LDH checks, and back to the
- * U-label we keep. "xn--" labels take the same road, so one domain has
- * one spelling. */
-static int normalize_idn(const char *s, char **out, char *why, size_t wn)
-{
-    uint8_t *alabel = NULL;
-    char *ulabel = NULL;
-    int rc = idn2_lookup_u8((const uint8_t *)s, &alabel, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-    if (rc == IDN2_MALLOC)
-        return -ENOMEM;
-    if (rc != IDN2_OK)
-        return snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc)), -EINVAL;
-    int r = check_ldh((char *)alabel, strlen((char *)alabel), why, wn);
-    if (r == 0) {
-        rc = idn2_to_unicode_8z8z((char *)alabel, &ulabel, 0);
-        if (rc == IDN2_MALLOC)
-            r = -ENOMEM;
-        else if (rc != IDN2_OK)
-            r = -EINVAL, snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc));
-    }
-    idn2_free(alabel);
-    if (r == 0) {
-        *out = strdup(ulabel);
-        r = *out ? 0 : -ENOMEM;
-    }
-    idn2_free(ulabel);
-    return r;
-}
-
-/* Domain name as a server or JID domain: lower-cased, checked. */
+/* Domain name as a server or JID domain: the one normaliser the JID
+ * code uses too (core/domain.h: IDNA2008, UTS #46 non-transitional), so
+ * a configured domain is spelled exactly as a stream's 'to' will be once
+ * prepared. A file may not write a port, a trailing dot or an IP address
+ * where a domain name belongs. */
 int config_normalize_domain(const char *s, size_t len, char **out, char *why, size_t wn)
 {
+    char d[DOMAIN_RAW_MAX + 1];
     if (len == 0)
         return snprintf(why, wn, "the domain is empty"), -EINVAL;
     if (memchr(s, ':', len))
         return snprintf(why, wn, "a domain has no port"), -EINVAL;
     if (s[len - 1] == '.')
         return snprintf(why, wn, "a domain has no trailing dot"), -EINVAL;
-    char *d = xstrndup(s, len);
-    if (!d)
-        return -ENOMEM;
-    bool ascii = true;
-    for (size_t i = 0; i < len; i++) {
-        ascii = ascii && (unsigned char)d[i] < 0x80;
-        d[i] = (char)tolower((unsigned char)d[i]);
-    }
-    bool ace = strncmp(d, "xn--", 4) == 0 || strstr(d, ".xn--");
-    int r = check_ldh(d, len, why, wn);
-    if (!ascii || (r == 0 && ace)) {
-        r = normalize_idn(d, out, why, wn);
-        free(d);
-        return r;
-    }
+    int r = domain_normalize(s, len, d, sizeof d, why, wn);
     if (r < 0)
-        return free(d), r;
-    *out = d;
-    return 0;
+        return r == -ENOBUFS ? (snprintf(why, wn, "the domain is too long"), -EINVAL) : r;
+    const char *last = strrchr(d, '.');
+    last = last ? last + 1 : d;
+    if (strspn(last, "0123456789") == strlen(last))
+        return snprintf(why, wn, "an IP address is not a domain name"), -EINVAL;
+    *out = strdup(d);
+    return *out ? 0 : -ENOMEM;
 }
 
 /* A bare JID "local@domain": the domain normalised, the local part checked

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "xmpp/jid.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,6 +218,42 @@ static void test_single_value_is_a_list(void **state)
     assert_int_equal(c.listen.n, 1);
     assert_string_equal(c.listen.items[0], "::1");
     config_free(&c);
+}
+
+/* The defect of issue 8: the configuration normalised "faß.de" with
+ * IDNA2008 and the JID code with IDNA2003 nameprep ("fass.de"), so the
+ * file passed --check and every stream to the domain was refused. Both
+ * now use core/domain.c: what the file keeps is exactly what a stream's
+ * 'to' and every JID at the domain become. */
+static void test_idn_domains_match_the_jid_code(void **state)
+{
+    (void)state;
+    struct config c;
+    char *err = NULL;
+    int r = load(&c, "server:\n  domains: [\"FA\xc3\x9f.de\", fass.de, xn--bcher-kva.example]\n"
+                     "  admins: [\"a@XN--FA-HIA.DE\"]\n", &err);
+    if (r != 0)
+        fail_msg("load: %d %s", r, err ? err : "");
+    assert_int_equal(c.domains.n, 3); /* faß.de and fass.de are two domains */
+    assert_string_equal(c.domains.items[0], "fa\xc3\x9f.de");
+    assert_string_equal(c.domains.items[1], "fass.de");
+    assert_string_equal(c.domains.items[2], "b\xc3\xbc" "cher.example");
+    assert_string_equal(c.admins.items[0], "a@fa\xc3\x9f.de");
+    static const char *spellings[] = {"fa\xc3\x9f.de", "FA\xc3\x9f.DE", "xn--fa-hia.de",
+                                      "Xn--Fa-Hia.De.", "\xef\xbd\x86\xef\xbd\x81\xc3\x9f.de"};
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        char out[JID_PART_MAX + 1];
+        assert_int_equal(jid_prep_domain(spellings[i], out, sizeof out), 0);
+        assert_string_equal(out, c.domains.items[0]);
+    }
+    for (size_t i = 0; i < c.domains.n; i++) {
+        char out[JID_PART_MAX + 1];
+        assert_int_equal(jid_prep_domain(c.domains.items[i], out, sizeof out), 0);
+        assert_string_equal(out, c.domains.items[i]);
+    }
+    config_free(&c);
+    EXPECT_ERROR("server:\n  domains: [\"fa\xc3\x9f.de\", xn--fa-hia.de]\n", "listed twice");
+    EXPECT_ERROR("server:\n  domains: [\"\xe2\x98\x83.net\"]\n", "not a valid international domain name");
 }
 
 static void test_full_file(void **state)
@@ -672,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_minimal_file),
         cmocka_unit_test(test_single_value_is_a_list),
         cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_idn_domains_match_the_jid_code),
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_domain_errors),
         cmocka_unit_test(test_list_too_long),
