@@ -275,6 +275,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level((enum log_level)cfg.log_level);
+    config_warn_unserved(&cfg, stderr);
     if (check) {
         int bad = check_startup(&cfg);
         if (!bad)

@@ -1134,3 +1134,28 @@ int config_load(struct config *c, const char *path, char **err)
     return r;
 }
 
+
+/* ---- Options accepted before their feature exists ---- */
+
+size_t config_warn_unserved(const struct config *c, FILE *f)
+{
+    const struct {
+        const char *key, *what;
+        int port;
+    } later[] = {
+        {"s2s.port", "federation (server-to-server connections)", c->s2s_port},
+        {"http.port", "HTTP (file upload, BOSH, WebSocket)", c->https_port},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+        if (later[i].port == 0)
+            continue;
+        fprintf(f,
+                "taube: warning: %s is %d, but this version of Taube does not serve %s yet: "
+                "nothing listens on that port. Set %s to 0 (or remove it) until a version "
+                "that does.\n",
+                later[i].key, later[i].port, later[i].what, later[i].key);
+        n++;
+    }
+    return n;
+}

@@ -44,8 +44,8 @@ struct config {
                                * (the listener sets IPV6_V6ONLY on "::") */
     int c2s_port;             /* c2s.port 5222, 0 = off */
     int c2s_tls_port;         /* c2s.tls_port 5223 (XEP-0368), 0 = off */
-    int s2s_port;             /* s2s.port 5269, 0 = off */
-    int https_port;           /* http.port 5443, 0 = off */
+    int s2s_port;             /* s2s.port 0: not served yet (config_warn_unserved) */
+    int https_port;           /* http.port 0: not served yet (config_warn_unserved) */
 
     /* tls */
     char *tls_ciphers;        /* tls.ciphers: TLS 1.2 cipher list */
@@ -148,6 +148,12 @@ int config_load_buffer(struct config *c, const char *name, const char *data,
 void config_defaults(struct config *c);
 /* Frees everything c owns and zeroes it. */
 void config_free(struct config *c);
+/* Options the file may set before their feature exists (s2s.port,
+ * http.port): writes one warning line to f for each one set to other
+ * than 0, saying that nothing listens there yet. Returns how many.
+ * taube --check and start-up call it, so an operator does not believe
+ * federation or web clients work. */
+size_t config_warn_unserved(const struct config *c, FILE *f);
 
 /* Writes the default config with every option, its default and a comment,
  * with the given overrides; used by `taubectl init`. 0 or -errno:

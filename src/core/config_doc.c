@@ -50,11 +50,18 @@ static void put_value(FILE *f, const struct config_option *o, const char *domain
 {
     struct { const char *key; int port; } ports[] = {
         {"c2s.port", io->c2s_port}, {"c2s.tls_port", io->c2s_tls_port},
-        {"s2s.port", io->s2s_port}, {"http.port", io->https_port},
     };
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
         if (strcmp(o->key, ports[i].key) == 0 && ports[i].port)
             return (void)fprintf(f, "%d", ports[i].port);
+    /* Nothing listens on these yet: the file must not say they work. A
+     * port asked for is kept as a comment, for the version that does. */
+    struct { const char *key; int port; } later[] = {
+        {"s2s.port", io->s2s_port}, {"http.port", io->https_port},
+    };
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (strcmp(o->key, later[i].key) == 0 && later[i].port)
+            return (void)fprintf(f, "0  # %d when a version of Taube serves it", later[i].port);
     if (strcmp(o->key, "server.domains") == 0) {
         fputc('[', f);
         put_quoted(f, domain);

@@ -35,8 +35,8 @@ const struct config_section config_sections[] = {
     {"log", "What the server logs. By default only warnings and errors, which never name a user or an address (promise P14)."},
     {"network", "Where the listeners bind."},
     {"c2s", "Client-to-server connections."},
-    {"s2s", "Server-to-server connections."},
-    {"http", "The HTTPS listener (file upload, BOSH/WebSocket)."},
+    {"s2s", "Server-to-server connections (federation): not served by this version yet."},
+    {"http", "The HTTPS listener (file upload, BOSH/WebSocket): not served by this version yet."},
     {"tls", "TLS settings shared by every listener. TLS is mandatory (promise P15)."},
     {"limits", "Limits that keep one client from degrading the service for others (promise P23)."},
     {"version", "Software version answers (XEP-0092)."},
@@ -110,12 +110,16 @@ const struct config_option config_options[] = {
      .help = "Port for client connections with direct TLS (XEP-0368); 0 turns it off."},
 
     /* s2s */
-    {.key = "s2s.port", .type = CFG_INT, AS_INT(s2s_port), .min = 0, .max = 65535, .def = "5269",
-     .help = "Port for connections from other servers; 0 turns federation off."},
+    {.key = "s2s.port", .type = CFG_INT, AS_INT(s2s_port), .min = 0, .max = 65535, .def = "0",
+     .help = "Port for connections from other servers (5269 is the standard one). This "
+             "version does not serve federation yet: nothing listens on it, and any value "
+             "but 0 makes `taube --check` and start-up warn."},
 
     /* http */
-    {.key = "http.port", .type = CFG_INT, AS_INT(https_port), .min = 0, .max = 65535, .def = "5443",
-     .help = "Port of the HTTPS listener; 0 turns it off."},
+    {.key = "http.port", .type = CFG_INT, AS_INT(https_port), .min = 0, .max = 65535, .def = "0",
+     .help = "Port of the HTTPS listener (file upload, BOSH, WebSocket; 5443 is usual). This "
+             "version does not serve HTTP yet: nothing listens on it, and any value but 0 "
+             "makes `taube --check` and start-up warn."},
 
     /* tls */
     {.key = "tls.ciphers", .type = CFG_STRING, AS_STR(tls_ciphers), .max = 4000,
