@@ -74,7 +74,8 @@ static void *field(struct config *c, const struct config_option *o)
 
 bool config_is_list(enum config_type t)
 {
-    return t == CFG_STRLIST || t == CFG_DOMAINS || t == CFG_JIDS || t == CFG_ADDRS;
+    return t == CFG_STRLIST || t == CFG_DOMAINS || t == CFG_JIDS || t == CFG_ADDRS ||
+           t == CFG_SECRETS;
 }
 
 /* Stores v (already checked against min..max) into an integer field of
@@ -241,6 +242,10 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
         break;
     case CFG_JIDS: snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx); break;
     case CFG_ADDRS: snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx); break;
+    case CFG_SECRETS:
+        snprintf(out, n, "a mapping of %lld to %lld domain names to secrets of %d to %d printable "
+                         "characters", mn, mx, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
+        break;
     }
 }
 
@@ -252,7 +257,7 @@ const char *config_type_name(enum config_type t)
         [CFG_STRING] = "string",   [CFG_ENUM] = "enum",
         [CFG_PATH] = "path",       [CFG_STRLIST] = "list of strings",
         [CFG_DOMAINS] = "list of domains", [CFG_JIDS] = "list of JIDs",
-        [CFG_ADDRS] = "list of addresses",
+        [CFG_ADDRS] = "list of addresses", [CFG_SECRETS] = "domain: secret",
     };
     return names[t];
 }
@@ -656,6 +661,59 @@ static int add_item(const struct config_option *o, struct strlist *l, struct fy_
     return r;
 }
 
+/* One "domain: secret" pair of a CFG_SECRETS mapping, appended to l as
+ * "DOMAIN SECRET" (a domain has no space). 0, -EINVAL or -ENOMEM. */
+static int add_secret(const struct config_option *o, struct strlist *l, struct fy_node_pair *p,
+                      char *why)
+{
+    struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+    size_t kl = 0, vl = 0;
+    const char *ks = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &kl) : NULL;
+    const char *vs = v && fy_node_is_scalar(v) ? fy_node_get_scalar(v, &vl) : NULL;
+    if (!ks || !vs || memchr(ks, '\0', kl) || memchr(vs, '\0', vl))
+        return snprintf(why, WHY_LEN, "each entry is 'domain: secret'"), -EINVAL;
+    if ((int64_t)l->n >= o->max)
+        return snprintf(why, WHY_LEN, "more than %lld entries", (long long)o->max), -EINVAL;
+    if (vl < CONFIG_SECRET_MIN || vl > CONFIG_SECRET_MAX || !printable(vs, vl))
+        return snprintf(why, WHY_LEN, "a secret must be %d to %d printable characters",
+                        CONFIG_SECRET_MIN, CONFIG_SECRET_MAX), -EINVAL;
+    char *dom;
+    int r = config_normalize_domain(ks, kl, &dom, why, WHY_LEN);
+    if (r < 0)
+        return r;
+    size_t dl = strlen(dom);
+    for (size_t i = 0; i < l->n; i++)
+        if (strncmp(l->items[i], dom, dl) == 0 && l->items[i][dl] == ' ') {
+            snprintf(why, WHY_LEN, "'%s' is listed twice", dom);
+            return free(dom), -EINVAL;
+        }
+    char *item = malloc(dl + 1 + vl + 1);
+    if (item) {
+        memcpy(item, dom, dl);
+        item[dl] = ' ';
+        memcpy(item + dl + 1, vs, vl);
+        item[dl + 1 + vl] = '\0';
+    }
+    free(dom);
+    return item ? list_add(l, item) : -ENOMEM;
+}
+
+/* A CFG_SECRETS value: a mapping, or null, {} or [] (none). */
+static int secrets_value(const struct config_option *o, struct strlist *l, struct fy_node **v,
+                         char *why)
+{
+    void *it = NULL;
+    if (fy_node_is_sequence(*v) && !fy_node_sequence_iterate(*v, &it))
+        return 0;
+    if (!fy_node_is_mapping(*v))
+        return snprintf(why, WHY_LEN, "a mapping of domain: secret is expected"), -EINVAL;
+    int r = 0;
+    for (struct fy_node_pair *p; r == 0 && (p = fy_node_mapping_iterate(*v, &it));)
+        if ((r = add_secret(o, l, p, why)) == -EINVAL)
+            *v = fy_node_pair_key(p);
+    return r;
+}
+
 /* A list value: a sequence, a single scalar (a list of one) or null (the
  * empty list). Stored only if every item is good. */
 static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
@@ -666,6 +724,8 @@ static void set_list(struct load *ld, const struct config_option *o, struct fy_n
     void *it = NULL;
     if (is_null(v))
         v = NULL;
+    else if (o->type == CFG_SECRETS)
+        r = secrets_value(o, &l, &v, why);
     else if (!fy_node_is_sequence(v))
         r = add_item(o, &l, v, why);
     else
@@ -950,9 +1010,25 @@ static void check_required(struct load *ld)
     }
 }
 
+/* A domain is served as accounts or by a component, not both. */
+static void check_component_domains(struct load *ld)
+{
+    const struct config_option *o = option_by_key("component.secrets");
+    const struct strlist *sec = field(ld->c, o), *dom = &ld->c->domains;
+    for (size_t i = 0; i < sec->n; i++)
+        for (size_t j = 0; j < dom->n; j++) {
+            size_t dl = strlen(dom->items[j]);
+            if (strncmp(sec->items[i], dom->items[j], dl) == 0 && sec->items[i][dl] == ' ')
+                report_at(ld, &ld->where[o - config_options],
+                          "key '%s': '%s' is also in 'server.domains'; allowed: a domain "
+                          "that is not a virtual host", o->key, dom->items[j]);
+        }
+}
+
 static void check_ports(struct load *ld)
 {
-    static const char *const keys[] = {"c2s.port", "c2s.tls_port", "s2s.port", "http.port"};
+    static const char *const keys[] = {"c2s.port", "c2s.tls_port", "s2s.port", "http.port",
+                                       "component.port"};
     const size_t n = sizeof keys / sizeof keys[0];
     for (size_t j = 1; j < n; j++) {
         const struct config_option *b = option_by_key(keys[j]);
@@ -1070,6 +1146,8 @@ static int load_named(struct config *c, const char *name, char *abs, const char 
         check_required(&ld);
     if (ld.nerr == 0)
         check_ports(&ld);
+    if (ld.nerr == 0)
+        check_component_domains(&ld);
     return finish(&ld, 0, err);
 }
 

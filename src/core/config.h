@@ -122,6 +122,12 @@ struct config {
     unsigned registration_max_attempts;/* registration.max_attempts_per_hour 10 per address */
     unsigned registration_tracked_addresses; /* registration.tracked_addresses 4096 */
 
+    /* external components (XEP-0114, net/component.c) */
+    int component_port;                /* component.port 0 = off */
+    struct strlist component_interface;/* component.interface ["127.0.0.1"] */
+    struct strlist component_secrets;  /* component.secrets: items "DOMAIN SECRET", the
+                                        * domain normalised like server.domains */
+
     /* inactivity retention (promises P11, P12) */
     unsigned retention_inactive_after; /* retention.inactive_after 365d (182d..366d) */
     unsigned retention_warn_before;    /* retention.warn_before 30d (1d..90d) */
@@ -187,6 +193,8 @@ enum config_type {
     CFG_DOMAINS,  /* list of domain names; min..max items */
     CFG_JIDS,     /* list of bare JIDs local@domain; min..max items */
     CFG_ADDRS,    /* list of IPv4/IPv6 addresses; min..max items */
+    CFG_SECRETS,  /* mapping of domain: shared secret, stored as a list of
+                   * "DOMAIN SECRET"; min..max entries */
 };
 
 struct config_option {

@@ -62,7 +62,9 @@ static void put_value(FILE *f, const struct config_option *o, const char *domain
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (strcmp(o->key, later[i].key) == 0 && later[i].port)
             return (void)fprintf(f, "0  # %d when a version of Taube serves it", later[i].port);
-    if (strcmp(o->key, "server.domains") == 0) {
+    if (o->type == CFG_SECRETS) {
+        fputs("{}", f);
+    } else if (strcmp(o->key, "server.domains") == 0) {
         fputc('[', f);
         put_quoted(f, domain);
         fputc(']', f);
@@ -156,6 +158,8 @@ static void put_default_cell(FILE *f, const struct config_option *o)
         return (void)fprintf(f, "`%s`", o->def);
     if (o->min > 0 && !o->def_list)
         return (void)fputs("(required)", f);
+    if (o->type == CFG_SECRETS)
+        return (void)fputs("`{}`", f);
     fputs("`[", f);
     for (size_t i = 0; o->def_list && o->def_list[i]; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", o->def_list[i]);

@@ -29,6 +29,7 @@
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const store_backends[] = {"sqlite", NULL};
 static const char *const listen_all[] = {"0.0.0.0", "::", NULL};
+static const char *const loopback[] = {"127.0.0.1", NULL};
 
 const struct config_section config_sections[] = {
     {"server", "Which domains this server hosts, who administers it, and where it keeps its files."},
@@ -37,6 +38,10 @@ const struct config_section config_sections[] = {
     {"c2s", "Client-to-server connections."},
     {"s2s", "Server-to-server connections (federation): not served by this version yet."},
     {"http", "The HTTPS listener (file upload, BOSH/WebSocket): not served by this version yet."},
+    {"component", "External components (XEP-0114): bridges, bots, gateways and push app "
+                  "servers that connect to the server and serve a domain of their own. The "
+                  "protocol has no TLS: bind it to localhost (the default) or a private "
+                  "network, never to the Internet."},
     {"tls", "TLS settings shared by every listener. TLS is mandatory (promise P15)."},
     {"limits", "Limits that keep one client from degrading the service for others (promise P23)."},
     {"version", "Software version answers (XEP-0092)."},
@@ -120,6 +125,25 @@ const struct config_option config_options[] = {
      .help = "Port of the HTTPS listener (file upload, BOSH, WebSocket; 5443 is usual). This "
              "version does not serve HTTP yet: nothing listens on it, and any value but 0 "
              "makes `taube --check` and start-up warn."},
+
+    /* component */
+    {.key = "component.port", .type = CFG_INT, AS_INT(component_port), .min = 0, .max = 65535,
+     .def = "0",
+     .help = "Port external components connect to (5347 is usual); 0 (the default) turns "
+             "components off."},
+    {.key = "component.interface", .type = CFG_ADDRS, AS_LIST(component_interface), .min = 1,
+     .max = 32, .def_list = loopback,
+     .help = "IP addresses the component port binds to. Components authenticate with a "
+             "shared secret over plain TCP: keep this on the loopback address or a private "
+             "network."},
+    {.key = "component.secrets", .type = CFG_SECRETS, AS_LIST(component_secrets), .min = 0,
+     .max = 100,
+     .help = "The components that may connect: each component's domain and the shared "
+             "secret it authenticates with (the SHA-1 handshake of XEP-0114), e.g. "
+             "`push.example.org: \"output of openssl rand -hex 24\"`. Stanzas to any "
+             "address at that domain go to the component while it is connected; it may send "
+             "from addresses at its domain only. A domain here cannot also be in "
+             "server.domains."},
 
     /* tls */
     {.key = "tls.ciphers", .type = CFG_STRING, AS_STR(tls_ciphers), .max = 4000,

@@ -256,6 +256,43 @@ static void test_idn_domains_match_the_jid_code(void **state)
     EXPECT_ERROR("server:\n  domains: [\"\xe2\x98\x83.net\"]\n", "not a valid international domain name");
 }
 
+static void test_component_secrets(void **state)
+{
+    (void)state;
+    struct config c;
+    char *err = NULL;
+    int r = load(&c, "server:\n  domains: [example.org]\ncomponent:\n  port: 5347\n"
+                     "  secrets:\n    Bot.Example.org: \"sixteen chars ok\"\n"
+                     "    \"FA\xc3\x9f.example\": 0123456789abcdef0123\n", &err);
+    if (r != 0)
+        fail_msg("load: %d %s", r, err ? err : "");
+    assert_int_equal(c.component_port, 5347);
+    assert_int_equal(c.component_interface.n, 1);
+    assert_string_equal(c.component_interface.items[0], "127.0.0.1");
+    assert_int_equal(c.component_secrets.n, 2);
+    assert_string_equal(c.component_secrets.items[0], "bot.example.org sixteen chars ok");
+    assert_string_equal(c.component_secrets.items[1], "fa\xc3\x9f.example 0123456789abcdef0123");
+    config_free(&c);
+    config_defaults(&c);
+    assert_int_equal(c.component_port, 0); /* off by default */
+    assert_int_equal(c.component_secrets.n, 0);
+    config_free(&c);
+    assert_int_equal(load(&c, "server:\n  domains: [example.org]\ncomponent:\n  secrets: {}\n", &err), 0);
+    config_free(&c);
+    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {b.example: short}\n",
+                 "t.yaml:4:13:", "key 'component.secrets'", "secret must be 16 to 1023");
+    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {A.example: 0123456789abcdef}\n",
+                 "'a.example' is also in 'server.domains'");
+    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets:\n    b.example: 0123456789abcdef\n"
+                 "    B.example: 0123456789abcdef\n", "'b.example' is listed twice");
+    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: [b.example]\n",
+                 "a mapping of domain: secret is expected");
+    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {b_x.example: 0123456789abcdef}\n",
+                 "'_' is not allowed");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 5347\ncomponent:\n  port: 5347\n",
+                 "key 'component.port': port 5347 is also 'c2s.port'");
+}
+
 static void test_full_file(void **state)
 {
     (void)state;
@@ -712,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_single_value_is_a_list),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_idn_domains_match_the_jid_code),
+        cmocka_unit_test(test_component_secrets),
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_domain_errors),
         cmocka_unit_test(test_list_too_long),
