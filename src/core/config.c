@@ -1235,5 +1235,11 @@ size_t config_warn_unserved(const struct config *c, FILE *f)
                 later[i].key, later[i].port, later[i].what, later[i].key);
         n++;
     }
+    if (c->component_secrets.n > 0 && c->component_port == 0) {
+        fprintf(f, "taube: warning: component.secrets lists %zu component(s), but "
+                   "component.port is 0: none can connect, and stanzas to them are refused.\n",
+                c->component_secrets.n);
+        n++;
+    }
     return n;
 }

@@ -154,11 +154,12 @@ int config_load_buffer(struct config *c, const char *name, const char *data,
 void config_defaults(struct config *c);
 /* Frees everything c owns and zeroes it. */
 void config_free(struct config *c);
-/* Options the file may set before their feature exists (s2s.port,
- * http.port): writes one warning line to f for each one set to other
- * than 0, saying that nothing listens there yet. Returns how many.
+/* Settings that do nothing: options the file may set before their
+ * feature exists (s2s.port, http.port: one warning line to f for each
+ * one set to other than 0, saying that nothing listens there yet), and
+ * component.secrets without component.port. Returns how many lines.
  * taube --check and start-up call it, so an operator does not believe
- * federation or web clients work. */
+ * federation, web clients or components work. */
 size_t config_warn_unserved(const struct config *c, FILE *f);
 
 /* Writes the default config with every option, its default and a comment,

@@ -1,8 +1,8 @@
 /* Domain names (domain.h): UTS #46 non-transitional through libidn2, with
  * an ASCII fast path, since every stanza's 'to' and 'from' comes here.
  *
- * The fast path does what UTS #46 does to an ASCII LDH name (lower-case
- * it); anything else (non-ASCII, or an "xn--" label to decode and check)
+ * The fast path does in one pass what UTS #46 does to an ASCII LDH name
+ * (lower-case it); anything else (non-ASCII, or an "xn--" label to decode and check)
  * goes the whole way: to an A-label (mapping, NFC, IDNA2008 validity,
  * bidi and contextual rules), LDH and length checks on that, back to the
  * U-labels we keep. The unit test checks both paths agree.
@@ -10,6 +10,7 @@
 #include "core/domain.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,44 +58,71 @@ static int check_ldh(const char *s, size_t len, char *why, size_t wn)
     return 0;
 }
 
-static bool needs_idn(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if ((uint8_t)s[i] >= 0x80)
-            return true;
-        if ((i == 0 || s[i - 1] == '.') && i + 4 <= len && (s[i] | 0x20) == 'x' &&
-            (s[i + 1] | 0x20) == 'n' && s[i + 2] == '-' && s[i + 3] == '-')
-            return true;
-    }
-    return false;
-}
-
 static int put_out(const char *s, size_t len, char *out, size_t cap)
 {
-    if (len + 1 > cap)
+    if (len + 1 > cap || len > INT_MAX)
         return -ENOBUFS;
     memcpy(out, s, len);
     out[len] = '\0';
+    return (int)len;
+}
+
+/* The label s[start..end) of an ASCII name being lowered: 1 if it is an
+ * "xn--" label (the IDN path decodes and checks it), 0 if good, or
+ * -EINVAL. */
+static int fast_label(const char *s, size_t start, size_t end, char *why, size_t wn)
+{
+    size_t l = end - start;
+    if (l == 0)
+        return say(why, wn, "a label is empty");
+    if (l > LABEL_MAX)
+        return say(why, wn, "a label is longer than 63 bytes");
+    if (s[start] == '-' || s[end - 1] == '-')
+        return say(why, wn, "a label starts or ends with '-'");
+    /* "??--" labels are reserved for A-labels (RFC 5890 §2.3.1; RFC 7622
+     * §3.2.1 allows NR-LDH labels and U-labels only). */
+    if (l >= 4 && s[start + 2] == '-' && s[start + 3] == '-')
+        return s[start] == 'x' && s[start + 1] == 'n'
+                   ? 1
+                   : say(why, wn, "a label has '--' in its third and fourth places");
     return 0;
 }
 
+/* The ASCII fast path, one pass: lower-cases into out and checks the LDH
+ * labels. The length, a negative error, or NEEDS_IDN for a non-ASCII
+ * byte, an "xn--" label, or a name too long to decide here. */
+#define NEEDS_IDN INT_MIN
 static int fast(const char *in, size_t len, char *out, size_t cap, char *why, size_t wn)
 {
-    char work[DOMAIN_MAX + 1];
-    if (len > DOMAIN_MAX)
-        return say(why, wn, "the domain is longer than 253 bytes");
-    for (size_t i = 0; i < len; i++)
-        work[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] - 'A' + 'a') : in[i];
-    int rc = check_ldh(work, len, why, wn);
-    if (rc < 0)
-        return rc;
-    /* "??--" labels are reserved for A-labels (RFC 5890 §2.3.1: only
-     * NR-LDH labels and U-labels, RFC 7622 §3.2.1); the "xn--" ones took
-     * the slow path. */
-    for (size_t i = 0; i + 3 < len; i++)
-        if ((i == 0 || work[i - 1] == '.') && work[i + 2] == '-' && work[i + 3] == '-')
-            return say(why, wn, "a label has '--' in its third and fourth places");
-    return put_out(work, len, out, cap);
+    if (len > DOMAIN_MAX || len + 1 > cap)
+        return NEEDS_IDN;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        char c = i < len ? in[i] : '.';
+        if ((uint8_t)c >= 0x80)
+            return NEEDS_IDN;
+        if (c == '.') {
+            int r = fast_label(out, start, i, why, wn);
+            if (r != 0)
+                return r > 0 ? NEEDS_IDN : r;
+            out[i] = '.';
+            start = i + 1;
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
+            out[i] = c;
+            continue;
+        }
+        if ((uint8_t)c < 0x20 || c == 0x7f)
+            return say(why, wn, "a control character is not allowed in a domain name");
+        if (why && wn)
+            snprintf(why, wn, "'%c' is not allowed in a domain name", c);
+        return -EINVAL;
+    }
+    out[len] = '\0';
+    return (int)len;
 }
 
 static int idn_error(int rc, char *why, size_t wn)
@@ -109,6 +137,10 @@ static int idn_error(int rc, char *why, size_t wn)
 static int slow(const char *in, size_t len, char *out, size_t cap, char *why, size_t wn)
 {
     char work[DOMAIN_RAW_MAX + 1];
+    if (len > DOMAIN_RAW_MAX)
+        return say(why, wn, "the domain is too long");
+    if (memchr(in, '\0', len))
+        return say(why, wn, "a NUL byte is not allowed in a domain name");
     memcpy(work, in, len);
     work[len] = '\0';
     uint8_t *alabel = NULL;
@@ -133,13 +165,8 @@ static int normalize(const char *in, size_t len, char *out, size_t cap, char *wh
         len--; /* RFC 7622 §3.2: before anything else */
     if (len == 0)
         return say(why, wn, "the domain is empty");
-    if (len > DOMAIN_RAW_MAX)
-        return say(why, wn, "the domain is too long");
-    if (memchr(in, '\0', len))
-        return say(why, wn, "a NUL byte is not allowed in a domain name");
-    if (always_idn || needs_idn(in, len))
-        return slow(in, len, out, cap, why, wn);
-    return fast(in, len, out, cap, why, wn);
+    int r = always_idn ? NEEDS_IDN : fast(in, len, out, cap, why, wn);
+    return r == NEEDS_IDN ? slow(in, len, out, cap, why, wn) : r;
 }
 
 int domain_normalize(const char *in, size_t len, char *out, size_t cap, char *why, size_t wn)

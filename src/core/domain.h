@@ -23,7 +23,8 @@
 #define DOMAIN_RAW_MAX 4096 /* bytes of input considered at all */
 
 /* Normalises in[0..len) (UTF-8, one trailing dot allowed and dropped)
- * into out (cap bytes, NUL-terminated): lower-case, U-labels. Returns 0;
+ * into out (cap bytes, NUL-terminated): lower-case, U-labels. Returns the
+ * length written (without the NUL);
  * -EINVAL when it is not a valid domain name, with the reason (an English
  * phrase for messages) in why[0..wn) unless why is NULL; -ENOBUFS if out
  * is too small; -ENOMEM. */

@@ -94,7 +94,7 @@ static bool ascii_prohibited(enum part kind, char c)
 static int check_ipv4(const char *d)
 {
     struct in_addr a4;
-    if (strspn(d, "0123456789.") != strlen(d))
+    if (d[strspn(d, "0123456789.")] != '\0')
         return 0;
     return inet_pton(AF_INET, d, &a4) == 1 ? 0 : -EINVAL;
 }
@@ -110,7 +110,7 @@ static int prep_domain(const char *in, size_t len, char *out, size_t *out_len, b
         return rc;
     if (rc < 0 || check_ipv4(out) < 0)
         return -EINVAL;
-    *out_len = strlen(out);
+    *out_len = (size_t)rc;
     return 0;
 }
 

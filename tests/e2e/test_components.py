@@ -298,3 +298,18 @@ def test_check_refuses_bad_component_settings(comp_server):
         assert p.returncode == 1 and want in p.stderr, (value, p.returncode, p.stderr)
         assert SECRET not in p.stderr
         cfg.unlink()
+
+
+def test_check_warns_about_secrets_without_a_port(comp_server):
+    from conftest import set_option
+    cfg = comp_server.dir / 'no-port.yaml'
+    cfg.write_text(set_option(comp_server.config.read_text(), 'component', 'port', '0'))
+    p = subprocess.run([str(TAUBE), '-c', str(cfg), '--check'], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert 'warning: component.secrets lists %d component(s), but component.port is 0' % len(BOTS) \
+        in p.stderr, p.stderr
+    cfg.unlink()
+    p = subprocess.run([str(TAUBE), '-c', str(comp_server.config), '--check'],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and 'warning' not in p.stderr, p.stderr
