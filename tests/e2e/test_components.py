@@ -313,3 +313,21 @@ def test_check_warns_about_secrets_without_a_port(comp_server):
     p = subprocess.run([str(TAUBE), '-c', str(comp_server.config), '--check'],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0 and 'warning' not in p.stderr, p.stderr
+
+
+def test_shutdown_ends_component_streams(make_server):
+    """SIGTERM: a connected component gets system-shutdown, one still in
+    its handshake too, and the server exits cleanly."""
+    port = free_ports(1)[0]
+    srv = make_server({('component', 'port'): str(port),
+                       ('component', 'secrets'): '{"%s": "%s", "%s": "%s"}' % (
+                           bot('echo'), SECRET, bot('iq'), SECRET)})
+    srv.component_port = port
+    ready = connected(srv, 'echo')
+    waiting = open_component(srv, bot('iq'))
+    waiting.wait_header()
+    srv.check_clean_exit()
+    for raw in (ready, waiting):
+        with raw:
+            assert raw.expect_stream_error() == 'system-shutdown'
+            raw.assert_closed_after_error()
