@@ -271,6 +271,7 @@ static void cleanup(struct server *srv, struct control *control)
 {
     for (size_t i = 0; i < srv->nlisteners; i++)
         listener_stop(srv->listeners[i]);
+    component_stop(srv); /* before the walk too: its listeners free in their callbacks */
     control_stop(control); /* before the walk: its handles close through its callbacks */
     uv_walk(srv->loop, close_walk, NULL);
     uv_run(srv->loop, UV_RUN_DEFAULT);

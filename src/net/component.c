@@ -521,9 +521,8 @@ void component_free(struct server *srv)
     struct components *o = srv->components;
     if (!o)
         return;
-    for (size_t i = 0; i < o->nlisteners; i++)
-        listener_stop(o->listeners[i]);
-    /* Streams whose close never completed (the loop was walked shut). */
+    /* component_stop has stopped the listeners. Streams whose close never
+     * completed (the loop was walked shut) are freed here. */
     for (struct comp *c = o->all, *n; c; c = n) {
         n = c->next;
         if (c->host)

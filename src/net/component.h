@@ -23,9 +23,11 @@ struct server;
  * nothing when the port is 0). 0, or a negative UV error with a message
  * in *err (malloc'ed). srv->hosts must hold the component hosts. */
 int component_start(struct server *srv, char **err);
-/* Shutdown: stops accepting and ends every stream with system-shutdown. */
+/* Shutdown: stops accepting and ends every stream with system-shutdown.
+ * Idempotent; must run before the loop's handles are walked shut. */
 void component_stop(struct server *srv);
-/* After the loop has run down: frees what is left (nothing is open). */
+/* After the loop has run down (component_stop first): frees what is
+ * left. */
 void component_free(struct server *srv);
 /* Once a second: streams that have not shaken hands within
  * limits.auth_timeout are closed with connection-timeout. */

@@ -331,3 +331,20 @@ def test_shutdown_ends_component_streams(make_server):
         with raw:
             assert raw.expect_stream_error() == 'system-shutdown'
             raw.assert_closed_after_error()
+
+
+def test_component_port_in_use_fails_start_up(make_server):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(('127.0.0.1', 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        srv = make_server({('component', 'port'): str(port),
+                           ('component', 'secrets'): '{"%s": "%s"}' % (bot('echo'), SECRET)},
+                          start=False)
+        p = subprocess.run([str(TAUBE), '-c', str(srv.config)], capture_output=True, text=True,
+                           timeout=30)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert 'cannot listen on the component port %d' % port in p.stderr, p.stderr
+    from conftest import SANITIZER_MARKS
+    assert not any(m in p.stderr for m in SANITIZER_MARKS), p.stderr
