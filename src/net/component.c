@@ -292,20 +292,20 @@ static void handshake(struct comp *c, struct stanza *st)
 
 /* ---- stanzas from the component ---- */
 
-/* Moves the component's namespace to jabber:client in the whole tree. */
-static void to_client_ns(struct xml_node *n)
+/* Moves the component's namespace to jabber:client in the whole tree
+ * (pre-order, without recursion: the depth is the parser's limit). */
+static void to_client_ns(struct xml_node *root)
 {
-    while (n) {
+    for (struct xml_node *n = root; n;) {
         if (n->type == XML_ELEMENT && strcmp(n->ns, NS_COMPONENT) == 0)
             n->ns = NS_CLIENT;
         if (n->children) {
             n = n->children;
             continue;
         }
-        while (n && !n->next)
+        while (n != root && !n->next)
             n = n->parent;
-        if (n)
-            n = n->next;
+        n = n == root ? NULL : n->next;
     }
 }
 
