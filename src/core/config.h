@@ -55,10 +55,10 @@ struct config {
     uint64_t max_stanza_size;   /* limits.max_stanza_size 262144 bytes */
     unsigned max_depth;         /* limits.max_depth 32 */
     unsigned max_attrs;         /* limits.max_attributes 64 */
-    unsigned auth_timeout;      /* limits.auth_timeout 30 s (unauthenticated streams) */
-    unsigned tls_timeout;       /* limits.tls_timeout 10 s (streams not yet encrypted) */
-    unsigned idle_timeout;      /* limits.idle_timeout 300 s: then ping; no answer in 60 s drops */
-    unsigned ping_timeout;      /* limits.ping_timeout 60 s */
+    unsigned auth_timeout_ms;   /* limits.auth_timeout 30 s (unauthenticated streams) */
+    unsigned tls_timeout_ms;    /* limits.tls_timeout 10 s (streams not yet encrypted) */
+    unsigned idle_timeout_ms;   /* limits.idle_timeout 300 s: then ping; no answer in 60 s drops */
+    unsigned ping_timeout_ms;   /* limits.ping_timeout 60 s */
     unsigned keepalive_interval;/* limits.keepalive_interval 120 s: whitespace when idle */
     uint64_t read_rate;         /* limits.read_rate 65536 bytes/s per connection */
     uint64_t read_burst;        /* limits.read_burst 1048576 bytes */
@@ -66,7 +66,7 @@ struct config {
     unsigned max_connections;   /* limits.max_connections 10000 */
     unsigned max_unauth_per_addr; /* limits.max_unauthenticated_per_address 20 */
     uint64_t send_queue_max;    /* limits.send_queue_max 1048576 bytes */
-    unsigned congestion_timeout;/* limits.congestion_timeout 5 s */
+    unsigned congestion_timeout_ms; /* limits.congestion_timeout 5 s */
     uint64_t send_queue_total;  /* limits.send_queue_total 256 MiB, all connections */
     unsigned max_sessions_per_account; /* limits.max_sessions_per_account 10 */
 
@@ -187,6 +187,7 @@ enum config_type {
     CFG_INT,      /* decimal integer, min..max */
     CFG_SIZE,     /* bytes: 262144, 256KiB, 50MB, 1GiB; min..max */
     CFG_DURATION, /* seconds: 30, 30s, 5m, 2h, 7d, 2w; min..max */
+    CFG_MILLIS,   /* milliseconds: 30 (seconds), 500ms, 30s, 5m, 2h, 1d; min..max */
     CFG_STRING,   /* max = longest length; choices: if set, one of them */
     CFG_ENUM,     /* one of choices, stored as its index (an int) */
     CFG_PATH,     /* resolved against the file's directory; max = longest */

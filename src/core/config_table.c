@@ -25,6 +25,7 @@
 #define MINUTE 60LL
 #define HOUR (60LL * MINUTE)
 #define DAY (24LL * HOUR)
+#define SEC_MS 1000LL /* CFG_MILLIS bounds are in milliseconds */
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const store_backends[] = {"sqlite", NULL};
@@ -43,7 +44,8 @@ const struct config_section config_sections[] = {
                   "protocol has no TLS: bind it to localhost (the default) or a private "
                   "network, never to the Internet."},
     {"tls", "TLS settings shared by every listener. TLS is mandatory (promise P15)."},
-    {"limits", "Limits that keep one client from degrading the service for others (promise P23)."},
+    {"limits", "Limits that keep one client from degrading the service for others (promise P23). "
+               "The time-outs are checked once a second, so one acts up to a second after it is due."},
     {"version", "Software version answers (XEP-0092)."},
     {"store", "Where accounts, rosters, archives and the rest are stored."},
     {"auth", "Password storage (promise P4: only salted SCRAM keys are stored)."},
@@ -168,20 +170,20 @@ const struct config_option config_options[] = {
      .def = "64",
      .help = "Most attributes accepted on one XML element; namespace declarations "
              "(xmlns) count as attributes."},
-    {.key = "limits.auth_timeout", .type = CFG_DURATION, AS_INT(auth_timeout),
-     .min = 5, .max = 10 * MINUTE, .def = "30s",
+    {.key = "limits.auth_timeout", .type = CFG_MILLIS, AS_INT(auth_timeout_ms),
+     .min = 500, .max = 10 * MINUTE * SEC_MS, .def = "30s",
      .help = "Time a connection may take to authenticate before it is closed."},
-    {.key = "limits.tls_timeout", .type = CFG_DURATION, AS_INT(tls_timeout),
-     .min = 2, .max = 10 * MINUTE, .def = "10s",
+    {.key = "limits.tls_timeout", .type = CFG_MILLIS, AS_INT(tls_timeout_ms),
+     .min = 500, .max = 10 * MINUTE * SEC_MS, .def = "10s",
      .help = "Time a connection may take to start and finish TLS (STARTTLS or direct TLS) "
              "before it is closed; shorter than limits.auth_timeout, so that idle sockets "
              "that never speak are dropped early."},
-    {.key = "limits.idle_timeout", .type = CFG_DURATION, AS_INT(idle_timeout),
-     .min = 5, .max = DAY, .def = "5m",
+    {.key = "limits.idle_timeout", .type = CFG_MILLIS, AS_INT(idle_timeout_ms),
+     .min = 500, .max = DAY * SEC_MS, .def = "5m",
      .help = "After this long without traffic the server pings the peer (XEP-0199); "
              "no answer within limits.ping_timeout closes the connection."},
-    {.key = "limits.ping_timeout", .type = CFG_DURATION, AS_INT(ping_timeout),
-     .min = 5, .max = HOUR, .def = "1m",
+    {.key = "limits.ping_timeout", .type = CFG_MILLIS, AS_INT(ping_timeout_ms),
+     .min = 500, .max = HOUR * SEC_MS, .def = "1m",
      .help = "How long the server waits for the answer to its ping before it "
              "closes the connection as dead (connection-timeout)."},
     {.key = "limits.keepalive_interval", .type = CFG_DURATION, AS_INT(keepalive_interval),
@@ -210,8 +212,8 @@ const struct config_option config_options[] = {
     {.key = "limits.send_queue_max", .type = CFG_SIZE, AS_INT(send_queue_max),
      .min = 64 * KiB, .max = 1 * GiB, .def = "1MiB",
      .help = "Bytes queued for one slow reader before its connection is closed."},
-    {.key = "limits.congestion_timeout", .type = CFG_DURATION, AS_INT(congestion_timeout),
-     .min = 1, .max = 10 * MINUTE, .def = "5s",
+    {.key = "limits.congestion_timeout", .type = CFG_MILLIS,
+     AS_INT(congestion_timeout_ms), .min = 500, .max = 10 * MINUTE * SEC_MS, .def = "5s",
      .help = "How long a connection may stay congested (more than half of "
              "limits.send_queue_max queued, not yet drained to a quarter) before it "
              "is closed with policy-violation. Senders held back by it wait at most "

@@ -78,7 +78,8 @@ static void test_table_is_sane(void **state)
         last_section = s;
         assert_true(o->help && strlen(o->help) > 10);
         assert_true(o->min <= o->max || o->type == CFG_BOOL || o->type == CFG_ENUM);
-        if (o->size == 4 && (o->type == CFG_INT || o->type == CFG_SIZE || o->type == CFG_DURATION))
+        if (o->size == 4 && (o->type == CFG_INT || o->type == CFG_SIZE || o->type == CFG_DURATION ||
+                            o->type == CFG_MILLIS))
             assert_true(o->max <= INT32_MAX);
         if (o->type == CFG_ENUM)
             assert_non_null(o->choices);
@@ -113,8 +114,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_stanza_size, 262144);
     assert_int_equal(c.max_depth, 32);
     assert_int_equal(c.max_attrs, 64);
-    assert_int_equal(c.auth_timeout, 30);
-    assert_int_equal(c.idle_timeout, 300);
+    assert_int_equal(c.auth_timeout_ms, 30000);
+    assert_int_equal(c.idle_timeout_ms, 300000);
     assert_int_equal(c.keepalive_interval, 120);
     assert_int_equal(c.read_rate, 65536);
     assert_int_equal(c.read_burst, 1048576);
@@ -329,8 +330,8 @@ static void test_full_file(void **state)
     assert_int_equal(c.max_stanza_size, 50000);
     assert_int_equal(c.max_depth, 40);
     assert_int_equal(c.max_attrs, 40);
-    assert_int_equal(c.auth_timeout, 120);
-    assert_int_equal(c.idle_timeout, 86400);
+    assert_int_equal(c.auth_timeout_ms, 120000);
+    assert_int_equal(c.idle_timeout_ms, 86400000);
     assert_int_equal(c.keepalive_interval, 90);
     assert_int_equal(c.read_rate, 1024);
     assert_int_equal(c.read_burst, 1073741824);
@@ -369,8 +370,10 @@ static void test_type_errors(void **state)
     EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  max_stanza_size: 10 parsecs\n", "t.yaml:4:20:",
                  "key 'limits.max_stanza_size'", "unknown unit", "allowed: 10KB to 16MiB");
     EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 1M\n", "t.yaml:4:17:",
-                 "key 'limits.auth_timeout'", "unknown unit", "allowed: 5s to 10m");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 4s\n", "out of range", "allowed: 5s");
+                 "key 'limits.auth_timeout'", "unknown unit", "allowed: 500ms to 10m");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 499ms\n", "out of range",
+                 "allowed: 500ms");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 500MS\n", "unknown unit");
     EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: s\n", "not a number");
     EXPECT_ERROR("server:\n  domains: [a.example]\nauth:\n  scram_iterations: 4095\n",
                  "key 'auth.scram_iterations'", "allowed: 4096 to");
@@ -494,8 +497,9 @@ static void test_sizes_and_durations(void **state)
         {"max_stanza_size", "262144", 262144},   {"max_stanza_size", "1MiB", 1048576},
         {"max_stanza_size", "1 MB", 1000000},    {"max_stanza_size", "16MiB", 16777216},
         {"max_stanza_size", "10000B", 10000},    {"send_queue_max", "1gib", 1073741824},
-        {"auth_timeout", "10m", 600},            {"auth_timeout", "5", 5},
-        {"idle_timeout", "2h", 7200},            {"idle_timeout", "1d", 86400},
+        {"auth_timeout", "10m", 600000},         {"auth_timeout", "5", 5000},
+        {"auth_timeout", "500ms", 500},          {"congestion_timeout", "1500ms", 1500},
+        {"idle_timeout", "2h", 7200000},         {"idle_timeout", "1d", 86400000},
         {"keepalive_interval", "45s", 45},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -530,7 +534,7 @@ static void test_sizes_and_durations(void **state)
     }
     EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  max_stanza_size: 99999999999999999999TiB\n",
                  "'99999999999999999999TiB' is too large");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  idle_timeout: 30500000000000000w\n", "too large");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  idle_timeout: 30500000000000000d\n", "too large");
 }
 
 /* A fresh directory under /tmp, removed by cleanup_dir. */
