@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "store/offline.h"
 #include "store/retention.h"
+#include "store/store.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
@@ -399,26 +400,52 @@ int retention_ctl_clock_offset(struct server *srv, const char *const *args, int 
 
 /* ---- the data contract ---- */
 
+/* The account itself (it has no module of its own) and, if sent, the
+ * inactivity warning: the account is what inactivity deletes. */
 static int retention_describe(const struct data_ctx *d, const char *domain, const char *user,
-                              struct buf *out)
+                              data_fact_fn fn, void *ud)
 {
     struct retention_policy p = retention_policy_of(d->cfg);
     int64_t warned = 0;
+    struct account_info info;
     int rc = store_retention_get_sync(d->store, domain, user, &warned);
+    if (rc == 0)
+        rc = store_account_info_sync(d->store, domain, user, &info);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
-    rc = buf_printf(out,
-                    "Inactivity: your account is deleted with all its data after %ld months "
-                    "(%" PRId64 " days) without a login; you are warned by a message %" PRId64
-                    " days before. The time of your last login is kept for this.\n",
-                    months_of(p.inactive_after), p.inactive_after / DAY_SECS,
-                    p.warn_before / DAY_SECS);
-    if (rc == 0 && warned > 0) {
-        char day[32];
-        format_day(warned, day);
-        rc = buf_printf(out, "You were warned on %s; logging in cancels the deletion.\n", day);
-    }
-    return rc;
+    int64_t last_use = info.last_login ? info.last_login : info.created;
+    store_account_info_free(&info);
+    struct data_fact a = {
+        .kind = "account",
+        .what = {"Your address, your password as a salted hash (SCRAM: the password cannot "
+                 "be derived from it), when the account was created and when you last logged "
+                 "in (to find unused accounts).",
+                 "Ihre Adresse, Ihr Passwort als gesalzener Hash (SCRAM: das Passwort lässt "
+                 "sich daraus nicht gewinnen), wann das Konto angelegt wurde und wann Sie sich "
+                 "zuletzt angemeldet haben (um unbenutzte Konten zu finden)."},
+        .unit = {"account", "Konto"},
+        .count = 1,
+        .oldest = info.created,
+        .keep = KEEP_INACTIVITY,
+        .keep_secs = p.inactive_after,
+        .until = retention_delete_at(&p, d->now, last_use, warned),
+    };
+    if ((rc = fn(ud, &a)) < 0 || !counts_as_warned(last_use, warned))
+        return rc;
+    struct data_fact w = {
+        .kind = "inactivity-warning",
+        .what = {"When you were warned that your unused account will be deleted; logging in "
+                 "cancels the deletion and forgets the warning.",
+                 "Wann Sie gewarnt wurden, dass Ihr unbenutztes Konto gelöscht wird; eine "
+                 "Anmeldung hebt die Löschung auf und verwirft die Warnung."},
+        .unit = {"warning", "Warnung"},
+        .count = 1,
+        .oldest = warned,
+        .keep = KEEP_INACTIVITY,
+        .keep_secs = p.inactive_after,
+        .until = a.until,
+    };
+    return fn(ud, &w);
 }
 
 /* No XEP-0227 element exists for it: Taube's own, with the XEP-0082 time
