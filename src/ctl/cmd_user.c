@@ -184,8 +184,7 @@ int ctl_parse_account_jid(const char *s, struct jid *j)
     return 0;
 }
 
-/* Whether domain (prepared) is one of server.domains. */
-static bool domain_served(const struct config *cfg, const char *domain)
+bool ctl_domain_served(const struct config *cfg, const char *domain)
 {
     char prepped[JID_PART_MAX + 1];
     for (size_t i = 0; i < cfg->domains.n; i++)
@@ -207,7 +206,7 @@ static int store_failed(const char *what, int rc)
  * Checked before the password is asked for. 0 or CTL_FAIL. */
 static int check_new_account(const struct ctl *ctl, const struct jid *j)
 {
-    if (!domain_served(&ctl->cfg, j->domain)) {
+    if (!ctl_domain_served(&ctl->cfg, j->domain)) {
         ctl_err("the domain '%s' is not in server.domains", j->domain);
         return CTL_FAIL;
     }

@@ -25,7 +25,7 @@
 static int cmd_config_doc(struct ctl *ctl);
 
 /* Options that take no value (a flag is present or not). */
-static const char *const flag_options[] = {"force"};
+static const char *const flag_options[] = {"force", "skip-existing"};
 
 static const struct ctl_command commands[] = {
     {"init",
@@ -63,6 +63,9 @@ static const struct ctl_command commands[] = {
     {"user report", "JID [--lang en|de]",
      "print what the server stores about an account and until when (access report, P20)", 1,
      1, {"lang"}, CTL_NEEDS_STORE, cmd_user_report},
+    {"import", "FILE [--skip-existing]",
+     "create the accounts of a XEP-0227 file with their credentials, rosters, vCards, "
+     "private data and offline messages", 1, 1, {"skip-existing"}, CTL_NEEDS_STORE, cmd_import},
     {"invite create",
      "--for \"NAME <EMAIL>\" [--note TEXT] [--expires 7d] [--uses 1] [--domain DOMAIN]",
      "make a registration code and print it with its xmpp: URI (shown only once)", 0, 0,

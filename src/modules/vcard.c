@@ -24,6 +24,7 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "modules/fragment.h"
+#include "modules/vcard.h"
 #include "modules/module.h"
 #include "store/vcard.h"
 #include "xmpp/ns.h"
@@ -80,11 +81,10 @@ static void vcard_fini(struct server *srv, void *state)
 
 /* ---- the photo hash ---- */
 
-/* SHA-1 of the image in PHOTO/BINVAL as lower-case hex into hash, or ""
- * if there is none or it is not base64 (the vCard is still stored as
- * given; only no hash is advertised). */
-static void photo_hash(struct stanza *st, const struct xml_node *vcard,
-                       char hash[VCARD_HASH_LEN + 1])
+/* The vCard is still stored as given when its photo is not base64;
+ * only no hash is advertised. */
+void vcard_photo_hash(struct stanza *st, const struct xml_node *vcard,
+                      char hash[VCARD_HASH_LEN + 1])
 {
     hash[0] = '\0';
     const struct xml_node *photo = xml_child(vcard, "PHOTO", NS_VCARD);
@@ -237,7 +237,7 @@ static void vcard_set(const struct iq_request *rq)
     }
     char hash[VCARD_HASH_LEN + 1];
     if (rc == 0) {
-        photo_hash((struct stanza *)rq->st, rq->payload, hash);
+        vcard_photo_hash((struct stanza *)rq->st, rq->payload, hash);
         rc = store_vcard_set(rq->srv->store, rq->to->domain, rq->to->local, xml.data, xml.len,
                              hash);
     }
