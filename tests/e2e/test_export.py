@@ -241,3 +241,196 @@ def test_export_and_report_with_the_server_stopped(make_server):
     assert user_element(text).get('name') == 'alice'
     p = srv.ctl('user', 'report', 'alice@localhost', '--lang', 'de')
     assert p.returncode == 0 and '- 1 Konto' in p.stdout, p.stderr
+
+
+# ---- taubectl import ---------------------------------------------------------
+
+def items_of(raw, payload, ns, iq_id):
+    el = raw.iq(payload, iq_id=iq_id)
+    assert el.get('type') == 'result', ET.tostring(el)
+    return el
+
+
+def test_import_round_trip(server, tmp_path):
+    """Export, delete, import: the old password works and roster, vCard,
+    private XML, block list and offline messages are back."""
+    user, friend = fill(server)
+    path = tmp_path / 'rt.xml'
+    assert server.ctl('user', 'export', '%s@localhost' % user, '--out', str(path)).returncode == 0
+    before = user_element(path.read_text())
+    p = server.ctl('user', 'delete', '%s@localhost' % user)
+    assert p.returncode == 0, p.stderr
+    assert db_rows(server, 'SELECT count(*) FROM accounts WHERE username = ?', user) == [(0,)]
+    p = server.ctl('import', str(path))
+    assert p.returncode == 0, p.stderr
+    assert 'imported %s@localhost: 1 contacts, vCard, 1 private, 1 offline, 1 blocked' % user \
+        in p.stdout, p.stdout
+
+    # The same export again (the credentials too), but for the last logout
+    # and the registration record, which an import does not bring back.
+    after = user_element(export(server, user))
+    for x in (before, after):
+        for el in x.findall(q('jabber:iq:last', 'query')):
+            x.remove(el)
+    assert ET.tostring(after) == ET.tostring(before)
+
+    # The old password, and the data as a client sees it.
+    raw, _ = connect(server, user, 'back')
+    with raw:
+        roster = items_of(raw, "<query xmlns='%s'/>" % ROSTER, ROSTER, 'r1')
+        items = roster.find(q(ROSTER, 'query')).findall(q(ROSTER, 'item'))
+        assert [(i.get('jid'), i.get('name')) for i in items] == \
+            [('%s@localhost' % friend, 'Fr & co')]
+        vc = items_of(raw, "<vCard xmlns='%s'/>" % VCARD, VCARD, 'v1')
+        assert vc.find(q(VCARD, 'vCard')).findtext(q(VCARD, 'FN')) == 'Ex Porter'
+        pr = items_of(raw, "<query xmlns='%s'><prefs xmlns='urn:example:prefs'/></query>"
+                      % PRIVATE, PRIVATE, 'p1')
+        assert pr.find(q(PRIVATE, 'query')).findtext('{urn:example:prefs}prefs') == 'dark <3'
+        bl = items_of(raw, "<blocklist xmlns='urn:xmpp:blocking'/>", None, 'b1')
+        assert [i.get('jid') for i in bl.iter('{urn:xmpp:blocking}item')] == ['spam@example.net']
+        raw.send('<presence/>')
+        got = []
+        while not got:
+            el = raw.next_element(timeout=5)
+            if el.tag == q(CLIENT_NS, 'message'):
+                got.append(el)
+        assert got[0].findtext(q(CLIENT_NS, 'body')) == 'while you were away'
+
+
+def scram_sha1(password, salt, iters):
+    import hashlib
+    import hmac
+    sp = hashlib.pbkdf2_hmac('sha1', password.encode(), salt, iters)
+    ck = hmac.new(sp, b'Client Key', 'sha1').digest()
+    return hashlib.sha1(ck).digest(), hmac.new(sp, b'Server Key', 'sha1').digest()
+
+
+HAND_WRITTEN = """<?xml version='1.0' encoding='UTF-8'?>
+<!-- written by hand to XEP-0227 1.1 -->
+<server-data xmlns='urn:xmpp:pie:0'>
+  <host jid='LOCALHOST'>
+    <user name='Juliet' password='s3cret-ü'>
+      <query xmlns='jabber:iq:roster'>
+        <item jid='romeo@montague.net' name='Romeo' subscription='both'>
+          <group>Friends</group><group>Verona</group>
+        </item>
+      </query>
+      <presence xmlns='jabber:client' type='subscribe' from='mercutio@montague.net'>
+        <status>let me in</status>
+      </presence>
+      <vCard xmlns='vcard-temp'><FN>Juliet Capulet</FN></vCard>
+      <offline-messages>
+        <message xmlns='jabber:client' from='romeo@montague.net/orchard'
+                 to='juliet@localhost/balcony' type='chat'>
+          <body>Neither, fair saint, if either thee dislike.</body>
+          <delay xmlns='urn:xmpp:delay' from='capulet.com' stamp='2020-07-21T00:32:29Z'/>
+        </message>
+      </offline-messages>
+      <pubsub xmlns='http://jabber.org/protocol/pubsub'/>
+    </user>
+    <user name='hamlet'>
+      <scram-credentials xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-SHA-1'>
+        <iter-count>4096</iter-count>
+        <salt>%(salt)s</salt>
+        <server-key>%(server_key)s</server-key>
+        <stored-key>%(stored_key)s</stored-key>
+      </scram-credentials>
+      <query xmlns="jabber:iq:private">
+        <exodus xmlns="exodus:prefs"><defaultnick>Hamlet</defaultnick></exodus>
+      </query>
+    </user>
+  </host>
+</server-data>
+"""
+
+
+def test_import_hand_written_file(make_server, tmp_path):
+    srv = make_server()
+    try:
+        salt = b'0123456789abcdef'
+        stored, server_key = scram_sha1('to be', salt, 4096)
+        path = tmp_path / 'hand.xml'
+        path.write_text(HAND_WRITTEN % {'salt': base64.b64encode(salt).decode(),
+                                        'server_key': base64.b64encode(server_key).decode(),
+                                        'stored_key': base64.b64encode(stored).decode()})
+        p = srv.ctl('import', str(path))
+        assert p.returncode == 0, p.stderr
+        assert 'imported juliet@localhost: 2 contacts, vCard, 0 private, 1 offline' in p.stdout
+        assert 'imported hamlet@localhost: 0 contacts, no vCard, 1 private' in p.stdout
+        assert "skipped <pubsub xmlns='http://jabber.org/protocol/pubsub'>" in p.stderr
+        # The plaintext password is hashed (both mechanisms), never stored.
+        rows = db_rows(srv, 'SELECT hash FROM scram_creds c JOIN accounts a ON '
+                       'a.id = c.account_id WHERE a.username = ? ORDER BY hash', 'juliet')
+        assert rows == [(0,), (1,)]
+        with open(db_path(srv), 'rb') as f:
+            assert 's3cret'.encode() not in f.read()
+        srv.passwords.update({'juliet': 's3cret-ü', 'hamlet': 'to be'})
+        raw, _ = connect(srv, 'juliet', 'j')
+        with raw:
+            roster = items_of(raw, "<query xmlns='%s'/>" % ROSTER, ROSTER, 'r1')
+            items = roster.find(q(ROSTER, 'query')).findall(q(ROSTER, 'item'))
+            assert [(i.get('jid'), i.get('subscription'),
+                     sorted(g.text for g in i.findall(q(ROSTER, 'group')))) for i in items] == \
+                [('romeo@montague.net', 'both', ['Friends', 'Verona'])]
+        from xmppraw import RawXMPP
+        raw = RawXMPP(srv.c2s_port)
+        with raw:
+            raw.login('hamlet', 'to be', mech='SCRAM-SHA-1', resource='h')
+            pr = items_of(raw, "<query xmlns='%s'><exodus xmlns='exodus:prefs'/></query>"
+                          % PRIVATE, PRIVATE, 'p1')
+            assert pr.find(q(PRIVATE, 'query')).find('{exodus:prefs}exodus') is not None
+        rep = srv.ctl('user', 'report', 'juliet@localhost')
+        assert '- 1 requests' in rep.stdout and '- 1 messages' in rep.stdout, rep.stdout
+    finally:
+        srv.check_clean_exit()
+
+
+@pytest.mark.parametrize('text, message', [
+    ("<root/>", 'not a XEP-0227 file'),
+    ("<!DOCTYPE x [<!ENTITY a 'b'>]><server-data xmlns='urn:xmpp:pie:0'/>",
+     'not acceptable XML'),
+    ("<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'>"
+     "<xi:include href='a.xml'/></server-data>", 'XInclude is not supported'),
+    ("<server-data xmlns='urn:xmpp:pie:0'><host><user name='x' password='p'/></host>"
+     "</server-data>", "without a valid 'jid'"),
+    ("<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'><user name='nocreds'/>"
+     "</host></server-data>", 'refused nocreds@localhost: no password'),
+    ("<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'><user name='badit'>"
+     "<scram-credentials xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-SHA-1'>"
+     "<iter-count>04096</iter-count><salt>YQ==</salt><server-key>YQ==</server-key>"
+     "<stored-key>YQ==</stored-key></scram-credentials></user></host></server-data>",
+     'refused badit@localhost: SCRAM-SHA-1: <iter-count/> is not a positive integer'),
+    ("<server-data xmlns='urn:xmpp:pie:0'><host jid='elsewhere.example'>"
+     "<user name='x' password='p'/></host></server-data>",
+     'refused x@elsewhere.example: its domain is not in server.domains'),
+    ("<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'><user name='alice' "
+     "password='p'/></host></server-data>",
+     'refused alice@localhost: the account exists'),
+])
+def test_import_refusals(server, tmp_path, text, message):
+    path = tmp_path / 'bad.xml'
+    path.write_text(text)
+    p = server.ctl('import', str(path))
+    assert p.returncode == 1 and message in p.stderr, (p.returncode, p.stderr)
+    assert db_rows(server, "SELECT count(*) FROM accounts WHERE username IN "
+                   "('x', 'nocreds', 'badit')") == [(0,)]
+
+
+def test_import_skip_existing_and_one_transaction_each(server, tmp_path):
+    """An existing account is skipped with --skip-existing; the account
+    after it in the file is still imported; alice's data is untouched."""
+    fresh = 'imp%d' % int(time.time() * 1000 % 100000)
+    path = tmp_path / 'two.xml'
+    path.write_text("<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'>"
+                    "<user name='alice' password='other'><vCard xmlns='vcard-temp'>"
+                    "<FN>Not Alice</FN></vCard></user>"
+                    "<user name='%s' password='pw'/></host></server-data>" % fresh)
+    p = server.ctl('import', str(path), '--skip-existing')
+    assert p.returncode == 0, p.stderr
+    assert 'skipped alice@localhost: the account exists' in p.stdout
+    assert '1 imported, 1 skipped, 0 refused' in p.stdout
+    raw, _ = connect(server, 'alice', 'still')  # alice's old password still works
+    raw.close()
+    assert db_rows(server, "SELECT count(*) FROM vcards v JOIN accounts a ON "
+                   "a.id = v.account_id WHERE a.username = 'alice' AND v.xml LIKE "
+                   "'%Not Alice%'") == [(0,)]
