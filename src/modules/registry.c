@@ -15,6 +15,7 @@ extern const struct module mod_last, mod_vcard, mod_private;
 extern const struct module mod_register;
 extern const struct module mod_retention;
 extern const struct module mod_adhoc;
+extern const struct module mod_sweep;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
@@ -47,8 +48,11 @@ const struct module *const taube_modules[] = {
     /* adhoc has iq handlers and a session event only: its place does not
      * matter. */
     &mod_adhoc,
-    /* retention has no hooks: a daily timer and the data contract. */
+    /* retention has no hooks: the data contract, its sweep the inactive
+     * accounts. */
     &mod_retention,
+    /* sweep: the daily scheduler of every module's sweep. */
+    &mod_sweep,
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 

@@ -14,9 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <uv.h>
-
 #include "core/log.h"
+#include "modules/module.h"
 #include "store/offline.h"
 #include "store/retention.h"
 #include "store/store.h"
@@ -25,9 +24,7 @@
 
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_RETENTION "urn:taube:retention:0"        /* our own: no XEP covers it */
-#define RETENTION_PAGE 64                           /* accounts copied out at a time */
-#define RETENTION_FIRST_MS (60 * 1000)              /* first run after start */
-#define RETENTION_EVERY_MS (24 * 60 * 60 * 1000ULL) /* then daily */
+#define RETENTION_PAGE 64 /* accounts copied out at a time */
 #define DAY_SECS 86400
 #define BARE_LEN (2 * JID_PART_MAX + 2)
 #define MAX_CLOCK_OFFSET (3650LL * DAY_SECS)
@@ -273,17 +270,41 @@ static void run_one(const struct data_ctx *d, const struct retention_policy *p,
     }
 }
 
-int retention_run(const struct data_ctx *d, struct retention_counts *out)
+extern const struct module mod_retention;
+
+/* The inactivity pass: warns and deletes as due, counting. */
+static int inactivity_pass(const struct data_ctx *d, struct retention_counts *out)
 {
     struct retention_policy p = retention_policy_of(d->cfg);
     *out = (struct retention_counts){0};
     int rc = for_each_candidate(d, &p, run_one, out);
     if (rc < 0)
         log_error("retention: cannot list inactive accounts (%d)", rc);
-    /* The same daily run deletes what other modules keep for a limited
-     * time (reports.max_age); a failure there is logged by the registry
-     * and retried on the next run. */
-    modules_sweep(d);
+    return rc;
+}
+
+/* This module's sweep (modules_sweep, the daily scheduler in sweep.c). */
+static int retention_sweep(const struct data_ctx *d)
+{
+    struct retention_counts n;
+    int rc = inactivity_pass(d, &n);
+    if (rc == 0 && (n.warned || n.deleted || n.failed))
+        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n.warned, n.deleted,
+                 n.failed);
+    return rc;
+}
+
+int retention_run(const struct data_ctx *d, struct retention_counts *out)
+{
+    int rc = inactivity_pass(d, out);
+    /* Then every other module's sweep, as the scheduler runs them (this
+     * module's own is the pass above, counted for the caller). A failure
+     * there is logged and retried on the next run. */
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        if (m != &mod_retention && m->sweep && m->sweep(d) < 0)
+            log_error("retention: module %s could not delete its expired data", m->name);
+    }
     return rc;
 }
 
@@ -320,52 +341,6 @@ int retention_report(const struct data_ctx *d,
 }
 
 /* ---- in the server ---- */
-
-struct retention {
-    struct server *srv;
-    uv_timer_t timer;
-};
-
-static void run_in_server(struct server *srv, struct retention_counts *n)
-{
-    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
-    if (retention_run(&d, n) == 0 && (n->warned || n->deleted || n->failed))
-        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n->warned, n->deleted,
-                 n->failed);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    struct retention *r = t->data;
-    struct retention_counts n;
-    if (!r->srv->stopping)
-        run_in_server(r->srv, &n);
-}
-
-static int retention_init(struct server *srv, void **state)
-{
-    struct retention *r = calloc(1, sizeof *r);
-    if (!r)
-        return -ENOMEM;
-    r->srv = srv;
-    if (uv_timer_init(srv->loop, &r->timer) < 0) {
-        free(r);
-        return -ENOMEM;
-    }
-    r->timer.data = r;
-    uv_timer_start(&r->timer, on_timer, RETENTION_FIRST_MS, RETENTION_EVERY_MS);
-    /* The daily timer alone must not keep a stopping server's loop alive. */
-    uv_unref((uv_handle_t *)&r->timer);
-    *state = r;
-    return 0;
-}
-
-/* The loop has closed every handle (the timer too) before modules_fini. */
-static void retention_fini(struct server *srv, void *state)
-{
-    (void)srv;
-    free(state);
-}
 
 int retention_ctl_run(struct server *srv, const char *const *args, int nargs, struct buf *reply)
 {
@@ -470,9 +445,8 @@ static int retention_erase(const struct data_ctx *d, const char *domain, const c
 
 const struct module mod_retention = {
     .name = "retention",
-    .init = retention_init,
-    .fini = retention_fini,
     .describe = retention_describe,
     .export_xml = retention_export,
     .erase = retention_erase,
+    .sweep = retention_sweep,
 };
