@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -116,11 +118,14 @@ int cmd_import(struct ctl *ctl)
         return CTL_FAIL;
     }
     static const struct pie_file_handler h = {on_user, on_notice};
-    struct pie_file *f = pie_file_new(&h, &r);
+    char *copy = strdup(path);
+    const char *dir = copy ? dirname(copy) : NULL; /* where included files are */
+    struct pie_file *f = dir ? pie_file_new(&h, &r, dir) : NULL;
     int rc = f ? read_file(fd, f, path) : -ENOMEM;
     if (!f)
         ctl_err("out of memory");
     pie_file_free(f);
+    free(copy);
     close(fd);
     printf("%zu imported, %zu skipped, %zu refused%s\n", r.imported, r.skipped, r.refused,
            rc < 0 ? ", the file was not read to its end" : "");

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #define NS_PRIVACY "jabber:iq:privacy"
 #define BARE_MAX (2 * JID_PART_MAX + 2)
 #define FULL_MAX (3 * JID_PART_MAX + 3)
+#define PIE_CHUNK 65536 /* bytes read from an included file at a time */
 
 /* ---- one account ---- */
 
@@ -135,26 +137,35 @@ static bool parse_iterations(const char *t, size_t len, uint32_t *out)
     return true;
 }
 
-/* base64 child name of n decoded into out (exactly want bytes, or 1 to
- * want bytes when exact is false). */
-static bool b64_child(struct conv *c, const struct xml_node *n, const char *name, uint8_t *out,
-                      size_t want, bool exact, size_t *got)
+/* The text of child name of n, base64-decoded times times, into out:
+ * its length, or 0 if it is not that or longer than cap. */
+static size_t b64_child(struct conv *c, const struct xml_node *n, const char *name, int times,
+                        uint8_t *out, size_t cap)
 {
     const struct xml_node *e = xml_child(n, name, NS_PIE_SCRAM);
     size_t len = 0;
-    const char *t = e ? trimmed_text(c, e, &len) : NULL;
+    const char *src = e ? trimmed_text(c, e, &len) : NULL;
     uint8_t *v = NULL;
     size_t vlen = 0;
-    bool ok = t && len > 0 && sasl_b64_decode(t, len, &v, &vlen) == 0 && vlen > 0 &&
-              (exact ? vlen == want : vlen <= want);
-    if (ok) {
-        memcpy(out, v, vlen);
-        *got = vlen;
+    for (int i = 0; src && len > 0 && i < times; i++) {
+        uint8_t *next = NULL;
+        size_t nlen = 0;
+        int rc = sasl_b64_decode(src, len, &next, &nlen);
+        if (v)
+            OPENSSL_cleanse(v, vlen);
+        free(v);
+        v = rc == 0 ? next : NULL;
+        vlen = rc == 0 ? nlen : 0;
+        src = (const char *)v;
+        len = vlen;
     }
+    size_t got = v && vlen > 0 && vlen <= cap ? vlen : 0;
+    if (got)
+        memcpy(out, v, got);
     if (v)
         OPENSSL_cleanse(v, vlen);
     free(v);
-    return ok;
+    return got;
 }
 
 static int scram_of(struct conv *c, const struct xml_node *n)
@@ -172,15 +183,21 @@ static int scram_of(struct conv *c, const struct xml_node *n)
         return fail(c, "two <scram-credentials/> for %s", mech);
     struct scram_creds *sc = &ac->scram[h];
     const struct xml_node *it = xml_child(n, "iter-count", NS_PIE_SCRAM);
-    size_t len = 0, klen = scram_hash_len((enum scram_hash)h), got = 0;
+    size_t len = 0, klen = scram_hash_len((enum scram_hash)h);
     const char *t = it ? trimmed_text(c, it, &len) : NULL;
     if (!t || !parse_iterations(t, len, &sc->iterations))
         return fail(c, "%s: <iter-count/> is not a positive integer", mech);
-    if (!b64_child(c, n, "salt", sc->salt, SCRAM_MAX_SALT, false, &sc->salt_len))
-        return fail(c, "%s: <salt/> is not base64 of 1 to 64 bytes", mech);
-    if (!b64_child(c, n, "server-key", sc->server_key, klen, true, &got) ||
-        !b64_child(c, n, "stored-key", sc->stored_key, klen, true, &got))
+    /* ejabberd 23.01's export_piefxis encodes its already base64 values
+     * once more: keys of the wrong length that decode twice to the right
+     * one are taken so, and then the salt too. */
+    int times = b64_child(c, n, "server-key", 1, sc->server_key, klen) == klen ? 1 : 2;
+    if (b64_child(c, n, "server-key", times, sc->server_key, klen) != klen ||
+        b64_child(c, n, "stored-key", times, sc->stored_key, klen) != klen)
         return fail(c, "%s: a key is not base64 of the hash's length", mech);
+    if (!(sc->salt_len = b64_child(c, n, "salt", times, sc->salt, SCRAM_MAX_SALT)))
+        return fail(c, "%s: <salt/> is not base64 of 1 to 64 bytes", mech);
+    if (times == 2)
+        notice(c, "took base64 encoded twice (as ejabberd 23.01 exports it) in", n);
     sc->hash = (enum scram_hash)h;
     ac->have[h] = true;
     return 0;
@@ -500,45 +517,79 @@ void pie_account_free(struct pie_account *pa)
     pa->tree = NULL;
 }
 
-/* ---- the file ---- */
+/* ---- the file, and the files it includes (§5) ---- */
 
-struct pie_file {
+/* One document being read: the main file or an included one. offset is
+ * the level of its root in the whole export (0 <server-data/>, 1 <host/>,
+ * 2 <user/>), so that the same callbacks serve all three layouts. */
+struct part {
+    struct pie_file *f;
     struct xml_reader *r;
-    struct pie_file_handler h;
-    void *ud;
-    char host[JID_PART_MAX + 1]; /* "" outside a usable <host/> */
-    bool canceled;
-    char error[PIE_WHY_MAX + 64];
+    unsigned offset;
+    const char *href; /* NULL for the main file */
 };
 
-__attribute__((format(printf, 2, 3))) static void file_error(struct pie_file *f,
-                                                             const char *fmt, ...)
+struct pie_file {
+    struct part main;
+    struct pie_file_handler h;
+    void *ud;
+    char *base_dir;              /* where hrefs are resolved; NULL: no XInclude */
+    char host[JID_PART_MAX + 1]; /* "" outside a usable <host/> */
+    bool canceled;
+    char error[PIE_WHY_MAX + 64 + PIE_HREF_MAX];
+};
+
+__attribute__((format(printf, 2, 3))) static void part_error(struct part *p, const char *fmt, ...)
 {
     unsigned long line = 0, col = 0;
-    xml_reader_position(f->r, &line, &col);
+    xml_reader_position(p->r, &line, &col);
     char msg[PIE_WHY_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(f->error, sizeof f->error, "%s (line %lu, column %lu)", msg, line, col);
+    if (p->href)
+        snprintf(p->f->error, sizeof p->f->error, "%s in %s (line %lu, column %lu)", msg, p->href,
+                 line, col);
+    else
+        snprintf(p->f->error, sizeof p->f->error, "%s (line %lu, column %lu)", msg, line, col);
+}
+
+static int read_part(struct pie_file *f, struct part *parent, const char *href, unsigned offset);
+
+/* §5: <include href='relative file'/>, no 'parse', no 'xpointer'. The
+ * href stays below the main file's directory. 0, or 1 to stop. */
+static int include(struct part *p, const struct xml_node *n, unsigned level)
+{
+    const char *href = xml_attr(n, "href");
+    if (!p->f->base_dir) {
+        part_error(p, "XInclude is not supported here");
+        return 1;
+    }
+    if (!href || !href[0] || strlen(href) >= PIE_HREF_MAX || href[0] == '/' ||
+        strstr(href, "..") || strchr(href, ':') || xml_attr(n, "parse") ||
+        xml_attr(n, "xpointer")) {
+        part_error(p, "only <include href='FILE'/> with a relative FILE below the main file's "
+                      "directory is supported");
+        return 1;
+    }
+    return read_part(p->f, p, href, level) == 0 ? 0 : 1;
 }
 
 static int on_open(void *ud, unsigned depth, const struct xml_node *n)
 {
-    struct pie_file *f = ud;
-    if (depth == 0 && !is(n, NS_PIE, "server-data")) {
-        file_error(f, "not a XEP-0227 file: the root is <%s>, not <server-data "
+    struct part *p = ud;
+    struct pie_file *f = p->f;
+    if (depth + p->offset == 0) {
+        if (is(n, NS_PIE, "server-data"))
+            return 0;
+        part_error(p, "not a XEP-0227 file: the root is <%s>, not <server-data "
                       "xmlns='urn:xmpp:pie:0'>", n->name);
         return 1;
     }
-    if (depth == 0)
-        return 0;
     f->host[0] = '\0';
-    if (is(n, NS_XINCLUDE, "include")) {
-        file_error(f, "XInclude is not supported: merge the files first (xmllint --xinclude)");
-        return 1;
-    }
+    if (is(n, NS_XINCLUDE, "include"))
+        return include(p, n, 1);
     if (!is(n, NS_PIE, "host")) {
         if (f->h.notice)
             f->h.notice(f->ud, "", "skipped an element that is not a <host/>");
@@ -547,7 +598,7 @@ static int on_open(void *ud, unsigned depth, const struct xml_node *n)
     const char *jid = xml_attr(n, "jid");
     if (!jid || jid_prep_domain(jid, f->host, sizeof f->host) < 0) {
         f->host[0] = '\0';
-        file_error(f, "a <host/> without a valid 'jid'");
+        part_error(p, "a <host/> without a valid 'jid'");
         return 1;
     }
     return 0;
@@ -555,17 +606,20 @@ static int on_open(void *ud, unsigned depth, const struct xml_node *n)
 
 static int on_tree(void *ud, struct stanza *st)
 {
-    struct pie_file *f = ud;
+    struct part *p = ud;
+    struct pie_file *f = p->f;
     if (is(st->root, NS_XINCLUDE, "include")) {
+        int rc = p->offset < 2 ? include(p, st->root, 2) : 1;
         stanza_unref(st);
-        file_error(f, "XInclude is not supported: merge the files first (xmllint --xinclude)");
-        return 1;
+        return rc;
     }
     if (!f->host[0] || !is(st->root, NS_PIE, "user")) {
         if (f->host[0] && f->h.notice)
             f->h.notice(f->ud, f->host, "skipped an element that is not a <user/>");
+        if (!f->host[0] && p->offset == 2)
+            part_error(p, "an included <user/> file outside a <host/>");
         stanza_unref(st);
-        return 0;
+        return !f->host[0] && p->offset == 2;
     }
     if (f->h.user(f->ud, f->host, st) != 0) {
         f->canceled = true;
@@ -574,16 +628,82 @@ static int on_tree(void *ud, struct stanza *st)
     return 0;
 }
 
-struct pie_file *pie_file_new(const struct pie_file_handler *h, void *ud)
+static bool part_init(struct part *p, struct pie_file *f, unsigned offset, const char *href)
+{
+    static const struct xml_reader_handler rh = {on_open, on_tree};
+    struct xml_reader_limits lim = {2 - offset, PIE_USER_MAX, PIE_MAX_DEPTH, PIE_MAX_ATTRS};
+    *p = (struct part){f, NULL, offset, href};
+    p->r = xml_reader_new(&lim, &rh, p);
+    return p->r != NULL;
+}
+
+/* What a reader's result means for the whole file. */
+static int part_result(struct part *p, int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (rc == XMLE_STOPPED)
+        return p->f->canceled ? -ECANCELED : -EINVAL;
+    if (rc == XMLE_NOMEM)
+        return -ENOMEM;
+    if (rc == XMLE_TOO_BIG)
+        part_error(p, "a <user/> larger than %u MiB", PIE_USER_MAX >> 20);
+    else
+        part_error(p, "the file is not acceptable XML: %s", xml_error_string((enum xml_error)rc));
+    return -EINVAL;
+}
+
+/* Reads an included file to its end. 0 or -errno (f->error set). */
+static int read_part(struct pie_file *f, struct part *parent, const char *href, unsigned offset)
+{
+    char path[PATH_MAX];
+    struct part p;
+    if (snprintf(path, sizeof path, "%s/%s", f->base_dir, href) >= (int)sizeof path) {
+        part_error(parent, "the path of '%s' is too long", href);
+        return -EINVAL;
+    }
+    FILE *in = fopen(path, "re");
+    if (!in) {
+        part_error(parent, "cannot open the included '%s': %s", href, strerror(errno));
+        return -EINVAL;
+    }
+    if (!part_init(&p, f, offset, href)) {
+        fclose(in);
+        return -ENOMEM;
+    }
+    /* Not static: a host file's reader is mid-parse in its buffer while
+     * a user file it includes is read. */
+    char *chunk = malloc(PIE_CHUNK);
+    int rc = chunk ? 0 : -ENOMEM;
+    while (rc == 0) {
+        size_t n = fread(chunk, 1, PIE_CHUNK, in);
+        bool end = n < PIE_CHUNK;
+        if (end && ferror(in)) {
+            part_error(parent, "cannot read the included '%s'", href);
+            rc = -EIO;
+            break;
+        }
+        rc = part_result(&p, xml_reader_feed(p.r, chunk, n, end));
+        if (end)
+            break;
+    }
+    free(chunk);
+    xml_reader_free(p.r);
+    fclose(in);
+    if (offset == 1)
+        f->host[0] = '\0'; /* the host ends with its file */
+    return rc;
+}
+
+struct pie_file *pie_file_new(const struct pie_file_handler *h, void *ud, const char *base_dir)
 {
     struct pie_file *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
     f->h = *h;
     f->ud = ud;
-    static const struct xml_reader_handler rh = {on_open, on_tree};
-    struct xml_reader_limits lim = {2, PIE_USER_MAX, PIE_MAX_DEPTH, PIE_MAX_ATTRS};
-    if (!(f->r = xml_reader_new(&lim, &rh, f))) {
+    if ((base_dir && !(f->base_dir = strdup(base_dir))) || !part_init(&f->main, f, 0, NULL)) {
+        free(f->base_dir);
         free(f);
         return NULL;
     }
@@ -594,24 +714,14 @@ void pie_file_free(struct pie_file *f)
 {
     if (!f)
         return;
-    xml_reader_free(f->r);
+    xml_reader_free(f->main.r);
+    free(f->base_dir);
     free(f);
 }
 
 int pie_file_feed(struct pie_file *f, const char *data, size_t len, bool final)
 {
-    int rc = xml_reader_feed(f->r, data, len, final);
-    if (rc == 0)
-        return 0;
-    if (rc == XMLE_STOPPED)
-        return f->canceled ? -ECANCELED : -EINVAL;
-    if (rc == XMLE_NOMEM)
-        return -ENOMEM;
-    if (rc == XMLE_TOO_BIG)
-        file_error(f, "a <user/> larger than %u MiB", PIE_USER_MAX >> 20);
-    else
-        file_error(f, "the file is not acceptable XML: %s", xml_error_string((enum xml_error)rc));
-    return -EINVAL;
+    return part_result(&f->main, xml_reader_feed(f->main.r, data, len, final));
 }
 
 const char *pie_file_error(const struct pie_file *f)

@@ -13,9 +13,15 @@
  * XEP-0191 §5). Everything else is reported through notice and skipped
  * (XEP-0227 §4: SHOULD ignore, SHOULD notify).
  *
+ * XInclude (§5): <include href='FILE'/> (relative, below the main file's
+ * directory, no 'parse' or 'xpointer') is followed where §5.1 puts it: in
+ * <server-data/> (a file whose root is <host/>) and in <host/> (a file
+ * whose root is <user/>), as ejabberd's export_piefxis writes them. Other
+ * includes are refused, and all of them without a base directory.
+ *
  * Bounded: PIE_USER_MAX input bytes per <user/>, PIE_MAX_DEPTH nesting,
- * PIE_MAX_ATTRS attributes per element. XInclude (§5) is refused with a
- * message: files split that way are merged first (xmllint --xinclude).
+ * PIE_MAX_ATTRS attributes per element, PIE_HREF_MAX bytes of an href;
+ * includes nest at most two deep (host file, then user file).
  *
  * Single-threaded (taubectl); no global state.
  */
@@ -34,6 +40,7 @@
 #define PIE_MAX_DEPTH 64
 #define PIE_MAX_ATTRS 256
 #define PIE_WHY_MAX 256
+#define PIE_HREF_MAX 1024
 
 /* One account from a file. Every string and array lives in tree. */
 struct pie_account {
@@ -64,7 +71,9 @@ struct pie_file_handler {
 };
 
 struct pie_file;
-struct pie_file *pie_file_new(const struct pie_file_handler *h, void *ud);
+/* base_dir: the main file's directory, where included files are found;
+ * NULL refuses XInclude. NULL on ENOMEM. */
+struct pie_file *pie_file_new(const struct pie_file_handler *h, void *ud, const char *base_dir);
 void pie_file_free(struct pie_file *f);
 /* Feeds the next bytes (final with the last). 0, -EINVAL (the file is
  * not what XEP-0227 says, or not well-formed XML: pie_file_error says

@@ -390,7 +390,11 @@ def test_import_hand_written_file(make_server, tmp_path):
     ("<!DOCTYPE x [<!ENTITY a 'b'>]><server-data xmlns='urn:xmpp:pie:0'/>",
      'not acceptable XML'),
     ("<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'>"
-     "<xi:include href='a.xml'/></server-data>", 'XInclude is not supported'),
+     "<xi:include href='../a.xml'/></server-data>", "only <include href='FILE'/>"),
+    ("<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'>"
+     "<xi:include href='missing.xml'/></server-data>", "cannot open the included 'missing.xml'"),
+    ("<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'>"
+     "<xi:include href='bad.xml' parse='text'/></server-data>", "only <include href='FILE'/>"),
     ("<server-data xmlns='urn:xmpp:pie:0'><host><user name='x' password='p'/></host>"
      "</server-data>", "without a valid 'jid'"),
     ("<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'><user name='nocreds'/>"
@@ -434,3 +438,52 @@ def test_import_skip_existing_and_one_transaction_each(server, tmp_path):
     assert db_rows(server, "SELECT count(*) FROM vcards v JOIN accounts a ON "
                    "a.id = v.account_id WHERE a.username = 'alice' AND v.xml LIKE "
                    "'%Not Alice%'") == [(0,)]
+
+
+EJABBERD = os.path.join(os.path.dirname(__file__), 'data', 'ejabberd-23.01')
+
+
+def test_import_ejabberd_export_piefxis(make_server, tmp_path):
+    """A real `ejabberdctl export_piefxis` (Debian's ejabberd 23.01): a
+    main file including one file per host, SCRAM-SHA-1 keys encoded twice
+    (that version's habit). After the import the ejabberd passwords work
+    and roster, vCard, private XML and the offline message are there."""
+    srv = make_server()
+    try:
+        import shutil
+        for name in os.listdir(EJABBERD):
+            shutil.copy(os.path.join(EJABBERD, name), tmp_path / name)
+        main = [n for n in os.listdir(EJABBERD) if not n.endswith('_localhost.xml')][0]
+        p = srv.ctl('import', str(tmp_path / main))
+        assert p.returncode == 0, p.stderr
+        assert 'imported juliet@localhost: 1 contacts, vCard, 1 private, 1 offline' in p.stdout
+        assert 'imported romeo@localhost: 1 contacts' in p.stdout
+        assert 'encoded twice' in p.stderr
+        from xmppraw import RawXMPP
+        raw = RawXMPP(srv.c2s_port)
+        with raw:
+            raw.login('juliet', 'wherefore-ü', mech='SCRAM-SHA-1', resource='balcony')
+            roster = items_of(raw, "<query xmlns='%s'/>" % ROSTER, ROSTER, 'r1')
+            items = roster.find(q(ROSTER, 'query')).findall(q(ROSTER, 'item'))
+            assert [(i.get('jid'), i.get('name'), i.get('subscription'),
+                     [g.text for g in i.findall(q(ROSTER, 'group'))]) for i in items] == \
+                [('romeo@localhost', 'Romeo', 'both', ['Friends'])]
+            vc = items_of(raw, "<vCard xmlns='%s'/>" % VCARD, VCARD, 'v1')
+            assert vc.find(q(VCARD, 'vCard')).findtext(q(VCARD, 'FN')) == 'Juliet Capulet'
+            pr = items_of(raw, "<query xmlns='%s'><exodus xmlns='exodus:prefs'/></query>"
+                          % PRIVATE, PRIVATE, 'p1')
+            assert pr.find(q(PRIVATE, 'query')).find('{exodus:prefs}exodus').findtext(
+                '{exodus:prefs}defaultnick') == 'Jules'
+            raw.send('<presence/>')
+            msg = None
+            while msg is None:
+                el = raw.next_element(timeout=5)
+                if el.tag == q(CLIENT_NS, 'message'):
+                    msg = el
+            assert msg.findtext(q(CLIENT_NS, 'body')) == 'Neither, fair saint'
+            assert msg.get('from') == 'romeo@localhost/orchard'
+        raw = RawXMPP(srv.c2s_port)
+        with raw:
+            raw.login('romeo', 'art-thou', mech='PLAIN', resource='orchard')
+    finally:
+        srv.check_clean_exit()

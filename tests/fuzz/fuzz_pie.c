@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (split > size)
         split = size;
     static const struct pie_file_handler h = {on_user, NULL};
-    struct pie_file *f = pie_file_new(&h, NULL);
+    struct pie_file *f = pie_file_new(&h, NULL, NULL);
     if (!f)
         return 0;
     int rc = pie_file_feed(f, text, split, false);

@@ -274,7 +274,7 @@ static int user_cb(void *ud, const char *host, struct stanza *tree)
 static int read_file_doc(const char *doc, struct users *u, char *err, size_t cap)
 {
     static const struct pie_file_handler h = {user_cb, NULL};
-    struct pie_file *f = pie_file_new(&h, u);
+    struct pie_file *f = pie_file_new(&h, u, NULL);
     int rc = pie_file_feed(f, doc, strlen(doc), true);
     snprintf(err, cap, "%s", pie_file_error(f));
     pie_file_free(f);
