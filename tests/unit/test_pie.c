@@ -238,6 +238,32 @@ static void test_account_refusals(void **state)
             SCRAM1("1", "YQ==", KEY, KEY) "</user>", "two <scram-credentials/>");
 }
 
+/* ejabberd 23.01 encodes its stored base64 once more: recognised by the
+ * keys' length, and the salt is decoded twice with them. */
+static void test_twice_encoded(void **state)
+{
+    (void)state;
+    /* base64(base64(x)) of a 16-byte salt and of 20-byte keys */
+    static const char xml[] =
+        "<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1(
+            "4096", "TURFeU16UTFOamM0T1RBeE1qTTBOUT09",
+            "MHBYV0dLMEdaSjZUUjczQUlVTjNJVFl0QTFnPQ==",
+            "UTZxVC9TYnliYmxHQ1p6OGU4ZVNmQ0pPUWljPQ==") "</user>";
+    struct notes n;
+    buf_init(&n.log, 0);
+    struct pie_account pa;
+    char why[PIE_WHY_MAX] = "";
+    assert_int_equal(pie_account_from(&pa, "h.example", user_tree(xml), 1, 0, note, &n, why), 0);
+    const struct scram_creds *c = &pa.a.creds.scram[SCRAM_SHA1];
+    assert_int_equal(c->salt_len, 16);
+    assert_memory_equal(c->salt, "0123456789012345", 16);
+    assert_memory_equal(c->server_key, "\xd2\x95\xd6\x18\xad\x06\x64\x9e\x93\x47", 10);
+    assert_memory_equal(c->stored_key, "\x43\xaa\x93\xfd\x26\xf2\x6d\xb9\x46\x09", 10);
+    assert_non_null(strstr(n.log.data, "encoded twice"));
+    pie_account_free(&pa);
+    buf_free(&n.log);
+}
+
 /* A plaintext password becomes both SCRAM credentials. */
 static void test_password(void **state)
 {
@@ -322,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_account),
         cmocka_unit_test(test_account_refusals),
         cmocka_unit_test(test_password),
+        cmocka_unit_test(test_twice_encoded),
         cmocka_unit_test(test_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
