@@ -131,9 +131,10 @@ int modules_export_account(const struct data_ctx *d, const char *domain, const c
     for (size_t i = 0; rc == 0 && i < taube_nmodules; i++) {
         const struct module *m = taube_modules[i];
         size_t before = out->len;
-        if (m->export_xml && (rc = m->export_xml(d, domain, user, out)) < 0)
-            log_error("exporting an account: module %s could not export its data", m->name);
-        else if (out->len > before) /* one line per module: readable, and split by lines */
+        if (m->export_xml && (rc = m->export_xml(d, domain, user, out)) < 0) {
+            if (rc != -ENOBUFS) /* out's limit: the caller's to tell */
+                log_error("exporting an account: module %s could not export its data", m->name);
+        } else if (out->len > before) /* one line per module: readable, and split by lines */
             rc = buf_append_str(out, "\n");
     }
     if (rc == 0)
