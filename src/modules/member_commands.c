@@ -7,13 +7,13 @@
  * How the data travels (see docs/admin.md): there is no HTTP upload yet,
  * so the export goes inline, in the completed command's result form, as
  * one text-multi field whose values are the document's lines (XEP-0004
- * §3.3: text-multi values are lines); a client shows it as a multi-line
- * text the member can copy or save. The whole reply must fit in
+ * §3.3: text-multi values are lines); Gajim, for one, shows a completed
+ * command's form read-only, as text the member can copy. The whole reply must fit in
  * limits.max_stanza_size, the bound the server holds every client to;
  * above it the command completes with a note saying how large the data
  * is and that the operator can export it (`taubectl user export`). The
- * report is text for a person: it goes in a <note/>, which every client
- * with ad-hoc support displays. Both speak the request's xml:lang
+ * report is text for a person: it goes in a <note/>, the part of a
+ * completed command clients show most reliably. Both speak the request's xml:lang
  * (German or English).
  *
  * The store reads are synchronous, on the loop, as the rest of the data
