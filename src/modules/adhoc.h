@@ -8,8 +8,9 @@
  * XEP-0050 §4.4 errors; a command only fills one stage's payload (a data
  * form, notes) and says whether it wants another submission.
  *
- * Commands come from tables listed in adhoc.c (admin_commands.c is the
- * first); a module adds its own by appending its table there.
+ * Commands come from the module descriptors (struct module .commands, in
+ * registry order; admin_commands.c is module "admin"): a module adds its
+ * own by declaring them there.
  *
  * Loop thread only.
  */
@@ -56,10 +57,6 @@ struct adhoc_command {
      * adhoc_status, or -errno after setting s->err (and s->err_app). */
     int (*run)(struct adhoc_stage *s);
 };
-
-/* The XEP-0133 subset (admin_commands.c). */
-extern const struct adhoc_command admin_commands[];
-extern const size_t admin_ncommands;
 
 /* Hooks for disco.c: answer a disco#info / disco#items query to the
  * server whose node is ours. Return 0 if answered, -ENOENT if the node is

@@ -8,9 +8,10 @@
  * serverinfo form. The caps ver is computed once from that same
  * description, offered in the stream features and answered at NODE#VER.
  *
- * An account's bare JID answers disco#info (identity account/registered
- * and the features of the handlers with target IQ_TO_ACCOUNT, also fixed
- * at start-up) only to the account and to contacts who may see its
+ * An account's bare JID answers disco#info (the account identities the
+ * module descriptors declare — account/registered from this one — the
+ * features of the handlers with target IQ_TO_ACCOUNT and the descriptors'
+ * account_features, also fixed at start-up) only to the account and to contacts who may see its
  * presence; everyone else gets service-unavailable, as for an account
  * that does not exist (§8). The account asks its own bare JID by sending
  * the query without 'to' (RFC 6120 §10.3.3). Its disco#items is empty
@@ -37,6 +38,7 @@
 #define CAPS_NODE "urn:taube:caps"
 #define SERVERINFO "http://jabber.org/network/serverinfo"
 #define MAX_FEATURES 256
+#define MAX_IDENTITIES 16
 
 /* XEP-0157 §7.1 fields, in the order of the registry. */
 #define N_CONTACT 7
@@ -47,6 +49,8 @@ struct disco_state {
     size_t nfeatures;
     const char *account_features[MAX_FEATURES]; /* at an account's bare JID */
     size_t naccount_features;
+    const struct disco_identity *account_ids[MAX_IDENTITIES]; /* from module descriptors */
+    size_t naccount_ids;
     struct disco_field fields[N_CONTACT];
     struct disco_form form;
     size_t nforms; /* 0 or 1 */
@@ -92,6 +96,15 @@ static int collect_features(void (*list)(void (*fn)(void *, const char *), void 
             features[k++] = features[i];
     *n = k;
     return 0;
+}
+
+static void collect_identity(void *ud, const struct disco_identity *id)
+{
+    struct disco_state *ds = ud;
+    if (ds->naccount_ids < MAX_IDENTITIES)
+        ds->account_ids[ds->naccount_ids++] = id;
+    else
+        ds->naccount_ids = MAX_IDENTITIES + 1; /* too many: disco_init fails */
 }
 
 /* XEP-0157 asks for URIs; these are the schemes an operator would use. */
@@ -154,6 +167,10 @@ static int disco_init(struct server *srv, void **state)
     if (rc == 0)
         rc = collect_features(modules_account_features, ds->account_features,
                               &ds->naccount_features);
+    if (rc == 0)
+        modules_account_identities(collect_identity, ds);
+    if (rc == 0 && ds->naccount_ids > MAX_IDENTITIES)
+        rc = -E2BIG;
     if (rc == 0)
         rc = collect_contacts(ds, srv->cfg);
     if (rc == 0)
@@ -304,10 +321,11 @@ static void disco_items(const struct iq_request *rq)
 
 static struct stanza *account_info_result(const struct iq_request *rq, const struct disco_state *ds)
 {
-    static const struct disco_identity account = {"account", "registered", NULL, NULL};
     struct stanza *res = iq_result_new(rq->st);
     struct xml_node *q = res ? xml_add_child(res, res->root, "query", NS_DISCO_INFO) : NULL;
-    int rc = q ? add_identity(res, q, &account) : -ENOMEM;
+    int rc = q ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < ds->naccount_ids; i++)
+        rc = add_identity(res, q, ds->account_ids[i]);
     for (size_t i = 0; rc == 0 && i < ds->naccount_features; i++)
         rc = add_feature(res, q, ds->account_features[i]);
     if (rc < 0 && res) {
@@ -352,6 +370,13 @@ static const struct iq_handler disco_iq[] = {
     {NS_DISCO_ITEMS, "query", IQ_GET, IQ_TO_ACCOUNT, NS_DISCO_ITEMS, account_items},
 };
 
+/* XEP-0030 §3.1: every entity has an identity; a registered account's is
+ * account/registered. Modules add theirs (PEP's pubsub/pep) only with the
+ * handlers that serve them. */
+static const struct disco_identity disco_account_ids[] = {
+    {"account", "registered", NULL, NULL},
+};
+
 const struct module mod_disco = {
     .name = "disco",
     .iq = disco_iq,
@@ -359,4 +384,6 @@ const struct module mod_disco = {
     .init = disco_init,
     .fini = disco_fini,
     .stream_features = disco_stream_features,
+    .account_identities = disco_account_ids,
+    .n_account_identities = sizeof disco_account_ids / sizeof disco_account_ids[0],
 };

@@ -3,7 +3,8 @@
  * logged-in users (XEP-0077 §3.2, §3.3; P18).
  *
  * Before authentication the c2s stream hands over jabber:iq:register and
- * urn:xmpp:pars:0 iqs (register.h). A registration is a XEP-0004 form
+ * urn:xmpp:pars:0 iqs through this module's stream handler (a
+ * STREAM_PREAUTH entry in its descriptor; c2s.c knows nothing of it). A registration is a XEP-0004 form
  * with username, password, token (the registration code; may be left
  * out after a XEP-0401 <preauth/>) and consent (a required boolean whose
  * label names and links the policy). The checks run in an order that
@@ -41,6 +42,7 @@
 #include "store/invites.h"
 #include "store/store.h"
 #include "xmpp/jid.h"
+#include "xmpp/ns.h"
 #include "xmpp/router.h"
 #include "xmpp/sasl.h"
 
@@ -68,7 +70,7 @@ struct reg_stream {
     bool busy;     /* a registration job is under way */
     bool orphaned; /* the stream is gone; the job frees this */
     uint8_t hash[INVITE_HASH_LEN];
-    register_send_fn send; /* answers on the stream */
+    void (*send)(void *ud, const struct stanza *st); /* answers on the stream */
     void *send_ud;
 };
 
@@ -89,15 +91,7 @@ struct reg_job {
     char user[JID_PART_MAX + 1];
 };
 
-extern const struct module mod_register;
-
-static struct reg_state *reg_state(struct server *srv)
-{
-    for (size_t i = 0; i < taube_nmodules && i < SERVER_MAX_MODULES; i++)
-        if (taube_modules[i] == &mod_register)
-            return srv->mod_state[i];
-    return NULL;
-}
+static void register_stream_free(struct reg_stream *rs);
 
 /* ---- rate limit ---- */
 
@@ -253,6 +247,7 @@ static const char *form_value(struct stanza *st, const struct xml_node *x, const
 
 struct reg_request {
     struct server *srv;
+    struct reg_state *state; /* the module's */
     struct reg_stream *rs;
     const char *domain;
     const struct stanza *st;
@@ -502,7 +497,7 @@ static void preauth(struct reg_request *r, const struct xml_node *p)
  * refused (the reply is set). */
 static bool rate_ok(struct reg_request *r, const char *peer)
 {
-    struct reg_state *rst = reg_state(r->srv);
+    struct reg_state *rst = r->state;
     int rc =
         rst ? attempt_count(rst, peer, r->srv->cfg->registration_max_attempts, server_now(r->srv))
             : -EIO;
@@ -518,7 +513,8 @@ static bool rate_ok(struct reg_request *r, const char *peer)
     return false;
 }
 
-bool register_wants(const struct xml_node *root)
+/* A jabber:iq:register query or a XEP-0401 preauth. */
+static bool register_wants(const struct xml_node *root)
 {
     if (stanza_kind(root) != STANZA_IQ)
         return false;
@@ -559,19 +555,26 @@ static void preauth_dispatch(struct reg_request *r, const char *peer)
     }
 }
 
-int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
-                        const char *peer, const struct stanza *st, register_send_fn send, void *ud)
+/* Answers such an iq now or (account creation, whose SCRAM keys are
+ * derived on a worker thread) later, through c->send in either case; a
+ * result or error iq gets no answer. The stream's slot holds its struct
+ * reg_stream, made on first use. 0, or -ENOMEM if no answer could be
+ * made (the stream is closed). */
+static int register_preauth_iq(const struct stream_ctx *c, const struct stanza *st)
 {
-    if (!*rs) {
-        if (!(*rs = calloc(1, sizeof **rs)))
+    struct reg_stream *rs = *c->slot;
+    if (!rs) {
+        if (!(rs = calloc(1, sizeof *rs)))
             return -ENOMEM;
-        (*rs)->send = send;
-        (*rs)->send_ud = ud;
+        rs->send = c->send;
+        rs->send_ud = c->send_ud;
+        *c->slot = rs;
     }
-    struct reg_request r = {.srv = srv, .rs = *rs, .domain = domain, .st = st};
-    preauth_dispatch(&r, peer);
+    struct reg_request r = {.srv = c->srv, .state = c->state, .rs = rs, .domain = c->domain,
+                            .st = st};
+    preauth_dispatch(&r, c->peer);
     if (r.reply) {
-        send(ud, r.reply);
+        c->send(c->send_ud, r.reply);
         stanza_unref(r.reply);
         return 0;
     }
@@ -580,7 +583,9 @@ int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *
     return r.queued || unanswered ? 0 : -ENOMEM;
 }
 
-void register_stream_free(struct reg_stream *rs)
+/* The stream is going away. A registration still under way completes
+ * (the account is created if all was right) without an answer. */
+static void register_stream_free(struct reg_stream *rs)
 {
     if (rs && rs->busy) {
         rs->orphaned = true; /* create_done frees it */
@@ -591,8 +596,17 @@ void register_stream_free(struct reg_stream *rs)
     free(rs);
 }
 
-int register_stream_feature(struct server *srv, struct buf *out)
+static void register_stream_closed(struct server *srv, void *state, void *slot)
 {
+    (void)srv;
+    (void)state;
+    register_stream_free(slot);
+}
+
+/* The <register/> stream feature, if registration is enabled. */
+static int register_stream_feature(struct server *srv, void *state, struct buf *out)
+{
+    (void)state;
     if (!srv->cfg->registration_enabled)
         return 0;
     return buf_append_str(out, "<register xmlns='" NS_REGISTER_FEATURE "'/>");
@@ -758,6 +772,11 @@ static const struct iq_handler register_handlers[] = {
     {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_ACCOUNT, NULL, register_iq},
 };
 
+/* Before authentication, on TLS: XEP-0077 §3.1 and XEP-0401 iqs. */
+static const struct stream_handler register_stream[] = {
+    {STREAM_PREAUTH, NS_CLIENT, "iq", register_wants, register_preauth_iq},
+};
+
 /* P18: the codes this user issued as an admin (see invites.h). */
 static int reg_erase(const struct data_ctx *d, const char *domain, const char *user)
 {
@@ -772,6 +791,10 @@ const struct module mod_register = {
     .n_iq = sizeof register_handlers / sizeof register_handlers[0],
     .init = reg_init,
     .fini = reg_fini,
+    .stream = register_stream,
+    .n_stream = sizeof register_stream / sizeof register_stream[0],
+    .preauth_features = register_stream_feature,
+    .stream_closed = register_stream_closed,
     /* The account_invite row goes with the account (ON DELETE CASCADE);
      * erase handles the codes the user issued. */
     .describe = reg_describe,

@@ -441,8 +441,16 @@ static int retention_erase(const struct data_ctx *d, const char *domain, const c
     return store_retention_clear_sync(d->store, domain, user);
 }
 
+static const struct control_command retention_control[] = {
+    {"retention-run", 0, 0, retention_ctl_run},
+    /* TEST ONLY: shifts the server's clock (see modules/retention.h). */
+    {"clock-offset", 1, 1, retention_ctl_clock_offset},
+};
+
 const struct module mod_retention = {
     .name = "retention",
+    .control = retention_control,
+    .n_control = sizeof retention_control / sizeof retention_control[0],
     .init = retention_init,
     .fini = retention_fini,
     .describe = retention_describe,
