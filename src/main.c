@@ -268,8 +268,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct config cfg;
+    struct config_schema schema; /* the core's options and every module's */
+    modules_config_schema(&schema);
     char *err = NULL;
-    if (config_load(&cfg, path, &err) < 0) {
+    if (config_load(&cfg, &schema, path, &err) < 0) {
         fprintf(stderr, "taube: %s\n", err ? err : "cannot load the configuration");
         free(err);
         return 1;

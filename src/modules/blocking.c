@@ -565,8 +565,28 @@ static int blocking_erase(const struct data_ctx *d, const char *domain, const ch
     return rc;
 }
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section blocking_cfg_sections[] = {
+    {"blocking", "Block lists (XEP-0191, promise P22)."},
+};
+
+static const struct config_option blocking_cfg_options[] = {
+    /* blocking */
+    {.key = "blocking.max_items", .type = CFG_INT, CFG_AS_INT(blocking_max_items),
+     .min = 1, .max = 100000, .def = "1000",
+     .help = "Most JIDs on one user's block list; blocking more is refused with "
+             "resource-constraint."},
+};
+
+static const struct config_table blocking_cfg = {
+    blocking_cfg_sections, sizeof blocking_cfg_sections / sizeof blocking_cfg_sections[0],
+    blocking_cfg_options, sizeof blocking_cfg_options / sizeof blocking_cfg_options[0],
+};
+
 const struct module mod_blocking = {
     .name = "blocking",
+    .config = &blocking_cfg,
     .iq = blocking_iq,
     .n_iq = sizeof blocking_iq / sizeof blocking_iq[0],
     .features = blocking_features,

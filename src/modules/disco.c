@@ -377,8 +377,44 @@ static const struct disco_identity disco_account_ids[] = {
     {"account", "registered", NULL, NULL},
 };
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section disco_cfg_sections[] = {
+    {"contact", "The operator's contact addresses, published in service discovery "
+                "(XEP-0157, promise P24). Each is a list of URIs (xmpp:, mailto:, https:, "
+                "tel:); none are published until set."},
+};
+
+static const struct config_option disco_cfg_options[] = {
+    /* contact */
+    {.key = "contact.abuse", .type = CFG_STRLIST, CFG_AS_LIST(contact_abuse), .min = 0, .max = 10,
+     .help = "Where to report abuse (abuse-addresses)."},
+    {.key = "contact.admin", .type = CFG_STRLIST, CFG_AS_LIST(contact_admin), .min = 0, .max = 10,
+     .help = "How to reach the administrators (admin-addresses)."},
+    {.key = "contact.feedback", .type = CFG_STRLIST, CFG_AS_LIST(contact_feedback), .min = 0, .max = 10,
+     .help = "Where to send feedback (feedback-addresses)."},
+    {.key = "contact.sales", .type = CFG_STRLIST, CFG_AS_LIST(contact_sales), .min = 0, .max = 10,
+     .help = "Sales contact (sales-addresses)."},
+    {.key = "contact.security", .type = CFG_STRLIST, CFG_AS_LIST(contact_security), .min = 0, .max = 10,
+     .help = "Where to report security issues (security-addresses)."},
+    {.key = "contact.status", .type = CFG_STRLIST, CFG_AS_LIST(contact_status), .min = 0, .max = 10,
+     .help = "Pages or accounts that tell the service status (status-addresses)."},
+    {.key = "contact.support", .type = CFG_STRLIST, CFG_AS_LIST(contact_support), .min = 0, .max = 10,
+     .help = "Where users get help (support-addresses)."},
+    {.key = "contact.policy", .type = CFG_STRLIST, CFG_AS_LIST(contact_policy), .min = 0, .max = 5,
+     .help = "Web addresses of the terms of service and privacy policy. XEP-0157 "
+             "registers no field for them, so they are not published over XMPP; the "
+             "web page and the registration form show them."},
+};
+
+static const struct config_table disco_cfg = {
+    disco_cfg_sections, sizeof disco_cfg_sections / sizeof disco_cfg_sections[0],
+    disco_cfg_options, sizeof disco_cfg_options / sizeof disco_cfg_options[0],
+};
+
 const struct module mod_disco = {
     .name = "disco",
+    .config = &disco_cfg,
     .iq = disco_iq,
     .n_iq = sizeof disco_iq / sizeof disco_iq[0],
     .init = disco_init,

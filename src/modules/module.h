@@ -258,10 +258,9 @@ struct stanza *modules_filter_list(const struct module *const *mods, size_t n,
 void modules_account_identities(void (*fn)(void *ud, const struct disco_identity *id), void *ud);
 /* The control command called name, or NULL. */
 const struct control_command *modules_control_command(const char *name);
-/* The option tables of every module, in registry order, for the config
- * loader (main, taubectl): config_tables_of fills tables[0..n) with the
- * core's table first; returns n. */
-size_t modules_config_tables(const struct config_table **tables, size_t max);
+/* The configuration schema: the core's options, then every module's in
+ * registry order; main and taubectl load the file with it. */
+void modules_config_schema(struct config_schema *s);
 
 /* Answers rq with result (consumed; must be an iq result made with
  * iq_result_new) or with an error condition. */

@@ -217,8 +217,32 @@ static const struct iq_handler private_iq[] = {
 
 static const char *const private_features[] = {NS_PRIVATE, NULL};
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section private_cfg_sections[] = {
+    {"private", "Private XML storage (XEP-0049): settings clients keep on the server."},
+};
+
+static const struct config_option private_cfg_options[] = {
+    /* private */
+    {.key = "private.max_element_size", .type = CFG_SIZE, CFG_AS_INT(private_max_element_size),
+     .min = 1 * CFG_KiB, .max = 1 * CFG_MiB, .def = "64KiB",
+     .help = "Largest single element a client can keep in private storage; larger is "
+             "refused with not-acceptable."},
+    {.key = "private.max_total_size", .type = CFG_SIZE, CFG_AS_INT(private_max_total_size),
+     .min = 1 * CFG_KiB, .max = 64 * CFG_MiB, .def = "256KiB",
+     .help = "Most private storage one user can fill in all; a store that would go over "
+             "is refused with resource-constraint and nothing of it is kept."},
+};
+
+static const struct config_table private_cfg = {
+    private_cfg_sections, sizeof private_cfg_sections / sizeof private_cfg_sections[0],
+    private_cfg_options, sizeof private_cfg_options / sizeof private_cfg_options[0],
+};
+
 const struct module mod_private = {
     .name = "private",
+    .config = &private_cfg,
     .iq = private_iq,
     .n_iq = sizeof private_iq / sizeof private_iq[0],
     .features = private_features,

@@ -57,6 +57,16 @@ const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 
 _Static_assert(sizeof taube_modules / sizeof taube_modules[0] <= SERVER_MAX_MODULES,
                "raise SERVER_MAX_MODULES");
+_Static_assert(sizeof taube_modules / sizeof taube_modules[0] < CONFIG_MAX_TABLES,
+               "raise CONFIG_MAX_TABLES");
+
+void modules_config_schema(struct config_schema *s)
+{
+    config_schema_core(s);
+    for (size_t i = 0; i < taube_nmodules; i++)
+        if (taube_modules[i]->config)
+            (void)config_schema_add(s, taube_modules[i]->config); /* fits: asserted above */
+}
 
 int modules_init(struct server *srv)
 {
