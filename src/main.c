@@ -99,7 +99,9 @@ static int check_startup(const struct config *cfg)
         return -1;
     tls_ctx_free(tls);
     char *err = NULL;
-    int rc = store_check(cfg->store_path, &err);
+    struct store_schema schema;
+    modules_store_schema(&schema);
+    int rc = store_check(cfg->store_path, &schema, &err);
     if (rc < 0)
         fprintf(stderr, "taube: store: %s\n", err ? err : strerror(-rc));
     free(err);
@@ -295,7 +297,9 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     int rc = 1;
     struct control *control = NULL;
-    if (store_open(&srv.store, cfg.store_path, &err) < 0) {
+    struct store_schema store_schema; /* the store's steps and every module's */
+    modules_store_schema(&store_schema);
+    if (store_open(&srv.store, cfg.store_path, &store_schema, &err) < 0) {
         fprintf(stderr, "taube: store: %s\n", err ? err : "cannot open the database");
         free(err);
     } else {

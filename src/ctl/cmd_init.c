@@ -127,7 +127,9 @@ static int make_store(const char *config_path, char **db_path)
         return CTL_FAIL;
     }
     struct store *s = NULL;
-    rc = store_open(&s, cfg.store_path, &err);
+    struct store_schema store_schema;
+    modules_store_schema(&store_schema);
+    rc = store_open(&s, cfg.store_path, &store_schema, &err);
     if (rc < 0) {
         ctl_err("cannot create the database: %s", err ? err : strerror(-rc));
         free(err);

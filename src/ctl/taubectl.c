@@ -330,7 +330,9 @@ static int prepare(struct ctl *ctl)
         ctl_err("store.backend '%s' is not supported by this taubectl", ctl->cfg.store_backend);
         return CTL_FAIL;
     }
-    rc = store_open(&ctl->store, ctl->cfg.store_path, &err);
+    struct store_schema store_schema;
+    modules_store_schema(&store_schema);
+    rc = store_open(&ctl->store, ctl->cfg.store_path, &store_schema, &err);
     if (rc < 0) {
         ctl_err("cannot open the database: %s", err ? err : strerror(-rc));
         free(err);

@@ -587,6 +587,7 @@ static const struct config_table blocking_cfg = {
 const struct module mod_blocking = {
     .name = "blocking",
     .config = &blocking_cfg,
+    .migrations = store_blocking_migrations,
     .iq = blocking_iq,
     .n_iq = sizeof blocking_iq / sizeof blocking_iq[0],
     .features = blocking_features,

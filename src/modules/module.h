@@ -27,6 +27,7 @@ struct store;
 struct disco_identity;    /* modules/caps.h */
 struct adhoc_command;     /* modules/adhoc.h */
 struct store_migration;   /* store/store.h */
+struct store_schema;      /* store/store.h */
 
 enum { IQ_GET = 1, IQ_SET = 2 };
 /* Who an iq is addressed to: the server (domain JID) or an account's bare
@@ -196,9 +197,9 @@ struct module {
     size_t n_commands;
     const struct control_command *control;
     size_t n_control;
-    /* Its schema steps (store/store.h), each with its global version. */
+    /* Its schema steps: its store area's {0, NULL}-ended list
+     * (store/store.h), each step with its version in the one sequence. */
     const struct store_migration *migrations;
-    size_t n_migrations;
 };
 
 /* The registry (registry.c). */
@@ -261,6 +262,9 @@ const struct control_command *modules_control_command(const char *name);
 /* The configuration schema: the core's options, then every module's in
  * registry order; main and taubectl load the file with it. */
 void modules_config_schema(struct config_schema *s);
+/* The store's schema steps: the store's own, then every module's; main
+ * and taubectl open the store with it. */
+void modules_store_schema(struct store_schema *s);
 
 /* Answers rq with result (consumed; must be an iq result made with
  * iq_result_new) or with an error condition. */

@@ -630,6 +630,7 @@ static const struct config_table offline_cfg = {
 const struct module mod_offline = {
     .name = "offline",
     .config = &offline_cfg,
+    .migrations = store_offline_migrations,
     .features = offline_features,
     .init = offline_init,
     .fini = offline_fini,

@@ -837,6 +837,7 @@ static const struct config_table register_cfg = {
 const struct module mod_register = {
     .name = "register",
     .config = &register_cfg,
+    .migrations = store_invites_migrations,
     .iq = register_handlers,
     .n_iq = sizeof register_handlers / sizeof register_handlers[0],
     .init = reg_init,

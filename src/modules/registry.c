@@ -68,6 +68,17 @@ void modules_config_schema(struct config_schema *s)
             (void)config_schema_add(s, taube_modules[i]->config); /* fits: asserted above */
 }
 
+_Static_assert(sizeof taube_modules / sizeof taube_modules[0] < STORE_MAX_PARTS,
+               "raise STORE_MAX_PARTS");
+
+void modules_store_schema(struct store_schema *s)
+{
+    store_schema_core(s);
+    for (size_t i = 0; i < taube_nmodules; i++)
+        if (taube_modules[i]->migrations)
+            (void)store_schema_add(s, taube_modules[i]->migrations); /* fits: asserted above */
+}
+
 int modules_init(struct server *srv)
 {
     for (size_t i = 0; i < taube_nmodules; i++) {

@@ -383,6 +383,7 @@ static const struct config_table reports_cfg = {
 const struct module mod_reports = {
     .name = "reports",
     .config = &reports_cfg,
+    .migrations = store_reports_migrations,
     .features = reports_features,
     .describe = reports_describe,
     .export_xml = reports_export,

@@ -478,6 +478,7 @@ static const struct config_table retention_cfg = {
 const struct module mod_retention = {
     .name = "retention",
     .config = &retention_cfg,
+    .migrations = store_retention_migrations,
     .control = retention_control,
     .n_control = sizeof retention_control / sizeof retention_control[0],
     .init = retention_init,

@@ -511,6 +511,7 @@ static const struct config_table roster_cfg = {
 const struct module mod_roster = {
     .name = "roster",
     .config = &roster_cfg,
+    .migrations = store_roster_migrations,
     .iq = roster_iq,
     .n_iq = sizeof roster_iq / sizeof roster_iq[0],
     .init = roster_init,

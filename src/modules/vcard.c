@@ -311,6 +311,7 @@ static const struct config_table vcard_cfg = {
 const struct module mod_vcard = {
     .name = "vcard",
     .config = &vcard_cfg,
+    .migrations = store_vcard_migrations,
     .iq = vcard_iq,
     .n_iq = sizeof vcard_iq / sizeof vcard_iq[0],
     .features = vcard_features,
