@@ -68,9 +68,32 @@ static void strlist_free(struct strlist *l)
     l->n = 0;
 }
 
+/* The schema's table holding o, and its index. */
+static size_t table_of(const struct config_schema *s, const struct config_option *o)
+{
+    for (size_t t = 0; t < s->n; t++)
+        if (o >= s->t[t]->options && o < s->t[t]->options + s->t[t]->n_options)
+            return t;
+    abort(); /* o comes from the schema */
+}
+
 static void *field(struct config *c, const struct config_option *o)
 {
-    return (char *)c + o->offset;
+    size_t t = table_of(&c->schema, o);
+    return (char *)(c->schema.t[t]->block_size ? c->blocks[t] : c) + o->offset;
+}
+
+const void *config_value(const struct config *c, const struct config_option *o)
+{
+    return field((struct config *)c, o);
+}
+
+const void *config_block(const struct config *c, const struct config_table *t)
+{
+    for (size_t i = 0; i < c->schema.n; i++)
+        if (c->schema.t[i] == t)
+            return c->blocks[i];
+    return NULL;
 }
 
 bool config_is_list(enum config_type t)
@@ -582,6 +605,9 @@ static int fill_defaults(struct config *c, const struct config_schema *s)
 {
     memset(c, 0, sizeof *c);
     c->schema = *s;
+    for (size_t t = 0; t < s->n; t++)
+        if (s->t[t]->block_size && !(c->blocks[t] = calloc(1, s->t[t]->block_size)))
+            return config_free(c), -ENOMEM;
     for (size_t i = 0, n = config_schema_noptions(s); i < n; i++) {
         int r = set_default(c, config_schema_option(s, i), NULL);
         if (r < 0)
@@ -607,11 +633,16 @@ void config_free(struct config *c)
         return;
     for (size_t i = 0, n = config_schema_noptions(&c->schema); i < n; i++) {
         const struct config_option *o = config_schema_option(&c->schema, i);
+        size_t t = table_of(&c->schema, o);
+        if (c->schema.t[t]->block_size && !c->blocks[t])
+            continue; /* its block was never made (out of memory) */
         if (config_is_list(o->type))
             strlist_free(field(c, o));
         else if (o->type == CFG_STRING || o->type == CFG_PATH)
             store_str(c, o, NULL);
     }
+    for (size_t t = 0; t < c->schema.n; t++)
+        free(c->blocks[t]);
     free(c->path);
     free(c->dir);
     memset(c, 0, sizeof *c);

@@ -35,6 +35,8 @@ struct config_schema {
 
 struct config {
     struct config_schema schema; /* the tables it was read with */
+    void *blocks[CONFIG_MAX_TABLES]; /* per table with a block_size: its own
+                                      * values (config_block), else NULL */
     char *path;            /* file it was loaded from (absolute) */
     char *dir;             /* its directory: relative paths below resolve here */
 
@@ -95,9 +97,6 @@ struct config {
     unsigned offline_max_messages; /* offline.max_messages 1000 per user */
     uint64_t offline_max_bytes;    /* offline.max_bytes 10 MiB per user */
 
-    /* blocking (XEP-0191, promise P22) */
-    unsigned blocking_max_items;   /* blocking.max_items 1000 per user */
-
     /* spam and abuse reports (XEP-0377, promise P22) */
     bool reports_keep_after_reporter_deleted; /* reports.keep_after_reporter_deleted false */
     unsigned reports_max_age;         /* reports.max_age 180d (1d..730d) */
@@ -114,10 +113,9 @@ struct config {
     unsigned roster_version_log;      /* roster.version_log 200 changes kept per user */
     unsigned presence_max_directed;   /* presence.max_directed 100 per session */
 
-    /* profiles and settings (XEP-0054, XEP-0049) */
+    /* profiles (XEP-0054); private storage (XEP-0049) and blocking
+     * (XEP-0191) keep their options in their own blocks (config_block) */
     uint64_t vcard_max_size;           /* vcard.max_size 128 KiB */
-    uint64_t private_max_element_size; /* private.max_element_size 64 KiB */
-    uint64_t private_max_total_size;   /* private.max_total_size 256 KiB per user */
 
     /* contact addresses (XEP-0157, promise P24): URIs, default none */
     struct strlist contact_abuse, contact_admin, contact_feedback, contact_sales,
@@ -223,7 +221,20 @@ struct config_table {
     size_t n_sections;
     const struct config_option *options;
     size_t n_options;
+    /* 0: the options' offsets are into struct config (fields declared
+     * there). Else the size of the part's own struct, which the loader
+     * allocates per configuration and the offsets point into (made with
+     * CFG_IN_*): a module then keeps its options out of core entirely
+     * and reads them with config_block. */
+    size_t block_size;
 };
+
+/* The values of table t in c (a struct of t->block_size bytes), or NULL
+ * if t is not in c's schema or keeps its values in struct config. */
+const void *config_block(const struct config *c, const struct config_table *t);
+/* Where option o of c's schema is stored (a field of struct config or of
+ * a block). */
+const void *config_value(const struct config *c, const struct config_option *o);
 
 
 extern const struct config_table config_core_table;
@@ -237,16 +248,20 @@ const struct config_option *config_schema_option(const struct config_schema *s, 
 size_t config_schema_nsections(const struct config_schema *s);
 const struct config_section *config_schema_section(const struct config_schema *s, size_t i);
 
-/* For option tables: the field f of struct config, checked to have a C
- * type the option type stores into; sizes and durations in seconds. */
-#define CFG_FIELD_OF(f, check) \
-    .offset = offsetof(struct config, f) + 0 * sizeof(check), \
-    .size = sizeof(((struct config *)0)->f)
-#define CFG_AS_BOOL(f) CFG_FIELD_OF(f, _Generic(((struct config *)0)->f, bool: 1))
-#define CFG_AS_INT(f) \
-    CFG_FIELD_OF(f, _Generic(((struct config *)0)->f, int: 1, unsigned: 1, uint64_t: 1))
-#define CFG_AS_STR(f) CFG_FIELD_OF(f, _Generic(((struct config *)0)->f, char *: 1))
-#define CFG_AS_LIST(f) CFG_FIELD_OF(f, _Generic(((struct config *)0)->f, struct strlist: 1))
+/* For option tables: the field f of struct T (struct config, or a
+ * table's own block struct), checked to have a C type the option type
+ * stores into; sizes and durations in seconds. */
+#define CFG_FIELD_IN(T, f, check) \
+    .offset = offsetof(T, f) + 0 * sizeof(check), .size = sizeof(((T *)0)->f)
+#define CFG_IN_BOOL(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, bool: 1))
+#define CFG_IN_INT(T, f) \
+    CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, int: 1, unsigned: 1, uint64_t: 1))
+#define CFG_IN_STR(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, char *: 1))
+#define CFG_IN_LIST(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, struct strlist: 1))
+#define CFG_AS_BOOL(f) CFG_IN_BOOL(struct config, f)
+#define CFG_AS_INT(f) CFG_IN_INT(struct config, f)
+#define CFG_AS_STR(f) CFG_IN_STR(struct config, f)
+#define CFG_AS_LIST(f) CFG_IN_LIST(struct config, f)
 #define CFG_KiB 1024LL
 #define CFG_MiB (1024LL * CFG_KiB)
 #define CFG_GiB (1024LL * CFG_MiB)

@@ -177,8 +177,10 @@ static const struct config_option core_options[] = {
 };
 
 const struct config_table config_core_table = {
-    core_sections, sizeof core_sections / sizeof core_sections[0],
-    core_options, sizeof core_options / sizeof core_options[0],
+    .sections = core_sections,
+    .n_sections = sizeof core_sections / sizeof core_sections[0],
+    .options = core_options,
+    .n_options = sizeof core_options / sizeof core_options[0],
 };
 
 void config_schema_core(struct config_schema *s)

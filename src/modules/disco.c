@@ -408,8 +408,10 @@ static const struct config_option disco_cfg_options[] = {
 };
 
 static const struct config_table disco_cfg = {
-    disco_cfg_sections, sizeof disco_cfg_sections / sizeof disco_cfg_sections[0],
-    disco_cfg_options, sizeof disco_cfg_options / sizeof disco_cfg_options[0],
+    .sections = disco_cfg_sections,
+    .n_sections = sizeof disco_cfg_sections / sizeof disco_cfg_sections[0],
+    .options = disco_cfg_options,
+    .n_options = sizeof disco_cfg_options / sizeof disco_cfg_options[0],
 };
 
 const struct module mod_disco = {

@@ -623,8 +623,10 @@ static const struct config_option offline_cfg_options[] = {
 };
 
 static const struct config_table offline_cfg = {
-    offline_cfg_sections, sizeof offline_cfg_sections / sizeof offline_cfg_sections[0],
-    offline_cfg_options, sizeof offline_cfg_options / sizeof offline_cfg_options[0],
+    .sections = offline_cfg_sections,
+    .n_sections = sizeof offline_cfg_sections / sizeof offline_cfg_sections[0],
+    .options = offline_cfg_options,
+    .n_options = sizeof offline_cfg_options / sizeof offline_cfg_options[0],
 };
 
 const struct module mod_offline = {

@@ -521,8 +521,10 @@ static const struct config_option presence_cfg_options[] = {
 };
 
 static const struct config_table presence_cfg = {
-    presence_cfg_sections, sizeof presence_cfg_sections / sizeof presence_cfg_sections[0],
-    presence_cfg_options, sizeof presence_cfg_options / sizeof presence_cfg_options[0],
+    .sections = presence_cfg_sections,
+    .n_sections = sizeof presence_cfg_sections / sizeof presence_cfg_sections[0],
+    .options = presence_cfg_options,
+    .n_options = sizeof presence_cfg_options / sizeof presence_cfg_options[0],
 };
 
 const struct module mod_presence = {

@@ -830,8 +830,10 @@ static const struct config_option register_cfg_options[] = {
 };
 
 static const struct config_table register_cfg = {
-    register_cfg_sections, sizeof register_cfg_sections / sizeof register_cfg_sections[0],
-    register_cfg_options, sizeof register_cfg_options / sizeof register_cfg_options[0],
+    .sections = register_cfg_sections,
+    .n_sections = sizeof register_cfg_sections / sizeof register_cfg_sections[0],
+    .options = register_cfg_options,
+    .n_options = sizeof register_cfg_options / sizeof register_cfg_options[0],
 };
 
 const struct module mod_register = {

@@ -376,8 +376,10 @@ static const struct config_option reports_cfg_options[] = {
 };
 
 static const struct config_table reports_cfg = {
-    reports_cfg_sections, sizeof reports_cfg_sections / sizeof reports_cfg_sections[0],
-    reports_cfg_options, sizeof reports_cfg_options / sizeof reports_cfg_options[0],
+    .sections = reports_cfg_sections,
+    .n_sections = sizeof reports_cfg_sections / sizeof reports_cfg_sections[0],
+    .options = reports_cfg_options,
+    .n_options = sizeof reports_cfg_options / sizeof reports_cfg_options[0],
 };
 
 const struct module mod_reports = {

@@ -471,8 +471,10 @@ static const struct config_option retention_cfg_options[] = {
 };
 
 static const struct config_table retention_cfg = {
-    retention_cfg_sections, sizeof retention_cfg_sections / sizeof retention_cfg_sections[0],
-    retention_cfg_options, sizeof retention_cfg_options / sizeof retention_cfg_options[0],
+    .sections = retention_cfg_sections,
+    .n_sections = sizeof retention_cfg_sections / sizeof retention_cfg_sections[0],
+    .options = retention_cfg_options,
+    .n_options = sizeof retention_cfg_options / sizeof retention_cfg_options[0],
 };
 
 const struct module mod_retention = {

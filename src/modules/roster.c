@@ -504,8 +504,10 @@ static const struct config_option roster_cfg_options[] = {
 };
 
 static const struct config_table roster_cfg = {
-    roster_cfg_sections, sizeof roster_cfg_sections / sizeof roster_cfg_sections[0],
-    roster_cfg_options, sizeof roster_cfg_options / sizeof roster_cfg_options[0],
+    .sections = roster_cfg_sections,
+    .n_sections = sizeof roster_cfg_sections / sizeof roster_cfg_sections[0],
+    .options = roster_cfg_options,
+    .n_options = sizeof roster_cfg_options / sizeof roster_cfg_options[0],
 };
 
 const struct module mod_roster = {

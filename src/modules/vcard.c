@@ -304,8 +304,10 @@ static const struct config_option vcard_cfg_options[] = {
 };
 
 static const struct config_table vcard_cfg = {
-    vcard_cfg_sections, sizeof vcard_cfg_sections / sizeof vcard_cfg_sections[0],
-    vcard_cfg_options, sizeof vcard_cfg_options / sizeof vcard_cfg_options[0],
+    .sections = vcard_cfg_sections,
+    .n_sections = sizeof vcard_cfg_sections / sizeof vcard_cfg_sections[0],
+    .options = vcard_cfg_options,
+    .n_options = sizeof vcard_cfg_options / sizeof vcard_cfg_options[0],
 };
 
 const struct module mod_vcard = {

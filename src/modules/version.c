@@ -51,8 +51,10 @@ static const struct config_option version_cfg_options[] = {
 };
 
 static const struct config_table version_cfg = {
-    version_cfg_sections, sizeof version_cfg_sections / sizeof version_cfg_sections[0],
-    version_cfg_options, sizeof version_cfg_options / sizeof version_cfg_options[0],
+    .sections = version_cfg_sections,
+    .n_sections = sizeof version_cfg_sections / sizeof version_cfg_sections[0],
+    .options = version_cfg_options,
+    .n_options = sizeof version_cfg_options / sizeof version_cfg_options[0],
 };
 
 const struct module mod_version = {

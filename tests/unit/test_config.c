@@ -503,7 +503,7 @@ static void test_write_default_round_trip(void **state)
         const char *k = o->key;
         if (!strcmp(k, "server.domains") || !strcmp(k, "c2s.port") || !strcmp(k, "http.port"))
             continue;
-        const char *pc = (char *)&c + o->offset, *pd = (char *)&d + o->offset;
+        const char *pc = config_value(&c, o), *pd = config_value(&d, o);
         if (o->type == CFG_PATH) {
             char want[256];
             snprintf(want, sizeof want, "%s/%s", dir, *(char *const *)pd);
@@ -673,10 +673,45 @@ static void test_reference(void **state)
     free(text);
 }
 
+/* A module's options in a block of its own (config_block) load, default
+ * and free like those in struct config. */
+static void test_module_block(void **state)
+{
+    (void)state;
+    const struct config_option *o = NULL;
+    const struct config_table *t = NULL;
+    for (size_t i = 0; i < test_schema()->n; i++)
+        for (size_t j = 0; j < test_schema()->t[i]->n_options; j++)
+            if (strcmp(test_schema()->t[i]->options[j].key, "blocking.max_items") == 0) {
+                t = test_schema()->t[i];
+                o = &t->options[j];
+            }
+    assert_non_null(o);
+    assert_true(t->block_size > 0);
+    struct config c;
+    char *err = NULL;
+    char text[128];
+    snprintf(text, sizeof text, "%sblocking:\n  max_items: 5\n", minimal);
+    if (load(&c, text, &err) != 0)
+        fail_msg("%s", err);
+    const char *block = config_block(&c, t);
+    assert_non_null(block);
+    assert_ptr_equal(config_value(&c, o), block + o->offset);
+    assert_int_equal(*(const unsigned *)config_value(&c, o), 5);
+    assert_null(config_block(&c, &config_core_table)); /* its values are in struct config */
+    config_free(&c);
+    config_defaults(&c, test_schema());
+    assert_int_equal(*(const unsigned *)config_value(&c, o), 1000);
+    config_free(&c);
+    EXPECT_ERROR("server:\n  domains: [example.org]\nblocking:\n  max_items: 0\n",
+                 "t.yaml:4:14: key 'blocking.max_items'", "allowed: 1 to 100000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_is_sane),
+        cmocka_unit_test(test_module_block),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_log_levels_match_log_h),
         cmocka_unit_test(test_minimal_file),
