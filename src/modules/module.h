@@ -5,7 +5,11 @@
  * handlers keyed by namespace, element, type and target; disco features
  * come from the same table, so nothing is advertised without a handler)
  * and its data contract (describe/export/erase/sweep), which account
- * deletion, export, access reports and retention loop over.
+ * deletion, export, access reports and retention loop over. It also
+ * declares its options, schema steps, stream-element handlers, delivery
+ * filter, account disco identities and features, and ad-hoc and control
+ * commands; the registry merges them (docs/architecture.md, "Adding a
+ * storage-backed feature").
  *
  * Loop thread only, except the data contract, which runs wherever the
  * store is used (the server's loop or taubectl) and touches only the store.

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
+#include "core/server.h"
 #include "modules/adhoc.h"
 #include "modules/module.h"
 #include "xml/xml.h"
@@ -148,6 +150,76 @@ static void adhoc_nodes_unique(void **state)
     assert_true(n >= 6); /* the XEP-0133 subset and create-invite */
 }
 
+/* ---- stream-element handlers: registration before login ---- */
+
+struct sent {
+    int n;
+    char type[16];
+    bool form; /* the reply carries a jabber:iq:register query */
+};
+
+static void record_send(void *ud, const struct stanza *st)
+{
+    struct sent *s = ud;
+    s->n++;
+    snprintf(s->type, sizeof s->type, "%s", xml_attr(st->root, "type"));
+    s->form = xml_child(st->root, "query", "jabber:iq:register") != NULL;
+}
+
+static struct stanza *iq(const char *type, const char *name, const char *ns)
+{
+    struct stanza *st = stanza_new("iq", "jabber:client");
+    assert_non_null(st);
+    assert_int_equal(xml_set_attr(st, st->root, "type", type), 0);
+    assert_int_equal(xml_set_attr(st, st->root, "id", "r1"), 0);
+    assert_non_null(xml_add_child(st, st->root, name, ns));
+    return st;
+}
+
+static void stream_elements_go_to_their_module(void **state)
+{
+    (void)state;
+    struct config cfg;
+    struct config_schema schema;
+    modules_config_schema(&schema);
+    config_defaults(&cfg, &schema);
+    struct server srv = {.cfg = &cfg};
+    struct sent sent = {0};
+    struct stream_ctx ctx = {.srv = &srv, .domain = "example.org", .peer = "192.0.2.1",
+                             .send = record_send, .send_ud = &sent};
+    struct module_slots *slots = NULL;
+
+    /* Not registration: nobody takes it, and no slots are made. */
+    struct stanza *other = iq("get", "query", "jabber:iq:version");
+    assert_int_equal(modules_stream_element(STREAM_PREAUTH, &ctx, &slots, other), -ENOENT);
+    assert_null(slots);
+    /* Registration is taken before login only. */
+    struct stanza *get = iq("get", "query", "jabber:iq:register");
+    assert_int_equal(modules_stream_element(STREAM_SESSION, &ctx, &slots, get), -ENOENT);
+    assert_int_equal(sent.n, 0);
+    assert_int_equal(modules_stream_element(STREAM_PREAUTH, &ctx, &slots, get), 0);
+    assert_int_equal(sent.n, 1);
+    assert_string_equal(sent.type, "result");
+    assert_true(sent.form);
+    assert_non_null(slots); /* register keeps its per-stream state there */
+    modules_stream_closed(&srv, &slots);
+    assert_null(slots);
+
+    /* Its stream feature is offered before login, while enabled. */
+    struct buf feat;
+    buf_init(&feat, 1024);
+    assert_int_equal(modules_preauth_features(&srv, &feat), 0);
+    assert_non_null(memmem(feat.data, feat.len, "iq-register", 11));
+    cfg.registration_enabled = false;
+    buf_reset(&feat);
+    assert_int_equal(modules_preauth_features(&srv, &feat), 0);
+    assert_int_equal(feat.len, 0);
+    buf_free(&feat);
+    stanza_unref(other);
+    stanza_unref(get);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +228,7 @@ int main(void)
         cmocka_unit_test(filter_drop_stops_the_rest),
         cmocka_unit_test(control_commands_from_descriptors),
         cmocka_unit_test(adhoc_nodes_unique),
+        cmocka_unit_test(stream_elements_go_to_their_module),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
