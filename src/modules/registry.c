@@ -224,8 +224,11 @@ void modules_account_identities(void (*fn)(void *ud, const struct disco_identity
             fn(ud, &taube_modules[i]->account_identities[j]);
 }
 
+/* One pointer per registered module; made when a handler first takes an
+ * element on the stream. */
 struct module_slots {
-    void *p[SERVER_MAX_MODULES];
+    size_t n;  /* taube_nmodules */
+    void *p[];
 };
 
 int modules_preauth_features(struct server *srv, struct buf *out)
@@ -253,8 +256,12 @@ int modules_stream_element(unsigned phase, const struct stream_ctx *c,
         for (size_t j = 0; j < m->n_stream; j++) {
             if (!stream_takes(&m->stream[j], phase, st->root))
                 continue;
-            if (!*slots && !(*slots = calloc(1, sizeof **slots)))
-                return -ENOMEM;
+            if (!*slots) {
+                *slots = calloc(1, sizeof **slots + taube_nmodules * sizeof(void *));
+                if (!*slots)
+                    return -ENOMEM;
+                (*slots)->n = taube_nmodules;
+            }
             struct stream_ctx mc = *c;
             mc.state = c->srv->mod_state[i];
             mc.slot = &(*slots)->p[i];
@@ -268,7 +275,7 @@ void modules_stream_closed(struct server *srv, struct module_slots **slots)
 {
     if (!*slots)
         return;
-    for (size_t i = 0; i < taube_nmodules; i++)
+    for (size_t i = 0; i < (*slots)->n; i++)
         if ((*slots)->p[i] && taube_modules[i]->stream_closed)
             taube_modules[i]->stream_closed(srv, srv->mod_state[i], (*slots)->p[i]);
     free(*slots);
