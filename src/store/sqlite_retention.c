@@ -1,5 +1,5 @@
 /* Inactivity retention in SQLite (see retention.h); the table and the
- * trigger that clears a warning at login are made by migrations.c. */
+ * trigger that clears a warning at login are made by its schema step below. */
 #include "store/retention.h"
 
 #include <errno.h>

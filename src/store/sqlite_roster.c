@@ -1,4 +1,4 @@
-/* Rosters in SQLite (see roster.h); tables made by migrations.c. */
+/* Rosters in SQLite (see roster.h); tables made by its schema step below. */
 #include "store/roster.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* vCards in SQLite (see vcard.h); the table is made by migrations.c. */
+/* vCards in SQLite (see vcard.h); the table is made by its schema step below. */
 #include "store/vcard.h"
 
 #include <errno.h>
