@@ -146,8 +146,12 @@ static int access_report_cmd(struct adhoc_stage *s)
     return rc < 0 ? adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL) : ADHOC_COMPLETED;
 }
 
-const struct adhoc_command member_commands[] = {
+static const struct adhoc_command member_commands[] = {
     {NS_MEMBER "#export", "Export my data", false, export_data},
     {NS_MEMBER "#report", "What do you store about me?", false, access_report_cmd},
 };
-const size_t member_ncommands = sizeof member_commands / sizeof member_commands[0];
+const struct module mod_member = {
+    .name = "member",
+    .commands = member_commands,
+    .n_commands = sizeof member_commands / sizeof member_commands[0],
+};
