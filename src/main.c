@@ -102,7 +102,9 @@ static int check_startup(const struct config *cfg)
         return -1;
     tls_ctx_free(tls);
     char *err = NULL;
-    int rc = store_check(cfg->store_path, &err);
+    struct store_schema schema;
+    modules_store_schema(&schema);
+    int rc = store_check(cfg->store_path, &schema, &err);
     if (rc < 0)
         fprintf(stderr, "taube: store: %s\n", err ? err : strerror(-rc));
     free(err);
@@ -314,8 +316,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct config cfg;
+    struct config_schema schema; /* the core's options and every module's */
+    modules_config_schema(&schema);
     char *err = NULL;
-    if (config_load(&cfg, path, &err) < 0) {
+    if (config_load(&cfg, &schema, path, &err) < 0) {
         fprintf(stderr, "taube: %s\n", err ? err : "cannot load the configuration");
         free(err);
         return 1;
@@ -340,7 +344,9 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     int rc = 1;
     struct control *control = NULL;
-    if (store_open(&srv.store, cfg.store_path, &err) < 0) {
+    struct store_schema store_schema; /* the store's steps and every module's */
+    modules_store_schema(&store_schema);
+    if (store_open(&srv.store, cfg.store_path, &store_schema, &err) < 0) {
         fprintf(stderr, "taube: store: %s\n", err ? err : "cannot open the database");
         free(err);
     } else {

@@ -543,7 +543,7 @@ void component_tick(struct server *srv)
     for (struct comp *c = o->all, *n; c; c = n) {
         n = c->next;
         if (c->state != COMP_READY && c->state != COMP_CLOSING &&
-            now - c->connected >= (int64_t)srv->cfg->auth_timeout * 1000)
+            now - c->connected >= (int64_t)srv->cfg->auth_timeout_ms)
             stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
     }
 }

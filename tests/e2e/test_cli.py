@@ -111,7 +111,7 @@ def line_of(text, pattern):
 @pytest.mark.parametrize('section,key,value', [
     ('limits', 'max_stanza_size', 'lots'),       # not a size
     ('limits', 'max_stanza_size', '100'),        # below the RFC minimum of 10000
-    ('limits', 'auth_timeout', '1s'),            # below the minimum
+    ('limits', 'auth_timeout', '400ms'),         # below the minimum (500ms)
     ('c2s', 'port', '70000'),                    # out of range
     ('log', 'level', 'chatty'),                  # not a choice
     ('limits', 'no_such_option', '1'),           # unknown key
