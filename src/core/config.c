@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* Bounds on what a config file may make us do. A real file has a few
  * hundred nodes and depth 3; aliases could multiply that (a "billion
  * laughs" document), so the tree is measured before aliases are resolved. */
@@ -290,11 +289,17 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
     case CFG_DOMAINS:
         snprintf(out, n, "a list of %lld to %lld domain names (no port, no trailing dot)", mn, mx);
         break;
-    case CFG_JIDS: snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx); break;
-    case CFG_ADDRS: snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx); break;
+    case CFG_JIDS:
+        snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx);
+        break;
+    case CFG_ADDRS:
+        snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx);
+        break;
     case CFG_SECRETS:
-        snprintf(out, n, "a mapping of %lld to %lld domain names to secrets of %d to %d printable "
-                         "characters", mn, mx, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
+        snprintf(out, n,
+                 "a mapping of %lld to %lld domain names to secrets of %d to %d printable "
+                 "characters",
+                 mn, mx, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
         break;
     }
 }
@@ -759,7 +764,8 @@ static int add_secret(const struct config_option *o, struct strlist *l, struct f
         return snprintf(why, WHY_LEN, "more than %lld entries", (long long)o->max), -EINVAL;
     if (vl < CONFIG_SECRET_MIN || vl > CONFIG_SECRET_MAX || !printable(vs, vl))
         return snprintf(why, WHY_LEN, "a secret must be %d to %d printable characters",
-                        CONFIG_SECRET_MIN, CONFIG_SECRET_MAX), -EINVAL;
+                        CONFIG_SECRET_MIN, CONFIG_SECRET_MAX),
+               -EINVAL;
     char *dom;
     int r = config_normalize_domain(ks, kl, &dom, why, WHY_LEN);
     if (r < 0)
@@ -865,8 +871,8 @@ static void section_keys(const struct config_schema *sc, const char *section, si
     }
 }
 
-static const struct config_option *find_option(const struct config_schema *sc,
-                                               const char *section, const char *key, size_t klen)
+static const struct config_option *find_option(const struct config_schema *sc, const char *section,
+                                               const char *key, size_t klen)
 {
     size_t slen = strlen(section);
     for (size_t i = 0, n = config_schema_noptions(sc); i < n; i++) {
@@ -886,7 +892,8 @@ static void load_section(struct load *ld, const struct config_section *sec, stru
     if (!fy_node_is_mapping(map)) {
         struct fy_mark m = node_mark(map);
         section_keys(&ld->c->schema, sec->name, strlen(sec->name), keys, sizeof keys);
-        report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s", sec->name, keys);
+        report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s",
+                  sec->name, keys);
         return;
     }
     void *it = NULL;
@@ -1121,7 +1128,8 @@ static void check_component_domains(struct load *ld)
             if (strncmp(sec->items[i], dom->items[j], dl) == 0 && sec->items[i][dl] == ' ')
                 report_at(ld, &ld->where[option_index(&ld->c->schema, o)],
                           "key '%s': '%s' is also in 'server.domains'; allowed: a domain "
-                          "that is not a virtual host", o->key, dom->items[j]);
+                          "that is not a virtual host",
+                          o->key, dom->items[j]);
         }
 }
 
@@ -1140,7 +1148,9 @@ static void check_ports(struct load *ld)
             const struct fy_mark *m = &ld->where[option_index(&ld->c->schema, b)];
             if (m->line < 0)
                 m = &ld->where[option_index(&ld->c->schema, a)];
-            report_at(ld, m, "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or 0 (off)",
+            report_at(ld, m,
+                      "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or "
+                      "0 (off)",
                       b->key, pb, a->key);
         }
     }
@@ -1319,7 +1329,6 @@ int config_load(struct config *c, const struct config_schema *s, const char *pat
     return r;
 }
 
-
 /* ---- Options accepted before their feature exists ---- */
 
 size_t config_warn_unserved(const struct config *c, FILE *f)
@@ -1343,8 +1352,9 @@ size_t config_warn_unserved(const struct config *c, FILE *f)
         n++;
     }
     if (c->component_secrets.n > 0 && c->component_port == 0) {
-        fprintf(f, "taube: warning: component.secrets lists %zu component(s), but "
-                   "component.port is 0: none can connect, and stanzas to them are refused.\n",
+        fprintf(f,
+                "taube: warning: component.secrets lists %zu component(s), but "
+                "component.port is 0: none can connect, and stanzas to them are refused.\n",
                 c->component_secrets.n);
         n++;
     }

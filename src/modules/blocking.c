@@ -511,10 +511,7 @@ static void blocking_fini(struct server *srv, void *state)
 
 /* ---- the data contract ---- */
 
-static void count_one(void *ud, const char *jid)
-{
-    *(uint64_t *)ud += strlen(jid);
-}
+static void count_one(void *ud, const char *jid) { *(uint64_t *)ud += strlen(jid); }
 
 static int blocking_describe(const struct data_ctx *d, const char *domain, const char *user,
                              data_fact_fn fn, void *ud)
@@ -594,8 +591,12 @@ static const struct config_section blocking_cfg_sections[] = {
 
 static const struct config_option blocking_cfg_options[] = {
     /* blocking */
-    {.key = "blocking.max_items", .type = CFG_INT, CFG_IN_INT(struct blocking_config, max_items),
-     .min = 1, .max = 100000, .def = "1000",
+    {.key = "blocking.max_items",
+     .type = CFG_INT,
+     CFG_IN_INT(struct blocking_config, max_items),
+     .min = 1,
+     .max = 100000,
+     .def = "1000",
      .help = "Most JIDs on one user's block list; blocking more is refused with "
              "resource-constraint."},
 };

@@ -628,12 +628,20 @@ static const struct config_section offline_cfg_sections[] = {
 
 static const struct config_option offline_cfg_options[] = {
     /* offline */
-    {.key = "offline.max_messages", .type = CFG_INT, CFG_AS_INT(offline_max_messages),
-     .min = 0, .max = 1000000, .def = "1000",
+    {.key = "offline.max_messages",
+     .type = CFG_INT,
+     CFG_AS_INT(offline_max_messages),
+     .min = 0,
+     .max = 1000000,
+     .def = "1000",
      .help = "Most messages kept for one offline user; when full, senders get a "
              "resource-constraint error and nothing more is stored. 0 stores none."},
-    {.key = "offline.max_bytes", .type = CFG_SIZE, CFG_AS_INT(offline_max_bytes),
-     .min = 0, .max = 1 * CFG_GiB, .def = "10MiB",
+    {.key = "offline.max_bytes",
+     .type = CFG_SIZE,
+     CFG_AS_INT(offline_max_bytes),
+     .min = 0,
+     .max = 1 * CFG_GiB,
+     .def = "10MiB",
      .help = "Most bytes of messages kept for one offline user (as stored XML); "
              "when full, senders get a resource-constraint error."},
 };

@@ -512,8 +512,12 @@ static const struct config_section presence_cfg_sections[] = {
 
 static const struct config_option presence_cfg_options[] = {
     /* presence */
-    {.key = "presence.max_directed", .type = CFG_INT, CFG_AS_INT(presence_max_directed),
-     .min = 1, .max = 10000, .def = "100",
+    {.key = "presence.max_directed",
+     .type = CFG_INT,
+     CFG_AS_INT(presence_max_directed),
+     .min = 1,
+     .max = 10000,
+     .def = "100",
      .help = "Most entities one session's directed presence is remembered for (they "
              "get unavailable presence when the session ends)."},
 };

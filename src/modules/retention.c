@@ -461,12 +461,20 @@ static const struct config_section retention_cfg_sections[] = {
 
 static const struct config_option retention_cfg_options[] = {
     /* retention */
-    {.key = "retention.inactive_after", .type = CFG_DURATION, CFG_AS_INT(retention_inactive_after),
-     .min = 182 * CFG_DAY, .max = 366 * CFG_DAY, .def = "365d",
+    {.key = "retention.inactive_after",
+     .type = CFG_DURATION,
+     CFG_AS_INT(retention_inactive_after),
+     .min = 182 * CFG_DAY,
+     .max = 366 * CFG_DAY,
+     .def = "365d",
      .help = "How long an account may go without a login before it is deleted: 6 to 12 "
              "months (182d to 366d)."},
-    {.key = "retention.warn_before", .type = CFG_DURATION, CFG_AS_INT(retention_warn_before),
-     .min = 1 * CFG_DAY, .max = 90 * CFG_DAY, .def = "30d",
+    {.key = "retention.warn_before",
+     .type = CFG_DURATION,
+     CFG_AS_INT(retention_warn_before),
+     .min = 1 * CFG_DAY,
+     .max = 90 * CFG_DAY,
+     .def = "30d",
      .help = "How long before the deletion the account is sent a warning message. An "
              "account is never deleted less than this long after its warning, even if the "
              "server was down when the warning was due."},

@@ -293,12 +293,8 @@ static void dispatch(struct c2s *c, struct stanza *st)
             authed_element(c, st);
         }
         break;
-    case C2S_SASL:
-        c2s_sasl_element(c, st);
-        break;
-    case C2S_SESSION:
-        authed_element(c, st);
-        break;
+    case C2S_SASL: c2s_sasl_element(c, st); break;
+    case C2S_SESSION: authed_element(c, st); break;
     default:
         stanza_unref(st);
         c2s_stream_error(c, STREAM_BAD_FORMAT, NULL);

@@ -454,8 +454,7 @@ static int precreate(const char *path, char **err)
     return 0;
 }
 
-int store_open(struct store **out, const char *path, const struct store_schema *schema,
-               char **err)
+int store_open(struct store **out, const char *path, const struct store_schema *schema, char **err)
 {
     *out = NULL;
     if (err)

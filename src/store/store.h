@@ -51,8 +51,7 @@ int store_schema_add(struct store_schema *s, const struct store_migration *steps
  * schema (every version from 1 to the highest declared exactly once,
  * else -EINVAL naming the version). 0 or -errno; *err gets a malloc'ed
  * message on failure. */
-int store_open(struct store **out, const char *path, const struct store_schema *schema,
-               char **err);
+int store_open(struct store **out, const char *path, const struct store_schema *schema, char **err);
 /* taube --check: would store_open succeed? Checks, changing nothing, that
  * the directory takes new files and that an existing file is a database
  * this build can read and migrate. 0 or -errno with *err set. */

@@ -79,7 +79,8 @@ static void test_table_is_sane(void **state)
         size_t s = 0;
         while (s < config_schema_nsections(test_schema()) &&
                (strlen(config_schema_section(test_schema(), s)->name) != (size_t)(dot - o->key) ||
-                strncmp(config_schema_section(test_schema(), s)->name, o->key, (size_t)(dot - o->key)) != 0))
+                strncmp(config_schema_section(test_schema(), s)->name, o->key,
+                        (size_t)(dot - o->key)) != 0))
             s++;
         if (s == config_schema_nsections(test_schema()))
             fail_msg("option %s has no section", o->key);
@@ -243,14 +244,17 @@ static void test_idn_domains_match_the_jid_code(void **state)
     (void)state;
     struct config c;
     char *err = NULL;
-    int r = load(&c, "server:\n  domains: [\"FA\xc3\x9f.de\", fass.de, xn--bcher-kva.example]\n"
-                     "  admins: [\"a@XN--FA-HIA.DE\"]\n", &err);
+    int r = load(&c,
+                 "server:\n  domains: [\"FA\xc3\x9f.de\", fass.de, xn--bcher-kva.example]\n"
+                 "  admins: [\"a@XN--FA-HIA.DE\"]\n",
+                 &err);
     if (r != 0)
         fail_msg("load: %d %s", r, err ? err : "");
     assert_int_equal(c.domains.n, 3); /* faß.de and fass.de are two domains */
     assert_string_equal(c.domains.items[0], "fa\xc3\x9f.de");
     assert_string_equal(c.domains.items[1], "fass.de");
-    assert_string_equal(c.domains.items[2], "b\xc3\xbc" "cher.example");
+    assert_string_equal(c.domains.items[2], "b\xc3\xbc"
+                                            "cher.example");
     assert_string_equal(c.admins.items[0], "a@fa\xc3\x9f.de");
     static const char *spellings[] = {"fa\xc3\x9f.de", "FA\xc3\x9f.DE", "xn--fa-hia.de",
                                       "Xn--Fa-Hia.De.", "\xef\xbd\x86\xef\xbd\x81\xc3\x9f.de"};
@@ -266,7 +270,8 @@ static void test_idn_domains_match_the_jid_code(void **state)
     }
     config_free(&c);
     EXPECT_ERROR("server:\n  domains: [\"fa\xc3\x9f.de\", xn--fa-hia.de]\n", "listed twice");
-    EXPECT_ERROR("server:\n  domains: [\"\xe2\x98\x83.net\"]\n", "not a valid international domain name");
+    EXPECT_ERROR("server:\n  domains: [\"\xe2\x98\x83.net\"]\n",
+                 "not a valid international domain name");
 }
 
 static void test_component_secrets(void **state)
@@ -274,9 +279,11 @@ static void test_component_secrets(void **state)
     (void)state;
     struct config c;
     char *err = NULL;
-    int r = load(&c, "server:\n  domains: [example.org]\ncomponent:\n  port: 5347\n"
-                     "  secrets:\n    Bot.Example.org: \"sixteen chars ok\"\n"
-                     "    \"FA\xc3\x9f.example\": 0123456789abcdef0123\n", &err);
+    int r = load(&c,
+                 "server:\n  domains: [example.org]\ncomponent:\n  port: 5347\n"
+                 "  secrets:\n    Bot.Example.org: \"sixteen chars ok\"\n"
+                 "    \"FA\xc3\x9f.example\": 0123456789abcdef0123\n",
+                 &err);
     if (r != 0)
         fail_msg("load: %d %s", r, err ? err : "");
     assert_int_equal(c.component_port, 5347);
@@ -290,18 +297,23 @@ static void test_component_secrets(void **state)
     assert_int_equal(c.component_port, 0); /* off by default */
     assert_int_equal(c.component_secrets.n, 0);
     config_free(&c);
-    assert_int_equal(load(&c, "server:\n  domains: [example.org]\ncomponent:\n  secrets: {}\n", &err), 0);
+    assert_int_equal(
+        load(&c, "server:\n  domains: [example.org]\ncomponent:\n  secrets: {}\n", &err), 0);
     config_free(&c);
     EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {b.example: short}\n",
                  "t.yaml:4:13:", "key 'component.secrets'", "secret must be 16 to 1023");
-    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {A.example: 0123456789abcdef}\n",
-                 "'a.example' is also in 'server.domains'");
-    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets:\n    b.example: 0123456789abcdef\n"
-                 "    B.example: 0123456789abcdef\n", "'b.example' is listed twice");
+    EXPECT_ERROR(
+        "server:\n  domains: [a.example]\ncomponent:\n  secrets: {A.example: 0123456789abcdef}\n",
+        "'a.example' is also in 'server.domains'");
+    EXPECT_ERROR(
+        "server:\n  domains: [a.example]\ncomponent:\n  secrets:\n    b.example: 0123456789abcdef\n"
+        "    B.example: 0123456789abcdef\n",
+        "'b.example' is listed twice");
     EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: [b.example]\n",
                  "a mapping of domain: secret is expected");
-    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {b_x.example: 0123456789abcdef}\n",
-                 "'_' is not allowed");
+    EXPECT_ERROR(
+        "server:\n  domains: [a.example]\ncomponent:\n  secrets: {b_x.example: 0123456789abcdef}\n",
+        "'_' is not allowed");
     EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 5347\ncomponent:\n  port: 5347\n",
                  "key 'component.port': port 5347 is also 'c2s.port'");
 }
@@ -491,7 +503,8 @@ static void test_bytes_that_are_not_text(void **state)
     free(err);
     static const char nul[] = "server:\n  domains: [a.example]\n\0";
     err = NULL;
-    assert_int_equal(config_load_buffer(&c, test_schema(), "t.yaml", nul, sizeof nul - 1, &err), -EINVAL);
+    assert_int_equal(config_load_buffer(&c, test_schema(), "t.yaml", nul, sizeof nul - 1, &err),
+                     -EINVAL);
     assert_contains(err, "t.yaml:3:1: byte 0x00 is not text");
     free(err);
     /* "? r:<TAB>:" crashed libfyaml 0.7.12 (found by fuzz_config). */
@@ -544,7 +557,8 @@ static void test_sizes_and_durations(void **state)
             fail_msg("%s: %s", ok[i].value, err);
         const struct config_option *o = NULL;
         for (size_t j = 0; j < config_schema_noptions(test_schema()); j++)
-            if (strcmp(config_schema_option(test_schema(), j)->key + strlen("limits."), ok[i].key) == 0 &&
+            if (strcmp(config_schema_option(test_schema(), j)->key + strlen("limits."),
+                       ok[i].key) == 0 &&
                 strncmp(config_schema_option(test_schema(), j)->key, "limits.", 7) == 0)
                 o = config_schema_option(test_schema(), j);
         assert_non_null(o);

@@ -198,8 +198,8 @@ static void test_data_contract(void **state)
     assert_int_equal(mod_reports.describe(&d, D, "alice", fact_line, &out), 0);
     char want[128];
     snprintf(want, sizeof want, "reports count=1 bytes=%zu oldest=%lld keep=%d secs=%d until=%lld ",
-             strlen("x@evil.example") + 4 + 9 + strlen("x@evil.example\tid'1\n") + 5,
-             (long long)T0, KEEP_MAX_AGE, 180 * 86400, (long long)T0 + 180 * 86400);
+             strlen("x@evil.example") + 4 + 9 + strlen("x@evil.example\tid'1\n") + 5, (long long)T0,
+             KEEP_MAX_AGE, 180 * 86400, (long long)T0 + 180 * 86400);
     if (!strstr(out.data, want))
         fail_msg("want %s in %s", want, out.data);
     assert_non_null(strstr(out.data, "deleted with your account"));
