@@ -382,7 +382,7 @@ static int retention_describe(const struct data_ctx *d, const char *domain, cons
 {
     struct retention_policy p = retention_policy_of(d->cfg);
     int64_t warned = 0;
-    struct account_info info;
+    struct account_info info = {0}; /* for the analyzer: the store's failures are < 0 */
     int rc = store_retention_get_sync(d->store, domain, user, &warned);
     if (rc == 0)
         rc = store_account_info_sync(d->store, domain, user, &info);
