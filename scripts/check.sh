@@ -29,6 +29,7 @@ stage() { # name, make arguments...
     if [ "$rc" -ne 0 ]; then stages_failed+=("$name"); fi
 }
 
+stage layering layering
 stage build all
 stage unit unit
 stage bench-unit -C bench check BUILD="$PWD/build"

@@ -209,7 +209,8 @@ static int start_control(struct server *srv, struct control **control)
 static int run(struct server *srv, struct control **control)
 {
     srv->router = router_new(srv);
-    if (!srv->router || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
+    if (!srv->router || router_add_transport(srv->router, &c2s_transport) < 0 ||
+        !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
         start_control(srv, control) < 0 || start_listeners(srv) < 0)
         return 1;
     uv_timer_init(srv->loop, &srv->tick);

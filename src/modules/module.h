@@ -16,19 +16,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "account/account.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/server.h"
 #include "xmpp/jid.h"
+#include "xmpp/router.h"
 #include "xmpp/session.h"
 #include "xmpp/stanza.h"
 
 struct store;
 
+/* Each module's id: its place in modules/module_list.h. */
+enum module_id {
+#define MODULE(name) MOD_ID_##name,
+#include "modules/module_list.h"
+#undef MODULE
+    MOD_COUNT
+};
+
 enum { IQ_GET = 1, IQ_SET = 2 };
-/* Who an iq is addressed to: the server (domain JID) or an account's bare
- * JID (including no 'to', handled on behalf of the sender, RFC 6120 §10.3). */
-enum { IQ_TO_SERVER = 1, IQ_TO_ACCOUNT = 2 };
+/* IQ_TO_SERVER, IQ_TO_ACCOUNT, struct hook_ctx and enum hook_result are
+ * the router's (xmpp/router.h). */
 
 struct iq_request {
     struct server *srv;
@@ -54,22 +63,6 @@ struct iq_handler {
     void (*handle)(const struct iq_request *rq);
 };
 
-enum hook_result { HOOK_PASS = 0, HOOK_HANDLED = 1 };
-
-/* A stanza on its way through the router (see router_route). Hooks run in
- * registry order; the first that returns HOOK_HANDLED ends the routing
- * (it answered, stored, dropped or forwarded the stanza itself). */
-struct hook_ctx {
-    struct server *srv;
-    void *state;               /* the module's state from init */
-    struct stanza *st;         /* outbound hooks may modify it */
-    enum stanza_kind kind;
-    const struct jid *from;    /* full JID of a local sender, else as stamped */
-    const struct jid *to;      /* the destination; the sender's bare JID if no_to */
-    bool no_to;                /* the stanza had no 'to' (RFC 6120 §10.3) */
-    struct session *origin;    /* the local session that sent it, or NULL */
-};
-
 enum session_event {
     SESSION_BOUND,       /* resource bound, registered with the router */
     SESSION_AVAILABLE,   /* initial presence sent (presence module) */
@@ -77,21 +70,21 @@ enum session_event {
     SESSION_CLOSING,     /* about to be unregistered; still routable */
 };
 
-/* What the data contract functions get: no server, so taubectl can call
- * them with only the store open. */
-struct data_ctx {
-    struct store *store;
-    const struct config *cfg;
-    int64_t now;
-    struct server *srv; /* the running server, or NULL (taubectl) */
-};
-
 struct module {
     const char *name;
+    enum module_id id;   /* MOD_ID_<name>: checked at start-up */
+    /* Bytes of state the registry allocates (zeroed) before init and frees
+     * after fini; 0: none (init gets NULL). */
+    size_t state_size;
+    /* Bytes of the module's slot in every session (session_ctx), zeroed
+     * when the session is made; 0: none. */
+    size_t session_size;
     const struct iq_handler *iq;
     size_t n_iq;
     const char *const *features; /* more server disco features; NULL-terminated or NULL */
-    int (*init)(struct server *srv, void **state);
+    /* state: state_size zeroed bytes. fini frees what state points to,
+     * not state itself. */
+    int (*init)(struct server *srv, void *state);
     void (*fini)(struct server *srv, void *state);
     /* Routing hooks (NULL: not interested). outbound: a stanza a local
      * session sent, before anything else. inbound: a stanza for a local
@@ -122,17 +115,25 @@ void modules_fini(struct server *srv);
  * -ENOENT if no module handles it (the router answers service-unavailable). */
 int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struct jid *from,
                         const struct jid *to, unsigned target, struct session *origin);
-/* Deletes an account and everything every module keeps for it (promise
- * P18): each module's erase (which also removes the user from other
- * users' data, e.g. rosters), then the account row, whose foreign keys
- * cascade. 0, -ENOENT (no such account) or -errno. */
-int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user);
-/* Runs every module's sweep (data past its retention period, at d->now);
- * a failing module does not stop the others. 0 or the first -errno. */
-int modules_sweep(const struct data_ctx *d);
+/* The modules' data contracts, for the account service's loops
+ * (account_delete, account_sweep, ...): put it in data_ctx.parts. */
+extern const struct data_parts modules_data_parts;
+/* A data_ctx for the running server, now. */
+struct data_ctx modules_data_ctx(struct server *srv);
+
+/* A module's state (state_size bytes), in O(1). */
+static inline void *module_state(const struct server *srv, const struct module *m)
+{
+    return srv->mod_state[m->id];
+}
+/* A module's slot in session s (session_size bytes), in O(1); NULL if it
+ * declared none. */
+static inline void *session_ctx(const struct session *s, const struct module *m)
+{
+    return session_slot(s, m->id);
+}
 
 /* Runs one kind of routing hook over the registry. */
-enum hook_kind { HOOK_OUTBOUND, HOOK_INBOUND, HOOK_UNDELIVERABLE };
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c);
 void modules_session_event(struct server *srv, struct session *s, enum session_event ev);
 int modules_stream_features(struct server *srv, struct buf *out);

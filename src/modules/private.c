@@ -219,6 +219,7 @@ static const char *const private_features[] = {NS_PRIVATE, NULL};
 
 const struct module mod_private = {
     .name = "private",
+    .id = MOD_ID_private,
     .iq = private_iq,
     .n_iq = sizeof private_iq / sizeof private_iq[0],
     .features = private_features,

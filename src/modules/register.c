@@ -37,7 +37,6 @@
 #include "core/log.h"
 #include "modules/invite.h"
 #include "modules/module.h"
-#include "net/control.h"
 #include "store/invites.h"
 #include "store/store.h"
 #include "xmpp/jid.h"
@@ -93,10 +92,7 @@ extern const struct module mod_register;
 
 static struct reg_state *reg_state(struct server *srv)
 {
-    for (size_t i = 0; i < taube_nmodules && i < SERVER_MAX_MODULES; i++)
-        if (taube_modules[i] == &mod_register)
-            return srv->mod_state[i];
-    return NULL;
+    return module_state(srv, &mod_register);
 }
 
 /* ---- rate limit ---- */
@@ -638,7 +634,8 @@ static void remove_account(const struct iq_request *rq, const struct xml_node *q
     char domain[JID_PART_MAX + 1], user[JID_PART_MAX + 1];
     snprintf(domain, sizeof domain, "%s", rq->from->domain);
     snprintf(user, sizeof user, "%s", rq->from->local);
-    int rc = control_delete_account(rq->srv, domain, user);
+    struct data_ctx d = modules_data_ctx(rq->srv);
+    int rc = account_delete(&d, domain, user);
     if (rc < 0)
         log_error("register: removing an account failed: %s", strerror(-rc));
     else
@@ -726,14 +723,11 @@ static int reg_describe(const struct data_ctx *d, const char *domain, const char
 
 /* ---- the module ---- */
 
-static int reg_init(struct server *srv, void **state)
+static int reg_init(struct server *srv, void *state)
 {
-    struct reg_state *rs = calloc(1, sizeof *rs);
-    if (!rs)
-        return -ENOMEM;
+    struct reg_state *rs = state;
     hmap_init(&rs->by_ip);
     rs->max_tracked = srv->cfg->registration_tracked_addresses;
-    *state = rs;
     return 0;
 }
 
@@ -748,7 +742,6 @@ static void reg_fini(struct server *srv, void *state)
     for (size_t i = 0; (i = hmap_next(&rs->by_ip, i, &k, &v)) != 0;)
         free(v);
     hmap_free(&rs->by_ip);
-    free(rs);
 }
 
 static const struct iq_handler register_handlers[] = {
@@ -768,6 +761,8 @@ static int reg_erase(const struct data_ctx *d, const char *domain, const char *u
 
 const struct module mod_register = {
     .name = "register",
+    .id = MOD_ID_register,
+    .state_size = sizeof(struct reg_state),
     .iq = register_handlers,
     .n_iq = sizeof register_handlers / sizeof register_handlers[0],
     .init = reg_init,

@@ -1,65 +1,78 @@
-/* The module registry: every feature, in the order hooks run. */
+/* The module registry: every feature, in the order hooks run
+ * (modules/module_list.h), their states, session slots and data
+ * contracts. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
-#include "store/store.h"
 #include "modules/module.h"
 #include "xmpp/router.h"
 
-extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
-extern const struct module mod_blocking, mod_reports, mod_offline;
-extern const struct module mod_roster;
-extern const struct module mod_last, mod_vcard, mod_private;
-extern const struct module mod_register;
-extern const struct module mod_retention;
-extern const struct module mod_adhoc;
+#define MODULE(name) extern const struct module mod_##name;
+#include "modules/module_list.h"
+#undef MODULE
 
 const struct module *const taube_modules[] = {
-    &mod_disco,
-    &mod_ping,
-    &mod_version,
-    &mod_time,
-    /* blocking drops stanzas from blocked JIDs before any module below
-     * (presence, subscriptions) sees them. */
-    &mod_blocking,
-    /* reports has no hooks: the block handler above hands it the reports
-     * (XEP-0377); its erase runs before the account row goes, so that
-     * kept reports can be detached from the reporter first. */
-    &mod_reports,
-    /* last and vcard watch the user's broadcast presence (the status of
-     * an unavailable one; adding the avatar hash to an available one)
-     * before the presence module handles and broadcasts it. */
-    &mod_last,
-    &mod_vcard,
-    &mod_private,
-    /* roster has no routing hooks; presence needs it (its state holds the
-     * rosters of online accounts). */
-    &mod_roster,
-    /* presence after blocking: blocked presence never reaches it. */
-    &mod_presence,
-    /* offline has only the undeliverable hook: its place does not matter. */
-    &mod_offline,
-    /* register (XEP-0077 after login; before login c2s calls it directly)
-     * has iq handlers only. */
-    &mod_register,
-    /* adhoc has iq handlers and a session event only: its place does not
-     * matter. */
-    &mod_adhoc,
-    /* retention has no hooks: a daily timer and the data contract. */
-    &mod_retention,
+#define MODULE(name) &mod_##name,
+#include "modules/module_list.h"
+#undef MODULE
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 
-_Static_assert(sizeof taube_modules / sizeof taube_modules[0] <= SERVER_MAX_MODULES,
-               "raise SERVER_MAX_MODULES");
+_Static_assert(MOD_COUNT <= SERVER_MAX_MODULES, "raise SERVER_MAX_MODULES");
+_Static_assert(MOD_COUNT <= SESSION_MAX_SLOTS, "raise SESSION_MAX_SLOTS");
+
+static int route_iq(struct hook_ctx *c, unsigned target)
+{
+    return modules_dispatch_iq(c->srv, c->st, c->from, c->to, target, c->origin);
+}
+
+/* What the router asks of the modules and the account service. */
+static const struct router_hooks hooks = {
+    .run = modules_run_hooks,
+    .iq = route_iq,
+    .account_exists = account_exists_live,
+};
+
+/* Each module's id must be its place: module_state and session_ctx index
+ * by it. A descriptor without its .id is a broken build. */
+static int check_ids(void)
+{
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        if ((size_t)taube_modules[i]->id != i) {
+            log_error("module %s: .id is %d, its place in module_list.h is %zu",
+                      taube_modules[i]->name, (int)taube_modules[i]->id, i);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int init_one(struct server *srv, size_t i)
+{
+    const struct module *m = taube_modules[i];
+    if (m->state_size && !(srv->mod_state[i] = calloc(1, m->state_size)))
+        return -ENOMEM;
+    if (m->init && m->init(srv, srv->mod_state[i]) < 0) {
+        free(srv->mod_state[i]);
+        srv->mod_state[i] = NULL;
+        return -EINVAL;
+    }
+    return 0;
+}
 
 int modules_init(struct server *srv)
 {
+    size_t sizes[MOD_COUNT];
+    for (size_t i = 0; i < taube_nmodules; i++)
+        sizes[i] = taube_modules[i]->session_size;
+    if (check_ids() < 0 || router_set_slots(srv->router, sizes, taube_nmodules) < 0)
+        return -EINVAL;
+    router_set_hooks(srv->router, &hooks);
     for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        if (m->init && m->init(srv, &srv->mod_state[i]) < 0) {
-            log_error("module %s failed to start", m->name);
+        if (init_one(srv, i) < 0) {
+            log_error("module %s failed to start", taube_modules[i]->name);
             return -EINVAL;
         }
         srv->modules_started = i + 1;
@@ -75,6 +88,7 @@ void modules_fini(struct server *srv)
         const struct module *m = taube_modules[i];
         if (m->fini)
             m->fini(srv, srv->mod_state[i]);
+        free(srv->mod_state[i]);
         srv->mod_state[i] = NULL;
     }
     srv->modules_started = 0;
@@ -103,33 +117,17 @@ int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struc
     return -ENOENT;
 }
 
-int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user)
+static void data_part(size_t i, struct data_contract *out)
 {
-    int rc = store_account_exists_sync(d->store, domain, user);
-    if (rc <= 0)
-        return rc == 0 ? -ENOENT : rc;
-    for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        if (m->erase && (rc = m->erase(d, domain, user)) < 0) {
-            log_error("deleting an account: module %s could not erase its data", m->name);
-            return rc;
-        }
-    }
-    return store_account_delete_sync(d->store, domain, user);
+    const struct module *m = taube_modules[i];
+    *out = (struct data_contract){m->name, m->describe, m->export_xml, m->erase, m->sweep};
 }
 
-int modules_sweep(const struct data_ctx *d)
+const struct data_parts modules_data_parts = {MOD_COUNT, data_part};
+
+struct data_ctx modules_data_ctx(struct server *srv)
 {
-    int first = 0;
-    for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        int rc = m->sweep ? m->sweep(d) : 0;
-        if (rc < 0) {
-            log_error("retention: module %s could not delete its expired data", m->name);
-            first = first ? first : rc;
-        }
-    }
-    return first;
+    return (struct data_ctx){srv->store, srv->cfg, server_now(srv), srv, &modules_data_parts};
 }
 
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c)

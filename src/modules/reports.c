@@ -337,6 +337,7 @@ static const char *const reports_features[] = {
 
 const struct module mod_reports = {
     .name = "reports",
+    .id = MOD_ID_reports,
     .features = reports_features,
     .describe = reports_describe,
     .export_xml = reports_export,

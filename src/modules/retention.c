@@ -242,7 +242,7 @@ static bool online(struct server *srv, const struct cand *c)
 {
     char bare[BARE_LEN];
     snprintf(bare, sizeof bare, "%s@%s", c->user, c->domain);
-    return srv->router && router_sessions(srv->router, bare) != NULL;
+    return srv->router && router_count(srv->router, bare) != 0;
 }
 
 static void run_one(const struct data_ctx *d, const struct retention_policy *p,
@@ -258,7 +258,7 @@ static void run_one(const struct data_ctx *d, const struct retention_policy *p,
         n->warned += rc == 0;
         break;
     case RETENTION_DELETE:
-        rc = modules_delete_account(d, c->domain, c->user);
+        rc = account_delete(d, c->domain, c->user);
         if (rc == -ENOENT)
             rc = 0; /* deleted meanwhile */
         n->deleted += rc == 0;
@@ -282,7 +282,7 @@ int retention_run(const struct data_ctx *d, struct retention_counts *out)
     /* The same daily run deletes what other modules keep for a limited
      * time (reports.max_age); a failure there is logged by the registry
      * and retried on the next run. */
-    modules_sweep(d);
+    account_sweep(d);
     return rc;
 }
 
@@ -327,7 +327,7 @@ struct retention {
 
 static void run_in_server(struct server *srv, struct retention_counts *n)
 {
-    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
+    struct data_ctx d = modules_data_ctx(srv);
     if (retention_run(&d, n) == 0 && (n->warned || n->deleted || n->failed))
         log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n->warned, n->deleted,
                  n->failed);
@@ -341,29 +341,19 @@ static void on_timer(uv_timer_t *t)
         run_in_server(r->srv, &n);
 }
 
-static int retention_init(struct server *srv, void **state)
+static int retention_init(struct server *srv, void *state)
 {
-    struct retention *r = calloc(1, sizeof *r);
-    if (!r)
-        return -ENOMEM;
+    struct retention *r = state;
     r->srv = srv;
-    if (uv_timer_init(srv->loop, &r->timer) < 0) {
-        free(r);
+    if (uv_timer_init(srv->loop, &r->timer) < 0)
         return -ENOMEM;
-    }
     r->timer.data = r;
     uv_timer_start(&r->timer, on_timer, RETENTION_FIRST_MS, RETENTION_EVERY_MS);
     /* The daily timer alone must not keep a stopping server's loop alive. */
     uv_unref((uv_handle_t *)&r->timer);
-    *state = r;
+    /* The loop closes every handle (the timer too) before modules_fini
+     * frees the state. */
     return 0;
-}
-
-/* The loop has closed every handle (the timer too) before modules_fini. */
-static void retention_fini(struct server *srv, void *state)
-{
-    (void)srv;
-    free(state);
 }
 
 int retention_ctl_run(struct server *srv, const char *const *args, int nargs, struct buf *reply)
@@ -371,7 +361,7 @@ int retention_ctl_run(struct server *srv, const char *const *args, int nargs, st
     (void)args;
     (void)nargs;
     struct retention_counts n;
-    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
+    struct data_ctx d = modules_data_ctx(srv);
     int rc = retention_run(&d, &n);
     if (rc < 0) {
         buf_printf(reply, "cannot list inactive accounts: %s", strerror(-rc));
@@ -443,8 +433,9 @@ static int retention_erase(const struct data_ctx *d, const char *domain, const c
 
 const struct module mod_retention = {
     .name = "retention",
+    .id = MOD_ID_retention,
+    .state_size = sizeof(struct retention),
     .init = retention_init,
-    .fini = retention_fini,
     .describe = retention_describe,
     .export_xml = retention_export,
     .erase = retention_erase,

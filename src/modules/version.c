@@ -38,6 +38,7 @@ static const struct iq_handler version_iq[] = {
 
 const struct module mod_version = {
     .name = "version",
+    .id = MOD_ID_version,
     .iq = version_iq,
     .n_iq = sizeof version_iq / sizeof version_iq[0],
 };
