@@ -9,7 +9,7 @@
  *     warn (a message of type normal from the domain, stored offline if
  *     the account is not online) and record the warning;
  *   - unused for longer than inactive_after AND warned at least
- *     warn_before ago: delete (modules_delete_account). An account is
+ *     warn_before ago: delete (account_delete). An account is
  *     never deleted unwarned: if the server was down when the warning was
  *     due, the deletion waits until warn_before after the warning;
  *   - a login clears the warning (a trigger in the store).
@@ -75,7 +75,7 @@ struct retention_counts {
 };
 
 /* Warns and deletes as due at d->now, then runs every module's sweep
- * (modules_sweep: e.g. reports older than reports.max_age). With d->srv the warnings go through
+ * (account_sweep: e.g. reports older than reports.max_age). With d->srv the warnings go through
  * the router (delivered, or stored offline) and deletions push roster
  * removals; without, warnings are stored as offline messages directly.
  * Accounts that fail are counted in failed and retried on the next run.
