@@ -1,11 +1,14 @@
 /* Modules: every feature, and the whole life of its data.
  *
- * Each feature is a const struct module listed in registry.c, in a fixed
- * order (no dlopen). A module names what it adds to the protocol (iq
+ * Each feature is a const struct module listed in module_list.h, in a
+ * fixed order (no dlopen). A module names what it adds to the protocol (iq
  * handlers keyed by namespace, element, type and target; disco features
- * come from the same table, so nothing is advertised without a handler)
- * and its data contract (describe/export/erase/sweep), which account
- * deletion, export, access reports and retention loop over.
+ * come from the same table, so nothing is advertised without a handler),
+ * the sizes of its state and of its per-session slot (the registry
+ * allocates both; module_state and session_ctx find them in O(1) by its
+ * id), and its data contract (describe/export/erase/sweep), which the
+ * account service's deletion, export, access reports and retention loop
+ * over (modules_data_parts).
  *
  * Loop thread only, except the data contract, which runs wherever the
  * store is used (the server's loop or taubectl) and touches only the store.
