@@ -37,9 +37,13 @@ static int sess_on_flushed(struct session *s, void (*cb)(void *ud, int status), 
     return conn_on_flushed(c->conn, cb, ud);
 }
 
-static void sess_kick(struct session *s, enum stream_cond cond, const char *text)
+static int sess_kick(struct session *s, enum stream_cond cond, const char *text)
 {
-    c2s_stream_error(C2S_OF(s), cond, text);
+    struct c2s *c = C2S_OF(s);
+    if (c->state == C2S_CLOSING)
+        return 0;
+    c2s_stream_error(c, cond, text);
+    return 1;
 }
 
 static const struct session_ops c2s_session_ops = {

@@ -65,6 +65,11 @@ void router_free(struct router *r)
     void *v;
     for (size_t i = 0; (i = hmap_next(&r->accounts, i, &k, &v)) != 0;) {
         struct account *a = v;
+        /* Owned here: none should be left, but none leaks if one is. */
+        for (struct rsession *rs = a->head, *next; rs; rs = next) {
+            next = rs->next;
+            router_session_free(r, &rs->s);
+        }
         free(a->bare);
         free(a);
     }
@@ -319,9 +324,9 @@ size_t router_kick_account(struct router *r, const char *domain, const char *use
         /* A kick unbinds (and frees) that session only, and the account
          * after its last one: next is taken before. */
         struct account *a = account_of(r, bare);
-        for (struct rsession *rs = a ? a->head : NULL, *next; rs; rs = next, n++) {
+        for (struct rsession *rs = a ? a->head : NULL, *next; rs; rs = next) {
             next = rs->next;
-            rs->s.ops->kick(&rs->s, cond, text);
+            n += (size_t)rs->s.ops->kick(&rs->s, cond, text);
         }
     }
     for (size_t i = 0; i < r->ntransports; i++)

@@ -73,7 +73,8 @@ struct router_transport {
 };
 
 struct router *router_new(struct server *srv);
-/* Frees the router; every session must have been unbound. */
+/* Frees the router and any session still bound (their transports must
+ * be gone by then). */
 void router_free(struct router *r);
 /* h must outlive the router. */
 void router_set_hooks(struct router *r, const struct router_hooks *h);

@@ -49,8 +49,9 @@ struct session_ops {
      * Offline delivery deletes what it sent only on cb(ud, 0). */
     int (*on_flushed)(struct session *s, void (*cb)(void *ud, int status), void *ud);
     /* Ends the session with a stream error (conflict, system-shutdown...).
-     * May unbind, and so free, s before it returns. */
-    void (*kick)(struct session *s, enum stream_cond cond, const char *text);
+     * May unbind, and so free, s before it returns. 1 if this ended the
+     * stream, 0 if it was ending already. */
+    int (*kick)(struct session *s, enum stream_cond cond, const char *text);
 };
 
 /* Where each module's slot lies after the session (router.c fills it

@@ -52,11 +52,12 @@ static int fake_on_flushed(struct session *s, void (*cb)(void *ud, int status), 
     return -ENOTSUP;
 }
 
-static void fake_kick(struct session *s, enum stream_cond cond, const char *text)
+static int fake_kick(struct session *s, enum stream_cond cond, const char *text)
 {
     (void)cond, (void)text;
     seen.kicks++;
     router_unbind(rt, s);
+    return 1;
 }
 
 static const struct session_ops fake_ops = {fake_deliver, fake_on_flushed, fake_kick};
