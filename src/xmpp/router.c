@@ -83,6 +83,8 @@ int router_set_slots(struct router *r, const size_t *sizes, size_t n)
 {
     if (n > SESSION_MAX_SLOTS)
         return -EINVAL;
+    if (r->nsessions)
+        return -EBUSY; /* their slots are laid out already */
     struct session_layout l = {.n = n};
     size_t at = align_up(sizeof(struct rsession));
     for (size_t i = 0; i < n; i++) {
@@ -155,11 +157,9 @@ static struct account *account_get_or_add(struct router *r, const char *bare)
     return a;
 }
 
-static void unregister(struct router *r, struct rsession *rs)
+/* Takes rs out of its account's list; the account stays, even empty. */
+static void unlink_session(struct router *r, struct account *a, struct rsession *rs)
 {
-    struct account *a = hmap_get(&r->accounts, rs->s.bare);
-    if (!a || !rs->bound)
-        return;
     for (struct rsession **p = &a->head; *p; p = &(*p)->next) {
         if (*p == rs) {
             *p = rs->next;
@@ -167,9 +167,17 @@ static void unregister(struct router *r, struct rsession *rs)
             rs->bound = false;
             a->n--;
             r->nsessions--;
-            break;
+            return;
         }
     }
+}
+
+static void unregister(struct router *r, struct rsession *rs)
+{
+    struct account *a = hmap_get(&r->accounts, rs->s.bare);
+    if (!a || !rs->bound)
+        return;
+    unlink_session(r, a, rs);
     if (!a->head) {
         hmap_del(&r->accounts, a->bare);
         free(a->bare);
@@ -177,14 +185,16 @@ static void unregister(struct router *r, struct rsession *rs)
     }
 }
 
+/* The account entry first: if it cannot be had, nothing has changed (the
+ * session it would replace stays routable). */
 int router_bind(struct router *r, struct session *s, struct session **replaced)
 {
-    *replaced = router_session_full(r, &s->jid);
-    if (*replaced)
-        unregister(r, RS(*replaced));
     struct account *a = account_get_or_add(r, s->bare);
+    *replaced = a ? router_session_full(r, &s->jid) : NULL;
     if (!a)
         return -ENOMEM;
+    if (*replaced)
+        unlink_session(r, a, RS(*replaced));
     RS(s)->next = a->head;
     RS(s)->bound = true;
     a->head = RS(s);

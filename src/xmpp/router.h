@@ -79,7 +79,8 @@ void router_free(struct router *r);
 /* h must outlive the router. */
 void router_set_hooks(struct router *r, const struct router_hooks *h);
 /* Session slot sizes, sizes[i] for module i (0: none), before the first
- * session. 0, or -EINVAL if n is over SESSION_MAX_SLOTS. */
+ * session. 0, -EINVAL if n is over SESSION_MAX_SLOTS, -EBUSY once
+ * sessions are bound. */
 int router_set_slots(struct router *r, const size_t *sizes, size_t n);
 /* Registers a transport (t must outlive the router). 0 or -ENOBUFS. */
 int router_add_transport(struct router *r, const struct router_transport *t);
