@@ -3,6 +3,7 @@
 #include "account/account.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/server.h"
@@ -74,12 +75,49 @@ int account_delete(const struct data_ctx *d, const char *domain, const char *use
     return rc;
 }
 
-int account_sweep(const struct data_ctx *d)
+int account_describe(const struct data_ctx *d, const char *domain, const char *user,
+                     data_fact_fn fn, void *ud)
+{
+    int rc = account_exists(d, domain, user);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    for (size_t i = 0; d->parts && i < d->parts->n; i++) {
+        struct data_contract c = {0};
+        d->parts->get(i, &c);
+        if (c.describe && (rc = c.describe(d, domain, user, fn, ud)) < 0) {
+            log_error("describing an account: %s could not describe its data", c.name);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int account_export(const struct data_ctx *d, const char *domain, const char *user,
+                   struct buf *out)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && d->parts && i < d->parts->n; i++) {
+        struct data_contract c = {0};
+        d->parts->get(i, &c);
+        size_t before = out->len;
+        if (c.export_xml && (rc = c.export_xml(d, domain, user, out)) < 0) {
+            if (rc != -ENOBUFS) /* out's limit: the caller's to tell */
+                log_error("exporting an account: %s could not export its data", c.name);
+        } else if (out->len > before) { /* one line per part: readable, split by lines */
+            rc = buf_append_str(out, "\n");
+        }
+    }
+    return rc;
+}
+
+int account_sweep(const struct data_ctx *d, const char *except)
 {
     int first = 0;
     for (size_t i = 0; d->parts && i < d->parts->n; i++) {
         struct data_contract c = {0};
         d->parts->get(i, &c);
+        if (except && strcmp(c.name, except) == 0)
+            continue;
         int rc = c.sweep ? c.sweep(d) : 0;
         if (rc < 0) {
             log_error("retention: %s could not delete its expired data", c.name);

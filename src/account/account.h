@@ -33,6 +33,36 @@ struct server;
 struct store;
 struct data_parts;
 
+/* One kind of data kept about an account, as describe reports it for
+ * the access report (promise P20): facts, not prose; the report's text
+ * is generated from them (access_report.c) in every language. */
+enum data_lang { DATA_EN, DATA_DE, DATA_NLANG };
+
+/* How long a kind of data is kept. */
+enum data_keep {
+    KEEP_WHILE_ACCOUNT,   /* until the user removes it, or the account goes */
+    KEEP_UNTIL_REPLACED,  /* until the next one replaces it, or the account goes */
+    KEEP_UNTIL_DELIVERED, /* until delivered to the user (offline messages) */
+    KEEP_MAX_AGE,         /* at most keep_secs after it was made */
+    KEEP_INACTIVITY,      /* the account itself: until deleted, or keep_secs unused */
+};
+
+struct data_fact {
+    const char *kind;              /* stable key, e.g. "roster" */
+    const char *what[DATA_NLANG];  /* what is stored, one sentence per language */
+    const char *unit[DATA_NLANG];  /* what count counts ("contacts") */
+    const char *detail;            /* a stored value shown as is, or NULL */
+    uint64_t count;                /* items */
+    uint64_t bytes;                /* 0: not measured */
+    int64_t oldest;                /* unix time of the oldest item; 0: not known */
+    enum data_keep keep;
+    int64_t keep_secs;             /* KEEP_MAX_AGE, KEEP_INACTIVITY */
+    int64_t until;                 /* the latest deletion time if known (unix), else 0 */
+};
+/* Receives one fact; returns 0 or -errno (which describe passes on). */
+typedef int (*data_fact_fn)(void *ud, const struct data_fact *f);
+
+
 /* What the data contract functions get: no server needed, so taubectl can
  * call them with only the store open. */
 struct data_ctx {
@@ -47,7 +77,8 @@ struct data_ctx {
  * function promises). A NULL function: the part keeps nothing of that. */
 struct data_contract {
     const char *name;
-    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user,
+                    data_fact_fn fn, void *ud);
     int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
     int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
     int (*sweep)(const struct data_ctx *d);
@@ -88,8 +119,20 @@ int account_unsuspend(struct server *srv, const char *domain, const char *user);
  * (no such account) or -errno. */
 int account_delete(const struct data_ctx *d, const char *domain, const char *user);
 
-/* Runs every part's sweep (data past its retention period, at d->now); a
- * failing part does not stop the others. 0 or the first -errno. */
-int account_sweep(const struct data_ctx *d);
+/* Every part's describe for the account, in order (promise P20). 0,
+ * -ENOENT (no such account) or the first -errno. */
+int account_describe(const struct data_ctx *d, const char *domain, const char *user,
+                     data_fact_fn fn, void *ud);
+/* Every part's export_xml for the account (promise P19), in order, each
+ * part's data on a line of its own: the children of the XEP-0227 <user/>
+ * element, which the caller writes (modules/pie.c). 0 or -errno (-ENOBUFS:
+ * out's limit, not logged); out may hold a part of it on failure. */
+int account_export(const struct data_ctx *d, const char *domain, const char *user,
+                   struct buf *out);
+
+/* Runs every part's sweep but the one named except (NULL: none) — data
+ * past its retention period, at d->now; a failing part does not stop the
+ * others. 0 or the first -errno. */
+int account_sweep(const struct data_ctx *d, const char *except);
 
 #endif

@@ -102,7 +102,12 @@ struct module {
      * possible (e.g. XEP-0115 caps). 0 or -errno. */
     int (*stream_features)(struct server *srv, void *state, struct buf *out);
     /* Data contract; NULL for modules that store nothing about users. */
-    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    /* describe: calls fn once per kind of data it keeps for the account
+     * (nothing if it keeps none); export_xml: appends the account's data
+     * as children of the XEP-0227 <user/> element (urn:xmpp:pie:0 is the
+     * default namespace there). 0 or -errno. */
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user,
+                    data_fact_fn fn, void *ud);
     int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
     int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
     int (*sweep)(const struct data_ctx *d);

@@ -37,5 +37,8 @@ MODULE(register)
 /* adhoc has iq handlers and a session event only: its place does not
  * matter. */
 MODULE(adhoc)
-/* retention has no hooks: a daily timer and the data contract. */
+/* retention has no hooks: the data contract, its sweep the inactive
+ * accounts. */
 MODULE(retention)
+/* sweep: the daily scheduler of every module's sweep. */
+MODULE(sweep)

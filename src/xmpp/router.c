@@ -12,6 +12,7 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "xmpp/hosts.h"
 
 #define ROUTER_MAX_TRANSPORTS 4
 
@@ -242,12 +243,19 @@ bool router_is_last(struct router *r, const struct session *s)
 
 size_t router_session_count(const struct router *r) { return r->nsessions; }
 
-/* What kind of domain is this? Today: ours (server.domains) or remote.
- * The hosts table (xmpp/hosts.h: local accounts, component, remote) is
- * asked here, and only here, once it exists. */
-static enum route_kind domain_kind(struct router *r, const char *domain)
+/* What kind of domain is this? The hosts table (xmpp/hosts.h) says, here
+ * and only here: local accounts, a component, or (unknown) remote. */
+static enum route_kind domain_kind(struct router *r, const char *domain, struct host **host)
 {
-    return server_host(r->srv, domain) ? ROUTE_SERVER : ROUTE_REMOTE;
+    *host = hosts_find(r->srv->hosts, domain);
+    switch (*host ? host_kind(*host) : HOST_REMOTE) {
+    case HOST_LOCAL:
+        return ROUTE_SERVER;
+    case HOST_COMPONENT:
+        return ROUTE_COMPONENT;
+    default:
+        return ROUTE_REMOTE;
+    }
 }
 
 /* RFC 6121 §8.5.1: does the account exist? One with a session does;
@@ -261,7 +269,8 @@ static bool account_exists(struct router *r, const struct jid *to)
 
 enum route_kind router_resolve(struct router *r, const struct jid *to, struct route *out)
 {
-    *out = (struct route){.kind = domain_kind(r, to->domain)};
+    *out = (struct route){0};
+    out->kind = domain_kind(r, to->domain, &out->host);
     if (out->kind != ROUTE_SERVER || !to->local)
         return out->kind;
     char bare[3 * (JID_PART_MAX + 1)];
@@ -552,9 +561,14 @@ void router_route(struct server *srv, struct stanza *st, const struct jid *from,
         /* a module answered, stored or forwarded it */
     } else {
         switch (router_resolve(srv->router, to, &rt)) {
-        case ROUTE_REMOTE:
         case ROUTE_COMPONENT:
-            /* Server-to-server and components come with their issues. */
+            /* RFC 6120 §10.5: a local service takes its own stanzas; while
+             * it is not connected, as if there were no such entity. */
+            if (host_deliver(rt.host, st) < 0)
+                to_missing_account(srv, st);
+            break;
+        case ROUTE_REMOTE:
+            /* Server-to-server comes with the s2s issue. */
             router_error(srv, st, SC_REMOTE_SERVER_NOT_FOUND, NULL);
             break;
         case ROUTE_SERVER:

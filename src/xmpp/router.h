@@ -112,11 +112,14 @@ enum route_kind {
     ROUTE_ACCOUNT,   /* an existing account, but no session has this JID:
                       * a bare JID without sessions, or an unbound resource */
     ROUTE_REMOTE,    /* a domain not served here (s2s, later) */
-    ROUTE_COMPONENT, /* a component's domain (the hosts table, later) */
+    ROUTE_COMPONENT, /* a component's domain (xmpp/hosts.h): route.host */
 };
+
+struct host;
 
 struct route {
     enum route_kind kind;
+    struct host *host;       /* its entry in the hosts table, or NULL */
     struct session *session; /* ROUTE_SESSION */
     size_t count;            /* the account's sessions (SESSION(S), ACCOUNT) */
 };

@@ -21,10 +21,12 @@
 #include "core/config.h"
 #include "core/server.h"
 #include "xml/xml.h"
+#include "xmpp/hosts.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
 #define DOM "example.org"
+#define COMP "bridge.example.org"
 
 /* What the fake transport and hooks saw. */
 struct seen {
@@ -102,6 +104,10 @@ static int setup(void **state)
     w->domains[0] = (char *)DOM;
     w->cfg.domains = (struct strlist){w->domains, 1};
     w->srv.cfg = &w->cfg;
+    w->srv.hosts = hosts_new();
+    if (!w->srv.hosts || hosts_add(w->srv.hosts, DOM, HOST_LOCAL, NULL) < 0 ||
+        hosts_add(w->srv.hosts, COMP, HOST_COMPONENT, "secret") < 0)
+        return -1;
     w->srv.router = rt = router_new(&w->srv);
     if (!rt)
         return -1;
@@ -115,6 +121,7 @@ static int teardown(void **state)
 {
     struct world *w = *state;
     router_free(w->srv.router);
+    hosts_free(w->srv.hosts);
     free(w);
     return 0;
 }
@@ -158,6 +165,9 @@ static void test_resolve_kinds(void **state)
     assert_int_equal(resolve("elsewhere.example", &r), ROUTE_REMOTE);
     assert_int_equal(resolve("alice@elsewhere.example/x", &r), ROUTE_REMOTE);
     assert_int_equal(resolve(DOM, &r), ROUTE_SERVER);
+    assert_int_equal(resolve("room@" COMP "/nick", &r), ROUTE_COMPONENT);
+    assert_non_null(r.host);
+    assert_string_equal(host_domain(r.host), COMP);
     assert_int_equal(resolve("nobody@" DOM, &r), ROUTE_NOBODY);
     assert_int_equal(resolve("nobody@" DOM "/r", &r), ROUTE_NOBODY);
     /* An existing account with no session. */
@@ -287,6 +297,46 @@ static void test_bare_groupchat_bounces(void **state)
     assert_string_equal(seen.log, "b:message/error ");
 }
 
+/* A component's domain goes to its handler; while none is attached, a
+ * message bounces as if there were no such entity (RFC 6120 §10.5). */
+static size_t component_got;
+
+static int component_take(void *ud, struct stanza *st)
+{
+    (void)ud, (void)st;
+    component_got++;
+    return 0;
+}
+
+static void route_from_bob(struct server *srv, const char *to_s)
+{
+    struct jid from, to;
+    parse(&from, "bob@" DOM "/b");
+    parse(&to, to_s);
+    struct stanza *st = stanza_of("message", "chat", "bob@" DOM "/b", to_s);
+    router_route(srv, st, &from, &to, NULL);
+    stanza_unref(st);
+    jid_free(&from);
+    jid_free(&to);
+}
+
+static void test_route_component(void **state)
+{
+    struct server *srv = &((struct world *)*state)->srv;
+    online("bob@" DOM "/b", true, 0);
+    component_got = 0;
+    route_from_bob(srv, "room@" COMP);
+    assert_int_equal(component_got, 0);
+    assert_string_equal(seen.log, "b:message/error ");
+    struct host *h = hosts_find(srv->hosts, COMP);
+    assert_int_equal(host_attach(h, component_take, NULL), 0);
+    seen.log[0] = '\0';
+    route_from_bob(srv, "room@" COMP);
+    assert_int_equal(component_got, 1);
+    assert_string_equal(seen.log, "");
+    host_detach(h, NULL);
+}
+
 /* ---- slots ---- */
 
 static void test_slots(void **state)
@@ -397,6 +447,7 @@ int main(void)
         T(test_bare_headline_error_presence),
         T(test_bare_only_negative),
         T(test_bare_groupchat_bounces),
+        T(test_route_component),
         T(test_slots),
         T(test_count_replace_last),
         T(test_kick_account),
