@@ -102,7 +102,9 @@ static int check_startup(const struct config *cfg)
         return -1;
     tls_ctx_free(tls);
     char *err = NULL;
-    int rc = store_check(cfg->store_path, &err);
+    struct store_schema schema;
+    modules_store_schema(&schema);
+    int rc = store_check(cfg->store_path, &schema, &err);
     if (rc < 0)
         fprintf(stderr, "taube: store: %s\n", err ? err : strerror(-rc));
     free(err);
@@ -247,19 +249,22 @@ static int start_control(struct server *srv, struct control **control)
 
 static int run(struct server *srv, struct control **control)
 {
-    srv->router = router_new(srv);
-    if (!srv->router || router_add_transport(srv->router, &c2s_transport) < 0 ||
-        make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
-        start_control(srv, control) < 0 || start_listeners(srv) < 0 || start_components(srv) < 0)
-        return 1;
+    /* The signal handlers go in before any port listens: a SIGTERM sent
+     * as soon as a client can connect must stop the server cleanly, not
+     * kill it (it is handled once the loop runs). */
     uv_timer_init(srv->loop, &srv->tick);
     srv->tick.data = srv;
-    uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     uv_signal_init(srv->loop, &srv->sigint);
     uv_signal_init(srv->loop, &srv->sigterm);
     srv->sigint.data = srv->sigterm.data = srv;
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    srv->router = router_new(srv);
+    if (!srv->router || router_add_transport(srv->router, &c2s_transport) < 0 ||
+        make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
+        start_control(srv, control) < 0 || start_listeners(srv) < 0 || start_components(srv) < 0)
+        return 1;
+    uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     srv->start_time = server_now(srv);
     fprintf(stderr, "taube %s: ready, %zu domain(s), client port %d, direct TLS port %d\n",
             TAUBE_VERSION, srv->cfg->domains.n, srv->cfg->c2s_port, srv->cfg->c2s_tls_port);
@@ -311,8 +316,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct config cfg;
+    struct config_schema schema; /* the core's options and every module's */
+    modules_config_schema(&schema);
     char *err = NULL;
-    if (config_load(&cfg, path, &err) < 0) {
+    if (config_load(&cfg, &schema, path, &err) < 0) {
         fprintf(stderr, "taube: %s\n", err ? err : "cannot load the configuration");
         free(err);
         return 1;
@@ -337,7 +344,9 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     int rc = 1;
     struct control *control = NULL;
-    if (store_open(&srv.store, cfg.store_path, &err) < 0) {
+    struct store_schema store_schema; /* the store's steps and every module's */
+    modules_store_schema(&store_schema);
+    if (store_open(&srv.store, cfg.store_path, &store_schema, &err) < 0) {
         fprintf(stderr, "taube: store: %s\n", err ? err : "cannot open the database");
         free(err);
     } else {

@@ -67,9 +67,32 @@ static void strlist_free(struct strlist *l)
     l->n = 0;
 }
 
+/* The schema's table holding o, and its index. */
+static size_t table_of(const struct config_schema *s, const struct config_option *o)
+{
+    for (size_t t = 0; t < s->n; t++)
+        if (o >= s->t[t]->options && o < s->t[t]->options + s->t[t]->n_options)
+            return t;
+    abort(); /* o comes from the schema */
+}
+
 static void *field(struct config *c, const struct config_option *o)
 {
-    return (char *)c + o->offset;
+    size_t t = table_of(&c->schema, o);
+    return (char *)(c->schema.t[t]->block_size ? c->blocks[t] : c) + o->offset;
+}
+
+const void *config_value(const struct config *c, const struct config_option *o)
+{
+    return field((struct config *)c, o);
+}
+
+const void *config_block(const struct config *c, const struct config_table *t)
+{
+    for (size_t i = 0; i < c->schema.n; i++)
+        if (c->schema.t[i] == t)
+            return c->blocks[i];
+    return NULL;
 }
 
 bool config_is_list(enum config_type t)
@@ -542,20 +565,24 @@ static int set_default(struct config *c, const struct config_option *o, char *wh
     return 0;
 }
 
-static int fill_defaults(struct config *c)
+static int fill_defaults(struct config *c, const struct config_schema *s)
 {
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < config_options_count; i++) {
-        int r = set_default(c, &config_options[i], NULL);
+    c->schema = *s;
+    for (size_t t = 0; t < s->n; t++)
+        if (s->t[t]->block_size && !(c->blocks[t] = calloc(1, s->t[t]->block_size)))
+            return config_free(c), -ENOMEM;
+    for (size_t i = 0, n = config_schema_noptions(s); i < n; i++) {
+        int r = set_default(c, config_schema_option(s, i), NULL);
         if (r < 0)
             return config_free(c), r;
     }
     return 0;
 }
 
-void config_defaults(struct config *c)
+void config_defaults(struct config *c, const struct config_schema *s)
 {
-    int r = fill_defaults(c);
+    int r = fill_defaults(c, s);
     if (r < 0) {
         /* A bad table default is a bug caught by the unit tests; out of
          * memory at start-up leaves nothing sensible to do. */
@@ -568,13 +595,18 @@ void config_free(struct config *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(&c->schema); i < n; i++) {
+        const struct config_option *o = config_schema_option(&c->schema, i);
+        size_t t = table_of(&c->schema, o);
+        if (c->schema.t[t]->block_size && !c->blocks[t])
+            continue; /* its block was never made (out of memory) */
         if (config_is_list(o->type))
             strlist_free(field(c, o));
         else if (o->type == CFG_STRING || o->type == CFG_PATH)
             store_str(c, o, NULL);
     }
+    for (size_t t = 0; t < c->schema.n; t++)
+        free(c->blocks[t]);
     free(c->path);
     free(c->dir);
     memset(c, 0, sizeof *c);
@@ -588,8 +620,18 @@ struct load {
     struct buf errs;
     int nerr;
     bool oom;
-    struct fy_mark *where;    /* per option: where it was set (line -1: not set) */
+    struct fy_mark *where;    /* per option of the schema: where it was set (line -1: not set) */
 };
+
+/* o's place in the schema (the index of ld->where). */
+static size_t option_index(const struct config_schema *s, const struct config_option *o)
+{
+    size_t base = 0;
+    for (size_t t = 0; t < s->n; base += s->t[t]->n_options, t++)
+        if (o >= s->t[t]->options && o < s->t[t]->options + s->t[t]->n_options)
+            return base + (size_t)(o - s->t[t]->options);
+    abort(); /* o comes from the schema */
+}
 
 static void report_at(struct load *ld, const struct fy_mark *m, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -772,7 +814,7 @@ static void set_list(struct load *ld, const struct config_option *o, struct fy_n
 
 static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
 {
-    ld->where[o - config_options] = node_mark(key);
+    ld->where[option_index(&ld->c->schema, o)] = node_mark(key);
     if (config_is_list(o->type))
         return set_list(ld, o, key, v);
     char why[WHY_LEN];
@@ -790,12 +832,13 @@ static void set_option(struct load *ld, const struct config_option *o, struct fy
 }
 
 /* The keys of a section, "a, b, c", for "unknown key" messages. */
-static void section_keys(const char *section, size_t slen, char *out, size_t n)
+static void section_keys(const struct config_schema *sc, const char *section, size_t slen,
+                         char *out, size_t n)
 {
     size_t k = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < config_options_count && k < n; i++) {
-        const char *key = config_options[i].key;
+    for (size_t i = 0, no = config_schema_noptions(sc); i < no && k < n; i++) {
+        const char *key = config_schema_option(sc, i)->key;
         if (strncmp(key, section, slen) == 0 && key[slen] == '.') {
             int w = snprintf(out + k, n - k, "%s%s", k ? ", " : "", key + slen + 1);
             k += w > 0 ? (size_t)w : 0;
@@ -803,14 +846,15 @@ static void section_keys(const char *section, size_t slen, char *out, size_t n)
     }
 }
 
-static const struct config_option *find_option(const char *section, const char *key, size_t klen)
+static const struct config_option *find_option(const struct config_schema *sc,
+                                               const char *section, const char *key, size_t klen)
 {
     size_t slen = strlen(section);
-    for (size_t i = 0; i < config_options_count; i++) {
-        const char *k = config_options[i].key;
+    for (size_t i = 0, n = config_schema_noptions(sc); i < n; i++) {
+        const char *k = config_schema_option(sc, i)->key;
         if (strncmp(k, section, slen) == 0 && k[slen] == '.' && strlen(k + slen + 1) == klen &&
             memcmp(k + slen + 1, key, klen) == 0)
-            return &config_options[i];
+            return config_schema_option(sc, i);
     }
     return NULL;
 }
@@ -822,7 +866,7 @@ static void load_section(struct load *ld, const struct config_section *sec, stru
         return;
     if (!fy_node_is_mapping(map)) {
         struct fy_mark m = node_mark(map);
-        section_keys(sec->name, strlen(sec->name), keys, sizeof keys);
+        section_keys(&ld->c->schema, sec->name, strlen(sec->name), keys, sizeof keys);
         report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s", sec->name, keys);
         return;
     }
@@ -832,13 +876,13 @@ static void load_section(struct load *ld, const struct config_section *sec, stru
         struct fy_node *k = fy_node_pair_key(p);
         size_t len = 0;
         const char *s = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &len) : NULL;
-        const struct config_option *o = s ? find_option(sec->name, s, len) : NULL;
+        const struct config_option *o = s ? find_option(&ld->c->schema, sec->name, s, len) : NULL;
         if (o) {
             set_option(ld, o, k, fy_node_pair_value(p));
             continue;
         }
         struct fy_mark m = node_mark(k);
-        section_keys(sec->name, strlen(sec->name), keys, sizeof keys);
+        section_keys(&ld->c->schema, sec->name, strlen(sec->name), keys, sizeof keys);
         report_at(ld, m.line >= 0 ? &m : NULL, "unknown key '%s' in section '%s'; allowed: %s",
                   s ? shown(s, len, sh) : "(not a name)", sec->name, keys);
     }
@@ -848,8 +892,11 @@ static void load_root(struct load *ld, struct fy_node *root)
 {
     char sh[MAX_SHOWN + 4], names[400];
     names[0] = '\0';
-    for (size_t i = 0, k = 0; i < config_sections_count && k < sizeof names; i++) {
-        int w = snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", config_sections[i].name);
+    const struct config_schema *sc = &ld->c->schema;
+    size_t nsec = config_schema_nsections(sc);
+    for (size_t i = 0, k = 0; i < nsec && k < sizeof names; i++) {
+        int w = snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "",
+                         config_schema_section(sc, i)->name);
         k += w > 0 ? (size_t)w : 0;
     }
     if (is_null(root))
@@ -866,9 +913,11 @@ static void load_root(struct load *ld, struct fy_node *root)
         size_t len = 0;
         const char *s = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &len) : NULL;
         const struct config_section *sec = NULL;
-        for (size_t i = 0; s && i < config_sections_count; i++)
-            if (strlen(config_sections[i].name) == len && memcmp(config_sections[i].name, s, len) == 0)
-                sec = &config_sections[i];
+        for (size_t i = 0; s && i < nsec; i++) {
+            const struct config_section *c = config_schema_section(sc, i);
+            if (strlen(c->name) == len && memcmp(c->name, s, len) == 0)
+                sec = c;
+        }
         if (sec) {
             load_section(ld, sec, fy_node_pair_value(p));
             continue;
@@ -1012,11 +1061,11 @@ static int parse_yaml(struct load *ld, const char *data, size_t len)
 
 /* ---- Checks across options ---- */
 
-static const struct config_option *option_by_key(const char *key)
+static const struct config_option *option_by_key(const struct config_schema *sc, const char *key)
 {
-    for (size_t i = 0; i < config_options_count; i++)
-        if (strcmp(config_options[i].key, key) == 0)
-            return &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(sc); i < n; i++)
+        if (strcmp(config_schema_option(sc, i)->key, key) == 0)
+            return config_schema_option(sc, i);
     return NULL;
 }
 
@@ -1024,8 +1073,8 @@ static const struct config_option *option_by_key(const char *key)
 static void check_required(struct load *ld)
 {
     char allowed[400];
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(&ld->c->schema); i < n; i++) {
+        const struct config_option *o = config_schema_option(&ld->c->schema, i);
         const struct strlist *l = field(ld->c, o);
         if (config_is_list(o->type) && ld->where[i].line < 0 && (int64_t)l->n < o->min) {
             config_describe_allowed(o, allowed, sizeof allowed);
@@ -1037,13 +1086,13 @@ static void check_required(struct load *ld)
 /* A domain is served as accounts or by a component, not both. */
 static void check_component_domains(struct load *ld)
 {
-    const struct config_option *o = option_by_key("component.secrets");
+    const struct config_option *o = option_by_key(&ld->c->schema, "component.secrets");
     const struct strlist *sec = field(ld->c, o), *dom = &ld->c->domains;
     for (size_t i = 0; i < sec->n; i++)
         for (size_t j = 0; j < dom->n; j++) {
             size_t dl = strlen(dom->items[j]);
             if (strncmp(sec->items[i], dom->items[j], dl) == 0 && sec->items[i][dl] == ' ')
-                report_at(ld, &ld->where[o - config_options],
+                report_at(ld, &ld->where[option_index(&ld->c->schema, o)],
                           "key '%s': '%s' is also in 'server.domains'; allowed: a domain "
                           "that is not a virtual host", o->key, dom->items[j]);
         }
@@ -1055,15 +1104,15 @@ static void check_ports(struct load *ld)
                                        "component.port"};
     const size_t n = sizeof keys / sizeof keys[0];
     for (size_t j = 1; j < n; j++) {
-        const struct config_option *b = option_by_key(keys[j]);
+        const struct config_option *b = option_by_key(&ld->c->schema, keys[j]);
         int pb = *(const int *)field(ld->c, b);
         for (size_t i = 0; i < j && pb != 0; i++) {
-            const struct config_option *a = option_by_key(keys[i]);
+            const struct config_option *a = option_by_key(&ld->c->schema, keys[i]);
             if (*(const int *)field(ld->c, a) != pb)
                 continue;
-            const struct fy_mark *m = &ld->where[b - config_options];
+            const struct fy_mark *m = &ld->where[option_index(&ld->c->schema, b)];
             if (m->line < 0)
-                m = &ld->where[a - config_options];
+                m = &ld->where[option_index(&ld->c->schema, a)];
             report_at(ld, m, "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or 0 (off)",
                       b->key, pb, a->key);
         }
@@ -1075,8 +1124,8 @@ static void check_ports(struct load *ld)
 static void resolve_default_paths(struct load *ld)
 {
     char why[WHY_LEN], allowed[400];
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(&ld->c->schema); i < n; i++) {
+        const struct config_option *o = config_schema_option(&ld->c->schema, i);
         if (o->type != CFG_PATH || ld->where[i].line >= 0)
             continue;
         int r = set_default(ld->c, o, why);
@@ -1145,20 +1194,21 @@ static int finish(struct load *ld, int r, char **err)
 }
 
 /* abs is taken over; name is used in messages. */
-static int load_named(struct config *c, const char *name, char *abs, const char *data, size_t len,
-                      char **err)
+static int load_named(struct config *c, const struct config_schema *s, const char *name, char *abs,
+                      const char *data, size_t len, char **err)
 {
     struct load ld = {.c = c, .name = name};
     buf_init(&ld.errs, 64 * 1024);
-    int r = fill_defaults(c);
+    int r = fill_defaults(c, s);
     if (r < 0)
         return free(abs), finish(&ld, r, err);
     if ((r = set_file_names(c, abs)) < 0)
         return finish(&ld, r, err);
-    ld.where = malloc(config_options_count * sizeof *ld.where);
+    size_t nopt = config_schema_noptions(s);
+    ld.where = malloc(nopt * sizeof *ld.where);
     if (!ld.where)
         return finish(&ld, -ENOMEM, err);
-    for (size_t i = 0; i < config_options_count; i++)
+    for (size_t i = 0; i < nopt; i++)
         ld.where[i] = (struct fy_mark){.line = -1};
     if (len > CONFIG_MAX_FILE)
         report_at(&ld, NULL, "the file is %zu bytes; allowed: at most %d", len, CONFIG_MAX_FILE);
@@ -1175,7 +1225,8 @@ static int load_named(struct config *c, const char *name, char *abs, const char 
     return finish(&ld, 0, err);
 }
 
-int config_load_buffer(struct config *c, const char *name, const char *data, size_t len, char **err)
+int config_load_buffer(struct config *c, const struct config_schema *s, const char *name,
+                       const char *data, size_t len, char **err)
 {
     if (err)
         *err = NULL;
@@ -1183,7 +1234,7 @@ int config_load_buffer(struct config *c, const char *name, const char *data, siz
     char *abs = absolute_name(name);
     if (!abs)
         return -ENOMEM;
-    return load_named(c, name, abs, data, len, err);
+    return load_named(c, s, name, abs, data, len, err);
 }
 
 static int read_file(const char *path, char **data, size_t *len)
@@ -1215,7 +1266,7 @@ static int read_file(const char *path, char **data, size_t *len)
     return 0;
 }
 
-int config_load(struct config *c, const char *path, char **err)
+int config_load(struct config *c, const struct config_schema *s, const char *path, char **err)
 {
     if (err)
         *err = NULL;
@@ -1231,7 +1282,7 @@ int config_load(struct config *c, const char *path, char **err)
             *err = NULL;
         return r;
     }
-    r = load_named(c, path, abs, data, len, err);
+    r = load_named(c, s, path, abs, data, len, err);
     free(data);
     return r;
 }

@@ -1,10 +1,12 @@
 /* The configuration: one YAML file, described by one declarative table.
  *
- * The table (config.c, config_options[]) lists every option: its dotted
- * key ("c2s.port"), type, bounds, default and help text. The same table
- * parses and validates the file (unknown keys are errors), writes the
- * commented default file for `taubectl init`, and prints the reference
- * that docs/configuration.md is made from (`taubectl config-doc`).
+ * The tables (the core's in config_table.c, each module's in its
+ * descriptor, merged into one struct config_schema) list every option:
+ * its dotted key ("c2s.port"), type, bounds, default and help text. The
+ * same schema parses and validates the file (unknown keys are errors),
+ * writes the commented default file for `taubectl init`, and prints the
+ * reference that docs/configuration.md is made from (`taubectl
+ * config-doc`).
  *
  * Ownership: struct config owns all its strings (free with config_free).
  * Loaded on the loop thread at start-up; read-only afterwards.
@@ -22,7 +24,19 @@ struct strlist {
     size_t n;
 };
 
+/* The tables a configuration is read with: the core's first, then the
+ * modules' in registry order (see below). Held by value. */
+struct config_table;
+#define CONFIG_MAX_TABLES 32
+struct config_schema {
+    const struct config_table *t[CONFIG_MAX_TABLES];
+    size_t n;
+};
+
 struct config {
+    struct config_schema schema; /* the tables it was read with */
+    void *blocks[CONFIG_MAX_TABLES]; /* per table with a block_size: its own
+                                      * values (config_block), else NULL */
     char *path;            /* file it was loaded from (absolute) */
     char *dir;             /* its directory: relative paths below resolve here */
 
@@ -83,9 +97,6 @@ struct config {
     unsigned offline_max_messages; /* offline.max_messages 1000 per user */
     uint64_t offline_max_bytes;    /* offline.max_bytes 10 MiB per user */
 
-    /* blocking (XEP-0191, promise P22) */
-    unsigned blocking_max_items;   /* blocking.max_items 1000 per user */
-
     /* spam and abuse reports (XEP-0377, promise P22) */
     bool reports_keep_after_reporter_deleted; /* reports.keep_after_reporter_deleted false */
     unsigned reports_max_age;         /* reports.max_age 180d (1d..730d) */
@@ -102,10 +113,9 @@ struct config {
     unsigned roster_version_log;      /* roster.version_log 200 changes kept per user */
     unsigned presence_max_directed;   /* presence.max_directed 100 per session */
 
-    /* profiles and settings (XEP-0054, XEP-0049) */
+    /* profiles (XEP-0054); private storage (XEP-0049) and blocking
+     * (XEP-0191) keep their options in their own blocks (config_block) */
     uint64_t vcard_max_size;           /* vcard.max_size 128 KiB */
-    uint64_t private_max_element_size; /* private.max_element_size 64 KiB */
-    uint64_t private_max_total_size;   /* private.max_total_size 256 KiB per user */
 
     /* contact addresses (XEP-0157, promise P24): URIs, default none */
     struct strlist contact_abuse, contact_admin, contact_feedback, contact_sales,
@@ -141,17 +151,17 @@ struct config {
  *   "FILE:LINE:COL: key 'c2s.port': 70000 is out of range; allowed: 0 to 65535"
  * or, for a missing required key, "FILE: key 'server.domains': ...".
  * On error c is left empty (zeroed; config_free on it is harmless). */
-int config_load(struct config *c, const char *path, char **err);
+int config_load(struct config *c, const struct config_schema *s, const char *path, char **err);
 /* Same, from memory: name is the file name used in messages and whose
  * directory relative paths resolve against (made absolute against the
  * current directory if relative; it need not exist). For tests and fuzzing. */
-int config_load_buffer(struct config *c, const char *name, const char *data,
-                       size_t len, char **err);
+int config_load_buffer(struct config *c, const struct config_schema *s, const char *name,
+                       const char *data, size_t len, char **err);
 /* Defaults only (for tests and init). server.domains is empty (it has no
  * default: a file must name it) and relative paths stay relative (there is
  * no file to resolve them against). Strings are heap-allocated, so
  * config_free works. Aborts only if memory runs out at start-up. */
-void config_defaults(struct config *c);
+void config_defaults(struct config *c, const struct config_schema *s);
 /* Frees everything c owns and zeroes it. */
 void config_free(struct config *c);
 /* Settings that do nothing: options the file may set before their
@@ -170,18 +180,23 @@ struct config_init_opts {
     const char *domain;
     int c2s_port, c2s_tls_port, s2s_port, https_port; /* 0: the defaults */
 };
-int config_write_default(const char *path, const struct config_init_opts *o);
+int config_write_default(const char *path, const struct config_schema *s,
+                         const struct config_init_opts *o);
 /* Prints the Markdown option reference to f (docs/configuration.md). */
-void config_print_reference(FILE *f);
+void config_print_reference(FILE *f, const struct config_schema *s);
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_ERRORS 20
 
-/* ---- The option table (config_table.c), read by config.c and tools ----
- * To add an option: add the field to struct config, one entry to
- * config_options[] (in its section's group) and, for a new section, one
- * entry to config_sections[]. Parsing, checking, `taubectl init` and the
- * reference follow from the table. */
+/* ---- The option tables, read by config.c and tools ----
+ * The core's options are in config_table.c (config_core_table); every
+ * module declares its own in its descriptor (struct module .config) and
+ * the registry merges them (modules_config_schema in modules/module.h):
+ * main and taubectl pass the merged schema to config_load. The values
+ * stay typed fields of struct config, which modules and taubectl read.
+ * To add an option: add the field to struct config and one entry to its
+ * module's table (a new section: one entry to the table's sections).
+ * Parsing, checking, `taubectl init` and the reference follow. */
 enum config_type {
     CFG_BOOL,     /* true | false */
     CFG_INT,      /* decimal integer, min..max */
@@ -215,9 +230,59 @@ struct config_section {
     const char *help;
 };
 
-extern const struct config_option config_options[];
-extern const size_t config_options_count;
-extern const struct config_section config_sections[];
-extern const size_t config_sections_count;
+/* One part's sections and their options (options in the order of their
+ * section, sections in the order they are documented). */
+struct config_table {
+    const struct config_section *sections;
+    size_t n_sections;
+    const struct config_option *options;
+    size_t n_options;
+    /* 0: the options' offsets are into struct config (fields declared
+     * there). Else the size of the part's own struct, which the loader
+     * allocates per configuration and the offsets point into (made with
+     * CFG_IN_*): a module then keeps its options out of core entirely
+     * and reads them with config_block. */
+    size_t block_size;
+};
+
+/* The values of table t in c (a struct of t->block_size bytes), or NULL
+ * if t is not in c's schema or keeps its values in struct config. */
+const void *config_block(const struct config *c, const struct config_table *t);
+/* Where option o of c's schema is stored (a field of struct config or of
+ * a block). */
+const void *config_value(const struct config *c, const struct config_option *o);
+
+
+extern const struct config_table config_core_table;
+/* *s = the core's table alone. */
+void config_schema_core(struct config_schema *s);
+/* Appends t. 0, or -E2BIG past CONFIG_MAX_TABLES. */
+int config_schema_add(struct config_schema *s, const struct config_table *t);
+/* All options, and all sections, of s in order: [0, count). */
+size_t config_schema_noptions(const struct config_schema *s);
+const struct config_option *config_schema_option(const struct config_schema *s, size_t i);
+size_t config_schema_nsections(const struct config_schema *s);
+const struct config_section *config_schema_section(const struct config_schema *s, size_t i);
+
+/* For option tables: the field f of struct T (struct config, or a
+ * table's own block struct), checked to have a C type the option type
+ * stores into; sizes and durations in seconds. */
+#define CFG_FIELD_IN(T, f, check) \
+    .offset = offsetof(T, f) + 0 * sizeof(check), .size = sizeof(((T *)0)->f)
+#define CFG_IN_BOOL(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, bool: 1))
+#define CFG_IN_INT(T, f) \
+    CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, int: 1, unsigned: 1, uint64_t: 1))
+#define CFG_IN_STR(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, char *: 1))
+#define CFG_IN_LIST(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, struct strlist: 1))
+#define CFG_AS_BOOL(f) CFG_IN_BOOL(struct config, f)
+#define CFG_AS_INT(f) CFG_IN_INT(struct config, f)
+#define CFG_AS_STR(f) CFG_IN_STR(struct config, f)
+#define CFG_AS_LIST(f) CFG_IN_LIST(struct config, f)
+#define CFG_KiB 1024LL
+#define CFG_MiB (1024LL * CFG_KiB)
+#define CFG_GiB (1024LL * CFG_MiB)
+#define CFG_MINUTE 60LL
+#define CFG_HOUR (60LL * CFG_MINUTE)
+#define CFG_DAY (24LL * CFG_HOUR)
 
 #endif

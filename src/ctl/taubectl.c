@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "store/store.h"
+#include "modules/module.h"
 
 #define CTL_DEFAULT_CONFIG "/etc/taube/taube.yaml"
 #define CTL_MAX_WORDS 16 /* command words + positional arguments */
@@ -140,7 +141,9 @@ int ctl_usage_error(const struct ctl *ctl, const char *why)
 static int cmd_config_doc(struct ctl *ctl)
 {
     (void)ctl;
-    config_print_reference(stdout);
+    struct config_schema schema;
+    modules_config_schema(&schema);
+    config_print_reference(stdout, &schema);
     return fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
 }
 
@@ -322,7 +325,9 @@ static int bind_args(struct ctl *ctl, const struct cmdline *cl, int used)
 static int prepare(struct ctl *ctl)
 {
     char *err = NULL;
-    int rc = config_load(&ctl->cfg, ctl->config_path, &err);
+    struct config_schema schema;
+    modules_config_schema(&schema);
+    int rc = config_load(&ctl->cfg, &schema, ctl->config_path, &err);
     if (rc < 0) {
         ctl_err("%s", err ? err : "cannot load the configuration");
         free(err);
@@ -334,7 +339,9 @@ static int prepare(struct ctl *ctl)
         ctl_err("store.backend '%s' is not supported by this taubectl", ctl->cfg.store_backend);
         return CTL_FAIL;
     }
-    rc = store_open(&ctl->store, ctl->cfg.store_path, &err);
+    struct store_schema store_schema;
+    modules_store_schema(&store_schema);
+    rc = store_open(&ctl->store, ctl->cfg.store_path, &store_schema, &err);
     if (rc < 0) {
         ctl_err("cannot open the database: %s", err ? err : strerror(-rc));
         free(err);

@@ -22,14 +22,6 @@
 #define MAX_SESSIONS_PER_JID 8
 #define SESSIONID_MAX 48
 
-/* Every command table; a module adds its own here. */
-static const struct {
-    const struct adhoc_command *cmds;
-    const size_t *n;
-} tables[] = {
-    {admin_commands, &admin_ncommands},
-    {member_commands, &member_ncommands},
-};
 
 struct adhoc_session {
     char id[SESSIONID_MAX];
@@ -50,12 +42,14 @@ enum action { ACT_EXECUTE, ACT_NEXT, ACT_COMPLETE, ACT_PREV, ACT_CANCEL, ACT_BAD
 
 /* ---- commands and who may run them ---- */
 
+/* The commands are the ones the module descriptors declare, in registry
+ * order. */
 static const struct adhoc_command *find_command(const char *node)
 {
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (size_t i = 0; i < *tables[t].n; i++)
-            if (strcmp(tables[t].cmds[i].node, node) == 0)
-                return &tables[t].cmds[i];
+    for (size_t m = 0; m < taube_nmodules; m++)
+        for (size_t i = 0; i < taube_modules[m]->n_commands; i++)
+            if (strcmp(taube_modules[m]->commands[i].node, node) == 0)
+                return &taube_modules[m]->commands[i];
     return NULL;
 }
 
@@ -168,10 +162,10 @@ int adhoc_disco_items(const struct iq_request *rq, const char *node)
     struct stanza *res = disco_result(rq, NS_DISCO_ITEMS, node, &q);
     int rc = res ? 0 : -ENOMEM;
     /* A command node has no items; the list node has the runnable ones. */
-    for (size_t t = 0; rc == 0 && !c && t < sizeof tables / sizeof tables[0]; t++)
-        for (size_t i = 0; rc == 0 && i < *tables[t].n; i++)
-            if (may_run(rq, &tables[t].cmds[i]))
-                rc = add_item(rq, res, q, &tables[t].cmds[i]);
+    for (size_t m = 0; rc == 0 && !c && m < taube_nmodules; m++)
+        for (size_t i = 0; rc == 0 && i < taube_modules[m]->n_commands; i++)
+            if (may_run(rq, &taube_modules[m]->commands[i]))
+                rc = add_item(rq, res, q, &taube_modules[m]->commands[i]);
     send_or_fail(rq, res, rc);
     return 0;
 }

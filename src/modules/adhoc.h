@@ -8,10 +8,9 @@
  * XEP-0050 §4.4 errors; a command only fills one stage's payload (a data
  * form, notes) and says whether it wants another submission.
  *
- * Commands come from tables listed in adhoc.c (admin_commands.c,
- * member_commands.c); a module adds its own by appending its table there.
- * Only local accounts (a session of this server, from a hosted domain)
- * see or run any command; admin-only ones only server.admins.
+ * Commands come from the module descriptors (struct module .commands, in
+ * registry order; admin_commands.c is module "admin", member_commands.c module "member"): a module adds its
+ * own by declaring them there.
  *
  * Loop thread only.
  */
@@ -59,14 +58,6 @@ struct adhoc_command {
      * adhoc_status, or -errno after setting s->err (and s->err_app). */
     int (*run)(struct adhoc_stage *s);
 };
-
-/* The XEP-0133 subset (admin_commands.c). */
-extern const struct adhoc_command admin_commands[];
-extern const size_t admin_ncommands;
-/* Self-service for every local account (member_commands.c): export of
- * one's data (P19) and the access report (P20). */
-extern const struct adhoc_command member_commands[];
-extern const size_t member_ncommands;
 
 /* Hooks for disco.c: answer a disco#info / disco#items query to the
  * server whose node is ours. Return 0 if answered, -ENOENT if the node is

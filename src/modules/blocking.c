@@ -29,6 +29,18 @@
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
+/* Its options, in its own block (core/config.h, config_block): struct
+ * config knows nothing of them. */
+struct blocking_config {
+    unsigned max_items; /* blocking.max_items: 1000 JIDs per user */
+};
+static const struct config_table blocking_cfg;
+
+static const struct blocking_config *options_of(const struct server *srv)
+{
+    return config_block(srv->cfg, &blocking_cfg);
+}
+
 #define NS_BLOCKING "urn:xmpp:blocking"
 #define NS_BLOCKING_ERRORS "urn:xmpp:blocking:errors"
 #define JID_STR_MAX (3 * (JID_PART_MAX + 1))
@@ -455,7 +467,7 @@ static void handle_change(const struct iq_request *rq, bool add)
     if (!own_request(rq))
         return;
     struct blocking *b = rq->state;
-    size_t max = rq->srv->cfg->blocking_max_items;
+    size_t max = options_of(rq->srv)->max_items;
     char **items = NULL;
     int n = parse_items(rq->payload, max, &items);
     if (n == 0 && add) {
@@ -591,11 +603,35 @@ static int blocking_erase(const struct data_ctx *d, const char *domain, const ch
     return rc;
 }
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section blocking_cfg_sections[] = {
+    {"blocking", "Block lists (XEP-0191, promise P22)."},
+};
+
+static const struct config_option blocking_cfg_options[] = {
+    /* blocking */
+    {.key = "blocking.max_items", .type = CFG_INT, CFG_IN_INT(struct blocking_config, max_items),
+     .min = 1, .max = 100000, .def = "1000",
+     .help = "Most JIDs on one user's block list; blocking more is refused with "
+             "resource-constraint."},
+};
+
+static const struct config_table blocking_cfg = {
+    .sections = blocking_cfg_sections,
+    .n_sections = sizeof blocking_cfg_sections / sizeof blocking_cfg_sections[0],
+    .options = blocking_cfg_options,
+    .n_options = sizeof blocking_cfg_options / sizeof blocking_cfg_options[0],
+    .block_size = sizeof(struct blocking_config),
+};
+
 const struct module mod_blocking = {
     .name = "blocking",
     .id = MOD_ID_blocking,
     .session_size = sizeof(struct blocking_session),
     .state_size = sizeof(struct blocking),
+    .config = &blocking_cfg,
+    .migrations = store_blocking_migrations,
     .iq = blocking_iq,
     .n_iq = sizeof blocking_iq / sizeof blocking_iq[0],
     .features = blocking_features,

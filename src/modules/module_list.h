@@ -37,6 +37,10 @@ MODULE(register)
 /* adhoc has iq handlers and a session event only: its place does not
  * matter. */
 MODULE(adhoc)
+/* admin and member have ad-hoc commands only (XEP-0133 and registration
+ * codes; a member's own export and access report). */
+MODULE(admin)
+MODULE(member)
 /* retention has no hooks: the data contract, its sweep the inactive
  * accounts. */
 MODULE(retention)

@@ -613,10 +613,38 @@ static int offline_erase(const struct data_ctx *d, const char *domain, const cha
 
 static const char *const offline_features[] = {"msgoffline", NULL};
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section offline_cfg_sections[] = {
+    {"offline", "Messages kept for users who are offline (XEP-0160, promise P7): kept until "
+                "the user connects and they are delivered."},
+};
+
+static const struct config_option offline_cfg_options[] = {
+    /* offline */
+    {.key = "offline.max_messages", .type = CFG_INT, CFG_AS_INT(offline_max_messages),
+     .min = 0, .max = 1000000, .def = "1000",
+     .help = "Most messages kept for one offline user; when full, senders get a "
+             "resource-constraint error and nothing more is stored. 0 stores none."},
+    {.key = "offline.max_bytes", .type = CFG_SIZE, CFG_AS_INT(offline_max_bytes),
+     .min = 0, .max = 1 * CFG_GiB, .def = "10MiB",
+     .help = "Most bytes of messages kept for one offline user (as stored XML); "
+             "when full, senders get a resource-constraint error."},
+};
+
+static const struct config_table offline_cfg = {
+    .sections = offline_cfg_sections,
+    .n_sections = sizeof offline_cfg_sections / sizeof offline_cfg_sections[0],
+    .options = offline_cfg_options,
+    .n_options = sizeof offline_cfg_options / sizeof offline_cfg_options[0],
+};
+
 const struct module mod_offline = {
     .name = "offline",
     .id = MOD_ID_offline,
     .state_size = sizeof(struct offline),
+    .config = &offline_cfg,
+    .migrations = store_offline_migrations,
     .features = offline_features,
     .init = offline_init,
     .fini = offline_fini,

@@ -22,6 +22,19 @@
 #include "store/private.h"
 #include "xmpp/ns.h"
 
+/* Its options, in its own block (core/config.h, config_block): struct
+ * config knows nothing of them. */
+struct private_config {
+    uint64_t max_element_size; /* private.max_element_size: 64 KiB */
+    uint64_t max_total_size;   /* private.max_total_size: 256 KiB per user */
+};
+static const struct config_table private_cfg;
+
+static const struct private_config *options_of(const struct server *srv)
+{
+    return config_block(srv->cfg, &private_cfg);
+}
+
 #define NS_PRIVATE "jabber:iq:private"
 /* Children one set may carry (each is a separate row). */
 #define PRIVATE_MAX_CHILDREN 32
@@ -72,7 +85,7 @@ static struct stanza *get_result(const struct iq_request *rq, const struct xml_n
 static void private_get(const struct iq_request *rq, const struct xml_node *want)
 {
     struct buf xml;
-    buf_init(&xml, 2 * rq->srv->cfg->private_max_element_size + 1024);
+    buf_init(&xml, 2 * options_of(rq->srv)->max_element_size + 1024);
     int rc = store_private_get(rq->srv->store, rq->to->domain, rq->to->local, want->ns,
                                want->name, &xml);
     struct stanza *stored = NULL;
@@ -93,7 +106,7 @@ static void private_get(const struct iq_request *rq, const struct xml_node *want
 static int serialize_children(const struct iq_request *rq, struct private_item *items,
                               size_t *n, struct buf *out)
 {
-    size_t limit = rq->srv->cfg->private_max_element_size, k = 0;
+    size_t limit = options_of(rq->srv)->max_element_size, k = 0;
     size_t off[PRIVATE_MAX_CHILDREN];
     for (const struct xml_node *c = xml_first_elem(rq->payload); c; c = xml_next_elem(c)) {
         off[k] = out->len;
@@ -122,7 +135,7 @@ static void private_set(const struct iq_request *rq)
     int rc = serialize_children(rq, items, &n, &out);
     if (rc == 0)
         rc = store_private_set(rq->srv->store, rq->to->domain, rq->to->local, items, n,
-                               cfg->private_max_total_size);
+                               options_of(rq->srv)->max_total_size);
     buf_free(&out);
     if (rc == -ENOBUFS)
         iq_reply_error(rq, SC_NOT_ACCEPTABLE, "An element is too large");
@@ -224,9 +237,36 @@ static const struct iq_handler private_iq[] = {
 
 static const char *const private_features[] = {NS_PRIVATE, NULL};
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section private_cfg_sections[] = {
+    {"private", "Private XML storage (XEP-0049): settings clients keep on the server."},
+};
+
+static const struct config_option private_cfg_options[] = {
+    /* private */
+    {.key = "private.max_element_size", .type = CFG_SIZE, CFG_IN_INT(struct private_config, max_element_size),
+     .min = 1 * CFG_KiB, .max = 1 * CFG_MiB, .def = "64KiB",
+     .help = "Largest single element a client can keep in private storage; larger is "
+             "refused with not-acceptable."},
+    {.key = "private.max_total_size", .type = CFG_SIZE, CFG_IN_INT(struct private_config, max_total_size),
+     .min = 1 * CFG_KiB, .max = 64 * CFG_MiB, .def = "256KiB",
+     .help = "Most private storage one user can fill in all; a store that would go over "
+             "is refused with resource-constraint and nothing of it is kept."},
+};
+
+static const struct config_table private_cfg = {
+    .sections = private_cfg_sections,
+    .n_sections = sizeof private_cfg_sections / sizeof private_cfg_sections[0],
+    .options = private_cfg_options,
+    .n_options = sizeof private_cfg_options / sizeof private_cfg_options[0],
+    .block_size = sizeof(struct private_config),
+};
+
 const struct module mod_private = {
     .name = "private",
     .id = MOD_ID_private,
+    .config = &private_cfg,
     .iq = private_iq,
     .n_iq = sizeof private_iq / sizeof private_iq[0],
     .features = private_features,

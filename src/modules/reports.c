@@ -362,9 +362,58 @@ static const char *const reports_features[] = {
     NULL,
 };
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section reports_cfg_sections[] = {
+    {"reports", "Spam and abuse reports (XEP-0377, promise P22) that users send with a block: "
+                "the reporter, the reported address, the reason, the time, and the reporter's "
+                "text and the reported messages only if the client sends them. They are kept "
+                "for the operator (`taubectl report list|show|dismiss`) until dismissed or "
+                "reports.max_age old. A report is deleted with its reporter's account unless "
+                "reports.keep_after_reporter_deleted is set, and always with the reported "
+                "local account (its name may later be given to someone else). The block "
+                "itself never fails because of its report: a report over a limit is not "
+                "stored, and over-long text is cut."},
+};
+
+static const struct config_option reports_cfg_options[] = {
+    /* reports */
+    {.key = "reports.keep_after_reporter_deleted", .type = CFG_BOOL,
+     CFG_AS_BOOL(reports_keep_after_reporter_deleted), .def = "false",
+     .help = "Whether a report outlives its reporter's account: false deletes it with the "
+             "account (promise P18); true keeps it as \"reported by a deleted account\", "
+             "without the reporter's name, until dismissed or reports.max_age old. Say "
+             "which in your privacy policy."},
+    {.key = "reports.max_age", .type = CFG_DURATION, CFG_AS_INT(reports_max_age),
+     .min = 1 * CFG_DAY, .max = 730 * CFG_DAY, .def = "180d",
+     .help = "How long a report is kept if the operator does not dismiss it; older "
+             "reports are deleted by the daily retention run."},
+    {.key = "reports.max_per_day", .type = CFG_INT, CFG_AS_INT(reports_max_per_day),
+     .min = 1, .max = 10000, .def = "20",
+     .help = "Most reports one user can make in 24 hours; further blocks still work, "
+             "their reports are not stored."},
+    {.key = "reports.max_per_user", .type = CFG_INT, CFG_AS_INT(reports_max_per_user),
+     .min = 1, .max = 100000, .def = "100",
+     .help = "Most reports kept from one user; further blocks still work, their reports "
+             "are not stored until the operator dismisses some."},
+    {.key = "reports.max_text_length", .type = CFG_INT, CFG_AS_INT(reports_max_text_length),
+     .min = 0, .max = 65536, .def = "2000",
+     .help = "Longest reporter's text, and longest copy of the reported messages, kept "
+             "with a report (bytes); longer is cut. 0 keeps neither."},
+};
+
+static const struct config_table reports_cfg = {
+    .sections = reports_cfg_sections,
+    .n_sections = sizeof reports_cfg_sections / sizeof reports_cfg_sections[0],
+    .options = reports_cfg_options,
+    .n_options = sizeof reports_cfg_options / sizeof reports_cfg_options[0],
+};
+
 const struct module mod_reports = {
     .name = "reports",
     .id = MOD_ID_reports,
+    .config = &reports_cfg,
+    .migrations = store_reports_migrations,
     .features = reports_features,
     .describe = reports_describe,
     .export_xml = reports_export,

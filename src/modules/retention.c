@@ -439,9 +439,49 @@ static int retention_erase(const struct data_ctx *d, const char *domain, const c
     return store_retention_clear_sync(d->store, domain, user);
 }
 
+static const struct control_command retention_control[] = {
+    {"retention-run", 0, 0, retention_ctl_run},
+    /* TEST ONLY: shifts the server's clock (see modules/retention.h). */
+    {"clock-offset", 1, 1, retention_ctl_clock_offset},
+};
+
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section retention_cfg_sections[] = {
+    {"retention", "Unused accounts (promises P11, P12): an account without a login for "
+                  "retention.inactive_after is deleted with all its data, after a warning "
+                  "message sent retention.warn_before earlier. Accounts that never logged in "
+                  "count from their creation. The server checks one minute after it starts "
+                  "and then every 24 hours; `taubectl retention report` shows what is due."},
+};
+
+static const struct config_option retention_cfg_options[] = {
+    /* retention */
+    {.key = "retention.inactive_after", .type = CFG_DURATION, CFG_AS_INT(retention_inactive_after),
+     .min = 182 * CFG_DAY, .max = 366 * CFG_DAY, .def = "365d",
+     .help = "How long an account may go without a login before it is deleted: 6 to 12 "
+             "months (182d to 366d)."},
+    {.key = "retention.warn_before", .type = CFG_DURATION, CFG_AS_INT(retention_warn_before),
+     .min = 1 * CFG_DAY, .max = 90 * CFG_DAY, .def = "30d",
+     .help = "How long before the deletion the account is sent a warning message. An "
+             "account is never deleted less than this long after its warning, even if the "
+             "server was down when the warning was due."},
+};
+
+static const struct config_table retention_cfg = {
+    .sections = retention_cfg_sections,
+    .n_sections = sizeof retention_cfg_sections / sizeof retention_cfg_sections[0],
+    .options = retention_cfg_options,
+    .n_options = sizeof retention_cfg_options / sizeof retention_cfg_options[0],
+};
+
 const struct module mod_retention = {
     .name = "retention",
     .id = MOD_ID_retention,
+    .config = &retention_cfg,
+    .migrations = store_retention_migrations,
+    .control = retention_control,
+    .n_control = sizeof retention_control / sizeof retention_control[0],
     .describe = retention_describe,
     .export_xml = retention_export,
     .erase = retention_erase,

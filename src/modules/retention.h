@@ -84,7 +84,7 @@ struct retention_counts {
  * 0 or -errno (the store failed to list accounts). */
 int retention_run(const struct data_ctx *d, struct retention_counts *out);
 
-/* Control commands (net/control.h). "retention-run": the run now, on the
+/* Control commands (declared in mod_retention, run by net/control.c). "retention-run": the run now, on the
  * server's clock; reply "warned N deleted N failed N". "clock-offset
  * SECONDS": TEST ONLY, shifts server_now() by SECONDS (-3650 to 3650
  * days) so that the end-to-end tests can make time pass. */

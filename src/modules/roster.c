@@ -486,11 +486,52 @@ static const struct iq_handler roster_iq[] = {
     {NS_ROSTER, "query", IQ_SET, IQ_TO_ACCOUNT, NULL, roster_set},
 };
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section roster_cfg_sections[] = {
+    {"roster", "Contact lists (RFC 6121, promise P5): kept until the user removes a "
+               "contact or deletes the account."},
+};
+
+static const struct config_option roster_cfg_options[] = {
+    /* roster */
+    {.key = "roster.max_items", .type = CFG_INT, CFG_AS_INT(roster_max_items),
+     .min = 1, .max = 100000, .def = "1000",
+     .help = "Most contacts in one user's roster; adding more is refused with "
+             "policy-violation."},
+    {.key = "roster.max_name_length", .type = CFG_INT, CFG_AS_INT(roster_max_name_length),
+     .min = 1, .max = 4096, .def = "256",
+     .help = "Longest contact name (handle) in bytes; longer is refused with not-acceptable."},
+    {.key = "roster.max_groups", .type = CFG_INT, CFG_AS_INT(roster_max_groups),
+     .min = 1, .max = 1000, .def = "32",
+     .help = "Most groups one contact can be in; more is refused with not-acceptable."},
+    {.key = "roster.max_group_length", .type = CFG_INT, CFG_AS_INT(roster_max_group_length),
+     .min = 1, .max = 4096, .def = "256",
+     .help = "Longest group name in bytes; longer is refused with not-acceptable."},
+    {.key = "roster.max_pending", .type = CFG_INT, CFG_AS_INT(roster_max_pending),
+     .min = 1, .max = 100000, .def = "100",
+     .help = "Most unanswered subscription requests kept for one user; further "
+             "requests are dropped until the user answers some."},
+    {.key = "roster.version_log", .type = CFG_INT, CFG_AS_INT(roster_version_log),
+     .min = 1, .max = 100000, .def = "200",
+     .help = "Roster changes remembered per user for versioned roster requests; a client "
+             "whose cached version is older gets the whole roster."},
+};
+
+static const struct config_table roster_cfg = {
+    .sections = roster_cfg_sections,
+    .n_sections = sizeof roster_cfg_sections / sizeof roster_cfg_sections[0],
+    .options = roster_cfg_options,
+    .n_options = sizeof roster_cfg_options / sizeof roster_cfg_options[0],
+};
+
 const struct module mod_roster = {
     .name = "roster",
     .id = MOD_ID_roster,
     .state_size = sizeof(struct roster_cache),
     .session_size = sizeof(struct roster_session),
+    .config = &roster_cfg,
+    .migrations = store_roster_migrations,
     .iq = roster_iq,
     .n_iq = sizeof roster_iq / sizeof roster_iq[0],
     .init = roster_init,

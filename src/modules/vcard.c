@@ -297,10 +297,33 @@ static const struct iq_handler vcard_iq[] = {
 
 static const char *const vcard_features[] = {NS_VCARD, NULL};
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section vcard_cfg_sections[] = {
+    {"vcard", "Profiles (vCard, XEP-0054) that users publish, stored as given (promise P13)."},
+};
+
+static const struct config_option vcard_cfg_options[] = {
+    /* vcard */
+    {.key = "vcard.max_size", .type = CFG_SIZE, CFG_AS_INT(vcard_max_size),
+     .min = 1 * CFG_KiB, .max = 1 * CFG_MiB, .def = "128KiB",
+     .help = "Largest vCard (with its avatar image) one user can store; a larger one is "
+             "refused with not-acceptable and the old one kept."},
+};
+
+static const struct config_table vcard_cfg = {
+    .sections = vcard_cfg_sections,
+    .n_sections = sizeof vcard_cfg_sections / sizeof vcard_cfg_sections[0],
+    .options = vcard_cfg_options,
+    .n_options = sizeof vcard_cfg_options / sizeof vcard_cfg_options[0],
+};
+
 const struct module mod_vcard = {
     .name = "vcard",
     .id = MOD_ID_vcard,
     .state_size = sizeof(struct vcard_state),
+    .config = &vcard_cfg,
+    .migrations = store_vcard_migrations,
     .iq = vcard_iq,
     .n_iq = sizeof vcard_iq / sizeof vcard_iq[0],
     .features = vcard_features,

@@ -18,6 +18,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "modules/module.h"
+
+/* The server's whole option schema: the core's and every module's. */
+static const struct config_schema *test_schema(void)
+{
+    static struct config_schema s;
+    if (s.n == 0)
+        modules_config_schema(&s);
+    return &s;
+}
 
 #define assert_contains(hay, needle) \
     do { \
@@ -31,7 +41,7 @@ static const char minimal[] = "server:\n  domains: [example.org]\n";
 /* Loads text as "t.yaml"; returns the result, *err kept for the caller. */
 static int load(struct config *c, const char *text, char **err)
 {
-    return config_load_buffer(c, "t.yaml", text, strlen(text), err);
+    return config_load_buffer(c, test_schema(), "t.yaml", text, strlen(text), err);
 }
 
 /* Expects text to fail with a message containing every needle. */
@@ -62,16 +72,16 @@ static void test_table_is_sane(void **state)
 {
     (void)state;
     size_t last_section = 0;
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0; i < config_schema_noptions(test_schema()); i++) {
+        const struct config_option *o = config_schema_option(test_schema(), i);
         const char *dot = strchr(o->key, '.');
         assert_non_null(dot);
         size_t s = 0;
-        while (s < config_sections_count &&
-               (strlen(config_sections[s].name) != (size_t)(dot - o->key) ||
-                strncmp(config_sections[s].name, o->key, (size_t)(dot - o->key)) != 0))
+        while (s < config_schema_nsections(test_schema()) &&
+               (strlen(config_schema_section(test_schema(), s)->name) != (size_t)(dot - o->key) ||
+                strncmp(config_schema_section(test_schema(), s)->name, o->key, (size_t)(dot - o->key)) != 0))
             s++;
-        if (s == config_sections_count)
+        if (s == config_schema_nsections(test_schema()))
             fail_msg("option %s has no section", o->key);
         /* Grouped by section, sections in table order. */
         assert_true(s >= last_section);
@@ -84,7 +94,7 @@ static void test_table_is_sane(void **state)
         if (o->type == CFG_ENUM)
             assert_non_null(o->choices);
         for (size_t j = 0; j < i; j++)
-            if (strcmp(config_options[j].key, o->key) == 0)
+            if (strcmp(config_schema_option(test_schema(), j)->key, o->key) == 0)
                 fail_msg("option %s twice", o->key);
     }
 }
@@ -93,7 +103,7 @@ static void test_defaults(void **state)
 {
     (void)state;
     struct config c;
-    config_defaults(&c);
+    config_defaults(&c, test_schema());
     assert_int_equal(c.domains.n, 0);
     assert_int_equal(c.admins.n, 0);
     assert_string_equal(c.data_dir, "data");
@@ -274,7 +284,7 @@ static void test_component_secrets(void **state)
     assert_string_equal(c.component_secrets.items[0], "bot.example.org sixteen chars ok");
     assert_string_equal(c.component_secrets.items[1], "fa\xc3\x9f.example 0123456789abcdef0123");
     config_free(&c);
-    config_defaults(&c);
+    config_defaults(&c, test_schema());
     assert_int_equal(c.component_port, 0); /* off by default */
     assert_int_equal(c.component_secrets.n, 0);
     config_free(&c);
@@ -457,12 +467,12 @@ static void test_bytes_that_are_not_text(void **state)
     static const char hang[] = "%\x84";
     struct config c;
     char *err = NULL;
-    assert_int_equal(config_load_buffer(&c, "t.yaml", hang, 2, &err), -EINVAL);
+    assert_int_equal(config_load_buffer(&c, test_schema(), "t.yaml", hang, 2, &err), -EINVAL);
     assert_contains(err, "t.yaml:1:2: byte 0x84 is not text; allowed: UTF-8 text");
     free(err);
     static const char nul[] = "server:\n  domains: [a.example]\n\0";
     err = NULL;
-    assert_int_equal(config_load_buffer(&c, "t.yaml", nul, sizeof nul - 1, &err), -EINVAL);
+    assert_int_equal(config_load_buffer(&c, test_schema(), "t.yaml", nul, sizeof nul - 1, &err), -EINVAL);
     assert_contains(err, "t.yaml:3:1: byte 0x00 is not text");
     free(err);
     /* "? r:<TAB>:" crashed libfyaml 0.7.12 (found by fuzz_config). */
@@ -510,10 +520,10 @@ static void test_sizes_and_durations(void **state)
         if (load(&c, text, &err) != 0)
             fail_msg("%s: %s", ok[i].value, err);
         const struct config_option *o = NULL;
-        for (size_t j = 0; j < config_options_count; j++)
-            if (strcmp(config_options[j].key + strlen("limits."), ok[i].key) == 0 &&
-                strncmp(config_options[j].key, "limits.", 7) == 0)
-                o = &config_options[j];
+        for (size_t j = 0; j < config_schema_noptions(test_schema()); j++)
+            if (strcmp(config_schema_option(test_schema(), j)->key + strlen("limits."), ok[i].key) == 0 &&
+                strncmp(config_schema_option(test_schema(), j)->key, "limits.", 7) == 0)
+                o = config_schema_option(test_schema(), j);
         assert_non_null(o);
         uint64_t got = 0;
         if (o->size == 8)
@@ -551,13 +561,13 @@ static void test_write_default_round_trip(void **state)
     make_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/taube.yaml", dir);
     struct config_init_opts io = {.domain = "Example.org", .c2s_port = 15222, .https_port = 15443};
-    assert_int_equal(config_write_default(path, &io), 0);
+    assert_int_equal(config_write_default(path, test_schema(), &io), 0);
     struct config c, d;
     char *err = NULL;
-    int r = config_load(&c, path, &err);
+    int r = config_load(&c, test_schema(), path, &err);
     if (r != 0)
         fail_msg("load: %d %s", r, err ? err : "");
-    config_defaults(&d);
+    config_defaults(&d, test_schema());
     assert_int_equal(c.domains.n, 1);
     assert_string_equal(c.domains.items[0], "example.org");
     assert_int_equal(c.c2s_port, 15222);
@@ -568,12 +578,12 @@ static void test_write_default_round_trip(void **state)
     assert_string_equal(c.path, path);
     assert_string_equal(c.dir, dir);
     /* Every option: the file's value is the default (paths resolved). */
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0; i < config_schema_noptions(test_schema()); i++) {
+        const struct config_option *o = config_schema_option(test_schema(), i);
         const char *k = o->key;
         if (!strcmp(k, "server.domains") || !strcmp(k, "c2s.port") || !strcmp(k, "http.port"))
             continue;
-        const char *pc = (char *)&c + o->offset, *pd = (char *)&d + o->offset;
+        const char *pc = config_value(&c, o), *pd = config_value(&d, o);
         if (o->type == CFG_PATH) {
             char want[256];
             snprintf(want, sizeof want, "%s/%s", dir, *(char *const *)pd);
@@ -603,7 +613,7 @@ static void test_write_default_refuses(void **state)
     snprintf(path, sizeof path, "%s/taube.yaml", dir);
     write_file(path, "keep me\n");
     struct config_init_opts io = {.domain = "example.org"};
-    assert_int_equal(config_write_default(path, &io), -EEXIST);
+    assert_int_equal(config_write_default(path, test_schema(), &io), -EEXIST);
     char got[32] = {0};
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -612,10 +622,10 @@ static void test_write_default_refuses(void **state)
     assert_string_equal(got, "keep me\n");
     unlink(path);
     io.domain = "not a domain";
-    assert_int_equal(config_write_default(path, &io), -EINVAL);
+    assert_int_equal(config_write_default(path, test_schema(), &io), -EINVAL);
     io.domain = "example.org";
     io.s2s_port = 70000;
-    assert_int_equal(config_write_default(path, &io), -EINVAL);
+    assert_int_equal(config_write_default(path, test_schema(), &io), -EINVAL);
     assert_int_equal(access(path, F_OK), -1);
     rmdir(dir);
 }
@@ -635,7 +645,7 @@ static void test_relative_paths(void **state)
     assert_int_equal(chdir(dir), 0);
     struct config c;
     char *err = NULL;
-    int r = config_load(&c, "etc/taube.yaml", &err);
+    int r = config_load(&c, test_schema(), "etc/taube.yaml", &err);
     assert_int_equal(chdir(cwd), 0);
     free(cwd);
     if (r != 0)
@@ -669,13 +679,13 @@ static void test_default_path_too_long(void **state)
     write_file(path, minimal);
     struct config c;
     char *err = NULL;
-    assert_int_equal(config_load(&c, path, &err), -EINVAL);
+    assert_int_equal(config_load(&c, test_schema(), path, &err), -EINVAL);
     assert_contains(err, "key 'server.control_socket': the default, resolved,");
     assert_contains(err, "allowed: a path of at most 107 bytes");
     free(err);
     write_file(path, "server:\n  domains: [a.example]\n  control_socket: /run/taube.sock\n");
     err = NULL;
-    assert_int_equal(config_load(&c, path, &err), 0);
+    assert_int_equal(config_load(&c, test_schema(), path, &err), 0);
     assert_string_equal(c.control_socket, "/run/taube.sock");
     config_free(&c);
     unlink(path);
@@ -688,11 +698,11 @@ static void test_load_file_errors(void **state)
     (void)state;
     struct config c;
     char *err = NULL;
-    assert_int_equal(config_load(&c, "/nonexistent/taube.yaml", &err), -ENOENT);
+    assert_int_equal(config_load(&c, test_schema(), "/nonexistent/taube.yaml", &err), -ENOENT);
     assert_contains(err, "/nonexistent/taube.yaml: cannot read");
     free(err);
     err = NULL;
-    assert_int_equal(config_load(&c, "/tmp", &err), -EINVAL);
+    assert_int_equal(config_load(&c, test_schema(), "/tmp", &err), -EINVAL);
     assert_contains(err, "not a regular file");
     free(err);
 
@@ -701,7 +711,7 @@ static void test_load_file_errors(void **state)
     snprintf(path, sizeof path, "%s/bad.yaml", dir);
     write_file(path, "server:\n  domains: [a.example]\nc2s:\n  port: 99999\n");
     err = NULL;
-    assert_int_equal(config_load(&c, path, &err), -EINVAL);
+    assert_int_equal(config_load(&c, test_schema(), path, &err), -EINVAL);
     char want[200];
     snprintf(want, sizeof want, "%s:4:9: key 'c2s.port'", path);
     assert_contains(err, want);
@@ -711,7 +721,7 @@ static void test_load_file_errors(void **state)
                      "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
                      "aaaaaaaaaaaaaaaa.sock\n");
     err = NULL;
-    assert_int_equal(config_load(&c, path, &err), -EINVAL);
+    assert_int_equal(config_load(&c, test_schema(), path, &err), -EINVAL);
     assert_contains(err, "key 'server.control_socket'");
     assert_contains(err, "allowed: a path of at most 107 bytes");
     free(err);
@@ -726,16 +736,16 @@ static void test_reference(void **state)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    config_print_reference(f);
+    config_print_reference(f, test_schema());
     assert_int_equal(fclose(f), 0);
-    for (size_t i = 0; i < config_options_count; i++) {
+    for (size_t i = 0; i < config_schema_noptions(test_schema()); i++) {
         char cell[128];
-        snprintf(cell, sizeof cell, "| `%s` |", config_options[i].key);
+        snprintf(cell, sizeof cell, "| `%s` |", config_schema_option(test_schema(), i)->key);
         assert_contains(text, cell);
     }
-    for (size_t i = 0; i < config_sections_count; i++) {
+    for (size_t i = 0; i < config_schema_nsections(test_schema()); i++) {
         char head[64];
-        snprintf(head, sizeof head, "## `%s`", config_sections[i].name);
+        snprintf(head, sizeof head, "## `%s`", config_schema_section(test_schema(), i)->name);
         assert_contains(text, head);
     }
     assert_contains(text, "| `c2s.port` | integer | `5222` | 0 to 65535 |");
@@ -743,10 +753,45 @@ static void test_reference(void **state)
     free(text);
 }
 
+/* A module's options in a block of its own (config_block) load, default
+ * and free like those in struct config. */
+static void test_module_block(void **state)
+{
+    (void)state;
+    const struct config_option *o = NULL;
+    const struct config_table *t = NULL;
+    for (size_t i = 0; i < test_schema()->n; i++)
+        for (size_t j = 0; j < test_schema()->t[i]->n_options; j++)
+            if (strcmp(test_schema()->t[i]->options[j].key, "blocking.max_items") == 0) {
+                t = test_schema()->t[i];
+                o = &t->options[j];
+            }
+    assert_non_null(o);
+    assert_true(t->block_size > 0);
+    struct config c;
+    char *err = NULL;
+    char text[128];
+    snprintf(text, sizeof text, "%sblocking:\n  max_items: 5\n", minimal);
+    if (load(&c, text, &err) != 0)
+        fail_msg("%s", err);
+    const char *block = config_block(&c, t);
+    assert_non_null(block);
+    assert_ptr_equal(config_value(&c, o), block + o->offset);
+    assert_int_equal(*(const unsigned *)config_value(&c, o), 5);
+    assert_null(config_block(&c, &config_core_table)); /* its values are in struct config */
+    config_free(&c);
+    config_defaults(&c, test_schema());
+    assert_int_equal(*(const unsigned *)config_value(&c, o), 1000);
+    config_free(&c);
+    EXPECT_ERROR("server:\n  domains: [example.org]\nblocking:\n  max_items: 0\n",
+                 "t.yaml:4:14: key 'blocking.max_items'", "allowed: 1 to 100000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_is_sane),
+        cmocka_unit_test(test_module_block),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_log_levels_match_log_h),
         cmocka_unit_test(test_minimal_file),

@@ -8,6 +8,15 @@
 #include "store/reports.h"
 #include "store_fixture.h"
 
+/* The server's whole option schema: the core's and every module's. */
+static const struct config_schema *test_schema(void)
+{
+    static struct config_schema s;
+    if (s.n == 0)
+        modules_config_schema(&s);
+    return &s;
+}
+
 #define D "example.org"
 #define T0 1700000000LL
 #define DAY 86400LL
@@ -174,7 +183,7 @@ static void test_data_contract(void **state)
 {
     struct fixture *f = *state;
     struct config cfg;
-    config_defaults(&cfg);
+    config_defaults(&cfg, test_schema());
     struct data_ctx d = {f->s, &cfg, T0 + 200 * DAY, NULL, NULL};
     struct report_new r = {.jid = "x@evil.example",
                            .jid_bare = "x@evil.example",

@@ -10,6 +10,16 @@
 #include "store/offline.h"
 #include "store/retention.h"
 #include "store_fixture.h"
+#include "modules/module.h"
+
+/* The server's whole option schema: the core's and every module's. */
+static const struct config_schema *test_schema(void)
+{
+    static struct config_schema s;
+    if (s.n == 0)
+        modules_config_schema(&s);
+    return &s;
+}
 
 #define DAY 86400LL
 #define T0 2000000000LL /* "now" in these tests: May 2033 */
@@ -145,7 +155,7 @@ static void test_store_warnings(void **state)
 static struct config test_config(void)
 {
     struct config c;
-    config_defaults(&c);
+    config_defaults(&c, test_schema());
     assert_int_equal(c.retention_inactive_after, 365 * DAY);
     assert_int_equal(c.retention_warn_before, 30 * DAY);
     return c;
@@ -280,7 +290,7 @@ static void test_config_bounds(void **state)
                                     "retention:\n  inactive_after: 100d\n";
     struct config c;
     char *err = NULL;
-    assert_int_equal(config_load_buffer(&c, "/tmp/t.yaml", too_short, sizeof too_short - 1, &err),
+    assert_int_equal(config_load_buffer(&c, test_schema(), "/tmp/t.yaml", too_short, sizeof too_short - 1, &err),
                      -EINVAL);
     assert_non_null(err);
     assert_non_null(strstr(err, "key 'retention.inactive_after'"));
@@ -290,7 +300,7 @@ static void test_config_bounds(void **state)
     static const char good[] = "server:\n  domains: [example.org]\n"
                                "retention:\n  inactive_after: 200d\n  warn_before: 14d\n";
     err = NULL;
-    assert_int_equal(config_load_buffer(&c, "/tmp/t.yaml", good, sizeof good - 1, &err), 0);
+    assert_int_equal(config_load_buffer(&c, test_schema(), "/tmp/t.yaml", good, sizeof good - 1, &err), 0);
     assert_int_equal(c.retention_inactive_after, 200 * DAY);
     assert_int_equal(c.retention_warn_before, 14 * DAY);
     config_free(&c);
