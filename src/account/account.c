@@ -20,14 +20,13 @@ int account_exists_live(struct server *srv, const char *domain, const char *user
     return srv->store ? store_account_exists_sync(srv->store, domain, user) : 1;
 }
 
-size_t account_kick(struct server *srv, const char *domain, const char *user,
-                    enum stream_cond cond, const char *text)
+size_t account_kick(struct server *srv, const char *domain, const char *user, enum stream_cond cond,
+                    const char *text)
 {
     return router_kick_account(srv->router, domain, user, cond, text);
 }
 
-int account_suspend(struct server *srv, const char *domain, const char *user,
-                    const char *reason)
+int account_suspend(struct server *srv, const char *domain, const char *user, const char *reason)
 {
     /* Stored first: a login racing with the kick must already fail. */
     int rc = store_account_set_suspended_sync(srv->store, domain, user, true, reason);
@@ -64,9 +63,8 @@ int account_delete(const struct data_ctx *d, const char *domain, const char *use
     int rc = account_exists(d, domain, user);
     if (rc <= 0)
         return rc == 0 ? -ENOENT : rc;
-    size_t n = d->srv ? account_kick(d->srv, domain, user, STREAM_NOT_AUTHORIZED,
-                                     "Account deleted")
-                      : 0;
+    size_t n =
+        d->srv ? account_kick(d->srv, domain, user, STREAM_NOT_AUTHORIZED, "Account deleted") : 0;
     rc = erase_all(d, domain, user);
     if (rc == 0)
         rc = store_account_delete_sync(d->store, domain, user);
@@ -92,8 +90,7 @@ int account_describe(const struct data_ctx *d, const char *domain, const char *u
     return 0;
 }
 
-int account_export(const struct data_ctx *d, const char *domain, const char *user,
-                   struct buf *out)
+int account_export(const struct data_ctx *d, const char *domain, const char *user, struct buf *out)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && d->parts && i < d->parts->n; i++) {

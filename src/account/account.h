@@ -62,7 +62,6 @@ struct data_fact {
 /* Receives one fact; returns 0 or -errno (which describe passes on). */
 typedef int (*data_fact_fn)(void *ud, const struct data_fact *f);
 
-
 /* What the data contract functions get: no server needed, so taubectl can
  * call them with only the store open. */
 struct data_ctx {
@@ -77,9 +76,10 @@ struct data_ctx {
  * function promises). A NULL function: the part keeps nothing of that. */
 struct data_contract {
     const char *name;
-    int (*describe)(const struct data_ctx *d, const char *domain, const char *user,
-                    data_fact_fn fn, void *ud);
-    int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, data_fact_fn fn,
+                    void *ud);
+    int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user,
+                      struct buf *out);
     int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
     int (*sweep)(const struct data_ctx *d);
 };
@@ -99,14 +99,13 @@ int account_exists_live(struct server *srv, const char *domain, const char *user
 
 /* Ends every stream of the account — bound, or still authenticating —
  * with the stream error cond and text (NULL: none). How many. */
-size_t account_kick(struct server *srv, const char *domain, const char *user,
-                    enum stream_cond cond, const char *text);
+size_t account_kick(struct server *srv, const char *domain, const char *user, enum stream_cond cond,
+                    const char *text);
 /* Marks the account suspended with reason (kept for `user show`), then
  * ends its streams with <policy-violation/> "Account suspended". Its data
  * is kept; logins fail with <account-disabled/>. 0, -ENOENT, -EINVAL (the
  * reason is over STORE_REASON_MAX bytes or not UTF-8) or -errno. */
-int account_suspend(struct server *srv, const char *domain, const char *user,
-                    const char *reason);
+int account_suspend(struct server *srv, const char *domain, const char *user, const char *reason);
 /* Lifts a suspension. 0, -ENOENT or -errno. */
 int account_unsuspend(struct server *srv, const char *domain, const char *user);
 
@@ -127,8 +126,7 @@ int account_describe(const struct data_ctx *d, const char *domain, const char *u
  * part's data on a line of its own: the children of the XEP-0227 <user/>
  * element, which the caller writes (modules/pie.c). 0 or -errno (-ENOBUFS:
  * out's limit, not logged); out may hold a part of it on failure. */
-int account_export(const struct data_ctx *d, const char *domain, const char *user,
-                   struct buf *out);
+int account_export(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
 
 /* Runs every part's sweep but the one named except (NULL: none) — data
  * past its retention period, at d->now; a failing part does not stop the

@@ -78,7 +78,10 @@ void router_free(struct router *r)
     free(r);
 }
 
-void router_set_hooks(struct router *r, const struct router_hooks *h) { r->hooks = h ? h : &no_hooks; }
+void router_set_hooks(struct router *r, const struct router_hooks *h)
+{
+    r->hooks = h ? h : &no_hooks;
+}
 
 int router_set_slots(struct router *r, const size_t *sizes, size_t n)
 {
@@ -249,12 +252,9 @@ static enum route_kind domain_kind(struct router *r, const char *domain, struct 
 {
     *host = hosts_find(r->srv->hosts, domain);
     switch (*host ? host_kind(*host) : HOST_REMOTE) {
-    case HOST_LOCAL:
-        return ROUTE_SERVER;
-    case HOST_COMPONENT:
-        return ROUTE_COMPONENT;
-    default:
-        return ROUTE_REMOTE;
+    case HOST_LOCAL: return ROUTE_SERVER;
+    case HOST_COMPONENT: return ROUTE_COMPONENT;
+    default: return ROUTE_REMOTE;
     }
 }
 
@@ -463,9 +463,7 @@ void router_deliver_bare(struct hook_ctx *hc)
     if (jid_format(hc->to, true, bare, sizeof bare) >= sizeof bare)
         return;
     switch (hc->kind) {
-    case STANZA_MESSAGE:
-        message_to_bare(hc, bare);
-        break;
+    case STANZA_MESSAGE: message_to_bare(hc, bare); break;
     case STANZA_PRESENCE:
         /* Subscriptions and probes belong to the presence module (its
          * inbound hook); other presence reaches every available resource
@@ -476,8 +474,7 @@ void router_deliver_bare(struct hook_ctx *hc)
         if (is_iq_request(hc->st))
             dispatch_iq(hc, IQ_TO_ACCOUNT);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -493,23 +490,17 @@ static void to_missing_resource(struct hook_ctx *hc)
     switch (hc->kind) {
     case STANZA_MESSAGE:
         switch (message_type(st)) {
-        case MT_CHAT:
-            router_deliver_bare(hc);
-            break;
+        case MT_CHAT: router_deliver_bare(hc); break;
         case MT_NORMAL:
-        case MT_GROUPCHAT:
-            router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
-            break;
-        default:
-            break; /* headline, error */
+        case MT_GROUPCHAT: router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL); break;
+        default: break; /* headline, error */
         }
         break;
     case STANZA_IQ:
         if (is_iq_request(st))
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
         break;
-    default:
-        break; /* presence to a gone resource is dropped */
+    default: break; /* presence to a gone resource is dropped */
     }
 }
 
@@ -521,8 +512,7 @@ static void to_missing_account(struct server *srv, struct stanza *st)
     enum stanza_kind k = stanza_kind(st->root);
     if (k == STANZA_IQ && is_iq_request(st))
         router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
-    else if (k == STANZA_MESSAGE && message_type(st) != MT_HEADLINE &&
-             message_type(st) != MT_ERROR)
+    else if (k == STANZA_MESSAGE && message_type(st) != MT_HEADLINE && message_type(st) != MT_ERROR)
         router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
 }
 
@@ -571,17 +561,11 @@ void router_route(struct server *srv, struct stanza *st, const struct jid *from,
             /* Server-to-server comes with the s2s issue. */
             router_error(srv, st, SC_REMOTE_SERVER_NOT_FOUND, NULL);
             break;
-        case ROUTE_SERVER:
-            to_server(&hc);
-            break;
-        case ROUTE_NOBODY:
-            to_missing_account(srv, st);
-            break;
+        case ROUTE_SERVER: to_server(&hc); break;
+        case ROUTE_NOBODY: to_missing_account(srv, st); break;
         case ROUTE_SESSION:
         case ROUTE_SESSIONS:
-        case ROUTE_ACCOUNT:
-            to_account(&hc);
-            break;
+        case ROUTE_ACCOUNT: to_account(&hc); break;
         }
     }
     jid_free(&own);

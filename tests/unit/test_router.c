@@ -126,10 +126,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void parse(struct jid *j, const char *s)
-{
-    assert_int_equal(jid_parse(j, s, strlen(s)), 0);
-}
+static void parse(struct jid *j, const char *s) { assert_int_equal(jid_parse(j, s, strlen(s)), 0); }
 
 /* A bound session for full with the given presence. */
 static struct session *online(const char *full, bool available, int priority)
@@ -232,10 +229,7 @@ static void alice_four_ways(void)
     online("alice@" DOM "/away", false, 9); /* no initial presence */
 }
 
-static bool logged(const char *entry)
-{
-    return strstr(seen.log, entry) != NULL;
-}
+static bool logged(const char *entry) { return strstr(seen.log, entry) != NULL; }
 
 /* §8.5.2.1.1: chat and normal to the highest non-negative priority (each
  * resource that has it); never to a negative or unavailable one. */
