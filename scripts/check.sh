@@ -31,6 +31,7 @@ stage() { # name, make arguments...
     if [ "$rc" -ne 0 ]; then stages_failed+=("$name"); fi
 }
 
+stage layering layering
 # COVERAGE=1 (CI): the plain build is the gcov one, and the line coverage
 # of these tests is printed after them (one e2e run instead of two).
 plain=(BUILD=build)
