@@ -198,10 +198,7 @@ static bool is_blocked(struct blocking *b, const struct jid *acc, const struct j
     return hit;
 }
 
-static struct blocking *state_of(struct server *srv)
-{
-    return module_state(srv, &mod_blocking);
-}
+static struct blocking *state_of(struct server *srv) { return module_state(srv, &mod_blocking); }
 
 bool blocking_is_blocked(struct server *srv, const char *domain, const char *user,
                          const struct jid *peer)

@@ -172,15 +172,12 @@ static int disco_init(struct server *srv, void *state)
     if (rc == 0)
         rc = collect_contacts(ds, srv->cfg);
     if (rc == 0)
-        rc = caps_ver_sha1(&ds->id, 1, ds->features, ds->nfeatures, &ds->form, ds->nforms,
-                           ds->ver);
+        rc = caps_ver_sha1(&ds->id, 1, ds->features, ds->nfeatures, &ds->form, ds->nforms, ds->ver);
     if (rc < 0)
         return rc;
     snprintf(ds->node_ver, sizeof ds->node_ver, "%s#%s", CAPS_NODE, ds->ver);
     return 0;
 }
-
-
 
 static int disco_stream_features(struct server *srv, void *state, struct buf *out)
 {

@@ -81,7 +81,6 @@ enum session_event {
     SESSION_CLOSING,     /* about to be unregistered; still routable */
 };
 
-
 /* ---- descriptor v2: the parts below are declared in the descriptor and
  * merged by the registry (docs/architecture.md, "Adding a storage-backed
  * feature"). ---- */
