@@ -1121,6 +1121,8 @@ static void check_required(struct load *ld)
 static void check_component_domains(struct load *ld)
 {
     const struct config_option *o = option_by_key(&ld->c->schema, "component.secrets");
+    if (!o) /* core options are always in the schema; a test schema may lack them */
+        return;
     const struct strlist *sec = field(ld->c, o), *dom = &ld->c->domains;
     for (size_t i = 0; i < sec->n; i++)
         for (size_t j = 0; j < dom->n; j++) {
@@ -1140,10 +1142,12 @@ static void check_ports(struct load *ld)
     const size_t n = sizeof keys / sizeof keys[0];
     for (size_t j = 1; j < n; j++) {
         const struct config_option *b = option_by_key(&ld->c->schema, keys[j]);
+        if (!b)
+            continue;
         int pb = *(const int *)field(ld->c, b);
         for (size_t i = 0; i < j && pb != 0; i++) {
             const struct config_option *a = option_by_key(&ld->c->schema, keys[i]);
-            if (*(const int *)field(ld->c, a) != pb)
+            if (!a || *(const int *)field(ld->c, a) != pb)
                 continue;
             const struct fy_mark *m = &ld->where[option_index(&ld->c->schema, b)];
             if (m->line < 0)
