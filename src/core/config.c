@@ -1149,10 +1149,11 @@ static void check_ports(struct load *ld)
             const struct config_option *a = option_by_key(&ld->c->schema, keys[i]);
             if (!a || *(const int *)field(ld->c, a) != pb)
                 continue;
-            const struct fy_mark *m = &ld->where[option_index(&ld->c->schema, b)];
-            if (m->line < 0)
-                m = &ld->where[option_index(&ld->c->schema, a)];
-            report_at(ld, m,
+            /* The mark is copied: the position of b if the file sets it, else a's. */
+            struct fy_mark m = ld->where[option_index(&ld->c->schema, b)];
+            if (m.line < 0)
+                m = ld->where[option_index(&ld->c->schema, a)];
+            report_at(ld, &m,
                       "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or "
                       "0 (off)",
                       b->key, pb, a->key);
