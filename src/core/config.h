@@ -58,8 +58,8 @@ struct config {
                                * (the listener sets IPV6_V6ONLY on "::") */
     int c2s_port;             /* c2s.port 5222, 0 = off */
     int c2s_tls_port;         /* c2s.tls_port 5223 (XEP-0368), 0 = off */
-    int s2s_port;             /* s2s.port 5269, 0 = off */
-    int https_port;           /* http.port 5443, 0 = off */
+    int s2s_port;             /* s2s.port 0: not served yet (config_warn_unserved) */
+    int https_port;           /* http.port 0: not served yet (config_warn_unserved) */
 
     /* tls */
     char *tls_ciphers;        /* tls.ciphers: TLS 1.2 cipher list */
@@ -69,10 +69,10 @@ struct config {
     uint64_t max_stanza_size;   /* limits.max_stanza_size 262144 bytes */
     unsigned max_depth;         /* limits.max_depth 32 */
     unsigned max_attrs;         /* limits.max_attributes 64 */
-    unsigned auth_timeout;      /* limits.auth_timeout 30 s (unauthenticated streams) */
-    unsigned tls_timeout;       /* limits.tls_timeout 10 s (streams not yet encrypted) */
-    unsigned idle_timeout;      /* limits.idle_timeout 300 s: then ping; no answer in 60 s drops */
-    unsigned ping_timeout;      /* limits.ping_timeout 60 s */
+    unsigned auth_timeout_ms;   /* limits.auth_timeout 30 s (unauthenticated streams) */
+    unsigned tls_timeout_ms;    /* limits.tls_timeout 10 s (streams not yet encrypted) */
+    unsigned idle_timeout_ms;   /* limits.idle_timeout 300 s: then ping; no answer in 60 s drops */
+    unsigned ping_timeout_ms;   /* limits.ping_timeout 60 s */
     unsigned keepalive_interval;/* limits.keepalive_interval 120 s: whitespace when idle */
     uint64_t read_rate;         /* limits.read_rate 65536 bytes/s per connection */
     uint64_t read_burst;        /* limits.read_burst 1048576 bytes */
@@ -80,7 +80,7 @@ struct config {
     unsigned max_connections;   /* limits.max_connections 10000 */
     unsigned max_unauth_per_addr; /* limits.max_unauthenticated_per_address 20 */
     uint64_t send_queue_max;    /* limits.send_queue_max 1048576 bytes */
-    unsigned congestion_timeout;/* limits.congestion_timeout 5 s */
+    unsigned congestion_timeout_ms; /* limits.congestion_timeout 5 s */
     uint64_t send_queue_total;  /* limits.send_queue_total 256 MiB, all connections */
     unsigned max_sessions_per_account; /* limits.max_sessions_per_account 10 */
 
@@ -132,6 +132,12 @@ struct config {
     unsigned registration_max_attempts;/* registration.max_attempts_per_hour 10 per address */
     unsigned registration_tracked_addresses; /* registration.tracked_addresses 4096 */
 
+    /* external components (XEP-0114, net/component.c) */
+    int component_port;                /* component.port 0 = off */
+    struct strlist component_interface;/* component.interface ["127.0.0.1"] */
+    struct strlist component_secrets;  /* component.secrets: items "DOMAIN SECRET", the
+                                        * domain normalised like server.domains */
+
     /* inactivity retention (promises P11, P12) */
     unsigned retention_inactive_after; /* retention.inactive_after 365d (182d..366d) */
     unsigned retention_warn_before;    /* retention.warn_before 30d (1d..90d) */
@@ -158,6 +164,13 @@ int config_load_buffer(struct config *c, const struct config_schema *s, const ch
 void config_defaults(struct config *c, const struct config_schema *s);
 /* Frees everything c owns and zeroes it. */
 void config_free(struct config *c);
+/* Settings that do nothing: options the file may set before their
+ * feature exists (s2s.port, http.port: one warning line to f for each
+ * one set to other than 0, saying that nothing listens there yet), and
+ * component.secrets without component.port. Returns how many lines.
+ * taube --check and start-up call it, so an operator does not believe
+ * federation, web clients or components work. */
+size_t config_warn_unserved(const struct config *c, FILE *f);
 
 /* Writes the default config with every option, its default and a comment,
  * with the given overrides; used by `taubectl init`. 0 or -errno:
@@ -189,6 +202,7 @@ enum config_type {
     CFG_INT,      /* decimal integer, min..max */
     CFG_SIZE,     /* bytes: 262144, 256KiB, 50MB, 1GiB; min..max */
     CFG_DURATION, /* seconds: 30, 30s, 5m, 2h, 7d, 2w; min..max */
+    CFG_MILLIS,   /* milliseconds: 30 (seconds), 500ms, 30s, 5m, 2h, 1d; min..max */
     CFG_STRING,   /* max = longest length; choices: if set, one of them */
     CFG_ENUM,     /* one of choices, stored as its index (an int) */
     CFG_PATH,     /* resolved against the file's directory; max = longest */
@@ -196,6 +210,8 @@ enum config_type {
     CFG_DOMAINS,  /* list of domain names; min..max items */
     CFG_JIDS,     /* list of bare JIDs local@domain; min..max items */
     CFG_ADDRS,    /* list of IPv4/IPv6 addresses; min..max items */
+    CFG_SECRETS,  /* mapping of domain: shared secret, stored as a list of
+                   * "DOMAIN SECRET"; min..max entries */
 };
 
 struct config_option {

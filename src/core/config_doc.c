@@ -50,12 +50,21 @@ static void put_value(FILE *f, const struct config_option *o, const char *domain
 {
     struct { const char *key; int port; } ports[] = {
         {"c2s.port", io->c2s_port}, {"c2s.tls_port", io->c2s_tls_port},
-        {"s2s.port", io->s2s_port}, {"http.port", io->https_port},
     };
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
         if (strcmp(o->key, ports[i].key) == 0 && ports[i].port)
             return (void)fprintf(f, "%d", ports[i].port);
-    if (strcmp(o->key, "server.domains") == 0) {
+    /* Nothing listens on these yet: the file must not say they work. A
+     * port asked for is kept as a comment, for the version that does. */
+    struct { const char *key; int port; } later[] = {
+        {"s2s.port", io->s2s_port}, {"http.port", io->https_port},
+    };
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (strcmp(o->key, later[i].key) == 0 && later[i].port)
+            return (void)fprintf(f, "0  # %d when a version of Taube serves it", later[i].port);
+    if (o->type == CFG_SECRETS) {
+        fputs("{}", f);
+    } else if (strcmp(o->key, "server.domains") == 0) {
         fputc('[', f);
         put_quoted(f, domain);
         fputc(']', f);
@@ -151,6 +160,8 @@ static void put_default_cell(FILE *f, const struct config_option *o)
         return (void)fprintf(f, "`%s`", o->def);
     if (o->min > 0 && !o->def_list)
         return (void)fputs("(required)", f);
+    if (o->type == CFG_SECRETS)
+        return (void)fputs("`{}`", f);
     fputs("`[", f);
     for (size_t i = 0; o->def_list && o->def_list[i]; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", o->def_list[i]);

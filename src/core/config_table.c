@@ -21,20 +21,27 @@
 #define MINUTE CFG_MINUTE
 #define HOUR CFG_HOUR
 #define DAY CFG_DAY
+#define SEC_MS 1000LL /* CFG_MILLIS bounds are in milliseconds */
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const store_backends[] = {"sqlite", NULL};
 static const char *const listen_all[] = {"0.0.0.0", "::", NULL};
+static const char *const loopback[] = {"127.0.0.1", NULL};
 
 static const struct config_section core_sections[] = {
     {"server", "Which domains this server hosts, who administers it, and where it keeps its files."},
     {"log", "What the server logs. By default only warnings and errors, which never name a user or an address (promise P14)."},
     {"network", "Where the listeners bind."},
     {"c2s", "Client-to-server connections."},
-    {"s2s", "Server-to-server connections."},
-    {"http", "The HTTPS listener (file upload, BOSH/WebSocket)."},
+    {"s2s", "Server-to-server connections (federation): not served by this version yet."},
+    {"http", "The HTTPS listener (file upload, BOSH/WebSocket): not served by this version yet."},
+    {"component", "External components (XEP-0114): bridges, bots, gateways and push app "
+                  "servers that connect to the server and serve a domain of their own. The "
+                  "protocol has no TLS: bind it to localhost (the default) or a private "
+                  "network, never to the Internet."},
     {"tls", "TLS settings shared by every listener. TLS is mandatory (promise P15)."},
-    {"limits", "Limits that keep one client from degrading the service for others (promise P23)."},
+    {"limits", "Limits that keep one client from degrading the service for others (promise P23). "
+               "The time-outs are checked once a second, so one acts up to a second after it is due."},
     {"store", "Where accounts, rosters, archives and the rest are stored."},
     {"auth", "Password storage (promise P4: only salted SCRAM keys are stored)."},
 };
@@ -75,12 +82,35 @@ static const struct config_option core_options[] = {
      .help = "Port for client connections with direct TLS (XEP-0368); 0 turns it off."},
 
     /* s2s */
-    {.key = "s2s.port", .type = CFG_INT, AS_INT(s2s_port), .min = 0, .max = 65535, .def = "5269",
-     .help = "Port for connections from other servers; 0 turns federation off."},
+    {.key = "s2s.port", .type = CFG_INT, AS_INT(s2s_port), .min = 0, .max = 65535, .def = "0",
+     .help = "Port for connections from other servers (5269 is the standard one). This "
+             "version does not serve federation yet: nothing listens on it, and any value "
+             "but 0 makes `taube --check` and start-up warn."},
 
     /* http */
-    {.key = "http.port", .type = CFG_INT, AS_INT(https_port), .min = 0, .max = 65535, .def = "5443",
-     .help = "Port of the HTTPS listener; 0 turns it off."},
+    {.key = "http.port", .type = CFG_INT, AS_INT(https_port), .min = 0, .max = 65535, .def = "0",
+     .help = "Port of the HTTPS listener (file upload, BOSH, WebSocket; 5443 is usual). This "
+             "version does not serve HTTP yet: nothing listens on it, and any value but 0 "
+             "makes `taube --check` and start-up warn."},
+
+    /* component */
+    {.key = "component.port", .type = CFG_INT, AS_INT(component_port), .min = 0, .max = 65535,
+     .def = "0",
+     .help = "Port external components connect to (5347 is usual); 0 (the default) turns "
+             "components off."},
+    {.key = "component.interface", .type = CFG_ADDRS, AS_LIST(component_interface), .min = 1,
+     .max = 32, .def_list = loopback,
+     .help = "IP addresses the component port binds to. Components authenticate with a "
+             "shared secret over plain TCP: keep this on the loopback address or a private "
+             "network."},
+    {.key = "component.secrets", .type = CFG_SECRETS, AS_LIST(component_secrets), .min = 0,
+     .max = 100,
+     .help = "The components that may connect: each component's domain and the shared "
+             "secret it authenticates with (the SHA-1 handshake of XEP-0114), e.g. "
+             "`push.example.org: \"output of openssl rand -hex 24\"`. Stanzas to any "
+             "address at that domain go to the component while it is connected; it may send "
+             "from addresses at its domain only. A domain here cannot also be in "
+             "server.domains."},
 
     /* tls */
     {.key = "tls.ciphers", .type = CFG_STRING, AS_STR(tls_ciphers), .max = 4000,
@@ -105,20 +135,20 @@ static const struct config_option core_options[] = {
      .def = "64",
      .help = "Most attributes accepted on one XML element; namespace declarations "
              "(xmlns) count as attributes."},
-    {.key = "limits.auth_timeout", .type = CFG_DURATION, AS_INT(auth_timeout),
-     .min = 5, .max = 10 * MINUTE, .def = "30s",
+    {.key = "limits.auth_timeout", .type = CFG_MILLIS, AS_INT(auth_timeout_ms),
+     .min = 500, .max = 10 * MINUTE * SEC_MS, .def = "30s",
      .help = "Time a connection may take to authenticate before it is closed."},
-    {.key = "limits.tls_timeout", .type = CFG_DURATION, AS_INT(tls_timeout),
-     .min = 2, .max = 10 * MINUTE, .def = "10s",
+    {.key = "limits.tls_timeout", .type = CFG_MILLIS, AS_INT(tls_timeout_ms),
+     .min = 500, .max = 10 * MINUTE * SEC_MS, .def = "10s",
      .help = "Time a connection may take to start and finish TLS (STARTTLS or direct TLS) "
              "before it is closed; shorter than limits.auth_timeout, so that idle sockets "
              "that never speak are dropped early."},
-    {.key = "limits.idle_timeout", .type = CFG_DURATION, AS_INT(idle_timeout),
-     .min = 5, .max = DAY, .def = "5m",
+    {.key = "limits.idle_timeout", .type = CFG_MILLIS, AS_INT(idle_timeout_ms),
+     .min = 500, .max = DAY * SEC_MS, .def = "5m",
      .help = "After this long without traffic the server pings the peer (XEP-0199); "
              "no answer within limits.ping_timeout closes the connection."},
-    {.key = "limits.ping_timeout", .type = CFG_DURATION, AS_INT(ping_timeout),
-     .min = 5, .max = HOUR, .def = "1m",
+    {.key = "limits.ping_timeout", .type = CFG_MILLIS, AS_INT(ping_timeout_ms),
+     .min = 500, .max = HOUR * SEC_MS, .def = "1m",
      .help = "How long the server waits for the answer to its ping before it "
              "closes the connection as dead (connection-timeout)."},
     {.key = "limits.keepalive_interval", .type = CFG_DURATION, AS_INT(keepalive_interval),
@@ -147,8 +177,8 @@ static const struct config_option core_options[] = {
     {.key = "limits.send_queue_max", .type = CFG_SIZE, AS_INT(send_queue_max),
      .min = 64 * KiB, .max = 1 * GiB, .def = "1MiB",
      .help = "Bytes queued for one slow reader before its connection is closed."},
-    {.key = "limits.congestion_timeout", .type = CFG_DURATION, AS_INT(congestion_timeout),
-     .min = 1, .max = 10 * MINUTE, .def = "5s",
+    {.key = "limits.congestion_timeout", .type = CFG_MILLIS,
+     AS_INT(congestion_timeout_ms), .min = 500, .max = 10 * MINUTE * SEC_MS, .def = "5s",
      .help = "How long a connection may stay congested (more than half of "
              "limits.send_queue_max queued, not yet drained to a quarter) before it "
              "is closed with policy-violation. Senders held back by it wait at most "

@@ -26,7 +26,7 @@
 static int cmd_config_doc(struct ctl *ctl);
 
 /* Options that take no value (a flag is present or not). */
-static const char *const flag_options[] = {"force"};
+static const char *const flag_options[] = {"force", "skip-existing"};
 
 static const struct ctl_command commands[] = {
     {"init",
@@ -58,6 +58,15 @@ static const struct ctl_command commands[] = {
     {"user show", "JID",
      "print what is known about an account: created, last login, suspension, registration",
      1, 1, {NULL}, CTL_NEEDS_STORE, cmd_user_show},
+    {"user export", "JID [--out FILE]",
+     "write all of an account's data as XEP-0227 XML (to FILE, created 0600, or stdout)", 1, 1,
+     {"out"}, CTL_NEEDS_STORE, cmd_user_export},
+    {"user report", "JID [--lang en|de]",
+     "print what the server stores about an account and until when (access report, P20)", 1,
+     1, {"lang"}, CTL_NEEDS_STORE, cmd_user_report},
+    {"import", "FILE [--skip-existing]",
+     "create the accounts of a XEP-0227 file with their credentials, rosters, vCards, "
+     "private data and offline messages", 1, 1, {"skip-existing"}, CTL_NEEDS_STORE, cmd_import},
     {"invite create",
      "--for \"NAME <EMAIL>\" [--note TEXT] [--expires 7d] [--uses 1] [--domain DOMAIN]",
      "make a registration code and print it with its xmpp: URI (shown only once)", 0, 0,

@@ -70,14 +70,14 @@ bool adhoc_is_admin(const struct server *srv, const struct jid *from)
     return false;
 }
 
-/* Admin commands only for local admins: a remote server could claim any
- * JID of its own domain, but never one of ours. */
+/* Commands only for local accounts, admin commands only for local
+ * admins: a remote server could claim any JID of its own domain, but
+ * never one of ours. */
 static bool may_run(const struct iq_request *rq, const struct adhoc_command *c)
 {
-    if (!c->admin_only)
-        return true;
-    return rq->origin && server_host(rq->srv, rq->from->domain) &&
-           adhoc_is_admin(rq->srv, rq->from);
+    if (!rq->origin || !rq->from->local || !server_host(rq->srv, rq->from->domain))
+        return false;
+    return !c->admin_only || adhoc_is_admin(rq->srv, rq->from);
 }
 
 /* ---- disco (called from disco.c) ---- */
@@ -369,6 +369,7 @@ static void run_stage(const struct iq_request *rq, struct adhoc_state *st,
         .srv = rq->srv,
         .from = rq->from,
         .domain = rq->to->domain,
+        .lang = xml_attr(rq->st->root, "xml:lang"),
         .stage = s ? s->stage : 0,
         /* XEP-0050 §3.5.1: any form type counts as a submission. */
         .form = s ? xml_child(rq->payload, "x", NS_XDATA) : NULL,

@@ -9,7 +9,7 @@
  * form, notes) and says whether it wants another submission.
  *
  * Commands come from the module descriptors (struct module .commands, in
- * registry order; admin_commands.c is module "admin"): a module adds its
+ * registry order; admin_commands.c is module "admin", member_commands.c module "member"): a module adds its
  * own by declaring them there.
  *
  * Loop thread only.
@@ -38,6 +38,7 @@ struct adhoc_stage {
     struct server *srv;
     const struct jid *from;      /* the requester's full JID */
     const char *domain;          /* the server domain the command was sent to */
+    const char *lang;            /* the request's xml:lang, or NULL */
     unsigned stage;              /* 0: the first request; +1 after each submission */
     const struct xml_node *form; /* submitted jabber:x:data form, or NULL */
     struct stanza *res;          /* the reply being built; borrowed */

@@ -516,22 +516,26 @@ static void blocking_fini(struct server *srv, void *state)
 
 static void count_one(void *ud, const char *jid)
 {
-    (void)ud;
-    (void)jid;
+    *(uint64_t *)ud += strlen(jid);
 }
 
 static int blocking_describe(const struct data_ctx *d, const char *domain, const char *user,
-                             struct buf *out)
+                             data_fact_fn fn, void *ud)
 {
-    int n = store_blocking_list_sync(d->store, domain, user, count_one, NULL);
-    if (n == -ENOENT)
-        return 0;
-    if (n < 0)
-        return n;
-    return buf_printf(out,
-                      "Block list: %d blocked address(es), kept until you unblock them or "
-                      "your account is deleted.\n",
-                      n);
+    uint64_t bytes = 0;
+    int n = store_blocking_list_sync(d->store, domain, user, count_one, &bytes);
+    if (n <= 0)
+        return n == -ENOENT ? 0 : n;
+    struct data_fact f = {
+        .kind = "blocklist",
+        .what = {"The addresses you blocked (XEP-0191).",
+                 "Die Adressen, die Sie blockiert haben (XEP-0191)."},
+        .unit = {"blocked addresses", "blockierte Adressen"},
+        .count = (uint64_t)n,
+        .bytes = bytes,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    return fn(ud, &f);
 }
 
 struct export_ctx {
@@ -556,13 +560,21 @@ static void export_one(void *ud, const char *jid)
 static int blocking_export(const struct data_ctx *d, const char *domain, const char *user,
                            struct buf *out)
 {
+    size_t mark = out->len;
     int rc = buf_append_str(out, "<query xmlns='jabber:iq:privacy'><default name='blocklist'/>"
                                  "<list name='blocklist'>");
     struct export_ctx e = {out, 0, rc};
     int n = rc ? 0 : store_blocking_list_sync(d->store, domain, user, export_one, &e);
     if (n < 0 && n != -ENOENT)
-        return n;
-    return e.err ? e.err : buf_append_str(out, "</list></query>");
+        rc = n;
+    else if (e.err)
+        rc = e.err;
+    else if (n > 0)
+        return buf_append_str(out, "</list></query>");
+    out->len = mark; /* nothing blocked (no empty list), or a failure */
+    if (out->data)
+        out->data[mark] = '\0';
+    return rc;
 }
 
 static int blocking_erase(const struct data_ctx *d, const char *domain, const char *user)

@@ -85,6 +85,35 @@ enum session_event {
     SESSION_CLOSING,     /* about to be unregistered; still routable */
 };
 
+/* One kind of data kept about an account, as describe reports it for
+ * the access report (promise P20): facts, not prose; the report's text
+ * is generated from them (access_report.c) in every language. */
+enum data_lang { DATA_EN, DATA_DE, DATA_NLANG };
+
+/* How long a kind of data is kept. */
+enum data_keep {
+    KEEP_WHILE_ACCOUNT,   /* until the user removes it, or the account goes */
+    KEEP_UNTIL_REPLACED,  /* until the next one replaces it, or the account goes */
+    KEEP_UNTIL_DELIVERED, /* until delivered to the user (offline messages) */
+    KEEP_MAX_AGE,         /* at most keep_secs after it was made */
+    KEEP_INACTIVITY,      /* the account itself: until deleted, or keep_secs unused */
+};
+
+struct data_fact {
+    const char *kind;              /* stable key, e.g. "roster" */
+    const char *what[DATA_NLANG];  /* what is stored, one sentence per language */
+    const char *unit[DATA_NLANG];  /* what count counts ("contacts") */
+    const char *detail;            /* a stored value shown as is, or NULL */
+    uint64_t count;                /* items */
+    uint64_t bytes;                /* 0: not measured */
+    int64_t oldest;                /* unix time of the oldest item; 0: not known */
+    enum data_keep keep;
+    int64_t keep_secs;             /* KEEP_MAX_AGE, KEEP_INACTIVITY */
+    int64_t until;                 /* the latest deletion time if known (unix), else 0 */
+};
+/* Receives one fact; returns 0 or -errno (which describe passes on). */
+typedef int (*data_fact_fn)(void *ud, const struct data_fact *f);
+
 /* What the data contract functions get: no server, so taubectl can call
  * them with only the store open. */
 struct data_ctx {
@@ -172,7 +201,12 @@ struct module {
      * possible (e.g. XEP-0115 caps). 0 or -errno. */
     int (*stream_features)(struct server *srv, void *state, struct buf *out);
     /* Data contract; NULL for modules that store nothing about users. */
-    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    /* describe: calls fn once per kind of data it keeps for the account
+     * (nothing if it keeps none); export_xml: appends the account's data
+     * as children of the XEP-0227 <user/> element (urn:xmpp:pie:0 is the
+     * default namespace there). 0 or -errno. */
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user,
+                    data_fact_fn fn, void *ud);
     int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
     int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
     int (*sweep)(const struct data_ctx *d);
@@ -221,6 +255,16 @@ int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struc
  * users' data, e.g. rosters), then the account row, whose foreign keys
  * cascade. 0, -ENOENT (no such account) or -errno. */
 int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user);
+/* The account's data as one XEP-0227 <user/> element (promise P19):
+ * its SCRAM credentials, then every module's export_xml, in registry
+ * order. 0, -ENOENT (no such account) or -errno; out is left as it was
+ * on failure. */
+int modules_export_account(const struct data_ctx *d, const char *domain, const char *user,
+                           struct buf *out);
+/* Every module's describe for the account, in registry order (promise
+ * P20). 0, -ENOENT (no such account) or the first -errno. */
+int modules_describe_account(const struct data_ctx *d, const char *domain, const char *user,
+                             data_fact_fn fn, void *ud);
 /* Runs every module's sweep (data past its retention period, at d->now);
  * a failing module does not stop the others. 0 or the first -errno. */
 int modules_sweep(const struct data_ctx *d);

@@ -551,19 +551,35 @@ static void offline_fini(struct server *srv, void *state)
 
 /* ---- the data contract ---- */
 
+static void oldest_row(void *ud, int64_t id, int64_t unix_time, const char *xml, size_t len)
+{
+    (void)id, (void)xml, (void)len;
+    *(int64_t *)ud = unix_time;
+}
+
 static int offline_describe(const struct data_ctx *d, const char *domain, const char *user,
-                            struct buf *out)
+                            data_fact_fn fn, void *ud)
 {
     uint64_t count = 0, bytes = 0;
+    int64_t oldest = 0;
     int rc = store_offline_usage_sync(d->store, domain, user, &count, &bytes);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
-    return buf_printf(out,
-                      "Offline messages: %llu (%llu bytes), messages sent to you while you "
-                      "were offline, kept until you connect and they are delivered.\n",
-                      (unsigned long long)count, (unsigned long long)bytes);
+    if (rc == 0 && count > 0)
+        rc = store_offline_list_sync(d->store, domain, user, 0, 1, oldest_row, &oldest);
+    if (rc < 0 || count == 0)
+        return rc == -ENOENT || rc >= 0 ? 0 : rc;
+    struct data_fact f = {
+        .kind = "offline",
+        .what = {"Messages sent to you while you were offline (XEP-0160), whole, with "
+                 "sender and time.",
+                 "Nachrichten, die an Sie gesendet wurden, während Sie offline waren "
+                 "(XEP-0160), vollständig, mit Absender und Zeit."},
+        .unit = {"messages", "Nachrichten"},
+        .count = count,
+        .bytes = bytes,
+        .oldest = oldest,
+        .keep = KEEP_UNTIL_DELIVERED,
+    };
+    return fn(ud, &f);
 }
 
 struct export_ctx {

@@ -174,17 +174,24 @@ static void count_cb(void *ud, const struct private_item *it)
 }
 
 static int private_describe(const struct data_ctx *d, const char *domain, const char *user,
-                            struct buf *out)
+                            data_fact_fn fn, void *ud)
 {
     struct count c = {0, 0};
     int rc = store_private_list(d->store, domain, user, count_cb, &c);
     if (rc < 0 || c.n == 0)
         return rc == -ENOENT ? 0 : rc;
-    return buf_printf(out,
-                      "Private storage: %zu element(s), %zu bytes, that your clients keep "
-                      "here for you (bookmarks, settings); only you can read them. Kept "
-                      "until a client replaces them or the account is deleted.\n",
-                      c.n, c.bytes);
+    struct data_fact f = {
+        .kind = "private",
+        .what = {"What your clients keep here for you (XEP-0049: bookmarks, settings); "
+                 "only you can read it.",
+                 "Was Ihre Clients hier für Sie ablegen (XEP-0049: Lesezeichen, "
+                 "Einstellungen); nur Sie können es lesen."},
+        .unit = {"elements", "Elemente"},
+        .count = c.n,
+        .bytes = c.bytes,
+        .keep = KEEP_UNTIL_REPLACED,
+    };
+    return fn(ud, &f);
 }
 
 struct export {

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "core/hmap.h"
@@ -47,6 +48,7 @@
 #include "xmpp/sasl.h"
 
 #define NS_DATA "jabber:x:data"
+#define NS_TAUBE_REGISTRATION "urn:taube:registration:0" /* our export element */
 #define REG_WINDOW 3600 /* seconds of one rate-limit window */
 #define REG_IP_MAX 64
 
@@ -723,19 +725,54 @@ static void register_iq(const struct iq_request *rq)
 /* Promise P20: the registration record. The code's recipient is the
  * operator's note about the person, so it is part of what is kept. */
 static int reg_describe(const struct data_ctx *d, const char *domain, const char *user,
-                        struct buf *out)
+                        data_fact_fn fn, void *ud)
 {
     struct account_invite inv;
     int rc = store_account_invite_info_sync(d->store, domain, user, &inv);
-    if (rc == -ENOENT)
-        return 0;
     if (rc < 0)
-        return rc;
-    return buf_printf(out,
-                      "Registration: the registration code you used (given to \"%s\"), the "
-                      "time you agreed to the policy (%lld, Unix time) and its version (%s). "
-                      "Kept until the account is deleted.\n",
-                      inv.given_to, (long long)inv.consent_time, inv.policy_version);
+        return rc == -ENOENT ? 0 : rc;
+    char detail[sizeof inv.given_to + sizeof inv.policy_version + 64];
+    snprintf(detail, sizeof detail, "\"%s\", policy %s", inv.given_to, inv.policy_version);
+    struct data_fact f = {
+        .kind = "registration",
+        .what = {"The registration code you used and to whom the operator gave it, the time "
+                 "you agreed to the privacy policy and the policy's version.",
+                 "Der Registrierungscode, den Sie benutzt haben, und an wen der Betreiber ihn "
+                 "gegeben hat, der Zeitpunkt Ihrer Zustimmung zur Datenschutzerklärung und "
+                 "deren Version."},
+        .unit = {"record", "Eintrag"},
+        .detail = detail,
+        .count = 1,
+        .oldest = inv.consent_time,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    return fn(ud, &f);
+}
+
+/* No XEP-0227 element exists for it: Taube's own, with the XEP-0082 time
+ * of consent. An account made by an operator has none. */
+static int reg_export(const struct data_ctx *d, const char *domain, const char *user,
+                      struct buf *out)
+{
+    struct account_invite inv;
+    int rc = store_account_invite_info_sync(d->store, domain, user, &inv);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    char stamp[32];
+    time_t t = (time_t)inv.consent_time;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return -EINVAL;
+    rc = buf_printf(out,
+                    "<registration xmlns='" NS_TAUBE_REGISTRATION "' consent='%s' policy-version='",
+                    stamp);
+    if (rc == 0)
+        rc = xml_escape(out, inv.policy_version, strlen(inv.policy_version), true);
+    if (rc == 0)
+        rc = buf_append_str(out, "' code-given-to='");
+    if (rc == 0)
+        rc = xml_escape(out, inv.given_to, strlen(inv.given_to), true);
+    return rc ? rc : buf_append_str(out, "'/>");
 }
 
 /* ---- the module ---- */
@@ -851,5 +888,6 @@ const struct module mod_register = {
     /* The account_invite row goes with the account (ON DELETE CASCADE);
      * erase handles the codes the user issued. */
     .describe = reg_describe,
+    .export_xml = reg_export,
     .erase = reg_erase,
 };

@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "modules/caps.h"
 #include "modules/module.h"
+#include "modules/pie.h"
 #include "xmpp/router.h"
 
 extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
@@ -15,7 +16,8 @@ extern const struct module mod_roster;
 extern const struct module mod_last, mod_vcard, mod_private;
 extern const struct module mod_register;
 extern const struct module mod_retention;
-extern const struct module mod_adhoc, mod_admin;
+extern const struct module mod_adhoc, mod_admin, mod_member;
+extern const struct module mod_sweep;
 
 const struct module *const taube_modules[] = {
     &mod_disco,
@@ -48,10 +50,15 @@ const struct module *const taube_modules[] = {
     /* adhoc has iq handlers and a session event only: its place does not
      * matter. */
     &mod_adhoc,
-    /* admin has ad-hoc commands only (XEP-0133, registration codes). */
+    /* admin and member have ad-hoc commands only (XEP-0133 and registration
+     * codes; a member's own export and access report). */
     &mod_admin,
-    /* retention has no hooks: a daily timer and the data contract. */
+    &mod_member,
+    /* retention has no hooks: the data contract, its sweep the inactive
+     * accounts. */
     &mod_retention,
+    /* sweep: the daily scheduler of every module's sweep. */
+    &mod_sweep,
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 
@@ -141,6 +148,45 @@ int modules_delete_account(const struct data_ctx *d, const char *domain, const c
         }
     }
     return store_account_delete_sync(d->store, domain, user);
+}
+
+int modules_export_account(const struct data_ctx *d, const char *domain, const char *user,
+                           struct buf *out)
+{
+    size_t mark = out->len;
+    int rc = pie_user_open(d->store, domain, user, out);
+    for (size_t i = 0; rc == 0 && i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        size_t before = out->len;
+        if (m->export_xml && (rc = m->export_xml(d, domain, user, out)) < 0) {
+            if (rc != -ENOBUFS) /* out's limit: the caller's to tell */
+                log_error("exporting an account: module %s could not export its data", m->name);
+        } else if (out->len > before) /* one line per module: readable, and split by lines */
+            rc = buf_append_str(out, "\n");
+    }
+    if (rc == 0)
+        rc = buf_append_str(out, "</user>");
+    if (rc < 0 && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    return rc;
+}
+
+int modules_describe_account(const struct data_ctx *d, const char *domain, const char *user,
+                             data_fact_fn fn, void *ud)
+{
+    int rc = store_account_exists_sync(d->store, domain, user);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        if (m->describe && (rc = m->describe(d, domain, user, fn, ud)) < 0) {
+            log_error("describing an account: module %s could not describe its data", m->name);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 int modules_sweep(const struct data_ctx *d)

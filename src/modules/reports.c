@@ -197,27 +197,54 @@ long long reports_take(struct server *srv, const struct jid *reporter, const str
 
 /* ---- the data contract ---- */
 
+struct count {
+    uint64_t bytes;
+    int64_t oldest;
+};
+
+static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
+
 static void count_one(void *ud, const struct report_info *r)
 {
-    (void)ud;
-    (void)r;
+    struct count *c = ud;
+    c->bytes += strlen(r->jid) + strlen(r->reason) + len_or_0(r->text) + len_or_0(r->msg_ids) +
+                len_or_0(r->msg_text);
+    if (c->oldest == 0 || r->created < c->oldest)
+        c->oldest = r->created;
 }
 
 static int reports_describe(const struct data_ctx *d, const char *domain, const char *user,
-                            struct buf *out)
+                            data_fact_fn fn, void *ud)
 {
-    int n = store_report_list_by_sync(d->store, domain, user, count_one, NULL);
+    struct count c = {0, 0};
+    int n = store_report_list_by_sync(d->store, domain, user, count_one, &c);
     if (n <= 0 || !d->cfg)
         return n == -ENOENT ? 0 : n < 0 ? n : 0;
-    return buf_printf(out,
-                      "Reports: you reported %d address(es) for spam or abuse, with the reason, "
-                      "time and any text or message copies your client sent. They are kept "
-                      "for the operator until dismissed or %u days old; when your account is "
-                      "deleted they are %s.\n",
-                      n, d->cfg->reports_max_age / DAY_SECS,
-                      d->cfg->reports_keep_after_reporter_deleted
-                          ? "kept without your name (\"reported by a deleted account\")"
-                          : "deleted with it");
+    bool keep = d->cfg->reports_keep_after_reporter_deleted;
+    struct data_fact f = {
+        .kind = "reports",
+        .what = {keep ? "Your spam and abuse reports (XEP-0377): the address, reason, time and "
+                        "any text or message copies your client sent; kept for the operator. "
+                        "If your account is deleted they stay, without your name."
+                      : "Your spam and abuse reports (XEP-0377): the address, reason, time and "
+                        "any text or message copies your client sent; kept for the operator, "
+                        "deleted with your account.",
+                 keep ? "Ihre Meldungen von Spam und Missbrauch (XEP-0377): Adresse, Grund, Zeit "
+                        "und Text oder Nachrichtenkopien, die Ihr Client mitgesendet hat; für den "
+                        "Betreiber aufbewahrt. Wird Ihr Konto gelöscht, bleiben sie ohne Ihren "
+                        "Namen erhalten."
+                      : "Ihre Meldungen von Spam und Missbrauch (XEP-0377): Adresse, Grund, Zeit "
+                        "und Text oder Nachrichtenkopien, die Ihr Client mitgesendet hat; für den "
+                        "Betreiber aufbewahrt, mit Ihrem Konto gelöscht."},
+        .unit = {"reports", "Meldungen"},
+        .count = (uint64_t)n,
+        .bytes = c.bytes,
+        .oldest = c.oldest,
+        .keep = KEEP_MAX_AGE,
+        .keep_secs = d->cfg->reports_max_age,
+        .until = c.oldest + (int64_t)d->cfg->reports_max_age,
+    };
+    return fn(ud, &f);
 }
 
 struct export_ctx {

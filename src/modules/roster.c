@@ -333,22 +333,37 @@ static int roster_features(struct server *srv, void *state, struct buf *out)
 /* ---- data contract ---- */
 
 static int roster_describe(const struct data_ctx *d, const char *domain, const char *user,
-                           struct buf *out)
+                           data_fact_fn fn, void *ud)
 {
     size_t items = 0, pending = 0;
     int rc = roster_count_sync(d->store, domain, user, ROSTER_ITEM, &items);
     if (rc == 0)
         rc = roster_count_sync(d->store, domain, user, ROSTER_PENDING_IN, &pending);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc == 0)
-        rc = buf_printf(out,
-                        "Roster: %zu contacts (address, name, groups, subscription state), "
-                        "kept until you remove them or delete the account.\n"
-                        "Subscription requests awaiting your answer: %zu (sender and status "
-                        "text), kept until you accept or refuse them.\n",
-                        items, pending);
-    return rc;
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    struct data_fact f = {
+        .kind = "roster",
+        .what = {"Your contact list (RFC 6121): each contact's address, the name and groups "
+                 "you gave it, and who sees whose presence.",
+                 "Ihre Kontaktliste (RFC 6121): die Adresse jedes Kontakts, der Name und die "
+                 "Gruppen, die Sie vergeben haben, und wer wessen Status sieht."},
+        .unit = {"contacts", "Kontakte"},
+        .count = items,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    if (items > 0 && (rc = fn(ud, &f)) < 0)
+        return rc;
+    struct data_fact p = {
+        .kind = "subscription-requests",
+        .what = {"Requests to see your presence that await your answer: the sender and the "
+                 "text sent with the request.",
+                 "Anfragen, Ihren Status sehen zu dürfen, die auf Ihre Antwort warten: der "
+                 "Absender und der mitgesendete Text."},
+        .unit = {"requests", "Anfragen"},
+        .count = pending,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    return pending > 0 ? fn(ud, &p) : 0;
 }
 
 struct export_ctx {

@@ -548,20 +548,20 @@ static void tick_one(struct c2s *c, int64_t now)
     refill(c, now);
     if (c2s_check_congestion(c, now))
         return;
-    if (!c->tls && now - c->connected >= (int64_t)cfg->tls_timeout * 1000) {
+    if (!c->tls && now - c->connected >= (int64_t)cfg->tls_timeout_ms) {
         tls_timeout(c);
         return;
     }
     if (!c->bound) {
-        if (now - c->connected >= (int64_t)cfg->auth_timeout * 1000)
+        if (now - c->connected >= (int64_t)cfg->auth_timeout_ms)
             c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
         return;
     }
-    if (c->ping_sent && now - c->ping_sent >= (int64_t)cfg->ping_timeout * 1000) {
+    if (c->ping_sent && now - c->ping_sent >= (int64_t)cfg->ping_timeout_ms) {
         c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
         return;
     }
-    if (!c->ping_sent && now - c->last_read >= (int64_t)cfg->idle_timeout * 1000)
+    if (!c->ping_sent && now - c->last_read >= (int64_t)cfg->idle_timeout_ms)
         c2s_send_ping(c);
     else if (now - c->last_write >= (int64_t)cfg->keepalive_interval * 1000)
         c2s_write_str(c, " ");
