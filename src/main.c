@@ -249,19 +249,22 @@ static int start_control(struct server *srv, struct control **control)
 
 static int run(struct server *srv, struct control **control)
 {
-    srv->router = router_new(srv);
-    if (!srv->router || make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) ||
-        modules_init(srv) < 0 || start_control(srv, control) < 0 || start_listeners(srv) < 0 ||
-        start_components(srv) < 0)
-        return 1;
+    /* The signal handlers go in before any port listens: a SIGTERM sent
+     * as soon as a client can connect must stop the server cleanly, not
+     * kill it (it is handled once the loop runs). */
     uv_timer_init(srv->loop, &srv->tick);
     srv->tick.data = srv;
-    uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     uv_signal_init(srv->loop, &srv->sigint);
     uv_signal_init(srv->loop, &srv->sigterm);
     srv->sigint.data = srv->sigterm.data = srv;
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    srv->router = router_new(srv);
+    if (!srv->router || make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) ||
+        modules_init(srv) < 0 || start_control(srv, control) < 0 || start_listeners(srv) < 0 ||
+        start_components(srv) < 0)
+        return 1;
+    uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     srv->start_time = server_now(srv);
     fprintf(stderr, "taube %s: ready, %zu domain(s), client port %d, direct TLS port %d\n",
             TAUBE_VERSION, srv->cfg->domains.n, srv->cfg->c2s_port, srv->cfg->c2s_tls_port);

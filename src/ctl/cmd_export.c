@@ -91,9 +91,9 @@ int cmd_user_export(struct ctl *ctl)
     struct buf b;
     buf_init(&b, EXPORT_MAX);
     int rc = pie_export_document(&d, j.domain, j.local, &b);
-    int ret = rc < 0            ? report_failure(&j, "export", rc)
-              : out_path        ? write_new_file(out_path, &b)
-                                : write_stdout(&b);
+    int ret = rc < 0     ? report_failure(&j, "export", rc)
+              : out_path ? write_new_file(out_path, &b)
+                         : write_stdout(&b);
     if (ret == CTL_OK && out_path)
         fprintf(stderr, "exported %s@%s to %s (%zu bytes)\n", j.local, j.domain, out_path, b.len);
     buf_free(&b);

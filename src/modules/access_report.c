@@ -83,8 +83,7 @@ static int fact_keep(struct report *r, const struct data_fact *f)
         if (de)
             return buf_printf(r->out, "  Höchstens %ld Tage gespeichert (das Älteste bis %s).\n",
                               days, until);
-        return buf_printf(r->out, "  Kept at most %ld days (the oldest until %s).\n", days,
-                          until);
+        return buf_printf(r->out, "  Kept at most %ld days (the oldest until %s).\n", days, until);
     case KEEP_INACTIVITY:
         if (de)
             return buf_printf(r->out,
@@ -134,12 +133,12 @@ static int header(struct report *r, const char *domain, const char *user)
 
 static int footer(struct report *r)
 {
-    return buf_append_str(r->out,
-                          r->lang == DATA_DE
-                              ? "\nEine vollständige Kopie dieser Daten (XEP-0227) erhalten Sie mit "
-                                "dem Befehl \"Meine Daten exportieren\" oder vom Betreiber.\n"
-                              : "\nA complete copy of this data (XEP-0227) is available with the "
-                                "command \"Export my data\" or from the operator.\n");
+    return buf_append_str(
+        r->out, r->lang == DATA_DE
+                    ? "\nEine vollständige Kopie dieser Daten (XEP-0227) erhalten Sie mit "
+                      "dem Befehl \"Meine Daten exportieren\" oder vom Betreiber.\n"
+                    : "\nA complete copy of this data (XEP-0227) is available with the "
+                      "command \"Export my data\" or from the operator.\n");
 }
 
 int access_report(const struct data_ctx *d, const char *domain, const char *user,

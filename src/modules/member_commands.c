@@ -46,8 +46,7 @@ static const char *pick(const struct adhoc_stage *s, const char *en, const char 
 static int export_form(struct adhoc_stage *s, const struct buf *doc)
 {
     struct xml_node *x = adhoc_form(s, "result", NULL,
-                                    pick(s, "Your data (XEP-0227)", "Ihre Daten (XEP-0227)"),
-                                    NULL);
+                                    pick(s, "Your data (XEP-0227)", "Ihre Daten (XEP-0227)"), NULL);
     struct xml_node *f = x ? adhoc_field(s, x, "export", "text-multi",
                                          pick(s, "XEP-0227 document", "XEP-0227-Dokument"), false)
                            : NULL;
@@ -138,8 +137,7 @@ static int access_report_cmd(struct adhoc_stage *s)
     struct data_ctx d = ctx_of(s);
     struct buf text;
     buf_init(&text, s->srv->cfg->max_stanza_size / 2);
-    int rc = access_report(&d, s->from->domain, s->from->local, access_report_lang(s->lang),
-                           &text);
+    int rc = access_report(&d, s->from->domain, s->from->local, access_report_lang(s->lang), &text);
     if (rc == 0)
         rc = adhoc_note(s, "info", text.data);
     buf_free(&text);

@@ -89,8 +89,8 @@ static const char *serialized(struct conv *c, const struct xml_node *n, size_t *
 {
     struct buf b;
     buf_init(&b, PIE_USER_MAX * 2ULL);
-    const char *s = xml_serialize(n, "", &b) == 0 ? arena_strndup(c->st->arena, b.data, b.len)
-                                                   : NULL;
+    const char *s =
+        xml_serialize(n, "", &b) == 0 ? arena_strndup(c->st->arena, b.data, b.len) : NULL;
     *len = b.len;
     buf_free(&b);
     return s;
@@ -217,8 +217,8 @@ static int password_creds(struct conv *c, const char *pw, uint32_t iterations)
     }
     struct account_creds *ac = &c->pa->a.creds;
     for (int h = 0; h < SCRAM_NHASH && rc == 0; h++)
-        if (!ac->have[h] && (rc = scram_derive((enum scram_hash)h, prepped, iterations,
-                                               &ac->scram[h])) == 0)
+        if (!ac->have[h] &&
+            (rc = scram_derive((enum scram_hash)h, prepped, iterations, &ac->scram[h])) == 0)
             ac->have[h] = true;
     OPENSSL_cleanse(prepped, strlen(prepped));
     free(prepped);
@@ -566,9 +566,8 @@ static int include(struct part *p, const struct xml_node *n, unsigned level)
         part_error(p, "XInclude is not supported here");
         return 1;
     }
-    if (!href || !href[0] || strlen(href) >= PIE_HREF_MAX || href[0] == '/' ||
-        strstr(href, "..") || strchr(href, ':') || xml_attr(n, "parse") ||
-        xml_attr(n, "xpointer")) {
+    if (!href || !href[0] || strlen(href) >= PIE_HREF_MAX || href[0] == '/' || strstr(href, "..") ||
+        strchr(href, ':') || xml_attr(n, "parse") || xml_attr(n, "xpointer")) {
         part_error(p, "only <include href='FILE'/> with a relative FILE below the main file's "
                       "directory is supported");
         return 1;
@@ -583,8 +582,10 @@ static int on_open(void *ud, unsigned depth, const struct xml_node *n)
     if (depth + p->offset == 0) {
         if (is(n, NS_PIE, "server-data"))
             return 0;
-        part_error(p, "not a XEP-0227 file: the root is <%s>, not <server-data "
-                      "xmlns='urn:xmpp:pie:0'>", n->name);
+        part_error(p,
+                   "not a XEP-0227 file: the root is <%s>, not <server-data "
+                   "xmlns='urn:xmpp:pie:0'>",
+                   n->name);
         return 1;
     }
     f->host[0] = '\0';
@@ -724,7 +725,4 @@ int pie_file_feed(struct pie_file *f, const char *data, size_t len, bool final)
     return part_result(&f->main, xml_reader_feed(f->main.r, data, len, final));
 }
 
-const char *pie_file_error(const struct pie_file *f)
-{
-    return f->error;
-}
+const char *pie_file_error(const struct pie_file *f) { return f->error; }

@@ -22,7 +22,8 @@ static const char SQL_PRIVATE[] =
     "INSERT OR REPLACE INTO private_xml (account_id, ns, name, xml) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_OFFLINE[] =
     "INSERT INTO offline_messages (account_id, stamp, xml) VALUES (?1, ?2, ?3)";
-static const char SQL_BLOCKED[] = "INSERT OR IGNORE INTO blocklist (account_id, jid) VALUES (?1, ?2)";
+static const char SQL_BLOCKED[] =
+    "INSERT OR IGNORE INTO blocklist (account_id, jid) VALUES (?1, ?2)";
 
 /* Binds text (NULL as NULL) with an explicit length. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v, size_t len)

@@ -348,3 +348,26 @@ def test_component_port_in_use_fails_start_up(make_server):
     assert 'cannot listen on the component port %d' % port in p.stderr, p.stderr
     from conftest import SANITIZER_MARKS
     assert not any(m in p.stderr for m in SANITIZER_MARKS), p.stderr
+
+
+def test_handshake_timeout(make_server):
+    """A component that connects and does not shake hands within
+    limits.auth_timeout gets connection-timeout (checked on the
+    once-a-second tick: up to a second late)."""
+    import time
+    port = free_ports(1)[0]
+    srv = make_server({('component', 'port'): str(port), ('limits', 'auth_timeout'): '800ms',
+                       ('component', 'secrets'): '{"%s": "%s"}' % (bot('echo'), SECRET)})
+    srv.component_port = port
+    start = time.monotonic()
+    with open_component(srv, bot('echo')) as raw:
+        raw.wait_header()
+        assert raw.expect_stream_error(timeout=5) == 'connection-timeout'
+        raw.assert_closed_after_error()
+    assert 0.7 <= time.monotonic() - start <= 4
+    with connected(srv, 'echo') as raw:  # a component that did shake hands stays
+        time.sleep(1.5)
+        raw.send("<iq type='get' id='p1' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>"
+                 % (bot('echo'), DOMAIN))
+        assert raw.next_element().get('type') == 'result'
+    srv.check_clean_exit()

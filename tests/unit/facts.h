@@ -14,8 +14,8 @@ static inline int fact_line(void *ud, const struct data_fact *f)
     return buf_printf(ud,
                       "%s count=%" PRIu64 " bytes=%" PRIu64 " oldest=%" PRId64
                       " keep=%d secs=%" PRId64 " until=%" PRId64 " detail=%s | %s | %s\n",
-                      f->kind, f->count, f->bytes, f->oldest, (int)f->keep, f->keep_secs,
-                      f->until, f->detail ? f->detail : "-", f->what[DATA_EN], f->what[DATA_DE]);
+                      f->kind, f->count, f->bytes, f->oldest, (int)f->keep, f->keep_secs, f->until,
+                      f->detail ? f->detail : "-", f->what[DATA_EN], f->what[DATA_DE]);
 }
 
 #endif

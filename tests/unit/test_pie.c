@@ -182,7 +182,8 @@ static void test_account(void **state)
     assert_string_equal(a->contacts[0].jid, "romeo@montague.net");
     assert_int_equal(a->contacts[0].flags,
                      ROSTER_ITEM | ROSTER_TO | ROSTER_ASK | ROSTER_PENDING_IN);
-    assert_string_equal(a->contacts[0].groups, "A\x1f" "B");
+    assert_string_equal(a->contacts[0].groups, "A\x1f"
+                                               "B");
     assert_string_equal(a->contacts[0].status, "hi");
     assert_int_equal(a->noffline, 1);
     assert_int_equal(a->offline[0].stamp, 1577836800); /* 01:00+01:00 */
@@ -211,9 +212,9 @@ static void refused(const char *xml, const char *reason)
     pie_account_free(&pa);
 }
 
-#define SCRAM1(it, salt, sk, vk)                                                               \
+#define SCRAM1(it, salt, sk, vk) \
     "<scram-credentials xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-SHA-1'><iter-count>" it \
-    "</iter-count><salt>" salt "</salt><server-key>" sk "</server-key><stored-key>" vk       \
+    "</iter-count><salt>" salt "</salt><server-key>" sk "</server-key><stored-key>" vk \
     "</stored-key></scram-credentials>"
 #define KEY "0pXWGK0GZJ6TR73AIUN3ITYtA1g="
 
@@ -228,14 +229,15 @@ static void test_account_refusals(void **state)
             "iter-count");
     refused("<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1("0", "YQ==", KEY, KEY) "</user>",
             "iter-count");
-    refused("<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1("4294967296", "YQ==", KEY, KEY)
-            "</user>", "iter-count");
-    refused("<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1("1", "", KEY, KEY) "</user>",
-            "salt");
+    refused(
+        "<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1("4294967296", "YQ==", KEY, KEY) "</user>",
+        "iter-count");
+    refused("<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1("1", "", KEY, KEY) "</user>", "salt");
     refused("<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1("1", "YQ==", "YQ==", KEY) "</user>",
             "a key");
     refused("<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1("1", "YQ==", KEY, KEY)
-            SCRAM1("1", "YQ==", KEY, KEY) "</user>", "two <scram-credentials/>");
+                SCRAM1("1", "YQ==", KEY, KEY) "</user>",
+            "two <scram-credentials/>");
 }
 
 /* ejabberd 23.01 encodes its stored base64 once more: recognised by the
@@ -244,11 +246,9 @@ static void test_twice_encoded(void **state)
 {
     (void)state;
     /* base64(base64(x)) of a 16-byte salt and of 20-byte keys */
-    static const char xml[] =
-        "<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1(
-            "4096", "TURFeU16UTFOamM0T1RBeE1qTTBOUT09",
-            "MHBYV0dLMEdaSjZUUjczQUlVTjNJVFl0QTFnPQ==",
-            "UTZxVC9TYnliYmxHQ1p6OGU4ZVNmQ0pPUWljPQ==") "</user>";
+    static const char xml[] = "<user xmlns='urn:xmpp:pie:0' name='a'>" SCRAM1(
+        "4096", "TURFeU16UTFOamM0T1RBeE1qTTBOUT09", "MHBYV0dLMEdaSjZUUjczQUlVTjNJVFl0QTFnPQ==",
+        "UTZxVC9TYnliYmxHQ1p6OGU4ZVNmQ0pPUWljPQ==") "</user>";
     struct notes n;
     buf_init(&n.log, 0);
     struct pie_account pa;
@@ -325,17 +325,19 @@ static void test_file(void **state)
     assert_non_null(strstr(err, "not a XEP-0227 file"));
     assert_non_null(strstr(err, "line 1"));
     assert_int_equal(read_file_doc("<server-data xmlns='urn:xmpp:pie:0'><host jid='a@b/c'/>"
-                                   "</server-data>", &u, err, sizeof err),
+                                   "</server-data>",
+                                   &u, err, sizeof err),
                      -EINVAL);
     assert_non_null(strstr(err, "'jid'"));
     assert_int_equal(read_file_doc("<server-data xmlns='urn:xmpp:pie:0'><host jid='a'>"
                                    "<include xmlns='http://www.w3.org/2001/XInclude' href='x'/>"
-                                   "</host></server-data>", &u, err, sizeof err),
-                     -EINVAL);
-    assert_non_null(strstr(err, "XInclude"));
-    assert_int_equal(read_file_doc("<server-data xmlns='urn:xmpp:pie:0'><host jid='a'>",
+                                   "</host></server-data>",
                                    &u, err, sizeof err),
                      -EINVAL);
+    assert_non_null(strstr(err, "XInclude"));
+    assert_int_equal(
+        read_file_doc("<server-data xmlns='urn:xmpp:pie:0'><host jid='a'>", &u, err, sizeof err),
+        -EINVAL);
     assert_non_null(strstr(err, "not acceptable XML"));
     buf_free(&u.log);
 }
@@ -343,12 +345,9 @@ static void test_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reader_trees),
-        cmocka_unit_test(test_reader_limits),
-        cmocka_unit_test(test_account),
-        cmocka_unit_test(test_account_refusals),
-        cmocka_unit_test(test_password),
-        cmocka_unit_test(test_twice_encoded),
+        cmocka_unit_test(test_reader_trees), cmocka_unit_test(test_reader_limits),
+        cmocka_unit_test(test_account),      cmocka_unit_test(test_account_refusals),
+        cmocka_unit_test(test_password),     cmocka_unit_test(test_twice_encoded),
         cmocka_unit_test(test_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
