@@ -524,18 +524,13 @@ static void offline_session_event(struct server *srv, void *state, struct sessio
      * deleted once flushed); no further pass starts (wants_more). */
 }
 
-static int offline_init(struct server *srv, void **state)
+static int offline_init(struct server *srv, void *state)
 {
-    struct offline *o = calloc(1, sizeof *o);
-    if (!o)
-        return -ENOMEM;
+    struct offline *o = state;
     o->srv = srv;
-    if (uv_timer_init(srv->loop, &o->timer) < 0) {
-        free(o);
+    if (uv_timer_init(srv->loop, &o->timer) < 0)
         return -EIO;
-    }
     o->timer.data = o;
-    *state = o;
     return 0;
 }
 
@@ -546,7 +541,6 @@ static void offline_fini(struct server *srv, void *state)
     struct offline *o = state;
     while (o && o->deliveries)
         delivery_free(o->deliveries);
-    free(o);
 }
 
 /* ---- the data contract ---- */
@@ -647,6 +641,8 @@ static const struct config_table offline_cfg = {
 
 const struct module mod_offline = {
     .name = "offline",
+    .id = MOD_ID_offline,
+    .state_size = sizeof(struct offline),
     .config = &offline_cfg,
     .migrations = store_offline_migrations,
     .features = offline_features,

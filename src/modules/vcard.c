@@ -58,14 +58,11 @@ struct photo {
     char hash[VCARD_HASH_LEN + 1]; /* "" if the vCard has no photo */
 };
 
-static int vcard_init(struct server *srv, void **state)
+static int vcard_init(struct server *srv, void *state)
 {
     (void)srv;
-    struct vcard_state *vs = calloc(1, sizeof *vs);
-    if (!vs)
-        return -ENOMEM;
+    struct vcard_state *vs = state;
     hmap_init(&vs->hashes);
-    *state = vs;
     return 0;
 }
 
@@ -88,7 +85,6 @@ static void vcard_fini(struct server *srv, void *state)
     for (size_t i = 0; (i = hmap_next(&vs->hashes, i, &k, &v)) != 0;)
         photo_free(v);
     hmap_free(&vs->hashes);
-    free(vs);
 }
 
 /* ---- the photo hash ---- */
@@ -153,8 +149,7 @@ static void vcard_session_event(struct server *srv, void *state, struct session 
             log_warn("vcard: could not read a photo hash (%d)", rc);
         remember_hash(vs, s->bare, hash);
     } else if (ev == SESSION_CLOSING) {
-        struct session *first = router_sessions(srv->router, s->bare);
-        if (!first || (first == s && !s->next))
+        if (router_is_last(srv->router, s))
             photo_free(hmap_del(&vs->hashes, s->bare));
     }
 }
@@ -338,6 +333,8 @@ static const struct config_table vcard_cfg = {
 
 const struct module mod_vcard = {
     .name = "vcard",
+    .id = MOD_ID_vcard,
+    .state_size = sizeof(struct vcard_state),
     .config = &vcard_cfg,
     .migrations = store_vcard_migrations,
     .iq = vcard_iq,
