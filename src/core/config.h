@@ -115,9 +115,8 @@ struct config {
     unsigned roster_version_log;      /* roster.version_log 200 changes kept per user */
     unsigned presence_max_directed;   /* presence.max_directed 100 per session */
 
-    /* profiles (XEP-0054); private storage (XEP-0049) and blocking
+    /* vCards (XEP-0054), private storage (XEP-0049) and blocking
      * (XEP-0191) keep their options in their own blocks (config_block) */
-    uint64_t vcard_max_size;           /* vcard.max_size 128 KiB */
 
     /* contact addresses (XEP-0157, promise P24): URIs, default none */
     struct strlist contact_abuse, contact_admin, contact_feedback, contact_sales,

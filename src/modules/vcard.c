@@ -31,6 +31,18 @@
 #include "xmpp/router.h"
 #include "xmpp/sasl.h"
 
+/* Its options, in its own block (core/config.h, config_block): struct
+ * config knows nothing of them. */
+struct vcard_config {
+    uint64_t max_size; /* vcard.max_size: 128 KiB */
+};
+static const struct config_table vcard_cfg;
+
+static const struct vcard_config *options_of(const struct server *srv)
+{
+    return config_block(srv->cfg, &vcard_cfg);
+}
+
 #define NS_VCARD "vcard-temp"
 #define NS_VCARD_UPDATE "vcard-temp:x:update"
 /* Reading back: the most vcard.max_size allows, plus room for escaping
@@ -219,7 +231,7 @@ static void vcard_set(const struct iq_request *rq)
         return;
     }
     struct buf xml;
-    buf_init(&xml, rq->srv->cfg->vcard_max_size);
+    buf_init(&xml, options_of(rq->srv)->max_size);
     int rc = xml_serialize(rq->payload, "", &xml);
     if (rc == -ENOBUFS) {
         buf_free(&xml);
@@ -303,7 +315,7 @@ static const struct config_option vcard_cfg_options[] = {
     /* vcard */
     {.key = "vcard.max_size",
      .type = CFG_SIZE,
-     CFG_AS_INT(vcard_max_size),
+     CFG_IN_INT(struct vcard_config, max_size),
      .min = 1 * CFG_KiB,
      .max = 1 * CFG_MiB,
      .def = "128KiB",
@@ -316,6 +328,7 @@ static const struct config_table vcard_cfg = {
     .n_sections = sizeof vcard_cfg_sections / sizeof vcard_cfg_sections[0],
     .options = vcard_cfg_options,
     .n_options = sizeof vcard_cfg_options / sizeof vcard_cfg_options[0],
+    .block_size = sizeof(struct vcard_config),
 };
 
 const struct module mod_vcard = {

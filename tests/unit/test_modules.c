@@ -15,6 +15,7 @@
 #include "core/server.h"
 #include "modules/adhoc.h"
 #include "modules/module.h"
+#include "net/control.h"
 #include "xml/xml.h"
 
 /* ---- delivery filters ---- */
@@ -135,6 +136,20 @@ static void control_commands_from_descriptors(void **state)
     assert_null(modules_control_command("no-such-command"));
 }
 
+/* A module's control command never shadows the server's own (control.c
+ * looks there first) nor another module's. */
+static void control_names_unique(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < taube_nmodules; i++)
+        for (size_t j = 0; j < taube_modules[i]->n_control; j++) {
+            const char *name = taube_modules[i]->control[j].name;
+            for (size_t k = 0; k < control_ncommands; k++)
+                assert_string_not_equal(name, control_commands[k].name);
+            assert_ptr_equal(modules_control_command(name), &taube_modules[i]->control[j]);
+        }
+}
+
 /* Command nodes are unique over all modules (adhoc.c finds by node). */
 static void adhoc_nodes_unique(void **state)
 {
@@ -231,6 +246,7 @@ int main(void)
         cmocka_unit_test(filter_drop_stops_the_rest),
         cmocka_unit_test(control_commands_from_descriptors),
         cmocka_unit_test(adhoc_nodes_unique),
+        cmocka_unit_test(control_names_unique),
         cmocka_unit_test(stream_elements_go_to_their_module),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
