@@ -24,6 +24,7 @@
 #include "net/c2s.h"
 #include "net/conn.h"
 #include "net/control.h"
+#include "store/queue.h"
 #include "store/store.h"
 #include "xmpp/router.h"
 
@@ -232,12 +233,18 @@ static void cleanup(struct server *srv, struct control *control)
     for (size_t i = 0; i < srv->nlisteners; i++)
         listener_stop(srv->listeners[i]);
     control_stop(control); /* before the walk: its handles close through its callbacks */
+    store_queue_detach(srv->storeq); /* its completions wait for store_queue_stop */
     uv_walk(srv->loop, close_walk, NULL);
     uv_run(srv->loop, UV_RUN_DEFAULT);
+    /* The closing streams' last writes (logout times) are queued: the
+     * writer commits everything and exits; the completions run here,
+     * while the modules and the router they look things up in exist. */
+    store_queue_stop(srv->storeq);
     listener_group_free(srv->conn_group); /* its listeners are stopped */
     modules_fini(srv);
     router_free(srv->router);
     tls_ctx_free(srv->tls);
+    store_queue_free(srv->storeq);
     store_close(srv->store);
     buf_free(&srv->scratch);
     uv_loop_close(srv->loop);
@@ -293,7 +300,9 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     int rc = 1;
     struct control *control = NULL;
-    if (store_open(&srv.store, cfg.store_path, &err) < 0) {
+    if (store_open(&srv.store, cfg.store_path, &err) < 0 ||
+        store_queue_open(&srv.storeq, &loop, &store_sqlite_ops, cfg.store_path, &err) < 0 ||
+        store_queue_start(srv.storeq) < 0) {
         fprintf(stderr, "taube: store: %s\n", err ? err : "cannot open the database");
         free(err);
     } else {

@@ -300,7 +300,7 @@ static int on_stanza(void *ud, struct stanza *st)
         return 1;
     }
     dispatch(c, st);
-    return c->restart || c->state == C2S_CLOSING;
+    return c->restart || c->state == C2S_CLOSING || (c->pause_why & C2S_PAUSE_STORE);
 }
 
 /* ---- bytes in ---- */
@@ -378,6 +378,11 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
     c->last_read = c2s_now(c);
     c->ping_sent = 0; /* any traffic shows the peer is alive */
     charge_read(c, len);
+    c2s_feed(c, data, len);
+}
+
+void c2s_feed(struct c2s *c, const char *data, size_t len)
+{
     while (len > 0 && c->state != C2S_CLOSING) {
         size_t skipped = skip_space(c, data, len);
         data += skipped;
@@ -391,6 +396,12 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
         }
         data += n;
         len -= (size_t)n;
+        if ((c->pause_why & C2S_PAUSE_STORE) && !c->restart) {
+            /* The rest waits for the commit (c2s_hold.c). */
+            if (len > 0 && c2s_hold_input(c, data, len) < 0)
+                c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
+            return;
+        }
         if (!c->restart)
             continue;
         c2s_restart_stream(c);
@@ -445,6 +456,7 @@ static void c2s_free(struct c2s *c)
         c->next->prev = c->prev;
     srv->c2s_count--;
     c2s_preauth_release(c);
+    c2s_hold_free(c);
     c2s_auth_free(c);
     register_stream_free(c->reg);
     xml_stream_free(c->xs);
