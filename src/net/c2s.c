@@ -299,6 +299,8 @@ static int on_stanza(void *ud, struct stanza *st)
         stanza_unref(st);
         return 1;
     }
+    if (c->state == C2S_SESSION && c2s_hold_stanza(c, st))
+        return 1; /* kept until its sender's writes are committed (c2s_hold.c) */
     dispatch(c, st);
     return c->restart || c->state == C2S_CLOSING || (c->pause_why & C2S_PAUSE_STORE);
 }

@@ -69,7 +69,8 @@ struct c2s {
     char ping_id[20];
     int64_t tokens;             /* read-rate bucket, bytes */
     struct c2s *prev, *next;    /* srv->c2s_all */
-    uint64_t store_wait;        /* C2S_PAUSE_STORE: the store request id awaited */
+    uint64_t store_wait;        /* newest write of its own not known committed, or 0 */
+    struct stanza *held_st;     /* C2S_PAUSE_STORE: the stanza waiting for that commit */
     char *held;                 /* input read before the pause, fed after it */
     size_t held_len;
 };
@@ -115,10 +116,14 @@ void c2s_unbind(struct c2s *c);
 void c2s_send_ping(struct c2s *c);
 
 /* c2s_hold.c: a client waits for the commit of what it asked to store.
- * Call around routing one of its stanzas (mark = store_queue_hold_mark
- * before it): if the stanza queued writes that hold their sender, c's
- * reading pauses until they are committed. */
+ * Call after routing one of its stanzas (mark = store_queue_hold_mark
+ * before it): remembers the writes it queued that hold their sender. */
 void c2s_hold_for_store(struct c2s *c, uint64_t mark);
+/* Before dispatching st (state SESSION): true if st was taken, to be
+ * dispatched once c's writes are committed (reading pauses meanwhile).
+ * Messages pass at once (the server answers none with a result: they may
+ * join the same group commit); anything else waits. */
+bool c2s_hold_stanza(struct c2s *c, struct stanza *st);
 /* Keeps data[0..len), read but not fed while the stream is held.
  * 0 or -ENOMEM. */
 int c2s_hold_input(struct c2s *c, const char *data, size_t len);

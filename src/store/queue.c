@@ -10,6 +10,7 @@
 #include "store/queue.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,8 +429,20 @@ int store_queue_when_done(struct store_queue *q, uint64_t upto,
     if (!b)
         return -ENOMEM;
     *b = (struct barrier){upto, fn, ud, tag, NULL};
-    *q->barrier_tail = b;
-    q->barrier_tail = &b->next;
+    /* Kept in order of upto; new ones usually go last. */
+    struct barrier **p = &q->barriers;
+    if (q->barrier_tail != &q->barriers) {
+        struct barrier *last = (struct barrier *)((char *)q->barrier_tail -
+                                                  offsetof(struct barrier, next));
+        if (last->upto <= upto)
+            p = q->barrier_tail;
+    }
+    while (*p && (*p)->upto <= upto)
+        p = &(*p)->next;
+    b->next = *p;
+    *p = b;
+    if (!b->next)
+        q->barrier_tail = &b->next;
     return 0;
 }
 

@@ -20,10 +20,9 @@
  * and calls store_queue_cancel, after which its callback is not called.
  *
  * Barriers (store_queue_when_done) call back once every request up to a
- * given id has completed: c2s uses them to stop reading a client whose
- * stanza caused a write until that write is committed, so what the
- * client sends next (an iq ping, say) is answered after the commit, as
- * when the store was synchronous.
+ * given id has completed: c2s uses them to hold a client's next stanza
+ * that could be answered (an iq ping, say) until the writes its earlier
+ * stanzas caused are committed, as when the store was synchronous.
  *
  * Before the writer thread is started and after it is stopped, submit
  * runs the request on the calling thread and calls back before it
@@ -119,8 +118,7 @@ int store_queue_cancel(struct store_queue *q, uint64_t id);
 uint64_t store_queue_hold_mark(const struct store_queue *q);
 /* Calls fn(ud, tag) on the loop once every request with an id up to
  * upto has completed. 1 if that is already so (fn is not called), 0 if
- * fn will be called, -ENOMEM. upto must not be below that of an earlier
- * barrier still waiting (hold marks only grow): barriers fire in order. */
+ * fn will be called, -ENOMEM. Barriers fire in order of upto. */
 int store_queue_when_done(struct store_queue *q, uint64_t upto,
                           void (*fn)(void *ud, uint64_t tag), void *ud, uint64_t tag);
 

@@ -188,6 +188,7 @@ static bool tx_lost(struct store *s)
     if (s->tx_depth == 0 || !sqlite3_get_autocommit(s->db))
         return false;
     s->tx_depth = 0;
+    store_offline_usage_forget(s);
     return true;
 }
 
@@ -208,9 +209,15 @@ int store_tx_end(struct store *s, int rc)
     if (s->tx_depth == 0 || tx_lost(s))
         return rc ? rc : -EIO;
     s->tx_depth--;
+    if (rc != 0)
+        store_offline_usage_forget(s); /* what it counted may be undone */
     if (s->tx_depth > 0) {
-        if (rc == 0)
-            return run_simple(s, ST_RELEASE, "releasing a savepoint");
+        if (rc == 0) {
+            rc = run_simple(s, ST_RELEASE, "releasing a savepoint");
+            if (rc < 0)
+                store_offline_usage_forget(s);
+            return rc;
+        }
         if (run_simple(s, ST_ROLLBACK_TO, "rolling back a savepoint") == 0)
             run_simple(s, ST_RELEASE, "releasing a savepoint");
         tx_lost(s);
@@ -218,6 +225,8 @@ int store_tx_end(struct store *s, int rc)
     }
     if (rc == 0) {
         rc = run_simple(s, ST_COMMIT, "committing");
+        if (rc < 0)
+            store_offline_usage_forget(s);
         if (rc == 0 || sqlite3_get_autocommit(s->db))
             return rc;
     }
@@ -582,6 +591,8 @@ void store_close(struct store *s)
     for (size_t i = 0; (i = hmap_next(&s->cached, i, &k, &v)) != 0;)
         sqlite3_finalize(v);
     hmap_free(&s->cached);
+    store_offline_usage_forget(s);
+    hmap_free(&s->offline_usage);
     sqlite3_close(s->db);
     OPENSSL_cleanse(s->secret, sizeof s->secret);
     free(s);
@@ -733,6 +744,7 @@ int store_account_set_creds_sync(struct store *s, const char *domain, const char
 
 int store_account_delete_sync(struct store *s, const char *domain, const char *user)
 {
+    store_offline_usage_forget(s); /* its rows go, and its id may be reused */
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_DELETE);
     if (!st)
         return -EIO;

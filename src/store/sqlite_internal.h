@@ -44,6 +44,8 @@ struct store {
     uint8_t secret[STORE_SECRET_LEN];
     sqlite3_stmt *stmt[ST_COUNT];
     struct hmap cached; /* SQL text (a static string) -> sqlite3_stmt */
+    struct hmap offline_usage;   /* account id (decimal) -> its offline count and bytes */
+    int64_t offline_usage_dv;    /* PRAGMA data_version the cache is valid for */
     int tx_depth;            /* store_tx_begin nesting: 1 the transaction, more savepoints */
     bool sync_full;          /* PRAGMA synchronous is FULL (else NORMAL) */
     int64_t disk_err_at;     /* monotonic s of the last disk error logged */
@@ -91,6 +93,9 @@ int store_account_id(struct store *s, const char *domain, const char *user, sqli
  * -EINVAL (credentials) or -errno. */
 int store_account_insert_in_tx(struct store *s, const char *domain, const char *user,
                                const struct account_creds *c, int64_t created, sqlite3_int64 *id);
+/* Forgets the cached offline usage (sqlite_offline.c): after a rollback
+ * or a delete on this connection. */
+void store_offline_usage_forget(struct store *s);
 /* Logs what failed (never values; disk-full and I/O errors once a minute
  * at most) and maps the SQLite code to -errno. */
 int store_db_fail(struct store *s, int rc, const char *what);

@@ -25,6 +25,7 @@ static bool group_lost(struct store *s)
     if (s->tx_depth > 0 && !sqlite3_get_autocommit(s->db))
         return false;
     s->tx_depth = 0;
+    store_offline_usage_forget(s);
     return true;
 }
 
