@@ -237,6 +237,8 @@ static void complete(struct store_queue *q, struct store_req *r)
     if (r->id > q->delivered_upto)
         q->delivered_upto = r->id;
     q->completed++;
+    if ((r->flags & STORE_REQ_SECRET) && r->size)
+        explicit_bzero(r, r->size);
     free(r);
 }
 
@@ -380,6 +382,8 @@ static void run_inline(struct store_queue *q, struct store_req *r)
 int store_queue_submit(struct store_queue *q, struct store_req *r)
 {
     if (q->running && q->submitted - q->completed >= STORE_QUEUE_MAX) {
+        if ((r->flags & STORE_REQ_SECRET) && r->size)
+            explicit_bzero(r, r->size);
         free(r);
         return -EAGAIN;
     }

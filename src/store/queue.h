@@ -56,6 +56,9 @@ enum {
     /* The client whose stanza caused it waits for its commit before its
      * next stanza is read (c2s; see store_queue_hold_mark). */
     STORE_REQ_HOLD = 2,
+    /* The request carries secrets (credentials): its block is wiped
+     * before it is freed. */
+    STORE_REQ_SECRET = 4,
 };
 
 /* rc: 0 or -errno from the request; value: what the operation returns
@@ -79,6 +82,7 @@ struct store_req {
     int rc;               /* outcome, set by the writer */
     int64_t value;
     void *args;           /* the operation's arguments, usually in the same block */
+    size_t size;          /* bytes of the block (for STORE_REQ_SECRET) */
 };
 
 struct store_queue;

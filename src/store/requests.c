@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "store/invites.h"
 #include "store/offline.h"
 #include "store/private.h"
 #include "store/reports.h"
@@ -36,6 +37,7 @@ static struct store_req *req_new(size_t args_size, size_t extra, void **args, st
     if (!blk)
         return NULL;
     struct store_req *r = (struct store_req *)blk;
+    r->size = head + body + extra;
     *args = blk + head;
     r->args = *args;
     pk->at = blk + head + body;
@@ -359,4 +361,64 @@ int64_t store_report_add_req(struct store_queue *q, const char *domain, const ch
                                  rep->created};
     a->lim = *lim;
     return submit(q, r, run_report_add, CLIENT_WRITE, cb, ud);
+}
+
+/* ---- accounts: creation with a registration code, new credentials ---- */
+
+struct invited_args {
+    struct invited_account a;
+    struct account_creds creds;
+    uint8_t hash[INVITE_HASH_BYTES];
+};
+
+static int run_create_invited(const struct store_ops *ops, struct store *c,
+                              const struct store_req *r, int64_t *value)
+{
+    (void)value;
+    const struct invited_args *a = r->args;
+    return ops->account_create_invited(c, &a->a);
+}
+
+int64_t store_account_create_invited_req(struct store_queue *q, const struct invited_account *in,
+                                         store_done_cb cb, void *ud)
+{
+    struct invited_args *a;
+    struct pack pk;
+    size_t extra = str_size(in->domain) + str_size(in->user) + str_size(in->policy_version);
+    struct store_req *r = req_new(sizeof *a, extra, (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    a->creds = *in->creds;
+    memcpy(a->hash, in->hash, sizeof a->hash);
+    a->a = (struct invited_account){pack_str(&pk, in->domain), pack_str(&pk, in->user), &a->creds,
+                                    a->hash, in->now, pack_str(&pk, in->policy_version)};
+    return submit(q, r, run_create_invited, CLIENT_WRITE | STORE_REQ_SECRET, cb, ud);
+}
+
+struct creds_args {
+    const char *domain, *user;
+    struct account_creds creds;
+};
+
+static int run_set_creds(const struct store_ops *ops, struct store *c, const struct store_req *r,
+                         int64_t *value)
+{
+    (void)value;
+    const struct creds_args *a = r->args;
+    return ops->account_set_creds(c, a->domain, a->user, &a->creds);
+}
+
+int64_t store_account_set_creds_req(struct store_queue *q, const char *domain, const char *user,
+                                    const struct account_creds *creds, store_done_cb cb, void *ud)
+{
+    struct creds_args *a;
+    struct pack pk;
+    struct store_req *r =
+        req_new(sizeof *a, str_size(domain) + str_size(user), (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    a->creds = *creds;
+    a->domain = pack_str(&pk, domain);
+    a->user = pack_str(&pk, user);
+    return submit(q, r, run_set_creds, CLIENT_WRITE | STORE_REQ_SECRET, cb, ud);
 }

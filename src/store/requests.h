@@ -52,4 +52,14 @@ int64_t store_report_add_req(struct store_queue *q, const char *domain, const ch
                              const struct report_new *r, const struct report_limits *lim,
                              store_done_cb cb, void *ud);
 
+/* An account made with a registration code (store_account_create_invited_sync);
+ * new credentials (store_account_set_creds_sync). Their blocks, which hold
+ * the credentials, are wiped before they are freed. */
+struct invited_account;
+struct account_creds;
+int64_t store_account_create_invited_req(struct store_queue *q, const struct invited_account *a,
+                                         store_done_cb cb, void *ud);
+int64_t store_account_set_creds_req(struct store_queue *q, const char *domain, const char *user,
+                                    const struct account_creds *creds, store_done_cb cb, void *ud);
+
 #endif

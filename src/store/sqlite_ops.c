@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "store/blocking.h"
+#include "store/invites.h"
 #include "store/last.h"
 #include "store/offline.h"
 #include "store/private.h"
@@ -47,4 +48,6 @@ const struct store_ops store_sqlite_ops = {
     .blocking_add = store_blocking_add_sync,
     .blocking_remove = store_blocking_remove_sync,
     .report_add = store_report_add_sync,
+    .account_create_invited = store_account_create_invited_sync,
+    .account_set_creds = store_account_set_creds_sync,
 };

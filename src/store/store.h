@@ -37,6 +37,8 @@ struct offline_limits;
 struct private_item;
 struct report_new;
 struct report_limits;
+struct invited_account;
+struct account_creds;
 
 /* A backend, as the store queue's writer thread uses it. Each function
  * runs on the connection it is given, on the writer thread. */
@@ -76,6 +78,9 @@ struct store_ops {
                            const char *const *jids, size_t n);
     int (*report_add)(struct store *s, const char *domain, const char *user,
                       const struct report_new *r, const struct report_limits *lim, int64_t *id);
+    int (*account_create_invited)(struct store *s, const struct invited_account *a);
+    int (*account_set_creds)(struct store *s, const char *domain, const char *user,
+                             const struct account_creds *c);
 };
 
 /* The SQLite backend. */
