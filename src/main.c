@@ -300,6 +300,7 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     int rc = 1;
     struct control *control = NULL;
+    store_global_init();
     if (store_open(&srv.store, cfg.store_path, &err) < 0 ||
         store_queue_open(&srv.storeq, &loop, &store_sqlite_ops, cfg.store_path, &err) < 0 ||
         store_queue_start(srv.storeq) < 0) {

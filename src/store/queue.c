@@ -103,9 +103,13 @@ static long run_once(struct store_queue *q, struct store_req **v, size_t n, bool
             continue;
         struct store_req *r = v[i];
         r->value = 0;
-        r->rc = ops->req_begin(q->conn);
-        if (r->rc == 0)
-            r->rc = ops->req_end(q->conn, r->run(ops, q->conn, r, &r->value));
+        if (r->flags & STORE_REQ_ATOMIC) {
+            r->rc = r->run(ops, q->conn, r, &r->value);
+        } else {
+            r->rc = ops->req_begin(q->conn);
+            if (r->rc == 0)
+                r->rc = ops->req_end(q->conn, r->run(ops, q->conn, r, &r->value));
+        }
         if (ops->group_lost(q->conn)) {
             if (r->rc == 0)
                 r->rc = -EIO;

@@ -59,6 +59,9 @@ enum {
     /* The request carries secrets (credentials): its block is wiped
      * before it is freed. */
     STORE_REQ_SECRET = 4,
+    /* The operation is all or nothing by itself (it opens its own nested
+     * transaction): the queue does not wrap it in another savepoint. */
+    STORE_REQ_ATOMIC = 8,
 };
 
 /* rc: 0 or -errno from the request; value: what the operation returns

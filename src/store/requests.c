@@ -106,7 +106,9 @@ int64_t store_offline_add(struct store_queue *q, const char *domain, const char 
         return -ENOMEM;
     *a = (struct offline_add_args){pack_str(&pk, domain), pack_str(&pk, user),
                                    pack_bytes(&pk, xml, len), len, unix_time, *lim};
-    return submit(q, r, run_offline_add, CLIENT_WRITE, cb, ud);
+    /* store_offline_add_sync is all or nothing by itself (a savepoint of
+     * its own inside the group). */
+    return submit(q, r, run_offline_add, CLIENT_WRITE | STORE_REQ_ATOMIC, cb, ud);
 }
 
 struct offline_delete_args {

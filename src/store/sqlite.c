@@ -487,6 +487,12 @@ static int precreate(const char *path, char **err)
     return 0;
 }
 
+void store_global_init(void)
+{
+    /* SQLITE_MISUSE once SQLite is initialized: then it stays as it was. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(struct store **out, const char *path, char **err)
 {
     *out = NULL;

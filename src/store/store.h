@@ -86,6 +86,11 @@ struct store_ops {
 /* The SQLite backend. */
 extern const struct store_ops store_sqlite_ops;
 
+/* Process-wide settings of the backend library, before the first
+ * store_open (SQLite: no memory statistics, whose global mutex every
+ * allocation would take). Optional. */
+void store_global_init(void);
+
 /* Opens (creating if needed) and migrates to the newest schema.
  * 0 or -errno; *err gets a malloc'ed message on failure. */
 int store_open(struct store **out, const char *path, char **err);
