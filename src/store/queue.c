@@ -383,7 +383,7 @@ static void run_inline(struct store_queue *q, struct store_req *r)
     deliver(q);
 }
 
-int store_queue_submit(struct store_queue *q, struct store_req *r)
+int64_t store_queue_submit(struct store_queue *q, struct store_req *r)
 {
     if (q->running && q->submitted - q->completed >= STORE_QUEUE_MAX) {
         if ((r->flags & STORE_REQ_SECRET) && r->size)
@@ -391,15 +391,15 @@ int store_queue_submit(struct store_queue *q, struct store_req *r)
         free(r);
         return -EAGAIN;
     }
-    r->id = ++q->next_id;
+    uint64_t id = r->id = ++q->next_id;
     r->rc = 0;
     r->value = 0;
     q->submitted++;
     if (r->flags & STORE_REQ_HOLD)
         q->hold_mark = r->id;
     if (!q->running) {
-        run_inline(q, r);
-        return 0;
+        run_inline(q, r); /* frees r */
+        return (int64_t)id;
     }
     if (q->async_open && q->submitted - q->completed == 1)
         uv_ref((uv_handle_t *)&q->async);
@@ -407,7 +407,7 @@ int store_queue_submit(struct store_queue *q, struct store_req *r)
     list_push(&q->in, r);
     uv_cond_signal(&q->cv);
     uv_mutex_unlock(&q->mu);
-    return 0;
+    return (int64_t)id; /* r is the writer's now */
 }
 
 int store_queue_cancel(struct store_queue *q, uint64_t id)

@@ -110,11 +110,12 @@ void store_queue_stop(struct store_queue *q);
 void store_queue_free(struct store_queue *q);
 
 /* Takes r (malloc'ed by the caller as one block: it is freed with free()
- * after its callback) and queues it; r->id gets its id. 0, or -EAGAIN
- * (queue full) / -ESHUTDOWN with r freed and its callback NOT called.
+ * after its callback) and queues it. Returns its id (> 0; r may be freed
+ * already: do not read it), or -EAGAIN (queue full) with r freed and its
+ * callback NOT called.
  * In inline mode the callback has run when this returns (unless submit
  * is called from inside a completion: then right after that one). */
-int store_queue_submit(struct store_queue *q, struct store_req *r);
+int64_t store_queue_submit(struct store_queue *q, struct store_req *r);
 
 /* The callback of request id will not be called (the request itself
  * still runs: a write may already be committed). Unknown or completed

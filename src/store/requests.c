@@ -69,8 +69,7 @@ static int64_t submit(struct store_queue *q, struct store_req *r, store_run_fn r
     r->flags = flags;
     r->cb = cb;
     r->ud = ud;
-    int rc = store_queue_submit(q, r);
-    return rc < 0 ? rc : (int64_t)r->id;
+    return store_queue_submit(q, r);
 }
 
 #define CLIENT_WRITE (STORE_REQ_DURABLE | STORE_REQ_HOLD)

@@ -151,8 +151,7 @@ static int64_t put(struct store_queue *q, int v, unsigned flags, struct tag *t)
     r->flags = flags;
     r->cb = on_done;
     r->ud = t;
-    int rc = store_queue_submit(q, r);
-    return rc < 0 ? rc : (int64_t)r->id;
+    return store_queue_submit(q, r);
 }
 
 struct qfix {
