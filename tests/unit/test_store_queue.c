@@ -398,6 +398,29 @@ static void test_sqlite_offline_adds_grouped_and_each_answered(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* The per-connection count behind the offline limit check follows what
+ * other connections do (PRAGMA data_version): a clear made elsewhere
+ * makes room at once, an add made elsewhere counts. */
+static void test_sqlite_offline_limit_sees_other_connections(void **state)
+{
+    struct fixture *f = *state;
+    struct store *other;
+    char *err = NULL;
+    assert_int_equal(store_open(&other, f->path, &err), 0);
+    struct offline_limits lim = {3, 1 << 20};
+    const char *x = "<message/>";
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_offline_add_sync(f->s, "example.org", "alice", i, x, 10, &lim), 0);
+    assert_int_equal(store_offline_add_sync(f->s, "example.org", "alice", 9, x, 10, &lim), -EDQUOT);
+    assert_int_equal(store_offline_clear_sync(other, "example.org", "alice"), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(store_offline_add_sync(f->s, "example.org", "alice", i, x, 10, &lim), 0);
+    assert_int_equal(store_offline_add_sync(other, "example.org", "alice", 5, x, 10, &lim), 0);
+    assert_int_equal(store_offline_add_sync(f->s, "example.org", "alice", 9, x, 10, &lim), -EDQUOT);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM offline_messages"), 3);
+    store_close(other);
+}
+
 static int sqlite_setup(void **state)
 {
     static const char *const users[] = {"alice", "bob", NULL};
@@ -421,6 +444,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inline_before_start_and_after_stop, qsetup,
                                         qteardown),
         cmocka_unit_test_setup_teardown(test_sqlite_offline_adds_grouped_and_each_answered,
+                                        sqlite_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_offline_limit_sees_other_connections,
                                         sqlite_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
