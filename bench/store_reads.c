@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "modules/module.h"
 #include "store/blocking.h"
 #include "store/offline.h"
 #include "store/roster.h"
@@ -36,6 +37,8 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static struct store_schema schema; /* the build's: the store's steps and every module's */
+
 struct writer {
     const char *path;
     volatile int stop;
@@ -47,7 +50,7 @@ static void write_loop(void *arg)
     struct writer *w = arg;
     struct store *s;
     char *err = NULL;
-    if (store_open(&s, w->path, &err) < 0)
+    if (store_open(&s, w->path, &schema, &err) < 0)
         return;
     struct offline_limits lim = {1u << 30, 1u << 30};
     for (unsigned i = 0; !w->stop; i++) {
@@ -84,12 +87,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: store_reads DIR [ACCOUNTS]\n");
         return 64;
     }
+    modules_store_schema(&schema);
     unsigned n = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 10000;
     char path[4096];
     snprintf(path, sizeof path, "%s/reads.db", argv[1]);
     struct store *s;
     char *err = NULL;
-    if (store_open(&s, path, &err) < 0) {
+    if (store_open(&s, path, &schema, &err) < 0) {
         fprintf(stderr, "store_reads: %s\n", err ? err : "cannot open");
         return 1;
     }
@@ -115,7 +119,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sqlite3_close(db);
-    if (store_open(&s, path, &err) < 0)
+    if (store_open(&s, path, &schema, &err) < 0)
         return 1;
     struct writer w = {path, 0};
     uv_thread_t t;

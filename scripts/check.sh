@@ -1,6 +1,7 @@
 #!/bin/bash
 # `make check`: builds and runs every test — unit, end to end, and both
-# again under AddressSanitizer and UBSan — then prints one closing line.
+# again under AddressSanitizer and UBSan — checks that the generated
+# docs are current, then prints one closing line.
 set -u
 cd "$(dirname "$0")/.."
 log=$(mktemp -d)
@@ -30,6 +31,7 @@ stage() { # name, make arguments...
 }
 
 stage build all
+stage lint docs-check
 stage unit unit
 stage bench-unit -C bench check BUILD="$PWD/build"
 stage e2e e2e

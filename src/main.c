@@ -1,7 +1,8 @@
 /* taube: arguments, configuration, start and stop.
  *
- * Start-up order: config → log level → certificates → store → TLS →
- * router → modules → control socket → listeners → loop. A stanza then flows
+ * Start-up order: config → log level → certificates → store → router →
+ * hosts → TLS → modules → control socket → listeners → component
+ * listeners → loop. A stanza then flows
  * net/conn.c (bytes, TLS) → xml/stream.c (one tree per stanza) →
  * net/c2s*.c (stream state machine, stamping) → xmpp/router.c (who is it
  * for?) → a module's handler or another session's deliver op.
@@ -22,10 +23,12 @@
 #include "core/version.h"
 #include "modules/module.h"
 #include "net/c2s.h"
+#include "net/component.h"
 #include "net/conn.h"
 #include "net/control.h"
 #include "store/queue.h"
 #include "store/store.h"
+#include "xmpp/hosts.h"
 #include "xmpp/router.h"
 
 #define SHUTDOWN_GRACE_MS 3000
@@ -100,7 +103,9 @@ static int check_startup(const struct config *cfg)
         return -1;
     tls_ctx_free(tls);
     char *err = NULL;
-    int rc = store_check(cfg->store_path, &err);
+    struct store_schema schema;
+    modules_store_schema(&schema);
+    int rc = store_check(cfg->store_path, &schema, &err);
     if (rc < 0)
         fprintf(stderr, "taube: store: %s\n", err ? err : strerror(-rc));
     free(err);
@@ -149,6 +154,40 @@ static int start_listeners(struct server *srv)
     return 0;
 }
 
+/* The hosts table: server.domains as local hosts, component.secrets as
+ * component hosts (the config has checked that they do not overlap). */
+static int make_hosts(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    if (!(srv->hosts = hosts_new()))
+        return -1;
+    for (size_t i = 0; i < cfg->domains.n; i++)
+        if (hosts_add(srv->hosts, cfg->domains.items[i], HOST_LOCAL, NULL) < 0)
+            return -1;
+    for (size_t i = 0; i < cfg->component_secrets.n; i++) {
+        /* "DOMAIN SECRET": a domain has no space */
+        const char *item = cfg->component_secrets.items[i], *sp = strchr(item, ' ');
+        char *domain = sp ? strndup(item, (size_t)(sp - item)) : NULL;
+        int rc = domain ? hosts_add(srv->hosts, domain, HOST_COMPONENT, sp + 1) : -1;
+        free(domain);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int start_components(struct server *srv)
+{
+    char *err = NULL;
+    int rc = component_start(srv, &err);
+    if (rc < 0) {
+        fprintf(stderr, "taube: cannot listen on the component port %d: %s\n",
+                srv->cfg->component_port, err ? err : uv_strerror(rc));
+        free(err);
+    }
+    return rc;
+}
+
 static void close_handle(uv_handle_t *h)
 {
     if (!uv_is_closing(h))
@@ -165,6 +204,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct server *srv = t->data;
     c2s_tick(srv);
+    component_tick(srv);
     server_trim_memory(srv);
     if (!srv->stopping)
         return;
@@ -184,6 +224,7 @@ static void server_stop(struct server *srv)
         listener_stop(srv->listeners[i]);
     srv->nlisteners = 0;
     c2s_close_all(srv, STREAM_SYSTEM_SHUTDOWN);
+    component_stop(srv);
     srv->start_time = (int64_t)uv_now(srv->loop) + SHUTDOWN_GRACE_MS;
     uv_timer_start(&srv->tick, on_tick, 50, 50);
 }
@@ -209,18 +250,22 @@ static int start_control(struct server *srv, struct control **control)
 
 static int run(struct server *srv, struct control **control)
 {
-    srv->router = router_new(srv);
-    if (!srv->router || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
-        start_control(srv, control) < 0 || start_listeners(srv) < 0)
-        return 1;
+    /* The signal handlers go in before any port listens: a SIGTERM sent
+     * as soon as a client can connect must stop the server cleanly, not
+     * kill it (it is handled once the loop runs). */
     uv_timer_init(srv->loop, &srv->tick);
     srv->tick.data = srv;
-    uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     uv_signal_init(srv->loop, &srv->sigint);
     uv_signal_init(srv->loop, &srv->sigterm);
     srv->sigint.data = srv->sigterm.data = srv;
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    srv->router = router_new(srv);
+    if (!srv->router || make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) ||
+        modules_init(srv) < 0 || start_control(srv, control) < 0 || start_listeners(srv) < 0 ||
+        start_components(srv) < 0)
+        return 1;
+    uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     srv->start_time = server_now(srv);
     fprintf(stderr, "taube %s: ready, %zu domain(s), client port %d, direct TLS port %d\n",
             TAUBE_VERSION, srv->cfg->domains.n, srv->cfg->c2s_port, srv->cfg->c2s_tls_port);
@@ -232,6 +277,7 @@ static void cleanup(struct server *srv, struct control *control)
 {
     for (size_t i = 0; i < srv->nlisteners; i++)
         listener_stop(srv->listeners[i]);
+    component_stop(srv); /* before the walk too: its listeners free in their callbacks */
     control_stop(control); /* before the walk: its handles close through its callbacks */
     store_queue_detach(srv->storeq); /* its completions wait for store_queue_stop */
     uv_walk(srv->loop, close_walk, NULL);
@@ -241,8 +287,10 @@ static void cleanup(struct server *srv, struct control *control)
      * while the modules and the router they look things up in exist. */
     store_queue_stop(srv->storeq);
     listener_group_free(srv->conn_group); /* its listeners are stopped */
+    component_free(srv);
     modules_fini(srv);
     router_free(srv->router);
+    hosts_free(srv->hosts);
     tls_ctx_free(srv->tls);
     store_queue_free(srv->storeq);
     store_close(srv->store);
@@ -275,13 +323,16 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct config cfg;
+    struct config_schema schema; /* the core's options and every module's */
+    modules_config_schema(&schema);
     char *err = NULL;
-    if (config_load(&cfg, path, &err) < 0) {
+    if (config_load(&cfg, &schema, path, &err) < 0) {
         fprintf(stderr, "taube: %s\n", err ? err : "cannot load the configuration");
         free(err);
         return 1;
     }
     log_set_level((enum log_level)cfg.log_level);
+    config_warn_unserved(&cfg, stderr);
     if (check) {
         int bad = check_startup(&cfg);
         if (!bad)
@@ -300,9 +351,12 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     int rc = 1;
     struct control *control = NULL;
+    struct store_schema store_schema; /* the store's steps and every module's */
+    modules_store_schema(&store_schema);
     store_global_init();
-    if (store_open(&srv.store, cfg.store_path, &err) < 0 ||
-        store_queue_open(&srv.storeq, &loop, &store_sqlite_ops, cfg.store_path, &err) < 0 ||
+    if (store_open(&srv.store, cfg.store_path, &store_schema, &err) < 0 ||
+        store_queue_open(&srv.storeq, &loop, &store_sqlite_ops, cfg.store_path, &store_schema,
+                         &err) < 0 ||
         store_queue_start(srv.storeq) < 0) {
         fprintf(stderr, "taube: store: %s\n", err ? err : "cannot open the database");
         free(err);

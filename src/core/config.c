@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/config_internal.h"
+#include "core/domain.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,8 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define IDN2_SKIP_LIBIDN_COMPAT
-#include <idn2.h>
 
 /* Bounds on what a config file may make us do. A real file has a few
  * hundred nodes and depth 3; aliases could multiply that (a "billion
@@ -68,14 +67,38 @@ static void strlist_free(struct strlist *l)
     l->n = 0;
 }
 
+/* The schema's table holding o, and its index. */
+static size_t table_of(const struct config_schema *s, const struct config_option *o)
+{
+    for (size_t t = 0; t < s->n; t++)
+        if (o >= s->t[t]->options && o < s->t[t]->options + s->t[t]->n_options)
+            return t;
+    abort(); /* o comes from the schema */
+}
+
 static void *field(struct config *c, const struct config_option *o)
 {
-    return (char *)c + o->offset;
+    size_t t = table_of(&c->schema, o);
+    return (char *)(c->schema.t[t]->block_size ? c->blocks[t] : c) + o->offset;
+}
+
+const void *config_value(const struct config *c, const struct config_option *o)
+{
+    return field((struct config *)c, o);
+}
+
+const void *config_block(const struct config *c, const struct config_table *t)
+{
+    for (size_t i = 0; i < c->schema.n; i++)
+        if (c->schema.t[i] == t)
+            return c->blocks[i];
+    return NULL;
 }
 
 bool config_is_list(enum config_type t)
 {
-    return t == CFG_STRLIST || t == CFG_DOMAINS || t == CFG_JIDS || t == CFG_ADDRS;
+    return t == CFG_STRLIST || t == CFG_DOMAINS || t == CFG_JIDS || t == CFG_ADDRS ||
+           t == CFG_SECRETS;
 }
 
 /* Stores v (already checked against min..max) into an integer field of
@@ -128,9 +151,25 @@ static const struct unit duration_units[] = {
     {"w", 7 * 86400}, {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}, {NULL, 0},
 };
 
+/* For the timers that tests (and operators) want below a second. */
+static const struct unit millis_units[] = {
+    {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}, {NULL, 0},
+};
+
 static const struct unit *units_of(enum config_type t)
 {
-    return t == CFG_SIZE ? size_units : t == CFG_DURATION ? duration_units : NULL;
+    switch (t) {
+    case CFG_SIZE: return size_units;
+    case CFG_DURATION: return duration_units;
+    case CFG_MILLIS: return millis_units;
+    default: return NULL;
+    }
+}
+
+/* What a number without a unit counts: bytes, or seconds. */
+static uint64_t bare_factor(enum config_type t)
+{
+    return t == CFG_MILLIS ? 1000 : 1;
 }
 
 /* Parses decimal digits only (no sign, no hex: a config value is written by
@@ -149,7 +188,7 @@ static int parse_digits(const char *s, size_t len, size_t *used, uint64_t *out)
     return i == 0 ? -EINVAL : over ? -ERANGE : 0;
 }
 
-/* "256KiB", "50 MB", "30s", or a plain number (bytes, seconds). Sizes
+/* "256KiB", "50 MB", "30s", "500ms", or a plain number (bytes, seconds). Sizes
  * take their unit in any case; durations lower-case only ("M" could be
  * read as months). */
 static int parse_scaled(const struct config_option *o, const char *s, size_t len,
@@ -174,7 +213,8 @@ static int parse_scaled(const struct config_option *o, const char *s, size_t len
     }
     if (u < len && !unit)
         return snprintf(why, wn, "'%s' has an unknown unit", shown(s, len, sh)), -EINVAL;
-    if (r == -ERANGE || (unit && __builtin_mul_overflow(v, unit->factor, &v)))
+    uint64_t factor = unit ? unit->factor : bare_factor(o->type);
+    if (r == -ERANGE || __builtin_mul_overflow(v, factor, &v))
         return snprintf(why, wn, "'%s' is too large", shown(s, len, sh)), -EINVAL;
     *out = v;
     return 0;
@@ -190,7 +230,8 @@ static void format_scaled(enum config_type t, uint64_t v, char *out, size_t n)
     if (best && best->factor > 1)
         snprintf(out, n, "%llu%s", (unsigned long long)(v / best->factor), best->name);
     else
-        snprintf(out, n, "%llu%s", (unsigned long long)v, t == CFG_DURATION ? "s" : "");
+        snprintf(out, n, "%llu%s", (unsigned long long)v,
+                 t == CFG_DURATION ? "s" : t == CFG_MILLIS ? "ms" : "");
 }
 
 /* ---- What each option allows, in words (messages, comments, docs) ---- */
@@ -223,6 +264,11 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
         format_scaled(o->type, (uint64_t)o->max, hi, sizeof hi);
         snprintf(out, n, "%s to %s (seconds, or units s, m, h, d, w)", lo, hi);
         break;
+    case CFG_MILLIS:
+        format_scaled(o->type, (uint64_t)o->min, lo, sizeof lo);
+        format_scaled(o->type, (uint64_t)o->max, hi, sizeof hi);
+        snprintf(out, n, "%s to %s (seconds, or units ms, s, m, h, d)", lo, hi);
+        break;
     case CFG_STRING:
         if (o->choices) {
             join_choices(o->choices, list, sizeof list);
@@ -242,6 +288,10 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
         break;
     case CFG_JIDS: snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx); break;
     case CFG_ADDRS: snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx); break;
+    case CFG_SECRETS:
+        snprintf(out, n, "a mapping of %lld to %lld domain names to secrets of %d to %d printable "
+                         "characters", mn, mx, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
+        break;
     }
 }
 
@@ -250,10 +300,11 @@ const char *config_type_name(enum config_type t)
     static const char *const names[] = {
         [CFG_BOOL] = "bool",       [CFG_INT] = "integer",
         [CFG_SIZE] = "size",       [CFG_DURATION] = "duration",
+        [CFG_MILLIS] = "duration",
         [CFG_STRING] = "string",   [CFG_ENUM] = "enum",
         [CFG_PATH] = "path",       [CFG_STRLIST] = "list of strings",
         [CFG_DOMAINS] = "list of domains", [CFG_JIDS] = "list of JIDs",
-        [CFG_ADDRS] = "list of addresses",
+        [CFG_ADDRS] = "list of addresses", [CFG_SECRETS] = "domain: secret",
     };
     return names[t];
 }
@@ -268,93 +319,29 @@ static bool printable(const char *s, size_t len)
     return true;
 }
 
-/* Checks ASCII LDH labels (already lower-cased): each 1..63 bytes, no
- * leading or trailing hyphen, at most 253 in all, last label not numeric
- * (that would be an IP address). */
-static int check_ldh(const char *s, size_t len, char *why, size_t wn)
-{
-    if (len > 253)
-        return snprintf(why, wn, "domain is longer than 253 bytes"), -EINVAL;
-    size_t start = 0;
-    bool numeric = true;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && s[i] != '.') {
-            if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-                return snprintf(why, wn, "'%c' is not allowed in a domain name", s[i]), -EINVAL;
-            numeric = numeric && isdigit((unsigned char)s[i]);
-            continue;
-        }
-        size_t l = i - start;
-        if (l == 0 || l > 63)
-            return snprintf(why, wn, "a label is %s", l ? "longer than 63 bytes" : "empty"), -EINVAL;
-        if (s[start] == '-' || s[i - 1] == '-')
-            return snprintf(why, wn, "a label starts or ends with '-'"), -EINVAL;
-        if (i < len)
-            numeric = true, start = i + 1;
-    }
-    if (numeric)
-        return snprintf(why, wn, "an IP address is not a domain name"), -EINVAL;
-    return 0;
-}
-
-/* Internationalised names go through IDNA2008 (UTS #46 mapping lower-cases
- * them) to an A-label for the length and LDH checks, and back to the
- * U-label we keep. "xn--" labels take the same road, so one domain has
- * one spelling. */
-static int normalize_idn(const char *s, char **out, char *why, size_t wn)
-{
-    uint8_t *alabel = NULL;
-    char *ulabel = NULL;
-    int rc = idn2_lookup_u8((const uint8_t *)s, &alabel, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-    if (rc == IDN2_MALLOC)
-        return -ENOMEM;
-    if (rc != IDN2_OK)
-        return snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc)), -EINVAL;
-    int r = check_ldh((char *)alabel, strlen((char *)alabel), why, wn);
-    if (r == 0) {
-        rc = idn2_to_unicode_8z8z((char *)alabel, &ulabel, 0);
-        if (rc == IDN2_MALLOC)
-            r = -ENOMEM;
-        else if (rc != IDN2_OK)
-            r = -EINVAL, snprintf(why, wn, "not a valid international domain name (%s)", idn2_strerror(rc));
-    }
-    idn2_free(alabel);
-    if (r == 0) {
-        *out = strdup(ulabel);
-        r = *out ? 0 : -ENOMEM;
-    }
-    idn2_free(ulabel);
-    return r;
-}
-
-/* Domain name as a server or JID domain: lower-cased, checked. */
+/* Domain name as a server or JID domain: the one normaliser the JID
+ * code uses too (core/domain.h: IDNA2008, UTS #46 non-transitional), so
+ * a configured domain is spelled exactly as a stream's 'to' will be once
+ * prepared. A file may not write a port, a trailing dot or an IP address
+ * where a domain name belongs. */
 int config_normalize_domain(const char *s, size_t len, char **out, char *why, size_t wn)
 {
+    char d[DOMAIN_RAW_MAX + 1];
     if (len == 0)
         return snprintf(why, wn, "the domain is empty"), -EINVAL;
     if (memchr(s, ':', len))
         return snprintf(why, wn, "a domain has no port"), -EINVAL;
     if (s[len - 1] == '.')
         return snprintf(why, wn, "a domain has no trailing dot"), -EINVAL;
-    char *d = xstrndup(s, len);
-    if (!d)
-        return -ENOMEM;
-    bool ascii = true;
-    for (size_t i = 0; i < len; i++) {
-        ascii = ascii && (unsigned char)d[i] < 0x80;
-        d[i] = (char)tolower((unsigned char)d[i]);
-    }
-    bool ace = strncmp(d, "xn--", 4) == 0 || strstr(d, ".xn--");
-    int r = check_ldh(d, len, why, wn);
-    if (!ascii || (r == 0 && ace)) {
-        r = normalize_idn(d, out, why, wn);
-        free(d);
-        return r;
-    }
+    int r = domain_normalize(s, len, d, sizeof d, why, wn);
     if (r < 0)
-        return free(d), r;
-    *out = d;
-    return 0;
+        return r == -ENOBUFS ? (snprintf(why, wn, "the domain is too long"), -EINVAL) : r;
+    const char *last = strrchr(d, '.');
+    last = last ? last + 1 : d;
+    if (strspn(last, "0123456789") == strlen(last))
+        return snprintf(why, wn, "an IP address is not a domain name"), -EINVAL;
+    *out = strdup(d);
+    return *out ? 0 : -ENOMEM;
 }
 
 /* A bare JID "local@domain": the domain normalised, the local part checked
@@ -506,7 +493,7 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
             return snprintf(why, wn, "'%s' is not a boolean", shown(s, len, sh)), -EINVAL;
         *(bool *)field(c, o) = i % 2;
         return 0;
-    case CFG_INT: case CFG_SIZE: case CFG_DURATION:
+    case CFG_INT: case CFG_SIZE: case CFG_DURATION: case CFG_MILLIS:
         if ((r = parse_number(o, s, len, &v, why, wn)) < 0)
             return r;
         store_int(c, o, v);
@@ -578,20 +565,24 @@ static int set_default(struct config *c, const struct config_option *o, char *wh
     return 0;
 }
 
-static int fill_defaults(struct config *c)
+static int fill_defaults(struct config *c, const struct config_schema *s)
 {
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < config_options_count; i++) {
-        int r = set_default(c, &config_options[i], NULL);
+    c->schema = *s;
+    for (size_t t = 0; t < s->n; t++)
+        if (s->t[t]->block_size && !(c->blocks[t] = calloc(1, s->t[t]->block_size)))
+            return config_free(c), -ENOMEM;
+    for (size_t i = 0, n = config_schema_noptions(s); i < n; i++) {
+        int r = set_default(c, config_schema_option(s, i), NULL);
         if (r < 0)
             return config_free(c), r;
     }
     return 0;
 }
 
-void config_defaults(struct config *c)
+void config_defaults(struct config *c, const struct config_schema *s)
 {
-    int r = fill_defaults(c);
+    int r = fill_defaults(c, s);
     if (r < 0) {
         /* A bad table default is a bug caught by the unit tests; out of
          * memory at start-up leaves nothing sensible to do. */
@@ -604,13 +595,18 @@ void config_free(struct config *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(&c->schema); i < n; i++) {
+        const struct config_option *o = config_schema_option(&c->schema, i);
+        size_t t = table_of(&c->schema, o);
+        if (c->schema.t[t]->block_size && !c->blocks[t])
+            continue; /* its block was never made (out of memory) */
         if (config_is_list(o->type))
             strlist_free(field(c, o));
         else if (o->type == CFG_STRING || o->type == CFG_PATH)
             store_str(c, o, NULL);
     }
+    for (size_t t = 0; t < c->schema.n; t++)
+        free(c->blocks[t]);
     free(c->path);
     free(c->dir);
     memset(c, 0, sizeof *c);
@@ -624,8 +620,18 @@ struct load {
     struct buf errs;
     int nerr;
     bool oom;
-    struct fy_mark *where;    /* per option: where it was set (line -1: not set) */
+    struct fy_mark *where;    /* per option of the schema: where it was set (line -1: not set) */
 };
+
+/* o's place in the schema (the index of ld->where). */
+static size_t option_index(const struct config_schema *s, const struct config_option *o)
+{
+    size_t base = 0;
+    for (size_t t = 0; t < s->n; base += s->t[t]->n_options, t++)
+        if (o >= s->t[t]->options && o < s->t[t]->options + s->t[t]->n_options)
+            return base + (size_t)(o - s->t[t]->options);
+    abort(); /* o comes from the schema */
+}
 
 static void report_at(struct load *ld, const struct fy_mark *m, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -721,6 +727,59 @@ static int add_item(const struct config_option *o, struct strlist *l, struct fy_
     return r;
 }
 
+/* One "domain: secret" pair of a CFG_SECRETS mapping, appended to l as
+ * "DOMAIN SECRET" (a domain has no space). 0, -EINVAL or -ENOMEM. */
+static int add_secret(const struct config_option *o, struct strlist *l, struct fy_node_pair *p,
+                      char *why)
+{
+    struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+    size_t kl = 0, vl = 0;
+    const char *ks = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &kl) : NULL;
+    const char *vs = v && fy_node_is_scalar(v) ? fy_node_get_scalar(v, &vl) : NULL;
+    if (!ks || !vs || memchr(ks, '\0', kl) || memchr(vs, '\0', vl))
+        return snprintf(why, WHY_LEN, "each entry is 'domain: secret'"), -EINVAL;
+    if ((int64_t)l->n >= o->max)
+        return snprintf(why, WHY_LEN, "more than %lld entries", (long long)o->max), -EINVAL;
+    if (vl < CONFIG_SECRET_MIN || vl > CONFIG_SECRET_MAX || !printable(vs, vl))
+        return snprintf(why, WHY_LEN, "a secret must be %d to %d printable characters",
+                        CONFIG_SECRET_MIN, CONFIG_SECRET_MAX), -EINVAL;
+    char *dom;
+    int r = config_normalize_domain(ks, kl, &dom, why, WHY_LEN);
+    if (r < 0)
+        return r;
+    size_t dl = strlen(dom);
+    for (size_t i = 0; i < l->n; i++)
+        if (strncmp(l->items[i], dom, dl) == 0 && l->items[i][dl] == ' ') {
+            snprintf(why, WHY_LEN, "'%s' is listed twice", dom);
+            return free(dom), -EINVAL;
+        }
+    char *item = malloc(dl + 1 + vl + 1);
+    if (item) {
+        memcpy(item, dom, dl);
+        item[dl] = ' ';
+        memcpy(item + dl + 1, vs, vl);
+        item[dl + 1 + vl] = '\0';
+    }
+    free(dom);
+    return item ? list_add(l, item) : -ENOMEM;
+}
+
+/* A CFG_SECRETS value: a mapping, or null, {} or [] (none). */
+static int secrets_value(const struct config_option *o, struct strlist *l, struct fy_node **v,
+                         char *why)
+{
+    void *it = NULL;
+    if (fy_node_is_sequence(*v) && !fy_node_sequence_iterate(*v, &it))
+        return 0;
+    if (!fy_node_is_mapping(*v))
+        return snprintf(why, WHY_LEN, "a mapping of domain: secret is expected"), -EINVAL;
+    int r = 0;
+    for (struct fy_node_pair *p; r == 0 && (p = fy_node_mapping_iterate(*v, &it));)
+        if ((r = add_secret(o, l, p, why)) == -EINVAL)
+            *v = fy_node_pair_key(p);
+    return r;
+}
+
 /* A list value: a sequence, a single scalar (a list of one) or null (the
  * empty list). Stored only if every item is good. */
 static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
@@ -731,6 +790,8 @@ static void set_list(struct load *ld, const struct config_option *o, struct fy_n
     void *it = NULL;
     if (is_null(v))
         v = NULL;
+    else if (o->type == CFG_SECRETS)
+        r = secrets_value(o, &l, &v, why);
     else if (!fy_node_is_sequence(v))
         r = add_item(o, &l, v, why);
     else
@@ -753,7 +814,7 @@ static void set_list(struct load *ld, const struct config_option *o, struct fy_n
 
 static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
 {
-    ld->where[o - config_options] = node_mark(key);
+    ld->where[option_index(&ld->c->schema, o)] = node_mark(key);
     if (config_is_list(o->type))
         return set_list(ld, o, key, v);
     char why[WHY_LEN];
@@ -771,12 +832,13 @@ static void set_option(struct load *ld, const struct config_option *o, struct fy
 }
 
 /* The keys of a section, "a, b, c", for "unknown key" messages. */
-static void section_keys(const char *section, size_t slen, char *out, size_t n)
+static void section_keys(const struct config_schema *sc, const char *section, size_t slen,
+                         char *out, size_t n)
 {
     size_t k = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < config_options_count && k < n; i++) {
-        const char *key = config_options[i].key;
+    for (size_t i = 0, no = config_schema_noptions(sc); i < no && k < n; i++) {
+        const char *key = config_schema_option(sc, i)->key;
         if (strncmp(key, section, slen) == 0 && key[slen] == '.') {
             int w = snprintf(out + k, n - k, "%s%s", k ? ", " : "", key + slen + 1);
             k += w > 0 ? (size_t)w : 0;
@@ -784,14 +846,15 @@ static void section_keys(const char *section, size_t slen, char *out, size_t n)
     }
 }
 
-static const struct config_option *find_option(const char *section, const char *key, size_t klen)
+static const struct config_option *find_option(const struct config_schema *sc,
+                                               const char *section, const char *key, size_t klen)
 {
     size_t slen = strlen(section);
-    for (size_t i = 0; i < config_options_count; i++) {
-        const char *k = config_options[i].key;
+    for (size_t i = 0, n = config_schema_noptions(sc); i < n; i++) {
+        const char *k = config_schema_option(sc, i)->key;
         if (strncmp(k, section, slen) == 0 && k[slen] == '.' && strlen(k + slen + 1) == klen &&
             memcmp(k + slen + 1, key, klen) == 0)
-            return &config_options[i];
+            return config_schema_option(sc, i);
     }
     return NULL;
 }
@@ -803,7 +866,7 @@ static void load_section(struct load *ld, const struct config_section *sec, stru
         return;
     if (!fy_node_is_mapping(map)) {
         struct fy_mark m = node_mark(map);
-        section_keys(sec->name, strlen(sec->name), keys, sizeof keys);
+        section_keys(&ld->c->schema, sec->name, strlen(sec->name), keys, sizeof keys);
         report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s", sec->name, keys);
         return;
     }
@@ -813,13 +876,13 @@ static void load_section(struct load *ld, const struct config_section *sec, stru
         struct fy_node *k = fy_node_pair_key(p);
         size_t len = 0;
         const char *s = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &len) : NULL;
-        const struct config_option *o = s ? find_option(sec->name, s, len) : NULL;
+        const struct config_option *o = s ? find_option(&ld->c->schema, sec->name, s, len) : NULL;
         if (o) {
             set_option(ld, o, k, fy_node_pair_value(p));
             continue;
         }
         struct fy_mark m = node_mark(k);
-        section_keys(sec->name, strlen(sec->name), keys, sizeof keys);
+        section_keys(&ld->c->schema, sec->name, strlen(sec->name), keys, sizeof keys);
         report_at(ld, m.line >= 0 ? &m : NULL, "unknown key '%s' in section '%s'; allowed: %s",
                   s ? shown(s, len, sh) : "(not a name)", sec->name, keys);
     }
@@ -829,8 +892,11 @@ static void load_root(struct load *ld, struct fy_node *root)
 {
     char sh[MAX_SHOWN + 4], names[400];
     names[0] = '\0';
-    for (size_t i = 0, k = 0; i < config_sections_count && k < sizeof names; i++) {
-        int w = snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", config_sections[i].name);
+    const struct config_schema *sc = &ld->c->schema;
+    size_t nsec = config_schema_nsections(sc);
+    for (size_t i = 0, k = 0; i < nsec && k < sizeof names; i++) {
+        int w = snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "",
+                         config_schema_section(sc, i)->name);
         k += w > 0 ? (size_t)w : 0;
     }
     if (is_null(root))
@@ -847,9 +913,11 @@ static void load_root(struct load *ld, struct fy_node *root)
         size_t len = 0;
         const char *s = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &len) : NULL;
         const struct config_section *sec = NULL;
-        for (size_t i = 0; s && i < config_sections_count; i++)
-            if (strlen(config_sections[i].name) == len && memcmp(config_sections[i].name, s, len) == 0)
-                sec = &config_sections[i];
+        for (size_t i = 0; s && i < nsec; i++) {
+            const struct config_section *c = config_schema_section(sc, i);
+            if (strlen(c->name) == len && memcmp(c->name, s, len) == 0)
+                sec = c;
+        }
         if (sec) {
             load_section(ld, sec, fy_node_pair_value(p));
             continue;
@@ -993,11 +1061,11 @@ static int parse_yaml(struct load *ld, const char *data, size_t len)
 
 /* ---- Checks across options ---- */
 
-static const struct config_option *option_by_key(const char *key)
+static const struct config_option *option_by_key(const struct config_schema *sc, const char *key)
 {
-    for (size_t i = 0; i < config_options_count; i++)
-        if (strcmp(config_options[i].key, key) == 0)
-            return &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(sc); i < n; i++)
+        if (strcmp(config_schema_option(sc, i)->key, key) == 0)
+            return config_schema_option(sc, i);
     return NULL;
 }
 
@@ -1005,8 +1073,8 @@ static const struct config_option *option_by_key(const char *key)
 static void check_required(struct load *ld)
 {
     char allowed[400];
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(&ld->c->schema); i < n; i++) {
+        const struct config_option *o = config_schema_option(&ld->c->schema, i);
         const struct strlist *l = field(ld->c, o);
         if (config_is_list(o->type) && ld->where[i].line < 0 && (int64_t)l->n < o->min) {
             config_describe_allowed(o, allowed, sizeof allowed);
@@ -1015,20 +1083,36 @@ static void check_required(struct load *ld)
     }
 }
 
+/* A domain is served as accounts or by a component, not both. */
+static void check_component_domains(struct load *ld)
+{
+    const struct config_option *o = option_by_key(&ld->c->schema, "component.secrets");
+    const struct strlist *sec = field(ld->c, o), *dom = &ld->c->domains;
+    for (size_t i = 0; i < sec->n; i++)
+        for (size_t j = 0; j < dom->n; j++) {
+            size_t dl = strlen(dom->items[j]);
+            if (strncmp(sec->items[i], dom->items[j], dl) == 0 && sec->items[i][dl] == ' ')
+                report_at(ld, &ld->where[option_index(&ld->c->schema, o)],
+                          "key '%s': '%s' is also in 'server.domains'; allowed: a domain "
+                          "that is not a virtual host", o->key, dom->items[j]);
+        }
+}
+
 static void check_ports(struct load *ld)
 {
-    static const char *const keys[] = {"c2s.port", "c2s.tls_port", "s2s.port", "http.port"};
+    static const char *const keys[] = {"c2s.port", "c2s.tls_port", "s2s.port", "http.port",
+                                       "component.port"};
     const size_t n = sizeof keys / sizeof keys[0];
     for (size_t j = 1; j < n; j++) {
-        const struct config_option *b = option_by_key(keys[j]);
+        const struct config_option *b = option_by_key(&ld->c->schema, keys[j]);
         int pb = *(const int *)field(ld->c, b);
         for (size_t i = 0; i < j && pb != 0; i++) {
-            const struct config_option *a = option_by_key(keys[i]);
+            const struct config_option *a = option_by_key(&ld->c->schema, keys[i]);
             if (*(const int *)field(ld->c, a) != pb)
                 continue;
-            const struct fy_mark *m = &ld->where[b - config_options];
+            const struct fy_mark *m = &ld->where[option_index(&ld->c->schema, b)];
             if (m->line < 0)
-                m = &ld->where[a - config_options];
+                m = &ld->where[option_index(&ld->c->schema, a)];
             report_at(ld, m, "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or 0 (off)",
                       b->key, pb, a->key);
         }
@@ -1040,8 +1124,8 @@ static void check_ports(struct load *ld)
 static void resolve_default_paths(struct load *ld)
 {
     char why[WHY_LEN], allowed[400];
-    for (size_t i = 0; i < config_options_count; i++) {
-        const struct config_option *o = &config_options[i];
+    for (size_t i = 0, n = config_schema_noptions(&ld->c->schema); i < n; i++) {
+        const struct config_option *o = config_schema_option(&ld->c->schema, i);
         if (o->type != CFG_PATH || ld->where[i].line >= 0)
             continue;
         int r = set_default(ld->c, o, why);
@@ -1110,20 +1194,21 @@ static int finish(struct load *ld, int r, char **err)
 }
 
 /* abs is taken over; name is used in messages. */
-static int load_named(struct config *c, const char *name, char *abs, const char *data, size_t len,
-                      char **err)
+static int load_named(struct config *c, const struct config_schema *s, const char *name, char *abs,
+                      const char *data, size_t len, char **err)
 {
     struct load ld = {.c = c, .name = name};
     buf_init(&ld.errs, 64 * 1024);
-    int r = fill_defaults(c);
+    int r = fill_defaults(c, s);
     if (r < 0)
         return free(abs), finish(&ld, r, err);
     if ((r = set_file_names(c, abs)) < 0)
         return finish(&ld, r, err);
-    ld.where = malloc(config_options_count * sizeof *ld.where);
+    size_t nopt = config_schema_noptions(s);
+    ld.where = malloc(nopt * sizeof *ld.where);
     if (!ld.where)
         return finish(&ld, -ENOMEM, err);
-    for (size_t i = 0; i < config_options_count; i++)
+    for (size_t i = 0; i < nopt; i++)
         ld.where[i] = (struct fy_mark){.line = -1};
     if (len > CONFIG_MAX_FILE)
         report_at(&ld, NULL, "the file is %zu bytes; allowed: at most %d", len, CONFIG_MAX_FILE);
@@ -1135,10 +1220,13 @@ static int load_named(struct config *c, const char *name, char *abs, const char 
         check_required(&ld);
     if (ld.nerr == 0)
         check_ports(&ld);
+    if (ld.nerr == 0)
+        check_component_domains(&ld);
     return finish(&ld, 0, err);
 }
 
-int config_load_buffer(struct config *c, const char *name, const char *data, size_t len, char **err)
+int config_load_buffer(struct config *c, const struct config_schema *s, const char *name,
+                       const char *data, size_t len, char **err)
 {
     if (err)
         *err = NULL;
@@ -1146,7 +1234,7 @@ int config_load_buffer(struct config *c, const char *name, const char *data, siz
     char *abs = absolute_name(name);
     if (!abs)
         return -ENOMEM;
-    return load_named(c, name, abs, data, len, err);
+    return load_named(c, s, name, abs, data, len, err);
 }
 
 static int read_file(const char *path, char **data, size_t *len)
@@ -1178,7 +1266,7 @@ static int read_file(const char *path, char **data, size_t *len)
     return 0;
 }
 
-int config_load(struct config *c, const char *path, char **err)
+int config_load(struct config *c, const struct config_schema *s, const char *path, char **err)
 {
     if (err)
         *err = NULL;
@@ -1194,8 +1282,39 @@ int config_load(struct config *c, const char *path, char **err)
             *err = NULL;
         return r;
     }
-    r = load_named(c, path, abs, data, len, err);
+    r = load_named(c, s, path, abs, data, len, err);
     free(data);
     return r;
 }
 
+
+/* ---- Options accepted before their feature exists ---- */
+
+size_t config_warn_unserved(const struct config *c, FILE *f)
+{
+    const struct {
+        const char *key, *what;
+        int port;
+    } later[] = {
+        {"s2s.port", "federation (server-to-server connections)", c->s2s_port},
+        {"http.port", "HTTP (file upload, BOSH, WebSocket)", c->https_port},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+        if (later[i].port == 0)
+            continue;
+        fprintf(f,
+                "taube: warning: %s is %d, but this version of Taube does not serve %s yet: "
+                "nothing listens on that port. Set %s to 0 (or remove it) until a version "
+                "that does.\n",
+                later[i].key, later[i].port, later[i].what, later[i].key);
+        n++;
+    }
+    if (c->component_secrets.n > 0 && c->component_port == 0) {
+        fprintf(f, "taube: warning: component.secrets lists %zu component(s), but "
+                   "component.port is 0: none can connect, and stanzas to them are refused.\n",
+                c->component_secrets.n);
+        n++;
+    }
+    return n;
+}

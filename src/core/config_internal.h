@@ -9,6 +9,8 @@
 #include "core/config.h"
 
 #define WHY_LEN 200 /* bytes of a "why a value is wrong" message */
+#define CONFIG_SECRET_MIN 16   /* a component's shared secret (CFG_SECRETS) */
+#define CONFIG_SECRET_MAX 1023
 
 bool config_is_list(enum config_type t);
 /* "0 to 65535", "error, warn, info or debug", ... for messages and docs. */

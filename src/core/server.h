@@ -22,6 +22,8 @@ struct store;
 struct store_queue;
 struct tls_ctx;
 struct router;
+struct hosts;
+struct components;
 struct listener;
 struct listener_group;
 struct c2s;
@@ -33,6 +35,8 @@ struct server {
     struct store_queue *storeq;          /* writes: the writer thread (store/queue.h) */
     struct tls_ctx *tls;
     struct router *router;
+    struct hosts *hosts;                 /* domain -> local, component, remote (xmpp/hosts.h) */
+    struct components *components;       /* XEP-0114 listeners and streams (net/component.h) */
     struct listener *listeners[SERVER_MAX_LISTENERS];
     size_t nlisteners;
     struct listener_group *conn_group;   /* the client listeners' limits.max_connections */

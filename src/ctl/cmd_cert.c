@@ -21,6 +21,7 @@
 #include "ctl/certgen.h"
 #include "ctl/ctl.h"
 #include "xmpp/jid.h"
+#include "modules/module.h"
 
 #define CERT_PATH_MAX 4096
 
@@ -106,7 +107,9 @@ static int replace(const struct cert_files *f, const char *ascii)
 static int load_config(struct ctl *ctl)
 {
     char *err = NULL;
-    if (config_load(&ctl->cfg, ctl->config_path, &err) < 0) {
+    struct config_schema schema;
+    modules_config_schema(&schema);
+    if (config_load(&ctl->cfg, &schema, ctl->config_path, &err) < 0) {
         size_t n = err ? strlen(err) : 0;
         while (n > 0 && err[n - 1] == '\n')
             err[--n] = '\0';

@@ -20,6 +20,7 @@
 #include "ctl/certgen.h"
 #include "ctl/ctl.h"
 #include "xmpp/jid.h"
+#include "modules/module.h"
 
 #define INIT_PATH_MAX 4096
 
@@ -117,14 +118,18 @@ static int make_store(const char *config_path, char **db_path)
 {
     struct config cfg;
     char *err = NULL;
-    int rc = config_load(&cfg, config_path, &err);
+    struct config_schema schema;
+    modules_config_schema(&schema);
+    int rc = config_load(&cfg, &schema, config_path, &err);
     if (rc < 0) {
         ctl_err("the new configuration does not load: %s", err ? err : strerror(-rc));
         free(err);
         return CTL_FAIL;
     }
     struct store *s = NULL;
-    rc = store_open(&s, cfg.store_path, &err);
+    struct store_schema store_schema;
+    modules_store_schema(&store_schema);
+    rc = store_open(&s, cfg.store_path, &store_schema, &err);
     if (rc < 0) {
         ctl_err("cannot create the database: %s", err ? err : strerror(-rc));
         free(err);
@@ -211,7 +216,9 @@ int cmd_init(struct ctl *ctl)
     if (rc == CTL_OK)
         rc = make_cert(p, domain, &kept);
     if (rc == CTL_OK) {
-        int w = config_write_default(p->config, &o);
+        struct config_schema schema;
+        modules_config_schema(&schema);
+        int w = config_write_default(p->config, &schema, &o);
         if (w < 0) {
             ctl_err("cannot write %s: %s", p->config, strerror(-w));
             rc = CTL_FAIL;

@@ -174,8 +174,7 @@ static int password_creds(const struct ctl *ctl, struct account_creds *c)
 
 /* ---- JIDs ---- */
 
-/* Parses a bare JID with a local part. CTL_FAIL after a message. */
-static int parse_account_jid(const char *s, struct jid *j)
+int ctl_parse_account_jid(const char *s, struct jid *j)
 {
     if (jid_parse(j, s, strlen(s)) < 0 || !j->local || j->resource) {
         jid_free(j);
@@ -185,8 +184,7 @@ static int parse_account_jid(const char *s, struct jid *j)
     return 0;
 }
 
-/* Whether domain (prepared) is one of server.domains. */
-static bool domain_served(const struct config *cfg, const char *domain)
+bool ctl_domain_served(const struct config *cfg, const char *domain)
 {
     char prepped[JID_PART_MAX + 1];
     for (size_t i = 0; i < cfg->domains.n; i++)
@@ -208,7 +206,7 @@ static int store_failed(const char *what, int rc)
  * Checked before the password is asked for. 0 or CTL_FAIL. */
 static int check_new_account(const struct ctl *ctl, const struct jid *j)
 {
-    if (!domain_served(&ctl->cfg, j->domain)) {
+    if (!ctl_domain_served(&ctl->cfg, j->domain)) {
         ctl_err("the domain '%s' is not in server.domains", j->domain);
         return CTL_FAIL;
     }
@@ -225,7 +223,7 @@ static int check_new_account(const struct ctl *ctl, const struct jid *j)
 int cmd_user_add(struct ctl *ctl)
 {
     struct jid j;
-    if (parse_account_jid(ctl->args[0], &j) != 0)
+    if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
     int ret = CTL_FAIL;
     struct account_creds c;
@@ -249,7 +247,7 @@ int cmd_user_add(struct ctl *ctl)
 int cmd_user_passwd(struct ctl *ctl)
 {
     struct jid j;
-    if (parse_account_jid(ctl->args[0], &j) != 0)
+    if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
     int ret = CTL_FAIL;
     struct account_creds c;
@@ -358,7 +356,7 @@ int cmd_user_suspend(struct ctl *ctl)
         return CTL_FAIL;
     }
     struct jid j;
-    if (parse_account_jid(ctl->args[0], &j) != 0)
+    if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
     enum live_result r = live_call(ctl, "suspend", &j, reason);
     int rc = r == LIVE_DONE ? 0 : -EIO;
@@ -372,7 +370,7 @@ int cmd_user_suspend(struct ctl *ctl)
 int cmd_user_unsuspend(struct ctl *ctl)
 {
     struct jid j;
-    if (parse_account_jid(ctl->args[0], &j) != 0)
+    if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
     enum live_result r = live_call(ctl, "unsuspend", &j, NULL);
     int rc = r == LIVE_DONE ? 0 : -EIO;
@@ -417,7 +415,7 @@ static int show_registration(const struct ctl *ctl, const struct jid *j)
 int cmd_user_show(struct ctl *ctl)
 {
     struct jid j;
-    if (parse_account_jid(ctl->args[0], &j) != 0)
+    if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
     struct account_info info;
     int rc = store_account_info_sync(ctl->store, j.domain, j.local, &info);
@@ -444,7 +442,7 @@ int cmd_user_show(struct ctl *ctl)
 int cmd_user_delete(struct ctl *ctl)
 {
     struct jid j;
-    if (parse_account_jid(ctl->args[0], &j) != 0)
+    if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
     /* In the server if it runs: it ends the sessions and pushes the
      * roster removals to the contacts online. */

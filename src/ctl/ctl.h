@@ -57,6 +57,14 @@ int ctl_usage_error(const struct ctl *ctl, const char *why);
  * IP literals are refused. CTL_OK or CTL_FAIL (message printed). */
 int ctl_prep_server_domain(const char *in, char *out, size_t cap);
 
+/* Parses a bare JID with a local part (user@domain) into j (free with
+ * jid_free). 0, or CTL_FAIL after a message. */
+struct jid;
+int ctl_parse_account_jid(const char *s, struct jid *j);
+
+/* Whether domain (prepared) is one of server.domains. */
+bool ctl_domain_served(const struct config *cfg, const char *domain);
+
 /* mkdir that accepts an existing directory. CTL_OK or CTL_FAIL (printed). */
 int ctl_make_dir(const char *path, mode_t mode);
 /* Is there anything at path (lstat: a dangling link counts)? */
@@ -79,5 +87,8 @@ int cmd_report_show(struct ctl *ctl);
 int cmd_report_dismiss(struct ctl *ctl);
 int cmd_retention_report(struct ctl *ctl);
 int cmd_retention_run(struct ctl *ctl);
+int cmd_user_export(struct ctl *ctl);
+int cmd_user_report(struct ctl *ctl);
+int cmd_import(struct ctl *ctl);
 
 #endif

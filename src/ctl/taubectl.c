@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "store/store.h"
+#include "modules/module.h"
 
 #define CTL_DEFAULT_CONFIG "/etc/taube/taube.yaml"
 #define CTL_MAX_WORDS 16 /* command words + positional arguments */
@@ -25,7 +26,7 @@
 static int cmd_config_doc(struct ctl *ctl);
 
 /* Options that take no value (a flag is present or not). */
-static const char *const flag_options[] = {"force"};
+static const char *const flag_options[] = {"force", "skip-existing"};
 
 static const struct ctl_command commands[] = {
     {"init",
@@ -57,6 +58,15 @@ static const struct ctl_command commands[] = {
     {"user show", "JID",
      "print what is known about an account: created, last login, suspension, registration",
      1, 1, {NULL}, CTL_NEEDS_STORE, cmd_user_show},
+    {"user export", "JID [--out FILE]",
+     "write all of an account's data as XEP-0227 XML (to FILE, created 0600, or stdout)", 1, 1,
+     {"out"}, CTL_NEEDS_STORE, cmd_user_export},
+    {"user report", "JID [--lang en|de]",
+     "print what the server stores about an account and until when (access report, P20)", 1,
+     1, {"lang"}, CTL_NEEDS_STORE, cmd_user_report},
+    {"import", "FILE [--skip-existing]",
+     "create the accounts of a XEP-0227 file with their credentials, rosters, vCards, "
+     "private data and offline messages", 1, 1, {"skip-existing"}, CTL_NEEDS_STORE, cmd_import},
     {"invite create",
      "--for \"NAME <EMAIL>\" [--note TEXT] [--expires 7d] [--uses 1] [--domain DOMAIN]",
      "make a registration code and print it with its xmpp: URI (shown only once)", 0, 0,
@@ -131,7 +141,9 @@ int ctl_usage_error(const struct ctl *ctl, const char *why)
 static int cmd_config_doc(struct ctl *ctl)
 {
     (void)ctl;
-    config_print_reference(stdout);
+    struct config_schema schema;
+    modules_config_schema(&schema);
+    config_print_reference(stdout, &schema);
     return fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
 }
 
@@ -313,7 +325,9 @@ static int bind_args(struct ctl *ctl, const struct cmdline *cl, int used)
 static int prepare(struct ctl *ctl)
 {
     char *err = NULL;
-    int rc = config_load(&ctl->cfg, ctl->config_path, &err);
+    struct config_schema schema;
+    modules_config_schema(&schema);
+    int rc = config_load(&ctl->cfg, &schema, ctl->config_path, &err);
     if (rc < 0) {
         ctl_err("%s", err ? err : "cannot load the configuration");
         free(err);
@@ -325,7 +339,9 @@ static int prepare(struct ctl *ctl)
         ctl_err("store.backend '%s' is not supported by this taubectl", ctl->cfg.store_backend);
         return CTL_FAIL;
     }
-    rc = store_open(&ctl->store, ctl->cfg.store_path, &err);
+    struct store_schema store_schema;
+    modules_store_schema(&store_schema);
+    rc = store_open(&ctl->store, ctl->cfg.store_path, &store_schema, &err);
     if (rc < 0) {
         ctl_err("cannot open the database: %s", err ? err : strerror(-rc));
         free(err);

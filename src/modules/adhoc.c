@@ -22,13 +22,6 @@
 #define MAX_SESSIONS_PER_JID 8
 #define SESSIONID_MAX 48
 
-/* Every command table; a module adds its own here. */
-static const struct {
-    const struct adhoc_command *cmds;
-    const size_t *n;
-} tables[] = {
-    {admin_commands, &admin_ncommands},
-};
 
 struct adhoc_session {
     char id[SESSIONID_MAX];
@@ -49,12 +42,14 @@ enum action { ACT_EXECUTE, ACT_NEXT, ACT_COMPLETE, ACT_PREV, ACT_CANCEL, ACT_BAD
 
 /* ---- commands and who may run them ---- */
 
+/* The commands are the ones the module descriptors declare, in registry
+ * order. */
 static const struct adhoc_command *find_command(const char *node)
 {
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (size_t i = 0; i < *tables[t].n; i++)
-            if (strcmp(tables[t].cmds[i].node, node) == 0)
-                return &tables[t].cmds[i];
+    for (size_t m = 0; m < taube_nmodules; m++)
+        for (size_t i = 0; i < taube_modules[m]->n_commands; i++)
+            if (strcmp(taube_modules[m]->commands[i].node, node) == 0)
+                return &taube_modules[m]->commands[i];
     return NULL;
 }
 
@@ -75,14 +70,14 @@ bool adhoc_is_admin(const struct server *srv, const struct jid *from)
     return false;
 }
 
-/* Admin commands only for local admins: a remote server could claim any
- * JID of its own domain, but never one of ours. */
+/* Commands only for local accounts, admin commands only for local
+ * admins: a remote server could claim any JID of its own domain, but
+ * never one of ours. */
 static bool may_run(const struct iq_request *rq, const struct adhoc_command *c)
 {
-    if (!c->admin_only)
-        return true;
-    return rq->origin && server_host(rq->srv, rq->from->domain) &&
-           adhoc_is_admin(rq->srv, rq->from);
+    if (!rq->origin || !rq->from->local || !server_host(rq->srv, rq->from->domain))
+        return false;
+    return !c->admin_only || adhoc_is_admin(rq->srv, rq->from);
 }
 
 /* ---- disco (called from disco.c) ---- */
@@ -167,10 +162,10 @@ int adhoc_disco_items(const struct iq_request *rq, const char *node)
     struct stanza *res = disco_result(rq, NS_DISCO_ITEMS, node, &q);
     int rc = res ? 0 : -ENOMEM;
     /* A command node has no items; the list node has the runnable ones. */
-    for (size_t t = 0; rc == 0 && !c && t < sizeof tables / sizeof tables[0]; t++)
-        for (size_t i = 0; rc == 0 && i < *tables[t].n; i++)
-            if (may_run(rq, &tables[t].cmds[i]))
-                rc = add_item(rq, res, q, &tables[t].cmds[i]);
+    for (size_t m = 0; rc == 0 && !c && m < taube_nmodules; m++)
+        for (size_t i = 0; rc == 0 && i < taube_modules[m]->n_commands; i++)
+            if (may_run(rq, &taube_modules[m]->commands[i]))
+                rc = add_item(rq, res, q, &taube_modules[m]->commands[i]);
     send_or_fail(rq, res, rc);
     return 0;
 }
@@ -374,6 +369,7 @@ static void run_stage(const struct iq_request *rq, struct adhoc_state *st,
         .srv = rq->srv,
         .from = rq->from,
         .domain = rq->to->domain,
+        .lang = xml_attr(rq->st->root, "xml:lang"),
         .stage = s ? s->stage : 0,
         /* XEP-0050 §3.5.1: any form type counts as a submission. */
         .form = s ? xml_child(rq->payload, "x", NS_XDATA) : NULL,

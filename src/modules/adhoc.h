@@ -8,8 +8,9 @@
  * XEP-0050 §4.4 errors; a command only fills one stage's payload (a data
  * form, notes) and says whether it wants another submission.
  *
- * Commands come from tables listed in adhoc.c (admin_commands.c is the
- * first); a module adds its own by appending its table there.
+ * Commands come from the module descriptors (struct module .commands, in
+ * registry order; admin_commands.c is module "admin", member_commands.c module "member"): a module adds its
+ * own by declaring them there.
  *
  * Loop thread only.
  */
@@ -37,6 +38,7 @@ struct adhoc_stage {
     struct server *srv;
     const struct jid *from;      /* the requester's full JID */
     const char *domain;          /* the server domain the command was sent to */
+    const char *lang;            /* the request's xml:lang, or NULL */
     unsigned stage;              /* 0: the first request; +1 after each submission */
     const struct xml_node *form; /* submitted jabber:x:data form, or NULL */
     struct stanza *res;          /* the reply being built; borrowed */
@@ -56,10 +58,6 @@ struct adhoc_command {
      * adhoc_status, or -errno after setting s->err (and s->err_app). */
     int (*run)(struct adhoc_stage *s);
 };
-
-/* The XEP-0133 subset (admin_commands.c). */
-extern const struct adhoc_command admin_commands[];
-extern const size_t admin_ncommands;
 
 /* Hooks for disco.c: answer a disco#info / disco#items query to the
  * server whose node is ours. Return 0 if answered, -ENOENT if the node is

@@ -458,7 +458,7 @@ static int create_invite(struct adhoc_stage *s)
     return rc;
 }
 
-const struct adhoc_command admin_commands[] = {
+static const struct adhoc_command admin_commands[] = {
     {NS_ADMIN "#get-registered-users-list", "Get List of Registered Users", true, list_users},
     {NS_ADMIN "#announce", "Send Announcement to Online Users", true, announce},
     {NS_ADMIN "#delete-user", "Delete User", true, delete_user},
@@ -466,4 +466,9 @@ const struct adhoc_command admin_commands[] = {
     {NS_ADMIN "#reenable-user", "Re-Enable User", true, reenable_user},
     {"urn:taube:admin#create-invite", "Create Registration Code", true, create_invite},
 };
-const size_t admin_ncommands = sizeof admin_commands / sizeof admin_commands[0];
+/* The XEP-0133 subset, and the registration codes: commands only. */
+const struct module mod_admin = {
+    .name = "admin",
+    .commands = admin_commands,
+    .n_commands = sizeof admin_commands / sizeof admin_commands[0],
+};

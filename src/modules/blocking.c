@@ -31,6 +31,18 @@
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
+/* Its options, in its own block (core/config.h, config_block): struct
+ * config knows nothing of them. */
+struct blocking_config {
+    unsigned max_items; /* blocking.max_items: 1000 JIDs per user */
+};
+static const struct config_table blocking_cfg;
+
+static const struct blocking_config *options_of(const struct server *srv)
+{
+    return config_block(srv->cfg, &blocking_cfg);
+}
+
 #define NS_BLOCKING "urn:xmpp:blocking"
 #define NS_BLOCKING_ERRORS "urn:xmpp:blocking:errors"
 #define JID_STR_MAX (3 * (JID_PART_MAX + 1))
@@ -496,7 +508,7 @@ static void handle_change(const struct iq_request *rq, bool add)
 {
     if (!own_request(rq))
         return;
-    size_t max = rq->srv->cfg->blocking_max_items;
+    size_t max = options_of(rq->srv)->max_items;
     char **items = NULL;
     int n = parse_items(rq->payload, max, &items);
     if (n == 0 && add) {
@@ -570,22 +582,26 @@ static void blocking_fini(struct server *srv, void *state)
 
 static void count_one(void *ud, const char *jid)
 {
-    (void)ud;
-    (void)jid;
+    *(uint64_t *)ud += strlen(jid);
 }
 
 static int blocking_describe(const struct data_ctx *d, const char *domain, const char *user,
-                             struct buf *out)
+                             data_fact_fn fn, void *ud)
 {
-    int n = store_blocking_list_sync(d->store, domain, user, count_one, NULL);
-    if (n == -ENOENT)
-        return 0;
-    if (n < 0)
-        return n;
-    return buf_printf(out,
-                      "Block list: %d blocked address(es), kept until you unblock them or "
-                      "your account is deleted.\n",
-                      n);
+    uint64_t bytes = 0;
+    int n = store_blocking_list_sync(d->store, domain, user, count_one, &bytes);
+    if (n <= 0)
+        return n == -ENOENT ? 0 : n;
+    struct data_fact f = {
+        .kind = "blocklist",
+        .what = {"The addresses you blocked (XEP-0191).",
+                 "Die Adressen, die Sie blockiert haben (XEP-0191)."},
+        .unit = {"blocked addresses", "blockierte Adressen"},
+        .count = (uint64_t)n,
+        .bytes = bytes,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    return fn(ud, &f);
 }
 
 struct export_ctx {
@@ -610,13 +626,21 @@ static void export_one(void *ud, const char *jid)
 static int blocking_export(const struct data_ctx *d, const char *domain, const char *user,
                            struct buf *out)
 {
+    size_t mark = out->len;
     int rc = buf_append_str(out, "<query xmlns='jabber:iq:privacy'><default name='blocklist'/>"
                                  "<list name='blocklist'>");
     struct export_ctx e = {out, 0, rc};
     int n = rc ? 0 : store_blocking_list_sync(d->store, domain, user, export_one, &e);
     if (n < 0 && n != -ENOENT)
-        return n;
-    return e.err ? e.err : buf_append_str(out, "</list></query>");
+        rc = n;
+    else if (e.err)
+        rc = e.err;
+    else if (n > 0)
+        return buf_append_str(out, "</list></query>");
+    out->len = mark; /* nothing blocked (no empty list), or a failure */
+    if (out->data)
+        out->data[mark] = '\0';
+    return rc;
 }
 
 static int blocking_erase(const struct data_ctx *d, const char *domain, const char *user)
@@ -631,8 +655,32 @@ static int blocking_erase(const struct data_ctx *d, const char *domain, const ch
     return rc;
 }
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section blocking_cfg_sections[] = {
+    {"blocking", "Block lists (XEP-0191, promise P22)."},
+};
+
+static const struct config_option blocking_cfg_options[] = {
+    /* blocking */
+    {.key = "blocking.max_items", .type = CFG_INT, CFG_IN_INT(struct blocking_config, max_items),
+     .min = 1, .max = 100000, .def = "1000",
+     .help = "Most JIDs on one user's block list; blocking more is refused with "
+             "resource-constraint."},
+};
+
+static const struct config_table blocking_cfg = {
+    .sections = blocking_cfg_sections,
+    .n_sections = sizeof blocking_cfg_sections / sizeof blocking_cfg_sections[0],
+    .options = blocking_cfg_options,
+    .n_options = sizeof blocking_cfg_options / sizeof blocking_cfg_options[0],
+    .block_size = sizeof(struct blocking_config),
+};
+
 const struct module mod_blocking = {
     .name = "blocking",
+    .config = &blocking_cfg,
+    .migrations = store_blocking_migrations,
     .iq = blocking_iq,
     .n_iq = sizeof blocking_iq / sizeof blocking_iq[0],
     .features = blocking_features,

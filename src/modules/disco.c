@@ -8,9 +8,10 @@
  * serverinfo form. The caps ver is computed once from that same
  * description, offered in the stream features and answered at NODE#VER.
  *
- * An account's bare JID answers disco#info (identity account/registered
- * and the features of the handlers with target IQ_TO_ACCOUNT, also fixed
- * at start-up) only to the account and to contacts who may see its
+ * An account's bare JID answers disco#info (the account identities the
+ * module descriptors declare — account/registered from this one — the
+ * features of the handlers with target IQ_TO_ACCOUNT and the descriptors'
+ * account_features, also fixed at start-up) only to the account and to contacts who may see its
  * presence; everyone else gets service-unavailable, as for an account
  * that does not exist (§8). The account asks its own bare JID by sending
  * the query without 'to' (RFC 6120 §10.3.3). Its disco#items is empty
@@ -37,6 +38,7 @@
 #define CAPS_NODE "urn:taube:caps"
 #define SERVERINFO "http://jabber.org/network/serverinfo"
 #define MAX_FEATURES 256
+#define MAX_IDENTITIES 16
 
 /* XEP-0157 §7.1 fields, in the order of the registry. */
 #define N_CONTACT 7
@@ -47,6 +49,8 @@ struct disco_state {
     size_t nfeatures;
     const char *account_features[MAX_FEATURES]; /* at an account's bare JID */
     size_t naccount_features;
+    const struct disco_identity *account_ids[MAX_IDENTITIES]; /* from module descriptors */
+    size_t naccount_ids;
     struct disco_field fields[N_CONTACT];
     struct disco_form form;
     size_t nforms; /* 0 or 1 */
@@ -92,6 +96,15 @@ static int collect_features(void (*list)(void (*fn)(void *, const char *), void 
             features[k++] = features[i];
     *n = k;
     return 0;
+}
+
+static void collect_identity(void *ud, const struct disco_identity *id)
+{
+    struct disco_state *ds = ud;
+    if (ds->naccount_ids < MAX_IDENTITIES)
+        ds->account_ids[ds->naccount_ids++] = id;
+    else
+        ds->naccount_ids = MAX_IDENTITIES + 1; /* too many: disco_init fails */
 }
 
 /* XEP-0157 asks for URIs; these are the schemes an operator would use. */
@@ -154,6 +167,10 @@ static int disco_init(struct server *srv, void **state)
     if (rc == 0)
         rc = collect_features(modules_account_features, ds->account_features,
                               &ds->naccount_features);
+    if (rc == 0)
+        modules_account_identities(collect_identity, ds);
+    if (rc == 0 && ds->naccount_ids > MAX_IDENTITIES)
+        rc = -E2BIG;
     if (rc == 0)
         rc = collect_contacts(ds, srv->cfg);
     if (rc == 0)
@@ -304,10 +321,11 @@ static void disco_items(const struct iq_request *rq)
 
 static struct stanza *account_info_result(const struct iq_request *rq, const struct disco_state *ds)
 {
-    static const struct disco_identity account = {"account", "registered", NULL, NULL};
     struct stanza *res = iq_result_new(rq->st);
     struct xml_node *q = res ? xml_add_child(res, res->root, "query", NS_DISCO_INFO) : NULL;
-    int rc = q ? add_identity(res, q, &account) : -ENOMEM;
+    int rc = q ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < ds->naccount_ids; i++)
+        rc = add_identity(res, q, ds->account_ids[i]);
     for (size_t i = 0; rc == 0 && i < ds->naccount_features; i++)
         rc = add_feature(res, q, ds->account_features[i]);
     if (rc < 0 && res) {
@@ -352,11 +370,58 @@ static const struct iq_handler disco_iq[] = {
     {NS_DISCO_ITEMS, "query", IQ_GET, IQ_TO_ACCOUNT, NS_DISCO_ITEMS, account_items},
 };
 
+/* XEP-0030 §3.1: every entity has an identity; a registered account's is
+ * account/registered. Modules add theirs (PEP's pubsub/pep) only with the
+ * handlers that serve them. */
+static const struct disco_identity disco_account_ids[] = {
+    {"account", "registered", NULL, NULL},
+};
+
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section disco_cfg_sections[] = {
+    {"contact", "The operator's contact addresses, published in service discovery "
+                "(XEP-0157, promise P24). Each is a list of URIs (xmpp:, mailto:, https:, "
+                "tel:); none are published until set."},
+};
+
+static const struct config_option disco_cfg_options[] = {
+    /* contact */
+    {.key = "contact.abuse", .type = CFG_STRLIST, CFG_AS_LIST(contact_abuse), .min = 0, .max = 10,
+     .help = "Where to report abuse (abuse-addresses)."},
+    {.key = "contact.admin", .type = CFG_STRLIST, CFG_AS_LIST(contact_admin), .min = 0, .max = 10,
+     .help = "How to reach the administrators (admin-addresses)."},
+    {.key = "contact.feedback", .type = CFG_STRLIST, CFG_AS_LIST(contact_feedback), .min = 0, .max = 10,
+     .help = "Where to send feedback (feedback-addresses)."},
+    {.key = "contact.sales", .type = CFG_STRLIST, CFG_AS_LIST(contact_sales), .min = 0, .max = 10,
+     .help = "Sales contact (sales-addresses)."},
+    {.key = "contact.security", .type = CFG_STRLIST, CFG_AS_LIST(contact_security), .min = 0, .max = 10,
+     .help = "Where to report security issues (security-addresses)."},
+    {.key = "contact.status", .type = CFG_STRLIST, CFG_AS_LIST(contact_status), .min = 0, .max = 10,
+     .help = "Pages or accounts that tell the service status (status-addresses)."},
+    {.key = "contact.support", .type = CFG_STRLIST, CFG_AS_LIST(contact_support), .min = 0, .max = 10,
+     .help = "Where users get help (support-addresses)."},
+    {.key = "contact.policy", .type = CFG_STRLIST, CFG_AS_LIST(contact_policy), .min = 0, .max = 5,
+     .help = "Web addresses of the terms of service and privacy policy. XEP-0157 "
+             "registers no field for them, so they are not published over XMPP; the "
+             "web page and the registration form show them."},
+};
+
+static const struct config_table disco_cfg = {
+    .sections = disco_cfg_sections,
+    .n_sections = sizeof disco_cfg_sections / sizeof disco_cfg_sections[0],
+    .options = disco_cfg_options,
+    .n_options = sizeof disco_cfg_options / sizeof disco_cfg_options[0],
+};
+
 const struct module mod_disco = {
     .name = "disco",
+    .config = &disco_cfg,
     .iq = disco_iq,
     .n_iq = sizeof disco_iq / sizeof disco_iq[0],
     .init = disco_init,
     .fini = disco_fini,
     .stream_features = disco_stream_features,
+    .account_identities = disco_account_ids,
+    .n_account_identities = sizeof disco_account_ids / sizeof disco_account_ids[0],
 };

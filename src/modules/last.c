@@ -207,20 +207,29 @@ static void last_query(const struct iq_request *rq)
 /* ---- data contract ---- */
 
 static int last_describe(const struct data_ctx *d, const char *domain, const char *user,
-                         struct buf *out)
+                         data_fact_fn fn, void *ud)
 {
+    struct buf status;
+    buf_init(&status, LAST_STATUS_MAX + 1);
     int64_t t = 0;
-    int rc = store_last_get(d->store, domain, user, &t, NULL);
-    if (rc == -ENOENT)
-        return 0;
+    int rc = store_last_get(d->store, domain, user, &t, &status);
+    struct data_fact f = {
+        .kind = "last",
+        .what = {"The time your last session ended and the status text you sent then "
+                 "(XEP-0012); shown only to you and to contacts who see your presence.",
+                 "Das Ende Ihrer letzten Sitzung und der Statustext, den Sie dabei "
+                 "gesendet haben (XEP-0012); sichtbar nur für Sie und für Kontakte, die "
+                 "Ihren Status sehen."},
+        .unit = {"record", "Eintrag"},
+        .count = 1,
+        .bytes = status.len,
+        .oldest = t,
+        .keep = KEEP_UNTIL_REPLACED,
+    };
+    buf_free(&status);
     if (rc < 0)
-        return rc;
-    return buf_printf(out,
-                      "Last activity: the time your last session ended (%" PRId64
-                      ", unix time) and the status text you sent then; kept until the "
-                      "next logout replaces it or the account is deleted. Shown only to "
-                      "you and to contacts you share your presence with.\n",
-                      t);
+        return rc == -ENOENT ? 0 : rc;
+    return fn(ud, &f);
 }
 
 /* XEP-0227 has no element for last activity: XEP-0012's own query, with

@@ -5,7 +5,11 @@
  * handlers keyed by namespace, element, type and target; disco features
  * come from the same table, so nothing is advertised without a handler)
  * and its data contract (describe/export/erase/sweep), which account
- * deletion, export, access reports and retention loop over.
+ * deletion, export, access reports and retention loop over. It also
+ * declares its options, schema steps, stream-element handlers, delivery
+ * filter, account disco identities and features, and ad-hoc and control
+ * commands; the registry merges them (docs/architecture.md, "Adding a
+ * storage-backed feature").
  *
  * Loop thread only, except the data contract, which runs wherever the
  * store is used (the server's loop or taubectl) and touches only the store.
@@ -24,6 +28,10 @@
 #include "xmpp/stanza.h"
 
 struct store;
+struct disco_identity;    /* modules/caps.h */
+struct adhoc_command;     /* modules/adhoc.h */
+struct store_migration;   /* store/store.h */
+struct store_schema;      /* store/store.h */
 
 enum { IQ_GET = 1, IQ_SET = 2 };
 /* Who an iq is addressed to: the server (domain JID) or an account's bare
@@ -77,6 +85,35 @@ enum session_event {
     SESSION_CLOSING,     /* about to be unregistered; still routable */
 };
 
+/* One kind of data kept about an account, as describe reports it for
+ * the access report (promise P20): facts, not prose; the report's text
+ * is generated from them (access_report.c) in every language. */
+enum data_lang { DATA_EN, DATA_DE, DATA_NLANG };
+
+/* How long a kind of data is kept. */
+enum data_keep {
+    KEEP_WHILE_ACCOUNT,   /* until the user removes it, or the account goes */
+    KEEP_UNTIL_REPLACED,  /* until the next one replaces it, or the account goes */
+    KEEP_UNTIL_DELIVERED, /* until delivered to the user (offline messages) */
+    KEEP_MAX_AGE,         /* at most keep_secs after it was made */
+    KEEP_INACTIVITY,      /* the account itself: until deleted, or keep_secs unused */
+};
+
+struct data_fact {
+    const char *kind;              /* stable key, e.g. "roster" */
+    const char *what[DATA_NLANG];  /* what is stored, one sentence per language */
+    const char *unit[DATA_NLANG];  /* what count counts ("contacts") */
+    const char *detail;            /* a stored value shown as is, or NULL */
+    uint64_t count;                /* items */
+    uint64_t bytes;                /* 0: not measured */
+    int64_t oldest;                /* unix time of the oldest item; 0: not known */
+    enum data_keep keep;
+    int64_t keep_secs;             /* KEEP_MAX_AGE, KEEP_INACTIVITY */
+    int64_t until;                 /* the latest deletion time if known (unix), else 0 */
+};
+/* Receives one fact; returns 0 or -errno (which describe passes on). */
+typedef int (*data_fact_fn)(void *ud, const struct data_fact *f);
+
 /* What the data contract functions get: no server, so taubectl can call
  * them with only the store open. */
 struct data_ctx {
@@ -84,6 +121,64 @@ struct data_ctx {
     const struct config *cfg;
     int64_t now;
     struct server *srv; /* the running server, or NULL (taubectl) */
+};
+
+/* ---- descriptor v2: the parts below are declared in the descriptor and
+ * merged by the registry (docs/architecture.md, "Adding a storage-backed
+ * feature"). ---- */
+
+/* A top-level stream element that is not a routed stanza (XEP-0077
+ * registration before login, XEP-0198 stream management in a session). */
+enum { STREAM_PREAUTH = 1,  /* on TLS, before SASL succeeded: any element */
+       STREAM_SESSION = 2 }; /* after SASL: elements other than message,
+                              * presence and iq (those are routed) */
+
+struct stream_ctx {
+    struct server *srv;
+    void *state;             /* the module's state from init */
+    void **slot;             /* the module's own per-stream pointer (NULL at first);
+                              * the module frees it in stream_closed */
+    const char *domain;      /* the server domain of the stream */
+    const char *peer;        /* the client's address (per-address limits; never logged) */
+    struct session *session; /* STREAM_SESSION: the bound session, or NULL
+                              * before binding (where XEP-0198 resumes) */
+    /* Writes st on this stream (does not consume it); may be kept in the
+     * slot and called until stream_closed. */
+    void (*send)(void *ud, const struct stanza *st);
+    void *send_ud;
+};
+
+struct stream_handler {
+    unsigned phases;        /* STREAM_PREAUTH | STREAM_SESSION */
+    const char *ns;         /* of the top-level element */
+    const char *name;       /* its name; NULL: any */
+    /* A finer test of the element (e.g. an iq's payload), or NULL. */
+    bool (*wants)(const struct xml_node *root);
+    /* Answers now or later through c->send; st is borrowed. 0, or -errno:
+     * the stream is closed with internal-server-error. */
+    int (*handle)(const struct stream_ctx *c, const struct stanza *st);
+};
+
+/* A filter on the stanzas delivered to one session (carbons, CSI, SM
+ * counting), run in registry order before the transport writes them. */
+enum filter_result { FILTER_PASS = 0, FILTER_DROP = 1 };
+struct filter_ctx {
+    struct server *srv;
+    void *state;        /* the module's state from init */
+    struct session *s;  /* the session it is delivered to */
+    /* The stanza (shared with other destinations: never modify it in
+     * place). A filter that changes it sets st to its own changed copy,
+     * whose one reference it hands over; the registry releases it. */
+    struct stanza *st;
+};
+
+/* A control-socket command (net/control.c runs it; reply: one line, no
+ * LF). Fills reply and returns 0, or -errno with the reason in reply. */
+struct control_command {
+    const char *name; /* "kick", "retention-run", ... */
+    int min_args;
+    int max_args;
+    int (*run)(struct server *srv, const char *const *args, int nargs, struct buf *reply);
 };
 
 struct module {
@@ -106,10 +201,43 @@ struct module {
      * possible (e.g. XEP-0115 caps). 0 or -errno. */
     int (*stream_features)(struct server *srv, void *state, struct buf *out);
     /* Data contract; NULL for modules that store nothing about users. */
-    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    /* describe: calls fn once per kind of data it keeps for the account
+     * (nothing if it keeps none); export_xml: appends the account's data
+     * as children of the XEP-0227 <user/> element (urn:xmpp:pie:0 is the
+     * default namespace there). 0 or -errno. */
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user,
+                    data_fact_fn fn, void *ud);
     int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
     int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
     int (*sweep)(const struct data_ctx *d);
+
+    /* ---- v2 ---- */
+    /* Its configuration sections and options (core/config.h), merged
+     * into the one table after the core's, in registry order. */
+    const struct config_table *config;
+    /* Top-level stream elements it takes, and the stream features it
+     * offers before authentication (after TLS); stream_closed frees its
+     * per-stream slot (called once, only if the slot was set). */
+    const struct stream_handler *stream;
+    size_t n_stream;
+    int (*preauth_features)(struct server *srv, void *state, struct buf *out);
+    void (*stream_closed)(struct server *srv, void *state, void *slot);
+    /* Filter on delivery to a session (NULL: none). */
+    enum filter_result (*deliver_filter)(struct filter_ctx *c);
+    /* What an account's bare JID answers to disco#info besides its
+     * handlers' features: identities and features (NULL-terminated). */
+    const struct disco_identity *account_identities;
+    size_t n_account_identities;
+    const char *const *account_features;
+    /* Ad-hoc commands (XEP-0050, modules/adhoc.h) and control-socket
+     * commands. */
+    const struct adhoc_command *commands;
+    size_t n_commands;
+    const struct control_command *control;
+    size_t n_control;
+    /* Its schema steps: its store area's {0, NULL}-ended list
+     * (store/store.h), each step with its version in the one sequence. */
+    const struct store_migration *migrations;
 };
 
 /* The registry (registry.c). */
@@ -127,6 +255,16 @@ int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struc
  * users' data, e.g. rosters), then the account row, whose foreign keys
  * cascade. 0, -ENOENT (no such account) or -errno. */
 int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user);
+/* The account's data as one XEP-0227 <user/> element (promise P19):
+ * its SCRAM credentials, then every module's export_xml, in registry
+ * order. 0, -ENOENT (no such account) or -errno; out is left as it was
+ * on failure. */
+int modules_export_account(const struct data_ctx *d, const char *domain, const char *user,
+                           struct buf *out);
+/* Every module's describe for the account, in registry order (promise
+ * P20). 0, -ENOENT (no such account) or the first -errno. */
+int modules_describe_account(const struct data_ctx *d, const char *domain, const char *user,
+                             data_fact_fn fn, void *ud);
 /* Runs every module's sweep (data past its retention period, at d->now);
  * a failing module does not stop the others. 0 or the first -errno. */
 int modules_sweep(const struct data_ctx *d);
@@ -142,6 +280,39 @@ void modules_features(void (*fn)(void *ud, const char *feature), void *ud);
 /* Calls fn with each feature handled at an account's bare JID (from the
  * handlers with target IQ_TO_ACCOUNT); may repeat one. */
 void modules_account_features(void (*fn)(void *ud, const char *feature), void *ud);
+
+/* ---- descriptor v2 loops ---- */
+
+/* The per-stream slots of the modules' stream handlers (opaque; NULL
+ * until a handler keeps something). */
+struct module_slots;
+/* Offers every module's pre-authentication stream features. 0 or -errno. */
+int modules_preauth_features(struct server *srv, struct buf *out);
+/* Hands st to the first module whose stream handler for phase takes it.
+ * c is the stream's context without state and slot; *slots is made on
+ * first use. 0 handled, -ENOENT nobody takes it, or the handler's -errno. */
+int modules_stream_element(unsigned phase, const struct stream_ctx *c,
+                           struct module_slots **slots, const struct stanza *st);
+/* The stream is gone: every module's stream_closed, then frees *slots. */
+void modules_stream_closed(struct server *srv, struct module_slots **slots);
+/* Runs the delivery filters for s over st in registry order. Returns the
+ * stanza to write, with a reference the caller releases (st itself, with
+ * a new reference, unless a filter replaced it), or NULL: dropped. */
+struct stanza *modules_filter_delivery(struct server *srv, struct session *s, struct stanza *st);
+/* The same over a given list of modules and their states (unit tests). */
+struct stanza *modules_filter_list(const struct module *const *mods, size_t n,
+                                   void *const *states, struct server *srv, struct session *s,
+                                   struct stanza *st);
+/* Calls fn with each account disco identity (registry order). */
+void modules_account_identities(void (*fn)(void *ud, const struct disco_identity *id), void *ud);
+/* The control command called name, or NULL. */
+const struct control_command *modules_control_command(const char *name);
+/* The configuration schema: the core's options, then every module's in
+ * registry order; main and taubectl load the file with it. */
+void modules_config_schema(struct config_schema *s);
+/* The store's schema steps: the store's own, then every module's; main
+ * and taubectl open the store with it. */
+void modules_store_schema(struct store_schema *s);
 
 /* Answers rq with result (consumed; must be an iq result made with
  * iq_result_new) or with an error condition. */

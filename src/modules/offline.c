@@ -654,19 +654,35 @@ static void offline_fini(struct server *srv, void *state)
 
 /* ---- the data contract ---- */
 
+static void oldest_row(void *ud, int64_t id, int64_t unix_time, const char *xml, size_t len)
+{
+    (void)id, (void)xml, (void)len;
+    *(int64_t *)ud = unix_time;
+}
+
 static int offline_describe(const struct data_ctx *d, const char *domain, const char *user,
-                            struct buf *out)
+                            data_fact_fn fn, void *ud)
 {
     uint64_t count = 0, bytes = 0;
+    int64_t oldest = 0;
     int rc = store_offline_usage_sync(d->store, domain, user, &count, &bytes);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
-    return buf_printf(out,
-                      "Offline messages: %llu (%llu bytes), messages sent to you while you "
-                      "were offline, kept until you connect and they are delivered.\n",
-                      (unsigned long long)count, (unsigned long long)bytes);
+    if (rc == 0 && count > 0)
+        rc = store_offline_list_sync(d->store, domain, user, 0, 1, oldest_row, &oldest);
+    if (rc < 0 || count == 0)
+        return rc == -ENOENT || rc >= 0 ? 0 : rc;
+    struct data_fact f = {
+        .kind = "offline",
+        .what = {"Messages sent to you while you were offline (XEP-0160), whole, with "
+                 "sender and time.",
+                 "Nachrichten, die an Sie gesendet wurden, während Sie offline waren "
+                 "(XEP-0160), vollständig, mit Absender und Zeit."},
+        .unit = {"messages", "Nachrichten"},
+        .count = count,
+        .bytes = bytes,
+        .oldest = oldest,
+        .keep = KEEP_UNTIL_DELIVERED,
+    };
+    return fn(ud, &f);
 }
 
 struct export_ctx {
@@ -706,8 +722,36 @@ static int offline_erase(const struct data_ctx *d, const char *domain, const cha
 
 static const char *const offline_features[] = {"msgoffline", NULL};
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section offline_cfg_sections[] = {
+    {"offline", "Messages kept for users who are offline (XEP-0160, promise P7): kept until "
+                "the user connects and they are delivered."},
+};
+
+static const struct config_option offline_cfg_options[] = {
+    /* offline */
+    {.key = "offline.max_messages", .type = CFG_INT, CFG_AS_INT(offline_max_messages),
+     .min = 0, .max = 1000000, .def = "1000",
+     .help = "Most messages kept for one offline user; when full, senders get a "
+             "resource-constraint error and nothing more is stored. 0 stores none."},
+    {.key = "offline.max_bytes", .type = CFG_SIZE, CFG_AS_INT(offline_max_bytes),
+     .min = 0, .max = 1 * CFG_GiB, .def = "10MiB",
+     .help = "Most bytes of messages kept for one offline user (as stored XML); "
+             "when full, senders get a resource-constraint error."},
+};
+
+static const struct config_table offline_cfg = {
+    .sections = offline_cfg_sections,
+    .n_sections = sizeof offline_cfg_sections / sizeof offline_cfg_sections[0],
+    .options = offline_cfg_options,
+    .n_options = sizeof offline_cfg_options / sizeof offline_cfg_options[0],
+};
+
 const struct module mod_offline = {
     .name = "offline",
+    .config = &offline_cfg,
+    .migrations = store_offline_migrations,
     .features = offline_features,
     .init = offline_init,
     .fini = offline_fini,

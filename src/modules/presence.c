@@ -506,8 +506,30 @@ static void presence_session_event(struct server *srv, void *state, struct sessi
     }
 }
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section presence_cfg_sections[] = {
+    {"presence", "Presence (RFC 6121 section 4, promise P6): held in memory only."},
+};
+
+static const struct config_option presence_cfg_options[] = {
+    /* presence */
+    {.key = "presence.max_directed", .type = CFG_INT, CFG_AS_INT(presence_max_directed),
+     .min = 1, .max = 10000, .def = "100",
+     .help = "Most entities one session's directed presence is remembered for (they "
+             "get unavailable presence when the session ends)."},
+};
+
+static const struct config_table presence_cfg = {
+    .sections = presence_cfg_sections,
+    .n_sections = sizeof presence_cfg_sections / sizeof presence_cfg_sections[0],
+    .options = presence_cfg_options,
+    .n_options = sizeof presence_cfg_options / sizeof presence_cfg_options[0],
+};
+
 const struct module mod_presence = {
     .name = "presence",
+    .config = &presence_cfg,
     .outbound = presence_outbound,
     .inbound = presence_inbound,
     .session_event = presence_session_event,

@@ -24,6 +24,19 @@
 #include "store/requests.h"
 #include "xmpp/ns.h"
 
+/* Its options, in its own block (core/config.h, config_block): struct
+ * config knows nothing of them. */
+struct private_config {
+    uint64_t max_element_size; /* private.max_element_size: 64 KiB */
+    uint64_t max_total_size;   /* private.max_total_size: 256 KiB per user */
+};
+static const struct config_table private_cfg;
+
+static const struct private_config *options_of(const struct server *srv)
+{
+    return config_block(srv->cfg, &private_cfg);
+}
+
 #define NS_PRIVATE "jabber:iq:private"
 /* Children one set may carry (each is a separate row). */
 #define PRIVATE_MAX_CHILDREN 32
@@ -74,7 +87,7 @@ static struct stanza *get_result(const struct iq_request *rq, const struct xml_n
 static void private_get(const struct iq_request *rq, const struct xml_node *want)
 {
     struct buf xml;
-    buf_init(&xml, 2 * rq->srv->cfg->private_max_element_size + 1024);
+    buf_init(&xml, 2 * options_of(rq->srv)->max_element_size + 1024);
     int rc = store_private_get(rq->srv->store, rq->to->domain, rq->to->local, want->ns,
                                want->name, &xml);
     struct stanza *stored = NULL;
@@ -95,7 +108,7 @@ static void private_get(const struct iq_request *rq, const struct xml_node *want
 static int serialize_children(const struct iq_request *rq, struct private_item *items,
                               size_t *n, struct buf *out)
 {
-    size_t limit = rq->srv->cfg->private_max_element_size, k = 0;
+    size_t limit = options_of(rq->srv)->max_element_size, k = 0;
     size_t off[PRIVATE_MAX_CHILDREN];
     for (const struct xml_node *c = xml_first_elem(rq->payload); c; c = xml_next_elem(c)) {
         off[k] = out->len;
@@ -143,7 +156,8 @@ static void private_set(const struct iq_request *rq)
     if (rc == 0) {
         /* Answered from private_stored, after the commit. */
         int64_t id = store_private_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, items,
-                                           n, cfg->private_max_total_size, private_stored, l);
+                                           n, options_of(rq->srv)->max_total_size, private_stored,
+                                           l);
         rc = id < 0 ? (int)id : 0;
         if (rc < 0)
             iq_later_free(l);
@@ -184,17 +198,24 @@ static void count_cb(void *ud, const struct private_item *it)
 }
 
 static int private_describe(const struct data_ctx *d, const char *domain, const char *user,
-                            struct buf *out)
+                            data_fact_fn fn, void *ud)
 {
     struct count c = {0, 0};
     int rc = store_private_list(d->store, domain, user, count_cb, &c);
     if (rc < 0 || c.n == 0)
         return rc == -ENOENT ? 0 : rc;
-    return buf_printf(out,
-                      "Private storage: %zu element(s), %zu bytes, that your clients keep "
-                      "here for you (bookmarks, settings); only you can read them. Kept "
-                      "until a client replaces them or the account is deleted.\n",
-                      c.n, c.bytes);
+    struct data_fact f = {
+        .kind = "private",
+        .what = {"What your clients keep here for you (XEP-0049: bookmarks, settings); "
+                 "only you can read it.",
+                 "Was Ihre Clients hier für Sie ablegen (XEP-0049: Lesezeichen, "
+                 "Einstellungen); nur Sie können es lesen."},
+        .unit = {"elements", "Elemente"},
+        .count = c.n,
+        .bytes = c.bytes,
+        .keep = KEEP_UNTIL_REPLACED,
+    };
+    return fn(ud, &f);
 }
 
 struct export {
@@ -240,8 +261,35 @@ static const struct iq_handler private_iq[] = {
 
 static const char *const private_features[] = {NS_PRIVATE, NULL};
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section private_cfg_sections[] = {
+    {"private", "Private XML storage (XEP-0049): settings clients keep on the server."},
+};
+
+static const struct config_option private_cfg_options[] = {
+    /* private */
+    {.key = "private.max_element_size", .type = CFG_SIZE, CFG_IN_INT(struct private_config, max_element_size),
+     .min = 1 * CFG_KiB, .max = 1 * CFG_MiB, .def = "64KiB",
+     .help = "Largest single element a client can keep in private storage; larger is "
+             "refused with not-acceptable."},
+    {.key = "private.max_total_size", .type = CFG_SIZE, CFG_IN_INT(struct private_config, max_total_size),
+     .min = 1 * CFG_KiB, .max = 64 * CFG_MiB, .def = "256KiB",
+     .help = "Most private storage one user can fill in all; a store that would go over "
+             "is refused with resource-constraint and nothing of it is kept."},
+};
+
+static const struct config_table private_cfg = {
+    .sections = private_cfg_sections,
+    .n_sections = sizeof private_cfg_sections / sizeof private_cfg_sections[0],
+    .options = private_cfg_options,
+    .n_options = sizeof private_cfg_options / sizeof private_cfg_options[0],
+    .block_size = sizeof(struct private_config),
+};
+
 const struct module mod_private = {
     .name = "private",
+    .config = &private_cfg,
     .iq = private_iq,
     .n_iq = sizeof private_iq / sizeof private_iq[0],
     .features = private_features,

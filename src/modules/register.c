@@ -3,7 +3,8 @@
  * logged-in users (XEP-0077 §3.2, §3.3; P18).
  *
  * Before authentication the c2s stream hands over jabber:iq:register and
- * urn:xmpp:pars:0 iqs (register.h). A registration is a XEP-0004 form
+ * urn:xmpp:pars:0 iqs through this module's stream handler (a
+ * STREAM_PREAUTH entry in its descriptor; c2s.c knows nothing of it). A registration is a XEP-0004 form
  * with username, password, token (the registration code; may be left
  * out after a XEP-0401 <preauth/>) and consent (a required boolean whose
  * label names and links the policy). The checks run in an order that
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "core/hmap.h"
@@ -42,10 +44,12 @@
 #include "store/requests.h"
 #include "store/store.h"
 #include "xmpp/jid.h"
+#include "xmpp/ns.h"
 #include "xmpp/router.h"
 #include "xmpp/sasl.h"
 
 #define NS_DATA "jabber:x:data"
+#define NS_TAUBE_REGISTRATION "urn:taube:registration:0" /* our export element */
 #define REG_WINDOW 3600 /* seconds of one rate-limit window */
 #define REG_IP_MAX 64
 
@@ -69,7 +73,7 @@ struct reg_stream {
     bool busy;     /* a registration job is under way */
     bool orphaned; /* the stream is gone; the job frees this */
     uint8_t hash[INVITE_HASH_LEN];
-    register_send_fn send; /* answers on the stream */
+    void (*send)(void *ud, const struct stanza *st); /* answers on the stream */
     void *send_ud;
 };
 
@@ -90,15 +94,7 @@ struct reg_job {
     char user[JID_PART_MAX + 1];
 };
 
-extern const struct module mod_register;
-
-static struct reg_state *reg_state(struct server *srv)
-{
-    for (size_t i = 0; i < taube_nmodules && i < SERVER_MAX_MODULES; i++)
-        if (taube_modules[i] == &mod_register)
-            return srv->mod_state[i];
-    return NULL;
-}
+static void register_stream_free(struct reg_stream *rs);
 
 /* ---- rate limit ---- */
 
@@ -254,6 +250,7 @@ static const char *form_value(struct stanza *st, const struct xml_node *x, const
 
 struct reg_request {
     struct server *srv;
+    struct reg_state *state; /* the module's */
     struct reg_stream *rs;
     const char *domain;
     const struct stanza *st;
@@ -524,7 +521,7 @@ static void preauth(struct reg_request *r, const struct xml_node *p)
  * refused (the reply is set). */
 static bool rate_ok(struct reg_request *r, const char *peer)
 {
-    struct reg_state *rst = reg_state(r->srv);
+    struct reg_state *rst = r->state;
     int rc =
         rst ? attempt_count(rst, peer, r->srv->cfg->registration_max_attempts, server_now(r->srv))
             : -EIO;
@@ -540,7 +537,8 @@ static bool rate_ok(struct reg_request *r, const char *peer)
     return false;
 }
 
-bool register_wants(const struct xml_node *root)
+/* A jabber:iq:register query or a XEP-0401 preauth. */
+static bool register_wants(const struct xml_node *root)
 {
     if (stanza_kind(root) != STANZA_IQ)
         return false;
@@ -581,19 +579,26 @@ static void preauth_dispatch(struct reg_request *r, const char *peer)
     }
 }
 
-int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *domain,
-                        const char *peer, const struct stanza *st, register_send_fn send, void *ud)
+/* Answers such an iq now or (account creation, whose SCRAM keys are
+ * derived on a worker thread) later, through c->send in either case; a
+ * result or error iq gets no answer. The stream's slot holds its struct
+ * reg_stream, made on first use. 0, or -ENOMEM if no answer could be
+ * made (the stream is closed). */
+static int register_preauth_iq(const struct stream_ctx *c, const struct stanza *st)
 {
-    if (!*rs) {
-        if (!(*rs = calloc(1, sizeof **rs)))
+    struct reg_stream *rs = *c->slot;
+    if (!rs) {
+        if (!(rs = calloc(1, sizeof *rs)))
             return -ENOMEM;
-        (*rs)->send = send;
-        (*rs)->send_ud = ud;
+        rs->send = c->send;
+        rs->send_ud = c->send_ud;
+        *c->slot = rs;
     }
-    struct reg_request r = {.srv = srv, .rs = *rs, .domain = domain, .st = st};
-    preauth_dispatch(&r, peer);
+    struct reg_request r = {.srv = c->srv, .state = c->state, .rs = rs, .domain = c->domain,
+                            .st = st};
+    preauth_dispatch(&r, c->peer);
     if (r.reply) {
-        send(ud, r.reply);
+        c->send(c->send_ud, r.reply);
         stanza_unref(r.reply);
         return 0;
     }
@@ -602,7 +607,9 @@ int register_preauth_iq(struct server *srv, struct reg_stream **rs, const char *
     return r.queued || unanswered ? 0 : -ENOMEM;
 }
 
-void register_stream_free(struct reg_stream *rs)
+/* The stream is going away. A registration still under way completes
+ * (the account is created if all was right) without an answer. */
+static void register_stream_free(struct reg_stream *rs)
 {
     if (rs && rs->busy) {
         rs->orphaned = true; /* create_done frees it */
@@ -613,8 +620,17 @@ void register_stream_free(struct reg_stream *rs)
     free(rs);
 }
 
-int register_stream_feature(struct server *srv, struct buf *out)
+static void register_stream_closed(struct server *srv, void *state, void *slot)
 {
+    (void)srv;
+    (void)state;
+    register_stream_free(slot);
+}
+
+/* The <register/> stream feature, if registration is enabled. */
+static int register_stream_feature(struct server *srv, void *state, struct buf *out)
+{
+    (void)state;
     if (!srv->cfg->registration_enabled)
         return 0;
     return buf_append_str(out, "<register xmlns='" NS_REGISTER_FEATURE "'/>");
@@ -747,19 +763,54 @@ static void register_iq(const struct iq_request *rq)
 /* Promise P20: the registration record. The code's recipient is the
  * operator's note about the person, so it is part of what is kept. */
 static int reg_describe(const struct data_ctx *d, const char *domain, const char *user,
-                        struct buf *out)
+                        data_fact_fn fn, void *ud)
 {
     struct account_invite inv;
     int rc = store_account_invite_info_sync(d->store, domain, user, &inv);
-    if (rc == -ENOENT)
-        return 0;
     if (rc < 0)
-        return rc;
-    return buf_printf(out,
-                      "Registration: the registration code you used (given to \"%s\"), the "
-                      "time you agreed to the policy (%lld, Unix time) and its version (%s). "
-                      "Kept until the account is deleted.\n",
-                      inv.given_to, (long long)inv.consent_time, inv.policy_version);
+        return rc == -ENOENT ? 0 : rc;
+    char detail[sizeof inv.given_to + sizeof inv.policy_version + 64];
+    snprintf(detail, sizeof detail, "\"%s\", policy %s", inv.given_to, inv.policy_version);
+    struct data_fact f = {
+        .kind = "registration",
+        .what = {"The registration code you used and to whom the operator gave it, the time "
+                 "you agreed to the privacy policy and the policy's version.",
+                 "Der Registrierungscode, den Sie benutzt haben, und an wen der Betreiber ihn "
+                 "gegeben hat, der Zeitpunkt Ihrer Zustimmung zur Datenschutzerklärung und "
+                 "deren Version."},
+        .unit = {"record", "Eintrag"},
+        .detail = detail,
+        .count = 1,
+        .oldest = inv.consent_time,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    return fn(ud, &f);
+}
+
+/* No XEP-0227 element exists for it: Taube's own, with the XEP-0082 time
+ * of consent. An account made by an operator has none. */
+static int reg_export(const struct data_ctx *d, const char *domain, const char *user,
+                      struct buf *out)
+{
+    struct account_invite inv;
+    int rc = store_account_invite_info_sync(d->store, domain, user, &inv);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    char stamp[32];
+    time_t t = (time_t)inv.consent_time;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return -EINVAL;
+    rc = buf_printf(out,
+                    "<registration xmlns='" NS_TAUBE_REGISTRATION "' consent='%s' policy-version='",
+                    stamp);
+    if (rc == 0)
+        rc = xml_escape(out, inv.policy_version, strlen(inv.policy_version), true);
+    if (rc == 0)
+        rc = buf_append_str(out, "' code-given-to='");
+    if (rc == 0)
+        rc = xml_escape(out, inv.given_to, strlen(inv.given_to), true);
+    return rc ? rc : buf_append_str(out, "'/>");
 }
 
 /* ---- the module ---- */
@@ -796,6 +847,11 @@ static const struct iq_handler register_handlers[] = {
     {NS_REGISTER, "query", IQ_GET | IQ_SET, IQ_TO_ACCOUNT, NULL, register_iq},
 };
 
+/* Before authentication, on TLS: XEP-0077 §3.1 and XEP-0401 iqs. */
+static const struct stream_handler register_stream[] = {
+    {STREAM_PREAUTH, NS_CLIENT, "iq", register_wants, register_preauth_iq},
+};
+
 /* P18: the codes this user issued as an admin (see invites.h). */
 static int reg_erase(const struct data_ctx *d, const char *domain, const char *user)
 {
@@ -804,14 +860,72 @@ static int reg_erase(const struct data_ctx *d, const char *domain, const char *u
     return store_invites_forget_issuer_sync(d->store, issuer);
 }
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section register_cfg_sections[] = {
+    {"invites", "Registration codes (promise P1): `taubectl invite create` makes them; each "
+                "account records the code that created it."},
+    {"registration", "In-band registration (XEP-0077, with XEP-0401 codes): only over TLS, "
+                     "only with a valid code, and only with consent to the policy (promise P2)."},
+};
+
+static const struct config_option register_cfg_options[] = {
+    /* invites */
+    {.key = "invites.expires", .type = CFG_DURATION, CFG_AS_INT(invites_expires),
+     .min = 1 * CFG_HOUR, .max = 365 * CFG_DAY, .def = "7d",
+     .help = "How long a new registration code stays valid unless `invite create "
+             "--expires` says otherwise."},
+
+    /* registration */
+    {.key = "registration.enabled", .type = CFG_BOOL, CFG_AS_BOOL(registration_enabled),
+     .def = "true",
+     .help = "Offer in-band registration (with a registration code) to clients over TLS."},
+    {.key = "registration.policy_version", .type = CFG_STRING,
+     CFG_AS_STR(registration_policy_version), .max = 64, .def = "1",
+     .help = "Version of the policy (contact.policy, which the consent field of the "
+             "registration form names and links); stored with each account's consent. "
+             "Change it when the policy changes."},
+    {.key = "registration.min_password_length", .type = CFG_INT,
+     CFG_AS_INT(registration_min_password), .min = 1, .max = 128, .def = "8",
+     .help = "Shortest password (bytes) accepted at registration or password change; "
+             "shorter is refused with not-acceptable."},
+    {.key = "registration.max_password_length", .type = CFG_INT,
+     CFG_AS_INT(registration_max_password), .min = 16, .max = 1023, .def = "256",
+     .help = "Longest password (bytes) accepted at registration or password change."},
+    {.key = "registration.max_attempts_per_hour", .type = CFG_INT,
+     CFG_AS_INT(registration_max_attempts), .min = 1, .max = 100000, .def = "10",
+     .help = "Registration attempts (and XEP-0401 code checks) allowed per IP address "
+             "(IPv6: per /64) per hour; more are refused with policy-violation."},
+    {.key = "registration.tracked_addresses", .type = CFG_INT,
+     CFG_AS_INT(registration_tracked_addresses), .min = 16, .max = 1000000, .def = "4096",
+     .help = "How many addresses the per-address limit above remembers (about 100 bytes "
+             "each). When more addresses than this try to register within the hour, the "
+             "least recently seen are forgotten first (their count starts again); nobody is "
+             "refused because the table is full."},
+};
+
+static const struct config_table register_cfg = {
+    .sections = register_cfg_sections,
+    .n_sections = sizeof register_cfg_sections / sizeof register_cfg_sections[0],
+    .options = register_cfg_options,
+    .n_options = sizeof register_cfg_options / sizeof register_cfg_options[0],
+};
+
 const struct module mod_register = {
     .name = "register",
+    .config = &register_cfg,
+    .migrations = store_invites_migrations,
     .iq = register_handlers,
     .n_iq = sizeof register_handlers / sizeof register_handlers[0],
     .init = reg_init,
     .fini = reg_fini,
+    .stream = register_stream,
+    .n_stream = sizeof register_stream / sizeof register_stream[0],
+    .preauth_features = register_stream_feature,
+    .stream_closed = register_stream_closed,
     /* The account_invite row goes with the account (ON DELETE CASCADE);
      * erase handles the codes the user issued. */
     .describe = reg_describe,
+    .export_xml = reg_export,
     .erase = reg_erase,
 };

@@ -218,27 +218,54 @@ int reports_take(struct server *srv, const struct jid *reporter, const struct xm
 
 /* ---- the data contract ---- */
 
+struct count {
+    uint64_t bytes;
+    int64_t oldest;
+};
+
+static size_t len_or_0(const char *s) { return s ? strlen(s) : 0; }
+
 static void count_one(void *ud, const struct report_info *r)
 {
-    (void)ud;
-    (void)r;
+    struct count *c = ud;
+    c->bytes += strlen(r->jid) + strlen(r->reason) + len_or_0(r->text) + len_or_0(r->msg_ids) +
+                len_or_0(r->msg_text);
+    if (c->oldest == 0 || r->created < c->oldest)
+        c->oldest = r->created;
 }
 
 static int reports_describe(const struct data_ctx *d, const char *domain, const char *user,
-                            struct buf *out)
+                            data_fact_fn fn, void *ud)
 {
-    int n = store_report_list_by_sync(d->store, domain, user, count_one, NULL);
+    struct count c = {0, 0};
+    int n = store_report_list_by_sync(d->store, domain, user, count_one, &c);
     if (n <= 0 || !d->cfg)
         return n == -ENOENT ? 0 : n < 0 ? n : 0;
-    return buf_printf(out,
-                      "Reports: you reported %d address(es) for spam or abuse, with the reason, "
-                      "time and any text or message copies your client sent. They are kept "
-                      "for the operator until dismissed or %u days old; when your account is "
-                      "deleted they are %s.\n",
-                      n, d->cfg->reports_max_age / DAY_SECS,
-                      d->cfg->reports_keep_after_reporter_deleted
-                          ? "kept without your name (\"reported by a deleted account\")"
-                          : "deleted with it");
+    bool keep = d->cfg->reports_keep_after_reporter_deleted;
+    struct data_fact f = {
+        .kind = "reports",
+        .what = {keep ? "Your spam and abuse reports (XEP-0377): the address, reason, time and "
+                        "any text or message copies your client sent; kept for the operator. "
+                        "If your account is deleted they stay, without your name."
+                      : "Your spam and abuse reports (XEP-0377): the address, reason, time and "
+                        "any text or message copies your client sent; kept for the operator, "
+                        "deleted with your account.",
+                 keep ? "Ihre Meldungen von Spam und Missbrauch (XEP-0377): Adresse, Grund, Zeit "
+                        "und Text oder Nachrichtenkopien, die Ihr Client mitgesendet hat; für den "
+                        "Betreiber aufbewahrt. Wird Ihr Konto gelöscht, bleiben sie ohne Ihren "
+                        "Namen erhalten."
+                      : "Ihre Meldungen von Spam und Missbrauch (XEP-0377): Adresse, Grund, Zeit "
+                        "und Text oder Nachrichtenkopien, die Ihr Client mitgesendet hat; für den "
+                        "Betreiber aufbewahrt, mit Ihrem Konto gelöscht."},
+        .unit = {"reports", "Meldungen"},
+        .count = (uint64_t)n,
+        .bytes = c.bytes,
+        .oldest = c.oldest,
+        .keep = KEEP_MAX_AGE,
+        .keep_secs = d->cfg->reports_max_age,
+        .until = c.oldest + (int64_t)d->cfg->reports_max_age,
+    };
+    return fn(ud, &f);
 }
 
 struct export_ctx {
@@ -356,8 +383,57 @@ static const char *const reports_features[] = {
     NULL,
 };
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section reports_cfg_sections[] = {
+    {"reports", "Spam and abuse reports (XEP-0377, promise P22) that users send with a block: "
+                "the reporter, the reported address, the reason, the time, and the reporter's "
+                "text and the reported messages only if the client sends them. They are kept "
+                "for the operator (`taubectl report list|show|dismiss`) until dismissed or "
+                "reports.max_age old. A report is deleted with its reporter's account unless "
+                "reports.keep_after_reporter_deleted is set, and always with the reported "
+                "local account (its name may later be given to someone else). The block "
+                "itself never fails because of its report: a report over a limit is not "
+                "stored, and over-long text is cut."},
+};
+
+static const struct config_option reports_cfg_options[] = {
+    /* reports */
+    {.key = "reports.keep_after_reporter_deleted", .type = CFG_BOOL,
+     CFG_AS_BOOL(reports_keep_after_reporter_deleted), .def = "false",
+     .help = "Whether a report outlives its reporter's account: false deletes it with the "
+             "account (promise P18); true keeps it as \"reported by a deleted account\", "
+             "without the reporter's name, until dismissed or reports.max_age old. Say "
+             "which in your privacy policy."},
+    {.key = "reports.max_age", .type = CFG_DURATION, CFG_AS_INT(reports_max_age),
+     .min = 1 * CFG_DAY, .max = 730 * CFG_DAY, .def = "180d",
+     .help = "How long a report is kept if the operator does not dismiss it; older "
+             "reports are deleted by the daily retention run."},
+    {.key = "reports.max_per_day", .type = CFG_INT, CFG_AS_INT(reports_max_per_day),
+     .min = 1, .max = 10000, .def = "20",
+     .help = "Most reports one user can make in 24 hours; further blocks still work, "
+             "their reports are not stored."},
+    {.key = "reports.max_per_user", .type = CFG_INT, CFG_AS_INT(reports_max_per_user),
+     .min = 1, .max = 100000, .def = "100",
+     .help = "Most reports kept from one user; further blocks still work, their reports "
+             "are not stored until the operator dismisses some."},
+    {.key = "reports.max_text_length", .type = CFG_INT, CFG_AS_INT(reports_max_text_length),
+     .min = 0, .max = 65536, .def = "2000",
+     .help = "Longest reporter's text, and longest copy of the reported messages, kept "
+             "with a report (bytes); longer is cut. 0 keeps neither."},
+};
+
+static const struct config_table reports_cfg = {
+    .sections = reports_cfg_sections,
+    .n_sections = sizeof reports_cfg_sections / sizeof reports_cfg_sections[0],
+    .options = reports_cfg_options,
+    .n_options = sizeof reports_cfg_options / sizeof reports_cfg_options[0],
+};
+
 const struct module mod_reports = {
     .name = "reports",
+    .config = &reports_cfg,
+    .migrations = store_reports_migrations,
     .features = reports_features,
     .describe = reports_describe,
     .export_xml = reports_export,

@@ -14,19 +14,17 @@
 #include <string.h>
 #include <time.h>
 
-#include <uv.h>
-
 #include "core/log.h"
+#include "modules/module.h"
 #include "store/offline.h"
 #include "store/retention.h"
+#include "store/store.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_RETENTION "urn:taube:retention:0"        /* our own: no XEP covers it */
-#define RETENTION_PAGE 64                           /* accounts copied out at a time */
-#define RETENTION_FIRST_MS (60 * 1000)              /* first run after start */
-#define RETENTION_EVERY_MS (24 * 60 * 60 * 1000ULL) /* then daily */
+#define RETENTION_PAGE 64 /* accounts copied out at a time */
 #define DAY_SECS 86400
 #define BARE_LEN (2 * JID_PART_MAX + 2)
 #define MAX_CLOCK_OFFSET (3650LL * DAY_SECS)
@@ -272,17 +270,41 @@ static void run_one(const struct data_ctx *d, const struct retention_policy *p,
     }
 }
 
-int retention_run(const struct data_ctx *d, struct retention_counts *out)
+extern const struct module mod_retention;
+
+/* The inactivity pass: warns and deletes as due, counting. */
+static int inactivity_pass(const struct data_ctx *d, struct retention_counts *out)
 {
     struct retention_policy p = retention_policy_of(d->cfg);
     *out = (struct retention_counts){0};
     int rc = for_each_candidate(d, &p, run_one, out);
     if (rc < 0)
         log_error("retention: cannot list inactive accounts (%d)", rc);
-    /* The same daily run deletes what other modules keep for a limited
-     * time (reports.max_age); a failure there is logged by the registry
-     * and retried on the next run. */
-    modules_sweep(d);
+    return rc;
+}
+
+/* This module's sweep (modules_sweep, the daily scheduler in sweep.c). */
+static int retention_sweep(const struct data_ctx *d)
+{
+    struct retention_counts n;
+    int rc = inactivity_pass(d, &n);
+    if (rc == 0 && (n.warned || n.deleted || n.failed))
+        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n.warned, n.deleted,
+                 n.failed);
+    return rc;
+}
+
+int retention_run(const struct data_ctx *d, struct retention_counts *out)
+{
+    int rc = inactivity_pass(d, out);
+    /* Then every other module's sweep, as the scheduler runs them (this
+     * module's own is the pass above, counted for the caller). A failure
+     * there is logged and retried on the next run. */
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        const struct module *m = taube_modules[i];
+        if (m != &mod_retention && m->sweep && m->sweep(d) < 0)
+            log_error("retention: module %s could not delete its expired data", m->name);
+    }
     return rc;
 }
 
@@ -320,52 +342,6 @@ int retention_report(const struct data_ctx *d,
 
 /* ---- in the server ---- */
 
-struct retention {
-    struct server *srv;
-    uv_timer_t timer;
-};
-
-static void run_in_server(struct server *srv, struct retention_counts *n)
-{
-    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
-    if (retention_run(&d, n) == 0 && (n->warned || n->deleted || n->failed))
-        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n->warned, n->deleted,
-                 n->failed);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    struct retention *r = t->data;
-    struct retention_counts n;
-    if (!r->srv->stopping)
-        run_in_server(r->srv, &n);
-}
-
-static int retention_init(struct server *srv, void **state)
-{
-    struct retention *r = calloc(1, sizeof *r);
-    if (!r)
-        return -ENOMEM;
-    r->srv = srv;
-    if (uv_timer_init(srv->loop, &r->timer) < 0) {
-        free(r);
-        return -ENOMEM;
-    }
-    r->timer.data = r;
-    uv_timer_start(&r->timer, on_timer, RETENTION_FIRST_MS, RETENTION_EVERY_MS);
-    /* The daily timer alone must not keep a stopping server's loop alive. */
-    uv_unref((uv_handle_t *)&r->timer);
-    *state = r;
-    return 0;
-}
-
-/* The loop has closed every handle (the timer too) before modules_fini. */
-static void retention_fini(struct server *srv, void *state)
-{
-    (void)srv;
-    free(state);
-}
-
 int retention_ctl_run(struct server *srv, const char *const *args, int nargs, struct buf *reply)
 {
     (void)args;
@@ -399,26 +375,52 @@ int retention_ctl_clock_offset(struct server *srv, const char *const *args, int 
 
 /* ---- the data contract ---- */
 
+/* The account itself (it has no module of its own) and, if sent, the
+ * inactivity warning: the account is what inactivity deletes. */
 static int retention_describe(const struct data_ctx *d, const char *domain, const char *user,
-                              struct buf *out)
+                              data_fact_fn fn, void *ud)
 {
     struct retention_policy p = retention_policy_of(d->cfg);
     int64_t warned = 0;
+    struct account_info info;
     int rc = store_retention_get_sync(d->store, domain, user, &warned);
+    if (rc == 0)
+        rc = store_account_info_sync(d->store, domain, user, &info);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
-    rc = buf_printf(out,
-                    "Inactivity: your account is deleted with all its data after %ld months "
-                    "(%" PRId64 " days) without a login; you are warned by a message %" PRId64
-                    " days before. The time of your last login is kept for this.\n",
-                    months_of(p.inactive_after), p.inactive_after / DAY_SECS,
-                    p.warn_before / DAY_SECS);
-    if (rc == 0 && warned > 0) {
-        char day[32];
-        format_day(warned, day);
-        rc = buf_printf(out, "You were warned on %s; logging in cancels the deletion.\n", day);
-    }
-    return rc;
+    int64_t last_use = info.last_login ? info.last_login : info.created;
+    store_account_info_free(&info);
+    struct data_fact a = {
+        .kind = "account",
+        .what = {"Your address, your password as a salted hash (SCRAM: the password cannot "
+                 "be derived from it), when the account was created and when you last logged "
+                 "in (to find unused accounts).",
+                 "Ihre Adresse, Ihr Passwort als gesalzener Hash (SCRAM: das Passwort lässt "
+                 "sich daraus nicht gewinnen), wann das Konto angelegt wurde und wann Sie sich "
+                 "zuletzt angemeldet haben (um unbenutzte Konten zu finden)."},
+        .unit = {"account", "Konto"},
+        .count = 1,
+        .oldest = info.created,
+        .keep = KEEP_INACTIVITY,
+        .keep_secs = p.inactive_after,
+        .until = retention_delete_at(&p, d->now, last_use, warned),
+    };
+    if ((rc = fn(ud, &a)) < 0 || !counts_as_warned(last_use, warned))
+        return rc;
+    struct data_fact w = {
+        .kind = "inactivity-warning",
+        .what = {"When you were warned that your unused account will be deleted; logging in "
+                 "cancels the deletion and forgets the warning.",
+                 "Wann Sie gewarnt wurden, dass Ihr unbenutztes Konto gelöscht wird; eine "
+                 "Anmeldung hebt die Löschung auf und verwirft die Warnung."},
+        .unit = {"warning", "Warnung"},
+        .count = 1,
+        .oldest = warned,
+        .keep = KEEP_INACTIVITY,
+        .keep_secs = p.inactive_after,
+        .until = a.until,
+    };
+    return fn(ud, &w);
 }
 
 /* No XEP-0227 element exists for it: Taube's own, with the XEP-0082 time
@@ -441,11 +443,50 @@ static int retention_erase(const struct data_ctx *d, const char *domain, const c
     return store_retention_clear_sync(d->store, domain, user);
 }
 
+static const struct control_command retention_control[] = {
+    {"retention-run", 0, 0, retention_ctl_run},
+    /* TEST ONLY: shifts the server's clock (see modules/retention.h). */
+    {"clock-offset", 1, 1, retention_ctl_clock_offset},
+};
+
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section retention_cfg_sections[] = {
+    {"retention", "Unused accounts (promises P11, P12): an account without a login for "
+                  "retention.inactive_after is deleted with all its data, after a warning "
+                  "message sent retention.warn_before earlier. Accounts that never logged in "
+                  "count from their creation. The server checks one minute after it starts "
+                  "and then every 24 hours; `taubectl retention report` shows what is due."},
+};
+
+static const struct config_option retention_cfg_options[] = {
+    /* retention */
+    {.key = "retention.inactive_after", .type = CFG_DURATION, CFG_AS_INT(retention_inactive_after),
+     .min = 182 * CFG_DAY, .max = 366 * CFG_DAY, .def = "365d",
+     .help = "How long an account may go without a login before it is deleted: 6 to 12 "
+             "months (182d to 366d)."},
+    {.key = "retention.warn_before", .type = CFG_DURATION, CFG_AS_INT(retention_warn_before),
+     .min = 1 * CFG_DAY, .max = 90 * CFG_DAY, .def = "30d",
+     .help = "How long before the deletion the account is sent a warning message. An "
+             "account is never deleted less than this long after its warning, even if the "
+             "server was down when the warning was due."},
+};
+
+static const struct config_table retention_cfg = {
+    .sections = retention_cfg_sections,
+    .n_sections = sizeof retention_cfg_sections / sizeof retention_cfg_sections[0],
+    .options = retention_cfg_options,
+    .n_options = sizeof retention_cfg_options / sizeof retention_cfg_options[0],
+};
+
 const struct module mod_retention = {
     .name = "retention",
-    .init = retention_init,
-    .fini = retention_fini,
+    .config = &retention_cfg,
+    .migrations = store_retention_migrations,
+    .control = retention_control,
+    .n_control = sizeof retention_control / sizeof retention_control[0],
     .describe = retention_describe,
     .export_xml = retention_export,
     .erase = retention_erase,
+    .sweep = retention_sweep,
 };

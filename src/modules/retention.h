@@ -14,10 +14,11 @@
  *     due, the deletion waits until warn_before after the warning;
  *   - a login clears the warning (a trigger in the store).
  *
- * The run happens in the server one minute after start and every 24
- * hours after that, on the loop (a few queries and, rarely, deletions),
- * or from taubectl (retention run). Loop thread, or taubectl's thread
- * with the store alone (data_ctx.srv NULL).
+ * The pass is this module's sweep: the scheduler (sweep.c) runs it with
+ * every other module's sweep one minute after start and every 24 hours
+ * after that, on the loop (a few queries and, rarely, deletions);
+ * taubectl runs it through retention_run (retention run). Loop thread,
+ * or taubectl's thread with the store alone (data_ctx.srv NULL).
  */
 #ifndef TAUBE_RETENTION_H
 #define TAUBE_RETENTION_H
@@ -74,15 +75,16 @@ struct retention_counts {
     size_t warned, deleted, failed;
 };
 
-/* Warns and deletes as due at d->now, then runs every module's sweep
- * (modules_sweep: e.g. reports older than reports.max_age). With d->srv the warnings go through
+/* Warns and deletes as due at d->now, counting, then runs every other
+ * module's sweep (e.g. reports older than reports.max_age): what the
+ * scheduler does, at once. With d->srv the warnings go through
  * the router (delivered, or stored offline) and deletions push roster
  * removals; without, warnings are stored as offline messages directly.
  * Accounts that fail are counted in failed and retried on the next run.
  * 0 or -errno (the store failed to list accounts). */
 int retention_run(const struct data_ctx *d, struct retention_counts *out);
 
-/* Control commands (net/control.h). "retention-run": the run now, on the
+/* Control commands (declared in mod_retention, run by net/control.c). "retention-run": the run now, on the
  * server's clock; reply "warned N deleted N failed N". "clock-offset
  * SECONDS": TEST ONLY, shifts server_now() by SECONDS (-3650 to 3650
  * days) so that the end-to-end tests can make time pass. */

@@ -333,22 +333,37 @@ static int roster_features(struct server *srv, void *state, struct buf *out)
 /* ---- data contract ---- */
 
 static int roster_describe(const struct data_ctx *d, const char *domain, const char *user,
-                           struct buf *out)
+                           data_fact_fn fn, void *ud)
 {
     size_t items = 0, pending = 0;
     int rc = roster_count_sync(d->store, domain, user, ROSTER_ITEM, &items);
     if (rc == 0)
         rc = roster_count_sync(d->store, domain, user, ROSTER_PENDING_IN, &pending);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc == 0)
-        rc = buf_printf(out,
-                        "Roster: %zu contacts (address, name, groups, subscription state), "
-                        "kept until you remove them or delete the account.\n"
-                        "Subscription requests awaiting your answer: %zu (sender and status "
-                        "text), kept until you accept or refuse them.\n",
-                        items, pending);
-    return rc;
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    struct data_fact f = {
+        .kind = "roster",
+        .what = {"Your contact list (RFC 6121): each contact's address, the name and groups "
+                 "you gave it, and who sees whose presence.",
+                 "Ihre Kontaktliste (RFC 6121): die Adresse jedes Kontakts, der Name und die "
+                 "Gruppen, die Sie vergeben haben, und wer wessen Status sieht."},
+        .unit = {"contacts", "Kontakte"},
+        .count = items,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    if (items > 0 && (rc = fn(ud, &f)) < 0)
+        return rc;
+    struct data_fact p = {
+        .kind = "subscription-requests",
+        .what = {"Requests to see your presence that await your answer: the sender and the "
+                 "text sent with the request.",
+                 "Anfragen, Ihren Status sehen zu dürfen, die auf Ihre Antwort warten: der "
+                 "Absender und der mitgesendete Text."},
+        .unit = {"requests", "Anfragen"},
+        .count = pending,
+        .keep = KEEP_WHILE_ACCOUNT,
+    };
+    return pending > 0 ? fn(ud, &p) : 0;
 }
 
 struct export_ctx {
@@ -471,8 +486,49 @@ static const struct iq_handler roster_iq[] = {
     {NS_ROSTER, "query", IQ_SET, IQ_TO_ACCOUNT, NULL, roster_set},
 };
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section roster_cfg_sections[] = {
+    {"roster", "Contact lists (RFC 6121, promise P5): kept until the user removes a "
+               "contact or deletes the account."},
+};
+
+static const struct config_option roster_cfg_options[] = {
+    /* roster */
+    {.key = "roster.max_items", .type = CFG_INT, CFG_AS_INT(roster_max_items),
+     .min = 1, .max = 100000, .def = "1000",
+     .help = "Most contacts in one user's roster; adding more is refused with "
+             "policy-violation."},
+    {.key = "roster.max_name_length", .type = CFG_INT, CFG_AS_INT(roster_max_name_length),
+     .min = 1, .max = 4096, .def = "256",
+     .help = "Longest contact name (handle) in bytes; longer is refused with not-acceptable."},
+    {.key = "roster.max_groups", .type = CFG_INT, CFG_AS_INT(roster_max_groups),
+     .min = 1, .max = 1000, .def = "32",
+     .help = "Most groups one contact can be in; more is refused with not-acceptable."},
+    {.key = "roster.max_group_length", .type = CFG_INT, CFG_AS_INT(roster_max_group_length),
+     .min = 1, .max = 4096, .def = "256",
+     .help = "Longest group name in bytes; longer is refused with not-acceptable."},
+    {.key = "roster.max_pending", .type = CFG_INT, CFG_AS_INT(roster_max_pending),
+     .min = 1, .max = 100000, .def = "100",
+     .help = "Most unanswered subscription requests kept for one user; further "
+             "requests are dropped until the user answers some."},
+    {.key = "roster.version_log", .type = CFG_INT, CFG_AS_INT(roster_version_log),
+     .min = 1, .max = 100000, .def = "200",
+     .help = "Roster changes remembered per user for versioned roster requests; a client "
+             "whose cached version is older gets the whole roster."},
+};
+
+static const struct config_table roster_cfg = {
+    .sections = roster_cfg_sections,
+    .n_sections = sizeof roster_cfg_sections / sizeof roster_cfg_sections[0],
+    .options = roster_cfg_options,
+    .n_options = sizeof roster_cfg_options / sizeof roster_cfg_options[0],
+};
+
 const struct module mod_roster = {
     .name = "roster",
+    .config = &roster_cfg,
+    .migrations = store_roster_migrations,
     .iq = roster_iq,
     .n_iq = sizeof roster_iq / sizeof roster_iq[0],
     .init = roster_init,

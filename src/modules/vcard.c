@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "modules/fragment.h"
 #include "modules/iq_later.h"
+#include "modules/vcard.h"
 #include "modules/module.h"
 #include "store/requests.h"
 #include "store/vcard.h"
@@ -82,11 +83,10 @@ static void vcard_fini(struct server *srv, void *state)
 
 /* ---- the photo hash ---- */
 
-/* SHA-1 of the image in PHOTO/BINVAL as lower-case hex into hash, or ""
- * if there is none or it is not base64 (the vCard is still stored as
- * given; only no hash is advertised). */
-static void photo_hash(struct stanza *st, const struct xml_node *vcard,
-                       char hash[VCARD_HASH_LEN + 1])
+/* The vCard is still stored as given when its photo is not base64;
+ * only no hash is advertised. */
+void vcard_photo_hash(struct stanza *st, const struct xml_node *vcard,
+                      char hash[VCARD_HASH_LEN + 1])
 {
     hash[0] = '\0';
     const struct xml_node *photo = xml_child(vcard, "PHOTO", NS_VCARD);
@@ -269,7 +269,7 @@ static void vcard_set(const struct iq_request *rq)
     }
     int64_t id = -ENOMEM;
     if (p) {
-        photo_hash((struct stanza *)rq->st, rq->payload, p->hash);
+        vcard_photo_hash((struct stanza *)rq->st, rq->payload, p->hash);
         /* Answered from vcard_stored, after the commit. */
         id = store_vcard_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, xml.data,
                                  xml.len, p->hash, vcard_stored, p);
@@ -288,18 +288,31 @@ static void vcard_set(const struct iq_request *rq)
 /* ---- data contract ---- */
 
 static int vcard_describe(const struct data_ctx *d, const char *domain, const char *user,
-                          struct buf *out)
+                          data_fact_fn fn, void *ud)
 {
-    char hash[VCARD_HASH_LEN + 1];
-    int rc = store_vcard_photo_hash(d->store, domain, user, hash);
-    if (rc == -ENOENT)
-        return 0;
+    char hash[VCARD_HASH_LEN + 1] = "";
+    struct buf xml;
+    buf_init(&xml, 0);
+    int rc = store_vcard_get(d->store, domain, user, &xml, hash);
+    struct data_fact f = {
+        .kind = "vcard",
+        .what = {hash[0] ? "Your profile (vCard, XEP-0054) as your client published it, with an "
+                           "avatar image; anyone who asks can read it."
+                         : "Your profile (vCard, XEP-0054) as your client published it; anyone "
+                           "who asks can read it.",
+                 hash[0] ? "Ihr Profil (vCard, XEP-0054), wie Ihr Client es veröffentlicht hat, "
+                           "mit einem Avatarbild; jeder, der danach fragt, kann es lesen."
+                         : "Ihr Profil (vCard, XEP-0054), wie Ihr Client es veröffentlicht hat; "
+                           "jeder, der danach fragt, kann es lesen."},
+        .unit = {"profile", "Profil"},
+        .count = 1,
+        .bytes = xml.len,
+        .keep = KEEP_UNTIL_REPLACED,
+    };
+    buf_free(&xml);
     if (rc < 0)
-        return rc;
-    return buf_printf(out,
-                      "Profile (vCard): as your client published it%s; anyone who asks can "
-                      "read it. Kept until you replace it or the account is deleted.\n",
-                      hash[0] ? ", with an avatar image" : "");
+        return rc == -ENOENT ? 0 : rc;
+    return fn(ud, &f);
 }
 
 /* XEP-0227 §5: the <vCard xmlns='vcard-temp'/> element as stored. */
@@ -323,8 +336,31 @@ static const struct iq_handler vcard_iq[] = {
 
 static const char *const vcard_features[] = {NS_VCARD, NULL};
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section vcard_cfg_sections[] = {
+    {"vcard", "Profiles (vCard, XEP-0054) that users publish, stored as given (promise P13)."},
+};
+
+static const struct config_option vcard_cfg_options[] = {
+    /* vcard */
+    {.key = "vcard.max_size", .type = CFG_SIZE, CFG_AS_INT(vcard_max_size),
+     .min = 1 * CFG_KiB, .max = 1 * CFG_MiB, .def = "128KiB",
+     .help = "Largest vCard (with its avatar image) one user can store; a larger one is "
+             "refused with not-acceptable and the old one kept."},
+};
+
+static const struct config_table vcard_cfg = {
+    .sections = vcard_cfg_sections,
+    .n_sections = sizeof vcard_cfg_sections / sizeof vcard_cfg_sections[0],
+    .options = vcard_cfg_options,
+    .n_options = sizeof vcard_cfg_options / sizeof vcard_cfg_options[0],
+};
+
 const struct module mod_vcard = {
     .name = "vcard",
+    .config = &vcard_cfg,
+    .migrations = store_vcard_migrations,
     .iq = vcard_iq,
     .n_iq = sizeof vcard_iq / sizeof vcard_iq[0],
     .features = vcard_features,

@@ -36,8 +36,30 @@ static const struct iq_handler version_iq[] = {
     {NS_VERSION, "query", IQ_GET, IQ_TO_SERVER, NS_VERSION, version},
 };
 
+/* Its configuration: merged after the core's options (core/config.h),
+ * in registry order, for loading, --check, init and the reference. */
+static const struct config_section version_cfg_sections[] = {
+    {"version", "Software version answers (XEP-0092)."},
+};
+
+static const struct config_option version_cfg_options[] = {
+    /* version */
+    {.key = "version.show_os", .type = CFG_BOOL, CFG_AS_BOOL(version_show_os), .def = "false",
+     .help = "Whether version answers name the operating system."},
+    {.key = "version.name", .type = CFG_STRING, CFG_AS_STR(version_name), .max = 64, .def = "Taube",
+     .help = "Software name given in version answers."},
+};
+
+static const struct config_table version_cfg = {
+    .sections = version_cfg_sections,
+    .n_sections = sizeof version_cfg_sections / sizeof version_cfg_sections[0],
+    .options = version_cfg_options,
+    .n_options = sizeof version_cfg_options / sizeof version_cfg_options[0],
+};
+
 const struct module mod_version = {
     .name = "version",
+    .config = &version_cfg,
     .iq = version_iq,
     .n_iq = sizeof version_iq / sizeof version_iq[0],
 };

@@ -8,7 +8,6 @@
 
 #include "core/log.h"
 #include "modules/module.h"
-#include "modules/register.h"
 #include "net/c2s_internal.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -135,7 +134,7 @@ void c2s_send_features(struct c2s *c)
         rc = buf_append_str(&feat, "<starttls xmlns='" NS_TLS "'><required/></starttls>");
     } else if (rc == 0 && !c->authed) {
         c2s_sasl_mechanisms(c, &feat);
-        rc = register_stream_feature(c->srv, &feat);
+        rc = modules_preauth_features(c->srv, &feat);
     } else if (rc == 0 && (rc = buf_append_str(&feat, "<bind xmlns='" NS_BIND "'/>"
                                                       "<session xmlns='" NS_SESSION
                                                       "'><optional/></session>")) == 0) {
@@ -238,22 +237,42 @@ static void before_tls(struct c2s *c, struct stanza *st)
     }
 }
 
-static void register_send(void *ud, const struct stanza *reply)
+static void stream_send(void *ud, const struct stanza *st)
 {
     struct c2s *c = ud;
     if (c->state != C2S_CLOSING)
-        c2s_send_stanza(c, reply);
+        c2s_send_stanza(c, st);
 }
 
-/* XEP-0077/0401 before authentication: register.c answers on this
- * stream, now or later (c->reg lives until c2s_free). Consumes st. */
-static void register_iq(struct c2s *c, struct stanza *st)
+/* Offers a top-level element to the modules' stream handlers for phase
+ * (module.h): registration before login, stream management in a
+ * session. A handler may answer later through stream_send, until
+ * c2s_free calls modules_stream_closed. Consumes st if taken; false if
+ * no module takes it. */
+static bool module_element(struct c2s *c, unsigned phase, struct stanza *st)
 {
-    int rc = register_preauth_iq(c->srv, &c->reg, c->domain, conn_peer(c->conn), st,
-                                 register_send, c);
+    struct stream_ctx ctx = {
+        .srv = c->srv,
+        .domain = c->domain,
+        .peer = conn_peer(c->conn),
+        .session = c->bound ? &c->sess : NULL,
+        .send = stream_send,
+        .send_ud = c,
+    };
+    int rc = modules_stream_element(phase, &ctx, &c->slots, st);
+    if (rc == -ENOENT)
+        return false;
     stanza_unref(st);
     if (rc < 0)
         c2s_stream_error(c, STREAM_INTERNAL_SERVER_ERROR, NULL);
+    return true;
+}
+
+/* After SASL: stanzas go to the router, other elements to the modules. */
+static void authed_element(struct c2s *c, struct stanza *st)
+{
+    if (stanza_kind(st->root) != STANZA_OTHER || !module_element(c, STREAM_SESSION, st))
+        c2s_stanza(c, st);
 }
 
 static void dispatch(struct c2s *c, struct stanza *st)
@@ -266,9 +285,7 @@ static void dispatch(struct c2s *c, struct stanza *st)
         } else if (!c->authed) {
             if (strcmp(r->ns, NS_SASL) == 0) {
                 c2s_sasl_element(c, st);
-            } else if (register_wants(r)) {
-                register_iq(c, st);
-            } else {
+            } else if (!module_element(c, STREAM_PREAUTH, st)) {
                 enum stream_cond cond = stanza_kind(r) != STANZA_OTHER
                                             ? STREAM_NOT_AUTHORIZED
                                             : STREAM_UNSUPPORTED_STANZA_TYPE;
@@ -276,14 +293,14 @@ static void dispatch(struct c2s *c, struct stanza *st)
                 c2s_stream_error(c, cond, NULL);
             }
         } else {
-            c2s_stanza(c, st);
+            authed_element(c, st);
         }
         break;
     case C2S_SASL:
         c2s_sasl_element(c, st);
         break;
     case C2S_SESSION:
-        c2s_stanza(c, st);
+        authed_element(c, st);
         break;
     default:
         stanza_unref(st);
@@ -460,7 +477,7 @@ static void c2s_free(struct c2s *c)
     c2s_preauth_release(c);
     c2s_hold_free(c);
     c2s_auth_free(c);
-    register_stream_free(c->reg);
+    modules_stream_closed(srv, &c->slots);
     xml_stream_free(c->xs);
     free(c->domain);
     free(c->user);
@@ -545,20 +562,20 @@ static void tick_one(struct c2s *c, int64_t now)
     refill(c, now);
     if (c2s_check_congestion(c, now))
         return;
-    if (!c->tls && now - c->connected >= (int64_t)cfg->tls_timeout * 1000) {
+    if (!c->tls && now - c->connected >= (int64_t)cfg->tls_timeout_ms) {
         tls_timeout(c);
         return;
     }
     if (!c->bound) {
-        if (now - c->connected >= (int64_t)cfg->auth_timeout * 1000)
+        if (now - c->connected >= (int64_t)cfg->auth_timeout_ms)
             c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
         return;
     }
-    if (c->ping_sent && now - c->ping_sent >= (int64_t)cfg->ping_timeout * 1000) {
+    if (c->ping_sent && now - c->ping_sent >= (int64_t)cfg->ping_timeout_ms) {
         c2s_stream_error(c, STREAM_CONNECTION_TIMEOUT, NULL);
         return;
     }
-    if (!c->ping_sent && now - c->last_read >= (int64_t)cfg->idle_timeout * 1000)
+    if (!c->ping_sent && now - c->last_read >= (int64_t)cfg->idle_timeout_ms)
         c2s_send_ping(c);
     else if (now - c->last_write >= (int64_t)cfg->keepalive_interval * 1000)
         c2s_write_str(c, " ");

@@ -269,6 +269,10 @@ static void creds_done(void *ud, int err, const struct account_creds *creds)
     }
     enum scram_hash h = mech_hash(c->mech);
     const struct scram_creds *sc = creds && creds->have[h] ? &creds->scram[h] : NULL;
+    /* PLAIN checks the password against any stored hash: an account
+     * imported from another server may have SCRAM-SHA-1 keys only. */
+    if (c->mech == SASL_PLAIN && !sc && creds && creds->have[SCRAM_SHA1])
+        sc = &creds->scram[SCRAM_SHA1];
     c->suspended = creds && creds->suspended;
     if (c->mech == SASL_PLAIN) {
         plain_start(c, sc);

@@ -64,15 +64,15 @@ void c2s_release_waiters(struct c2s *c)
 
 bool c2s_check_congestion(struct c2s *c, int64_t now)
 {
-    uint64_t bound = (uint64_t)c->srv->cfg->congestion_timeout * 1000;
+    uint64_t bound = c->srv->cfg->congestion_timeout_ms;
     if ((c->pause_why & C2S_PAUSE_PEER) && now - c->peer_paused_at >= (int64_t)bound) {
         c->waiting_on = 0;
         c2s_unpause(c, C2S_PAUSE_PEER);
     }
     if (conn_congested_for(c->conn) < bound)
         return false;
-    log_info("c2s %s: has not read its stream for %u s, closing", conn_id(c->conn),
-             c->srv->cfg->congestion_timeout);
+    log_info("c2s %s: has not read its stream for %u ms, closing", conn_id(c->conn),
+             c->srv->cfg->congestion_timeout_ms);
     c2s_stream_error(c, STREAM_POLICY_VIOLATION, "Not reading fast enough");
     return true;
 }

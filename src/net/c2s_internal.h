@@ -59,7 +59,7 @@ struct c2s {
     unsigned sasl_errors;       /* other failed exchanges (c2s_auth.c) */
     bool suspended;             /* the account being authenticated */
     struct plain_job *auth_job; /* PLAIN check under way on the worker pool */
-    struct reg_stream *reg;     /* in-band registration (modules/register.h), or NULL */
+    struct module_slots *slots; /* the modules' stream-handler state (registration), or NULL */
     struct addr_slot *preauth_slot; /* counted against its address until authenticated */
     char stream_id[17];
     int64_t connected;          /* ms, loop time */

@@ -25,7 +25,13 @@ static int sess_deliver(struct session *s, struct stanza *st)
     struct c2s *c = C2S_OF(s);
     if (c->state == C2S_CLOSING)
         return -EPIPE;
-    int rc = c2s_send_stanza(c, st);
+    /* Every stanza for a session passes here: the modules' delivery
+     * filters (carbons, CSI, SM counting) run on it first. */
+    struct stanza *out = modules_filter_delivery(c->srv, s, st);
+    if (!out)
+        return 0;
+    int rc = c2s_send_stanza(c, out);
+    stanza_unref(out);
     if (rc == 0)
         c2s_hold_sender(c);
     return rc;

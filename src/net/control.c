@@ -138,7 +138,7 @@ static const struct control_command *find_command(const char *name)
     for (size_t i = 0; i < control_ncommands; i++)
         if (strcmp(control_commands[i].name, name) == 0)
             return &control_commands[i];
-    return NULL;
+    return modules_control_command(name);
 }
 
 /* Splits line at TABs into argv (at most max words). -E2BIG if more. */

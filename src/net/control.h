@@ -17,21 +17,15 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "modules/module.h"
 #include "xmpp/stanza.h"
 
 struct server;
 struct control;
 
-struct control_command {
-    const char *name;  /* "kick", "suspend", ... */
-    int min_args;
-    int max_args;
-    /* Fills reply (one line, no LF) and returns 0, or -errno with the
-     * reason in reply. */
-    int (*run)(struct server *srv, const char *const *args, int nargs, struct buf *reply);
-};
-
-/* The table (control_commands.c): each part appends its entries. */
+/* struct control_command is in modules/module.h: a module declares its
+ * own commands in its descriptor. The table (control_commands.c) has the
+ * server's own; control_parse looks there, then in the modules'. */
 extern const struct control_command control_commands[];
 extern const size_t control_ncommands;
 

@@ -13,7 +13,6 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "modules/module.h"
-#include "modules/retention.h"
 #include "net/c2s.h"
 #include "net/control.h"
 #include "store/store.h"
@@ -167,8 +166,7 @@ const struct control_command control_commands[] = {
     {"suspend", 2, 2, cmd_suspend},
     {"unsuspend", 1, 1, cmd_unsuspend},
     {"delete", 1, 1, cmd_delete},
-    {"retention-run", 0, 0, retention_ctl_run},
-    /* TEST ONLY: shifts the server's clock (see modules/retention.h). */
-    {"clock-offset", 1, 1, retention_ctl_clock_offset},
+    /* modules add theirs in their descriptors (retention: retention-run,
+     * clock-offset). */
 };
 const size_t control_ncommands = sizeof control_commands / sizeof control_commands[0];

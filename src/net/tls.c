@@ -23,6 +23,7 @@
 
 #include <idn2.h>
 
+#include "core/domain.h"
 #include "core/log.h"
 #include "net/net_internal.h"
 
@@ -196,6 +197,10 @@ static int sni_cb(SSL *ssl, int *alert, void *arg)
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!name)
         return SSL_TLSEXT_ERR_OK; /* no SNI: the default certificate */
+    /* SNI carries A-labels; server.domains keeps U-labels (core/domain.h). */
+    char uname[DOMAIN_RAW_MAX + 1];
+    if (domain_normalize(name, strlen(name), uname, sizeof uname, NULL, 0) >= 0)
+        name = uname;
     const struct tls_cert_ent *e = find_cert(t, name);
     if (e && e->ctx != SSL_get_SSL_CTX(ssl) && !SSL_set_SSL_CTX(ssl, e->ctx))
         return SSL_TLSEXT_ERR_ALERT_FATAL;

@@ -36,4 +36,7 @@ int store_blocking_remove_sync(struct store *s, const char *domain, const char *
 int store_blocking_match_sync(struct store *s, const char *domain, const char *user,
                               const char *const *cands, size_t n);
 
+/* The schema steps of this area (a {0, NULL}-ended list, store.h). */
+extern const struct store_migration store_blocking_migrations[];
+
 #endif

@@ -92,4 +92,7 @@ int store_account_invite_info_sync(struct store *s, const char *domain, const ch
  * accounts they created, but no longer name the issuer. 0 or -errno. */
 int store_invites_forget_issuer_sync(struct store *s, const char *issuer);
 
+/* The schema steps of this area (a {0, NULL}-ended list, store.h). */
+extern const struct store_migration store_invites_migrations[];
+
 #endif

@@ -51,4 +51,7 @@ int store_offline_clear_sync(struct store *s, const char *domain, const char *us
 int store_offline_usage_sync(struct store *s, const char *domain, const char *user,
                              uint64_t *count, uint64_t *bytes);
 
+/* The schema steps of this area (a {0, NULL}-ended list, store.h). */
+extern const struct store_migration store_offline_migrations[];
+
 #endif

@@ -277,7 +277,7 @@ static void on_async(uv_async_t *h) { deliver(h->data); }
 /* ---- the interface ---- */
 
 int store_queue_open(struct store_queue **out, uv_loop_t *loop, const struct store_ops *ops,
-                     const char *path, char **err)
+                     const char *path, const struct store_schema *schema, char **err)
 {
     *out = NULL;
     struct store_queue *q = calloc(1, sizeof *q);
@@ -291,7 +291,7 @@ int store_queue_open(struct store_queue **out, uv_loop_t *loop, const struct sto
     list_init(&q->in);
     list_init(&q->done);
     q->barrier_tail = &q->barriers;
-    int rc = ops->open(&q->conn, path, err);
+    int rc = ops->open(&q->conn, path, schema, err);
     if (rc < 0) {
         free(q);
         return rc;

@@ -91,11 +91,11 @@ struct store_req {
 struct store_queue;
 
 /* Opens the queue's own connection to path through ops (its writer
- * connection) and readies the completion handle on loop. The writer
+ * connection; schema as for store_open) and readies the completion handle on loop. The writer
  * thread is not started yet: until store_queue_start, requests run
  * inline. 0 or -errno with *err set (malloc'ed). */
 int store_queue_open(struct store_queue **out, uv_loop_t *loop, const struct store_ops *ops,
-                     const char *path, char **err);
+                     const char *path, const struct store_schema *schema, char **err);
 /* Starts the writer thread. 0 or -errno. */
 int store_queue_start(struct store_queue *q);
 /* Shutdown, first step, before the loop's handles are closed: the

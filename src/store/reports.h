@@ -77,4 +77,7 @@ int store_reports_erase_account_sync(struct store *s, const char *domain, const 
 /* Deletes the reports created before 'before'. The number deleted, or -errno. */
 int store_reports_sweep_sync(struct store *s, int64_t before);
 
+/* The schema steps of this area (a {0, NULL}-ended list, store.h). */
+extern const struct store_migration store_reports_migrations[];
+
 #endif

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
+
 struct store;
 
 /* One inactive account, as listed. Strings live only during the call. */
@@ -46,5 +48,8 @@ int store_retention_get_sync(struct store *s, const char *domain, const char *us
 
 /* Forgets the account's warning (0 also when there was none). */
 int store_retention_clear_sync(struct store *s, const char *domain, const char *user);
+
+/* The schema steps of this area (a {0, NULL}-ended list, store.h). */
+extern const struct store_migration store_retention_migrations[];
 
 #endif

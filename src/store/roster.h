@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
+
 struct store;
 
 /* Subscription state and item flags, frozen: they are stored. */
@@ -79,5 +81,8 @@ int roster_holders_sync(struct store *s, const char *jid,
 /* Deletes the account's rows, version and change log. 0 or -errno
  * (0 also if the account does not exist). */
 int roster_erase_sync(struct store *s, const char *domain, const char *user);
+
+/* The schema steps of this area (a {0, NULL}-ended list, store.h). */
+extern const struct store_migration store_roster_migrations[];
 
 #endif

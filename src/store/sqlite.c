@@ -361,28 +361,45 @@ static int set_pragmas(sqlite3 *db, char **err)
 
 /* Applies step v (from version v to v + 1), unless another process did it
  * first. *cur gets the version found. */
-static int schema_known(int version, char **err)
+static int schema_known(int version, size_t nsteps, char **err)
 {
-    if (version >= 0 && (size_t)version <= store_nmigrations)
+    if (version >= 0 && (size_t)version <= nsteps)
         return 0;
     return set_err(err, -ENOTSUP,
                    "database schema version %d is newer than this build knows (%zu); "
                    "use a newer taube or restore a backup",
-                   version, store_nmigrations);
+                   version, nsteps);
 }
 
-static int migrate_step(sqlite3 *db, int *cur, char **err)
+/* The build's steps in order (migrations.c): sql[v - 1] is step v. */
+struct steps {
+    const char *sql[STORE_MAX_STEPS];
+    size_t n;
+};
+
+static int order_steps(const struct store_schema *schema, struct steps *st, char **err)
+{
+    char *why = NULL;
+    st->n = 0;
+    int rc = store_migrations_order(schema, st->sql, STORE_MAX_STEPS, &st->n, &why);
+    if (rc < 0)
+        set_err(err, rc, "%s", why ? why : "the schema steps are wrong");
+    free(why);
+    return rc;
+}
+
+static int migrate_step(sqlite3 *db, const struct steps *steps, int *cur, char **err)
 {
     int rc = exec_const(db, "BEGIN IMMEDIATE", err);
     if (rc < 0)
         return rc;
     rc = query_int(db, "SELECT version FROM schema_version WHERE id = 1", cur);
     if (rc == 0)
-        rc = schema_known(*cur, err);
+        rc = schema_known(*cur, steps->n, err);
     else if (rc < 0)
         set_err(err, rc, "cannot read schema_version: %s", sqlite3_errmsg(db));
-    if (rc == 0 && (size_t)*cur < store_nmigrations) {
-        rc = exec_const(db, store_migrations[*cur], err);
+    if (rc == 0 && (size_t)*cur < steps->n) {
+        rc = exec_const(db, steps->sql[*cur], err);
         if (rc == 0)
             rc = set_version(db, *cur + 1);
     }
@@ -393,7 +410,7 @@ static int migrate_step(sqlite3 *db, int *cur, char **err)
 }
 
 /* Brings the schema to the newest version; s->version gets it. */
-static int migrate(struct store *s, char **err)
+static int migrate_steps(struct store *s, const struct steps *steps, char **err)
 {
     int rc = exec_const(s->db,
                         "BEGIN IMMEDIATE;"
@@ -409,12 +426,24 @@ static int migrate(struct store *s, char **err)
     }
     int cur = 0;
     do {
-        rc = migrate_step(s->db, &cur, err);
+        rc = migrate_step(s->db, steps, &cur, err);
         if (rc < 0)
             return rc;
-    } while ((size_t)cur < store_nmigrations);
+    } while ((size_t)cur < steps->n);
     s->version = cur;
     return 0;
+}
+
+static int migrate(struct store *s, const struct store_schema *schema, char **err)
+{
+    struct steps *steps = malloc(sizeof *steps);
+    if (!steps)
+        return set_err(err, -ENOMEM, "out of memory");
+    int rc = order_steps(schema, steps, err);
+    if (rc == 0)
+        rc = migrate_steps(s, steps, err);
+    free(steps);
+    return rc;
 }
 
 /* Reads the secret into s->secret: 0, -ENOENT if there is none yet. */
@@ -493,7 +522,8 @@ void store_global_init(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int store_open(struct store **out, const char *path, char **err)
+int store_open(struct store **out, const char *path, const struct store_schema *schema,
+               char **err)
 {
     *out = NULL;
     if (err)
@@ -514,7 +544,7 @@ int store_open(struct store **out, const char *path, char **err)
         s->sync_full = true;
         rc = set_pragmas(s->db, &inner);
         if (rc == 0)
-            rc = migrate(s, &inner);
+            rc = migrate(s, schema, &inner);
         if (rc == 0)
             rc = load_secret(s, &inner);
         if (rc < 0)
@@ -548,7 +578,7 @@ static int check_dir(const char *path, char **err)
 
 /* Reads the schema version of an existing file without writing to it;
  * a file without the version table (new, or empty) counts as version 0. */
-static int check_schema(const char *path, char **err)
+static int check_schema(const char *path, size_t nsteps, char **err)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
@@ -563,7 +593,7 @@ static int check_schema(const char *path, char **err)
         rc = 0; /* no version table yet: store_open creates it */
     } else {
         char *inner = NULL;
-        rc = schema_known(v, &inner);
+        rc = schema_known(v, nsteps, &inner);
         if (rc < 0)
             set_err(err, rc, "%s: %s", path, inner);
         free(inner);
@@ -572,18 +602,25 @@ static int check_schema(const char *path, char **err)
     return rc;
 }
 
-int store_check(const char *path, char **err)
+int store_check(const char *path, const struct store_schema *schema, char **err)
 {
     if (err)
         *err = NULL;
-    int rc = check_dir(path, err);
+    struct steps *steps = malloc(sizeof *steps);
+    if (!steps)
+        return set_err(err, -ENOMEM, "out of memory");
+    int rc = order_steps(schema, steps, err);
+    size_t nsteps = steps->n;
+    free(steps);
+    if (rc == 0)
+        rc = check_dir(path, err);
     if (rc < 0)
         return rc;
     if (access(path, F_OK) < 0)
         return errno == ENOENT ? 0 : set_err(err, -errno, "%s: %s", path, strerror(errno));
     if (access(path, R_OK | W_OK) < 0)
         return set_err(err, -errno, "%s: %s", path, strerror(errno));
-    return check_schema(path, err);
+    return check_schema(path, nsteps, err);
 }
 
 void store_close(struct store *s)

@@ -153,3 +153,16 @@ int store_blocking_match_sync(struct store *s, const char *domain, const char *u
             return rc;
     return 0;
 }
+
+/* Its schema steps (store.h, struct store_migration): named by its
+ * module's descriptor, applied by store_open in version order. */
+const struct store_migration store_blocking_migrations[] = {
+    /* block lists (XEP-0191, P22): prepared JIDs; the primary key
+     * indexes account_id. */
+    {3, "CREATE TABLE blocklist ("
+        "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  jid TEXT NOT NULL,"
+        "  PRIMARY KEY (account_id, jid)"
+        ") WITHOUT ROWID;"},
+    {0, NULL},
+};

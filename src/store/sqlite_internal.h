@@ -4,8 +4,9 @@
  * An area file implements the functions of its own header in src/store/
  * (roster.h, offline.h, ...) with statements from store_stmt(), which
  * prepares each SQL text once per store and caches it. Values always go
- * in through bound parameters. Tables of an area are created by a step
- * appended to migrations.c.
+ * in through bound parameters. Tables of an area are created by its own
+ * schema steps (store.h, struct store_migration), declared at the end of
+ * its file and named by its module's descriptor.
  */
 #ifndef TAUBE_SQLITE_INTERNAL_H
 #define TAUBE_SQLITE_INTERNAL_H

@@ -252,3 +252,32 @@ int store_invites_forget_issuer_sync(struct store *s, const char *issuer)
     }
     return store_tx_end(s, rc);
 }
+
+/* Its schema steps (store.h, struct store_migration): named by its
+ * module's descriptor, applied by store_open in version order. */
+const struct store_migration store_invites_migrations[] = {
+    /* registration codes (P1), stored only as a keyed hash, and each
+     * account's link to the code that created it with the consent time
+     * and policy version (P2). The link lives as long as the account;
+     * codes are revoked, never deleted, so the link always resolves. */
+    {7, "CREATE TABLE invites ("
+        "  id INTEGER PRIMARY KEY,"
+        "  domain TEXT NOT NULL,"
+        "  code_hash BLOB NOT NULL UNIQUE,"
+        "  given_to TEXT NOT NULL,"
+        "  note TEXT,"
+        "  created INTEGER NOT NULL,"
+        "  expires INTEGER NOT NULL,"
+        "  uses_left INTEGER NOT NULL,"
+        "  revoked INTEGER NOT NULL DEFAULT 0,"
+        "  created_by TEXT NOT NULL"
+        ");"
+        "CREATE TABLE account_invite ("
+        "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  invite_id INTEGER NOT NULL REFERENCES invites(id),"
+        "  consent_time INTEGER NOT NULL,"
+        "  policy_version TEXT NOT NULL"
+        ");"
+        "CREATE INDEX account_invite_invite ON account_invite(invite_id);"},
+    {0, NULL},
+};

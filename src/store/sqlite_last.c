@@ -1,4 +1,4 @@
-/* Last activity in SQLite (see last.h); the table is made by migrations.c. */
+/* Last activity in SQLite (see last.h); the table is made by step 4 (sqlite_vcard.c). */
 #include "store/last.h"
 
 #include <errno.h>

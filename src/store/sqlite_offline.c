@@ -230,3 +230,18 @@ int store_offline_clear_sync(struct store *s, const char *domain, const char *us
     store_offline_usage_forget(s);
     return store_stmt_exec(s, st, "erasing offline messages");
 }
+
+/* Its schema steps (store.h, struct store_migration): named by its
+ * module's descriptor, applied by store_open in version order. */
+const struct store_migration store_offline_migrations[] = {
+    /* offline messages (XEP-0160, P7): the serialized stanza, in
+     * arrival order (id), kept until delivered. */
+    {2, "CREATE TABLE offline_messages ("
+        "  id INTEGER PRIMARY KEY,"
+        "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  stamp INTEGER NOT NULL,"
+        "  xml TEXT NOT NULL"
+        ");"
+        "CREATE INDEX offline_messages_account ON offline_messages(account_id, id);"},
+    {0, NULL},
+};

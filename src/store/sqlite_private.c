@@ -1,5 +1,5 @@
 /* Private XML storage in SQLite (see private.h); the table is made by
- * migrations.c. */
+ * step 4 (sqlite_vcard.c). */
 #include "store/private.h"
 
 #include <errno.h>

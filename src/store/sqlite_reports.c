@@ -214,3 +214,34 @@ int store_reports_sweep_sync(struct store *s, int64_t before)
     int rc = store_stmt_exec(s, st, "deleting old reports");
     return rc == 0 ? sqlite3_changes(s->db) : rc;
 }
+
+/* Its schema steps (store.h, struct store_migration): named by its
+ * module's descriptor, applied by store_open in version order. */
+const struct store_migration store_reports_migrations[] = {
+    /* spam and abuse reports (XEP-0377, P22) sent with a block, kept
+     * for the operator. account_id is the reporter: the account's erase
+     * (modules/reports.c) either deletes its reports or, if the operator
+     * keeps them (reports.keep_after_reporter_deleted), sets it to NULL,
+     * "reported by a deleted account"; the cascade is the safe default
+     * for any other path. jid is the reported JID as blocked (prepared),
+     * jid_bare its bare form (local@domain or domain), indexed so that
+     * reports about a deleted local account go with it. reason is
+     * 'spam', 'abuse' or the reason URN the client gave; text, msg_ids
+     * (one "by<TAB>id" line per XEP-0359 reference) and msg_text only if
+     * the client sent them. */
+    {9, "CREATE TABLE reports ("
+        "  id INTEGER PRIMARY KEY,"
+        "  account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  jid TEXT NOT NULL,"
+        "  jid_bare TEXT NOT NULL,"
+        "  reason TEXT NOT NULL,"
+        "  text TEXT,"
+        "  msg_ids TEXT,"
+        "  msg_text TEXT,"
+        "  created INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX reports_account ON reports(account_id, created);"
+        "CREATE INDEX reports_jid_bare ON reports(jid_bare);"
+        "CREATE INDEX reports_created ON reports(created);"},
+    {0, NULL},
+};

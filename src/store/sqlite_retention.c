@@ -1,5 +1,5 @@
 /* Inactivity retention in SQLite (see retention.h); the table and the
- * trigger that clears a warning at login are made by migrations.c. */
+ * trigger that clears a warning at login are made by its schema step below. */
 #include "store/retention.h"
 
 #include <errno.h>
@@ -92,3 +92,19 @@ int store_retention_clear_sync(struct store *s, const char *domain, const char *
 {
     return store_exec_account(s, SQL_CLEAR, domain, user, "clearing an inactivity warning");
 }
+
+/* Its schema steps (store.h, struct store_migration): named by its
+ * module's descriptor, applied by store_open in version order. */
+const struct store_migration store_retention_migrations[] = {
+    /* inactivity warnings (P12): when the account was warned that it will
+     * be deleted for want of use; one per account. A login (any update of
+     * accounts.last_login) removes it, so the next inactive period is
+     * warned about again. The primary key indexes account_id. */
+    {6, "CREATE TABLE retention_warnings ("
+        "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  warned_at INTEGER NOT NULL"
+        ");"
+        "CREATE TRIGGER retention_warnings_login AFTER UPDATE OF last_login ON accounts"
+        "  BEGIN DELETE FROM retention_warnings WHERE account_id = NEW.id; END;"},
+    {0, NULL},
+};

@@ -1,4 +1,4 @@
-/* Rosters in SQLite (see roster.h); tables made by migrations.c. */
+/* Rosters in SQLite (see roster.h); tables made by its schema step below. */
 #include "store/roster.h"
 
 #include <errno.h>
@@ -452,3 +452,39 @@ int roster_erase_sync(struct store *s, const char *domain, const char *user)
         rc = forget_in_logs(s, domain, user);
     return store_tx_end(s, rc);
 }
+
+/* Its schema steps (store.h, struct store_migration): named by its
+ * module's descriptor, applied by store_open in version order. */
+const struct store_migration store_roster_migrations[] = {
+    /* rosters (RFC 6121 §2, P5). One row per contact: a roster item
+     * (flags bit 32) and/or a pending inbound subscription request (bit 8,
+     * with the request's status text). flags: 1 to, 2 from, 4 ask
+     * (pending out), 8 pending in, 16 approved, 32 in the roster. groups
+     * are joined with U+001F, which XML text cannot hold. ver: the
+     * account's roster version when the item last changed. Versions and a
+     * bounded change log per account serve versioned roster gets; jid is
+     * indexed so that a deleted account leaves no item in other rosters. */
+    {5, "CREATE TABLE roster_items ("
+        "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  jid TEXT NOT NULL,"
+        "  name TEXT,"
+        "  flags INTEGER NOT NULL,"
+        "  groups TEXT NOT NULL DEFAULT '',"
+        "  status TEXT,"
+        "  ver INTEGER NOT NULL DEFAULT 0,"
+        "  PRIMARY KEY (account_id, jid)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX roster_items_jid ON roster_items(jid);"
+        "CREATE TABLE roster_versions ("
+        "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  ver INTEGER NOT NULL,"
+        "  log_floor INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE roster_changes ("
+        "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        "  ver INTEGER NOT NULL,"
+        "  jid TEXT NOT NULL,"
+        "  PRIMARY KEY (account_id, ver)"
+        ") WITHOUT ROWID;"},
+    {0, NULL},
+};

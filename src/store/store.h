@@ -39,12 +39,14 @@ struct report_new;
 struct report_limits;
 struct invited_account;
 struct account_creds;
+struct store_schema;
 
 /* A backend, as the store queue's writer thread uses it. Each function
  * runs on the connection it is given, on the writer thread. */
 struct store_ops {
     const char *name;
-    int (*open)(struct store **out, const char *path, char **err);
+    int (*open)(struct store **out, const char *path, const struct store_schema *schema,
+                char **err);
     void (*close)(struct store *s);
     /* A group: one transaction around many requests. durable: the commit
      * must reach the disk (else it may wait for the next durable one). */
@@ -91,13 +93,38 @@ extern const struct store_ops store_sqlite_ops;
  * allocation would take). Optional. */
 void store_global_init(void);
 
-/* Opens (creating if needed) and migrates to the newest schema.
- * 0 or -errno; *err gets a malloc'ed message on failure. */
-int store_open(struct store **out, const char *path, char **err);
+/* One schema step: brings the database from version - 1 to version, in
+ * one transaction. Each data area declares its steps next to its SQL
+ * (sqlite_offline.c, ...) as a list ended by {0, NULL}; its module's
+ * descriptor names the list. Versions are one sequence over all parts:
+ * a new step takes the next free number; a shipped step never changes. */
+struct store_migration {
+    int version;
+    const char *sql;
+};
+
+/* The steps a build knows: the store's own (accounts) and each module's
+ * list, in any order (store_open orders them by version). Held by value. */
+#define STORE_MAX_PARTS 32
+struct store_schema {
+    const struct store_migration *parts[STORE_MAX_PARTS];
+    size_t n;
+};
+/* *s = the store's own steps alone. */
+void store_schema_core(struct store_schema *s);
+/* Appends a {0, NULL}-ended list. 0, or -E2BIG past STORE_MAX_PARTS. */
+int store_schema_add(struct store_schema *s, const struct store_migration *steps);
+
+/* Opens (creating if needed) and migrates to the newest schema of
+ * schema (every version from 1 to the highest declared exactly once,
+ * else -EINVAL naming the version). 0 or -errno; *err gets a malloc'ed
+ * message on failure. */
+int store_open(struct store **out, const char *path, const struct store_schema *schema,
+               char **err);
 /* taube --check: would store_open succeed? Checks, changing nothing, that
  * the directory takes new files and that an existing file is a database
  * this build can read and migrate. 0 or -errno with *err set. */
-int store_check(const char *path, char **err);
+int store_check(const char *path, const struct store_schema *schema, char **err);
 void store_close(struct store *s);
 int store_schema_version(struct store *s);
 

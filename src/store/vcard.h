@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "store/store.h"
 
 struct store;
 
@@ -36,5 +37,9 @@ int store_vcard_set(struct store *s, const char *domain, const char *user, const
                     size_t len, const char *hash);
 /* Removes the account's vCard (0 also when there was none). */
 int store_vcard_delete(struct store *s, const char *domain, const char *user);
+
+/* The schema steps of this area (a {0, NULL}-ended list, store.h); step 4
+ * also makes the tables of private.h and last.h. */
+extern const struct store_migration store_vcard_migrations[];
 
 #endif

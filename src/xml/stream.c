@@ -27,9 +27,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Cannot occur in UTF-8 input, so it cannot appear inside a name or URI. */
-#define NS_SEP '\xFF'
-#define XML_NS_URI "http://www.w3.org/XML/1998/namespace"
 /* XML_Parse takes an int; smaller pieces also let the size limit bite
  * before a huge unterminated element is all buffered. */
 #define FEED_PIECE 65536
@@ -125,74 +122,6 @@ static bool over_size(struct xml_active *a, uint64_t end)
 
 static enum xml_error from_errno(int rc) { return rc == -ENOBUFS ? XMLE_TOO_BIG : XMLE_NOMEM; }
 
-/* Splits expat's "uri SEP local [SEP prefix]" (or "local"). */
-struct qname {
-    const char *uri, *local, *prefix;
-    size_t uri_len, local_len, prefix_len;
-};
-
-static struct qname split_name(const char *name)
-{
-    struct qname q = {.uri = "", .local = name, .prefix = ""};
-    const char *s1 = strchr(name, NS_SEP);
-    if (s1) {
-        q.uri = name;
-        q.uri_len = (size_t)(s1 - name);
-        q.local = s1 + 1;
-    }
-    const char *s2 = s1 ? strchr(q.local, NS_SEP) : NULL;
-    if (s2) {
-        q.prefix = s2 + 1;
-        q.prefix_len = strlen(q.prefix);
-    }
-    q.local_len = s2 ? (size_t)(s2 - q.local) : strlen(q.local);
-    return q;
-}
-
-/* Attribute name as xml.h promises: "local", "xml:local" or "{uri}local". */
-static const char *attr_name(struct arena *ar, const char *raw)
-{
-    struct qname q = split_name(raw);
-    if (q.uri_len == 0)
-        return arena_strndup(ar, q.local, q.local_len);
-    bool xml = q.uri_len == sizeof XML_NS_URI - 1 && memcmp(q.uri, XML_NS_URI, q.uri_len) == 0;
-    size_t pre = xml ? 4 : q.uri_len + 2;
-    if (q.local_len > SIZE_MAX - 1 - pre)
-        return NULL;
-    char *s = arena_alloc(ar, pre + q.local_len + 1);
-    if (!s)
-        return NULL;
-    if (xml) {
-        memcpy(s, "xml:", 4);
-    } else {
-        s[0] = '{';
-        memcpy(s + 1, q.uri, q.uri_len);
-        s[q.uri_len + 1] = '}';
-    }
-    memcpy(s + pre, q.local, q.local_len);
-    s[pre + q.local_len] = '\0';
-    return s;
-}
-
-/* A new element (under parent, or as st's root) with its attributes. */
-static struct xml_node *build_elem(struct stanza *st, struct xml_node *parent, const char *name,
-                                   const char **atts)
-{
-    struct qname q = split_name(name);
-    struct xml_node *n = xml_elem_new(st, parent, q.local, q.local_len, q.uri, q.uri_len);
-    if (!n)
-        return NULL;
-    struct xml_attr *tail = NULL;
-    for (; atts[0]; atts += 2) {
-        const char *an = attr_name(st->arena, atts[0]);
-        if (!an || xml_attr_append(st, n, &tail, an, atts[1]) < 0)
-            return NULL;
-    }
-    if (!parent)
-        st->root = n;
-    return n;
-}
-
 /* expat reports namespace declarations apart from attributes (on_ns_decl,
  * just before the element's start): they count against the same limit,
  * as they cost the same. */
@@ -236,7 +165,7 @@ static void flush_text(struct xml_active *a)
 /* ---- the stream header ---- */
 
 /* Keeps "<qname xmlns...>" to replay on a new parser; common ones static. */
-static int save_replay(struct xml_active *a, const struct qname *q)
+static int save_replay(struct xml_active *a, const struct xml_qname *q)
 {
     struct xml_stream *xs = a->xs;
     struct buf b;
@@ -290,10 +219,10 @@ static void on_header(struct xml_active *a, const char *name, const char **atts)
     a->ndecls = 0; /* capped apart (XML_HEADER_MAX_DECLS, on_ns_decl) */
     if (over_size(a, end) || too_many_attrs(a, atts))
         return;
-    struct qname q = split_name(name);
+    struct xml_qname q = xml_split_qname(name);
     if (!a->hdr)
         a->hdr = stanza_create();
-    if (!a->hdr || !build_elem(a->hdr, NULL, name, atts) || save_replay(a, &q) < 0 ||
+    if (!a->hdr || !xml_build_elem(a->hdr, NULL, name, atts) || save_replay(a, &q) < 0 ||
         (a->default_ns && set_header_xmlns(a->hdr, a->default_ns) < 0)) {
         fail(a, XMLE_NOMEM);
         return;
@@ -363,7 +292,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         fail(a, XMLE_NOMEM);
         return;
     }
-    struct xml_node *n = build_elem(a->cur, a->level == 1 ? NULL : a->node, name, atts);
+    struct xml_node *n = xml_build_elem(a->cur, a->level == 1 ? NULL : a->node, name, atts);
     if (!n) {
         fail(a, XMLE_NOMEM);
         return;

@@ -321,3 +321,66 @@ size_t xml_count_elems(const struct xml_node *n)
         count += c->type == XML_ELEMENT;
     return count;
 }
+
+/* ---- building from expat's names (stream.c, reader.c) ---- */
+
+struct xml_qname xml_split_qname(const char *name)
+{
+    struct xml_qname q = {.uri = "", .local = name, .prefix = ""};
+    const char *s1 = strchr(name, NS_SEP);
+    if (s1) {
+        q.uri = name;
+        q.uri_len = (size_t)(s1 - name);
+        q.local = s1 + 1;
+    }
+    const char *s2 = s1 ? strchr(q.local, NS_SEP) : NULL;
+    if (s2) {
+        q.prefix = s2 + 1;
+        q.prefix_len = strlen(q.prefix);
+    }
+    q.local_len = s2 ? (size_t)(s2 - q.local) : strlen(q.local);
+    return q;
+}
+
+/* Attribute name as xml.h promises: "local", "xml:local" or "{uri}local". */
+static const char *attr_name(struct arena *ar, const char *raw)
+{
+    struct xml_qname q = xml_split_qname(raw);
+    if (q.uri_len == 0)
+        return arena_strndup(ar, q.local, q.local_len);
+    bool xml = q.uri_len == sizeof XML_NS_URI - 1 && memcmp(q.uri, XML_NS_URI, q.uri_len) == 0;
+    size_t pre = xml ? 4 : q.uri_len + 2;
+    if (q.local_len > SIZE_MAX - 1 - pre)
+        return NULL;
+    char *s = arena_alloc(ar, pre + q.local_len + 1);
+    if (!s)
+        return NULL;
+    if (xml) {
+        memcpy(s, "xml:", 4);
+    } else {
+        s[0] = '{';
+        memcpy(s + 1, q.uri, q.uri_len);
+        s[q.uri_len + 1] = '}';
+    }
+    memcpy(s + pre, q.local, q.local_len);
+    s[pre + q.local_len] = '\0';
+    return s;
+}
+
+struct xml_node *xml_build_elem(struct stanza *st, struct xml_node *parent, const char *name,
+                                const char **atts)
+{
+    struct xml_qname q = xml_split_qname(name);
+    struct xml_node *n = xml_elem_new(st, parent, q.local, q.local_len, q.uri, q.uri_len);
+    if (!n)
+        return NULL;
+    struct xml_attr *tail = NULL;
+    for (; atts[0]; atts += 2) {
+        const char *an = attr_name(st->arena, atts[0]);
+        if (!an || xml_attr_append(st, n, &tail, an, atts[1]) < 0)
+            return NULL;
+    }
+    if (!parent)
+        st->root = n;
+    return n;
+}

@@ -6,6 +6,23 @@
 
 #include "xml/xml.h"
 
+/* expat's separator between a namespace URI and a local name: it cannot
+ * occur in UTF-8 input, so it cannot appear inside a name or URI. */
+#define NS_SEP '\xFF'
+#define XML_NS_URI "http://www.w3.org/XML/1998/namespace"
+
+/* expat's "uri SEP local [SEP prefix]" (or "local"), split in place. */
+struct xml_qname {
+    const char *uri, *local, *prefix;
+    size_t uri_len, local_len, prefix_len;
+};
+struct xml_qname xml_split_qname(const char *name);
+/* A new element from expat's name and attributes (under parent, or as
+ * st's root), attribute names as xml.h promises ("local", "xml:local",
+ * "{uri}local"). NULL on ENOMEM. */
+struct xml_node *xml_build_elem(struct stanza *st, struct xml_node *parent, const char *name,
+                                const char **atts);
+
 /* A stanza with refs 1 and no root yet. NULL on ENOMEM. */
 struct stanza *stanza_create(void);
 /* A new element appended under parent (NULL: unlinked). ns is copied unless

@@ -1,12 +1,13 @@
-/* JIDs: splitting (RFC 7622 §3.2) and preparation with the RFC 6122
- * stringprep profiles from libidn.
+/* JIDs: splitting (RFC 7622 §3.2), local and resource parts prepared
+ * with the RFC 6122 stringprep profiles from libidn, the domainpart with
+ * the server's one domain normaliser (core/domain.h: IDNA2008).
  *
- * Every stanza's to/from goes through jid_parse, so pure-ASCII parts take
- * a fast path that reproduces what the profiles do to ASCII (nodeprep:
- * lower-case, refuse controls, space and "&'/:<>@; resourceprep: refuse
- * controls; nameprep: lower-case). Anything non-ASCII, and domains with
- * an ACE ("xn--") label, go through libidn. The unit test checks both
- * paths agree; jid_prep_slow is the reference path it uses.
+ * Every stanza's to/from goes through jid_parse, so pure-ASCII local and
+ * resource parts take a fast path that reproduces what the profiles do
+ * to ASCII (nodeprep: lower-case, refuse controls, space and
+ * "&'/:<>@; resourceprep: refuse controls); domain.c has its own. The
+ * unit test checks both paths agree; jid_prep_slow is the reference path
+ * it uses.
  */
 #include "xmpp/jid.h"
 
@@ -17,14 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <idna.h>
 #include <stringprep.h>
+
+#include "core/domain.h"
 
 /* Raw (unprepared) bytes accepted per part. Preparation can shrink a part
  * (fullwidth forms, mapped-to-nothing code points), so this is above
  * JID_PART_MAX, but bounded so the work buffer can live on the stack. */
 #define JID_RAW_MAX 4096
-#define LABEL_MAX 63
 
 enum part { PART_LOCAL, PART_DOMAIN, PART_RESOURCE };
 
@@ -88,46 +89,28 @@ static bool ascii_prohibited(enum part kind, char c)
     return kind == PART_LOCAL && strchr(" \"&'/:<>@", c) != NULL;
 }
 
-/* Checks a prepared domain: labels 1..63 bytes of LDH (or non-ASCII),
- * no leading/trailing hyphen, no undecodable ACE label left, all-digit
- * names must be IPv4 addresses, and non-ASCII names must pass ToASCII. */
-static int domain_check(const char *d, size_t len)
+/* A domain made only of digits and dots is an IPv4 literal or nothing
+ * (RFC 7622 §3.2, RFC 3986's IPv4address). */
+static int check_ipv4(const char *d)
 {
-    bool digits_only = true, ascii = true;
-    size_t start = 0;
+    struct in_addr a4;
+    if (d[strspn(d, "0123456789.")] != '\0')
+        return 0;
+    return inet_pton(AF_INET, d, &a4) == 1 ? 0 : -EINVAL;
+}
 
-    for (size_t i = 0; i <= len; i++) {
-        char c = i < len ? d[i] : '.';
-        if (c == '.') {
-            size_t ll = i - start;
-            if (ll == 0 || ll > LABEL_MAX || d[start] == '-' || d[i - 1] == '-')
-                return -EINVAL;
-            if (ll >= 4 && memcmp(d + start, "xn--", 4) == 0)
-                return -EINVAL;
-            start = i + 1;
-        } else if ((uint8_t)c >= 0x80) {
-            ascii = false, digits_only = false;
-        } else if (c >= '0' && c <= '9') {
-            continue;
-        } else if ((c >= 'a' && c <= 'z') || c == '-') {
-            digits_only = false;
-        } else {
-            return -EINVAL;
-        }
-    }
-    if (digits_only) {
-        struct in_addr a4;
-        return inet_pton(AF_INET, d, &a4) == 1 ? 0 : -EINVAL;
-    }
-    if (!ascii) {
-        char *ace = NULL;
-        int rc = idna_to_ascii_8z(d, &ace, IDNA_USE_STD3_ASCII_RULES);
-        free(ace);
-        if (rc == IDNA_MALLOC_ERROR)
-            return -ENOMEM;
-        if (rc != IDNA_SUCCESS)
-            return -EINVAL;
-    }
+/* The domainpart through the server's one domain normaliser (domain.h:
+ * IDNA2008, UTS #46 non-transitional), the same the configuration uses,
+ * so a configured domain and a stream's 'to' always agree. */
+static int prep_domain(const char *in, size_t len, char *out, size_t *out_len, bool slow)
+{
+    int rc = slow ? domain_normalize_idn(in, len, out, JID_PART_MAX + 1, NULL, 0)
+                  : domain_normalize(in, len, out, JID_PART_MAX + 1, NULL, 0);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0 || check_ipv4(out) < 0)
+        return -EINVAL;
+    *out_len = (size_t)rc;
     return 0;
 }
 
@@ -147,21 +130,9 @@ static int prep_ipv6(const char *in, size_t len, char *out, size_t *out_len)
     return 0;
 }
 
-static bool has_ace_label(const char *s, size_t len)
-{
-    for (size_t i = 0; i + 4 <= len; i++) {
-        if ((i == 0 || s[i - 1] == '.') && ascii_lower(s[i]) == 'x' &&
-            ascii_lower(s[i + 1]) == 'n' && s[i + 2] == '-' && s[i + 3] == '-')
-            return true;
-    }
-    return false;
-}
-
 /* Pure-ASCII preparation without libidn. out holds JID_PART_MAX + 1. */
 static int prep_fast(enum part kind, const char *in, size_t len, char *out, size_t *out_len)
 {
-    if (kind == PART_DOMAIN && len > 0 && in[len - 1] == '.')
-        len--; /* RFC 7622 §3.2: strip before anything else */
     if (len == 0 || len > JID_PART_MAX)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
@@ -171,31 +142,6 @@ static int prep_fast(enum part kind, const char *in, size_t len, char *out, size
     }
     out[len] = '\0';
     *out_len = len;
-    return kind == PART_DOMAIN ? domain_check(out, len) : 0;
-}
-
-/* Domain through libidn: A-labels to U-labels (which also maps the
- * ideographic full stops to '.'), trailing dot, then nameprep in work. */
-static int domain_to_unicode(char *work, size_t *len)
-{
-    char *u = NULL;
-    int rc = idna_to_unicode_8z8z(work, &u, 0);
-
-    if (rc != IDNA_SUCCESS) {
-        free(u);
-        return rc == IDNA_MALLOC_ERROR ? -ENOMEM : -EINVAL;
-    }
-    size_t ul = strlen(u);
-    if (ul > 0 && u[ul - 1] == '.')
-        ul--;
-    if (ul > JID_RAW_MAX) {
-        free(u);
-        return -EINVAL;
-    }
-    memcpy(work, u, ul);
-    work[ul] = '\0';
-    *len = ul;
-    free(u);
     return 0;
 }
 
@@ -210,16 +156,12 @@ static int prep_slow(enum part kind, const char *in, size_t len, char *out, size
         return -EINVAL;
     memcpy(work, in, len);
     work[len] = '\0';
-    if (kind == PART_DOMAIN && (rc = domain_to_unicode(work, &len)) < 0)
-        return rc;
     /* Any valid result fits JID_PART_MAX; larger output is refused anyway. */
     size_t maxlen = (len > JID_PART_MAX ? len : JID_PART_MAX) + 1;
     if (kind == PART_LOCAL)
         rc = stringprep_xmpp_nodeprep(work, maxlen);
-    else if (kind == PART_RESOURCE)
-        rc = stringprep_xmpp_resourceprep(work, maxlen);
     else
-        rc = stringprep_nameprep(work, maxlen);
+        rc = stringprep_xmpp_resourceprep(work, maxlen);
     if (rc == STRINGPREP_MALLOC_ERROR)
         return -ENOMEM;
     size_t wl = strlen(work);
@@ -227,7 +169,7 @@ static int prep_slow(enum part kind, const char *in, size_t len, char *out, size
         return -EINVAL;
     memcpy(out, work, wl + 1);
     *out_len = wl;
-    return kind == PART_DOMAIN ? domain_check(out, wl) : 0;
+    return 0;
 }
 
 static int prep_part(enum part kind, const char *in, size_t len, char *out, size_t *out_len)
@@ -236,7 +178,9 @@ static int prep_part(enum part kind, const char *in, size_t len, char *out, size
         return -EINVAL;
     if (kind == PART_DOMAIN && in[0] == '[')
         return prep_ipv6(in, len, out, out_len);
-    if (all_ascii(in, len) && !(kind == PART_DOMAIN && has_ace_label(in, len)))
+    if (kind == PART_DOMAIN)
+        return prep_domain(in, len, out, out_len, false);
+    if (all_ascii(in, len))
         return prep_fast(kind, in, len, out, out_len);
     return prep_slow(kind, in, len, out, out_len);
 }
@@ -249,6 +193,8 @@ static int prep_into(enum part kind, const char *in, char *out, size_t cap, bool
 
     if (slow && kind == PART_DOMAIN && in[0] == '[')
         rc = prep_ipv6(in, len, tmp, &tl);
+    else if (slow && kind == PART_DOMAIN)
+        rc = len == 0 || len > JID_RAW_MAX ? -EINVAL : prep_domain(in, len, tmp, &tl, true);
     else
         rc = slow ? prep_slow(kind, in, len, tmp, &tl) : prep_part(kind, in, len, tmp, &tl);
     if (rc < 0)

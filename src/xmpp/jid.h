@@ -1,5 +1,7 @@
-/* JIDs (RFC 7622 form; preparation with the RFC 6122 stringprep profiles
- * from libidn, since Debian has no PRECIS library).
+/* JIDs (RFC 7622 form; local and resource parts prepared with the RFC
+ * 6122 stringprep profiles from libidn, since Debian has no PRECIS
+ * library; the domainpart with core/domain.h, IDNA2008 as RFC 7622 says,
+ * the same normaliser the configuration uses).
  *
  * Ownership: a struct jid owns one heap block holding its three parts,
  * each NUL-terminated. Any thread.
@@ -19,10 +21,11 @@ struct jid {
     const char *resource; /* NULL if none */
 };
 
-/* Parses and prepares s[0..len). The domain is lower-cased, IDNA labels
- * converted to Unicode (nameprep), a trailing dot dropped; IPv4 and
- * bracketed IPv6 literals are accepted. Returns 0, -EINVAL for an invalid
- * JID (empty part after '@' or '/', over 1023 bytes, prohibited code
+/* Parses and prepares s[0..len). The domain goes through domain_normalize
+ * (lower-case U-labels, UTS #46 non-transitional, at most 253 bytes as
+ * A-labels, a trailing dot dropped); IPv4 and bracketed IPv6 literals are
+ * accepted. Returns 0, -EINVAL for an invalid JID (empty part after '@'
+ * or '/', a local or resource part over 1023 bytes, prohibited code
  * points, bad UTF-8, NUL), or -ENOMEM. On error *out is zeroed. */
 int jid_parse(struct jid *out, const char *s, size_t len);
 void jid_free(struct jid *j);

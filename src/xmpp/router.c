@@ -11,6 +11,7 @@
 #include "core/server.h"
 #include "modules/module.h"
 #include "store/store.h"
+#include "xmpp/hosts.h"
 
 struct account {
     char *bare; /* hmap key */
@@ -310,9 +311,15 @@ void router_route(struct server *srv, struct stanza *st, const struct jid *from,
         to = &own;
     }
     struct hook_ctx hc = {srv, NULL, st, stanza_kind(st->root), from, to, no_to, origin};
+    struct host *host = hosts_find(srv->hosts, to->domain);
     if (origin && modules_run_hooks(HOOK_OUTBOUND, &hc) == HOOK_HANDLED) {
         /* a module answered, stored or forwarded it */
-    } else if (!server_host(srv, to->domain)) {
+    } else if (host && host_kind(host) == HOST_COMPONENT) {
+        /* RFC 6120 §10.5: a local service takes its own stanzas; while
+         * it is not connected, as if there were no such entity. */
+        if (host_deliver(host, st) < 0)
+            to_missing_account(srv, st);
+    } else if (!host || host_kind(host) != HOST_LOCAL) {
         /* Server-to-server comes with the s2s issue. */
         router_error(srv, st, SC_REMOTE_SERVER_NOT_FOUND, NULL);
     } else if (!to->local) {

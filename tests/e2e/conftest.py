@@ -128,15 +128,18 @@ class TaubeServer:
         self.config = self.dir / 'taube.yaml'
         self.log_path = self.dir / 'taube.log'
         self.proc = None
+        self.stopped_with = None  # the signal a test stopped it with
+        self.checked = False      # check_clean_exit() has run
         self.passwords = dict(users)
         run_ctl('init', '--dir', self.dir, '--domain', DOMAIN,
                 '--c2s-port', self.c2s_port, '--c2s-tls-port', self.c2s_tls_port,
                 '--s2s-port', self.s2s_port, '--https-port', self.https_port, check=True)
-        opts = {('network', 'listen'): '["127.0.0.1"]', ('log', 'level'): 'info'}
-        opts.update(options or {})
-        self.configure(opts)
+        self.configure({('network', 'listen'): '["127.0.0.1"]', ('log', 'level'): 'info'})
+        # The users first: a test's options (a slow auth.scram_iterations)
+        # need not slow down creating them.
         for user, pw in self.passwords.items():
             self.ctl('user', 'add', '%s@%s' % (user, DOMAIN), '--password', pw, check=True)
+        self.configure(options or {})
 
     def configure(self, options):
         """options: {(section, key): yaml_value_text}."""
@@ -149,6 +152,8 @@ class TaubeServer:
         return run_ctl('-c', self.config, *args, check=check)
 
     def start(self, timeout=10.0):
+        self.stopped_with = None
+        self.checked = False
         self.log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen([str(TAUBE), '-c', str(self.config)],
                                      stdout=self.log, stderr=subprocess.STDOUT,
@@ -156,6 +161,7 @@ class TaubeServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.stopped_with = 'exit during start-up'
                 raise AssertionError('taube exited with %d during start-up:\n%s'
                                      % (self.proc.returncode, self.log_text()))
             try:
@@ -181,6 +187,7 @@ class TaubeServer:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            self.stopped_with = sig
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
@@ -193,6 +200,7 @@ class TaubeServer:
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
+            self.stopped_with = signal.SIGKILL
             self.proc.kill()
             self.proc.wait()
 
@@ -200,13 +208,34 @@ class TaubeServer:
         """Teardown check: SIGTERM gives exit 0 and no sanitizer report."""
         if self.proc is None:
             return
+        self.checked = True
         was_alive = self.alive()
         rc = self.stop()
-        log = self.log_text(100000)
+        log = self.log_text(10 ** 9)
         bad = [m for m in SANITIZER_MARKS if m in log]
         assert not bad, 'sanitizer report in the server log:\n%s' % log[-6000:]
         assert was_alive, 'taube died during the tests (exit %s):\n%s' % (rc, log[-6000:])
         assert rc == 0, 'taube exited with %s after SIGTERM:\n%s' % (rc, log[-6000:])
+
+    def finish(self):
+        """Teardown of a per-test server: a server the test left running
+        (or that died on its own) gets check_clean_exit(); one the test
+        stopped itself must have left no sanitizer report and, if it was
+        stopped with SIGTERM or SIGINT, have exited with 0. A server that
+        failed to start is only checked for sanitizer reports."""
+        if self.proc is None or self.checked:
+            return
+        if self.stopped_with is None:
+            self.check_clean_exit()
+            return
+        self.checked = True
+        rc = self.stop()
+        log = self.log_text(10 ** 9)
+        bad = [m for m in SANITIZER_MARKS if m in log]
+        assert not bad, 'sanitizer report in the server log:\n%s' % log[-6000:]
+        if self.stopped_with in (signal.SIGTERM, signal.SIGINT):
+            assert rc == 0, 'taube exited with %s after signal %d:\n%s' \
+                % (rc, self.stopped_with, log[-6000:])
 
     def jid(self, user, resource=None):
         return '%s@%s%s' % (user, DOMAIN, '/' + resource if resource else '')
@@ -244,7 +273,9 @@ def _server_still_alive(request):
 
 @pytest.fixture
 def make_server(tmp_path_factory):
-    """Factory for per-test servers: make_server({('limits', 'auth_timeout'): '2'})."""
+    """Factory for per-test servers: make_server({('limits', 'auth_timeout'): '2s'}).
+    Each one is stopped with SIGTERM at the end of the test and must exit
+    cleanly (TaubeServer.finish): exit status 0, no sanitizer report."""
     made = []
 
     def make(options=None, start=True):
@@ -254,8 +285,16 @@ def make_server(tmp_path_factory):
             srv.start()
         return srv
     yield make
+    problems = []
     for srv in made:
-        srv.kill()
+        try:
+            srv.finish()
+        except AssertionError as e:
+            problems.append(str(e))
+        finally:
+            srv.kill()
+    if problems:
+        pytest.fail('\n\n'.join(problems), pytrace=False)
 
 
 # ---- slixmpp on its own loop --------------------------------------------------

@@ -12,7 +12,6 @@ backpressure, the flood overflows it within the first second.
 import threading
 import time
 
-import pytest
 
 from xmppraw import CLIENT_NS, RawXMPP, q
 

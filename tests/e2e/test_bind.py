@@ -3,56 +3,42 @@ binding a resource already in use replaces the old session."""
 
 import xml.etree.ElementTree as ET
 
-from xmppraw import CLIENT_NS, RawXMPP, q, sasl_auth
-
-
-def login(server, user, resource=None):
-    raw = RawXMPP(server.c2s_port)
-    jid = raw.login(user, server.passwords[user], resource=resource)
-    return raw, jid
+from xmppraw import CLIENT_NS, RawXMPP, login, q, sasl_auth
 
 
 def test_bind_requested_resource(server):
-    raw, jid = login(server, 'alice', 'desk')
-    with raw:
-        assert jid == server.jid('alice', 'desk')
+    with login(server, 'alice', 'desk') as raw:
+        assert raw.full == server.jid('alice', 'desk')
 
 
 def test_bind_server_generated_resource(server):
-    raw, jid = login(server, 'alice')
-    with raw:
-        bare, _, resource = jid.partition('/')
+    with login(server, 'alice') as raw:
+        bare, _, resource = raw.full.partition('/')
         assert bare == server.jid('alice')
-        assert resource, 'no resource generated: %r' % jid
-    raw2, jid2 = login(server, 'alice')
-    with raw2:
-        assert jid2 != jid, 'two sessions got the same generated resource'
+        assert resource, 'no resource generated: %r' % raw.full
+    with login(server, 'alice') as raw2:
+        assert raw2.full != raw.full, 'two sessions got the same generated resource'
 
 
 def test_bind_conflict_replaces_old_session(server):
-    old, _ = login(server, 'alice', 'dup')
-    with old:
-        new, jid = login(server, 'alice', 'dup')
-        with new:
-            assert jid == server.jid('alice', 'dup')
+    with login(server, 'alice', 'dup') as old:
+        with login(server, 'alice', 'dup') as new:
+            assert new.full == server.jid('alice', 'dup')
             assert old.expect_stream_error() == 'conflict'
             old.assert_closed_after_error()
             # Stanzas for alice/dup now reach the new session.
-            bob, bob_jid = login(server, 'bob', 'sender')
-            with bob:
+            with login(server, 'bob', 'sender') as bob:
                 bob.send("<message to='%s' id='m1' type='chat'><body>to the new one</body>"
-                         "</message>" % jid)
+                         "</message>" % new.full)
                 msg = new.next_element()
                 assert msg.tag == q(CLIENT_NS, 'message'), ET.tostring(msg)
                 assert msg.findtext(q(CLIENT_NS, 'body')) == 'to the new one'
-                assert msg.get('from') == bob_jid
+                assert msg.get('from') == bob.full
 
 
 def test_two_resources_coexist(server):
-    a, ja = login(server, 'bob', 'one')
-    b, jb = login(server, 'bob', 'two')
-    with a, b:
-        assert ja != jb
+    with login(server, 'bob', 'one') as a, login(server, 'bob', 'two') as b:
+        assert a.full != b.full
         for raw in (a, b):
             answer = raw.iq("<ping xmlns='urn:xmpp:ping'/>", to='localhost', iq_id='p1')
             assert answer.get('type') == 'result', ET.tostring(answer)

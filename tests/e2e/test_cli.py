@@ -1,6 +1,7 @@
 """taubectl init and user management, and `taube --check`."""
 
 import re
+import socket
 import stat
 import subprocess
 
@@ -58,6 +59,49 @@ def test_check_accepts_the_generated_config(tmp_path):
     assert init(d).returncode == 0
     p = check(d / 'taube.yaml')
     assert p.returncode == 0, p.stdout + p.stderr
+    assert 'warning' not in p.stderr, p.stderr
+
+
+# ---- ports of features this version does not have (issue 8) ----------------
+
+UNSERVED = {('s2s', 'port'): 'federation', ('http', 'port'): 'HTTP'}
+
+
+def test_init_does_not_write_unserved_ports_as_if_they_worked(tmp_path):
+    """--s2s-port and --https-port are kept as comments: nothing listens
+    on them yet, so the file leaves them 0."""
+    d = tmp_path / 'srv'
+    ports = free_ports(4)
+    p = run_ctl('init', '--dir', d, '--domain', DOMAIN, '--c2s-port', ports[0],
+                '--c2s-tls-port', ports[1], '--s2s-port', ports[2], '--https-port', ports[3])
+    assert p.returncode == 0, p.stderr
+    text = (d / 'taube.yaml').read_text()
+    for section, port in (('s2s', ports[2]), ('http', ports[3])):
+        block = text[text.index('\n%s:\n' % section):]
+        line = next(l for l in block.splitlines() if l.startswith('  port:'))
+        assert re.match(r'  port: 0  # %d when a version of Taube serves it$' % port, line), line
+        help_text = ' '.join(l.strip('# ') for l in block[:block.index('  port:')].splitlines())
+        assert 'This version does not serve %s yet' % (
+            'federation' if section == 's2s' else 'HTTP') in help_text, help_text
+
+
+@pytest.mark.parametrize('section,key', sorted(UNSERVED))
+def test_check_and_startup_warn_when_an_unserved_port_is_set(make_server, section, key):
+    srv = make_server(start=False)
+    port = free_ports(1)[0]
+    srv.configure({(section, key): str(port)})
+    what = UNSERVED[(section, key)]
+    p = check(srv.config)
+    assert p.returncode == 0, p.stdout + p.stderr
+    want = 'warning: %s.%s is %d, but this version of Taube does not serve %s' % (
+        section, key, port, what)
+    assert want in p.stderr, p.stderr
+    assert p.stderr.count('warning') == 1, p.stderr
+    srv.start()
+    assert want in srv.log_text(), srv.log_text()
+    with pytest.raises(OSError):
+        socket.create_connection(('127.0.0.1', port), timeout=2).close()
+    srv.check_clean_exit()
 
 
 def line_of(text, pattern):
@@ -67,7 +111,7 @@ def line_of(text, pattern):
 @pytest.mark.parametrize('section,key,value', [
     ('limits', 'max_stanza_size', 'lots'),       # not a size
     ('limits', 'max_stanza_size', '100'),        # below the RFC minimum of 10000
-    ('limits', 'auth_timeout', '1s'),            # below the minimum
+    ('limits', 'auth_timeout', '400ms'),         # below the minimum (500ms)
     ('c2s', 'port', '70000'),                    # out of range
     ('log', 'level', 'chatty'),                  # not a choice
     ('limits', 'no_such_option', '1'),           # unknown key

@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from test_routing import connect, new_user, sync
-from xmppraw import stream_error_condition
+from xmppraw import login, new_user, stream_error_condition
 
 MODE_MASK = 0o777
 
@@ -52,7 +51,7 @@ def status(server):
 def test_status_counts(server):
     before = status(server)
     assert int(before['accounts']) >= 3, before
-    raw, _ = connect(server, 'alice', 'ctl', priority=0)
+    raw = login(server, 'alice', 'ctl', priority=0)
     try:
         now = status(server)
         assert int(now['sessions']) == int(before['sessions']) + 1, (before, now)
@@ -86,9 +85,9 @@ def test_bad_requests_get_an_error(server, request_bytes, reply):
 
 def test_kick_ends_the_sessions_of_one_account(server):
     user = new_user(server, 'kick')
-    a, _ = connect(server, user, 'one', priority=0)
-    b, _ = connect(server, user, 'two', priority=0)
-    other, _ = connect(server, 'carol', 'stays', priority=0)
+    a = login(server, user, 'one', priority=0)
+    b = login(server, user, 'two', priority=0)
+    other = login(server, 'carol', 'stays', priority=0)
     try:
         assert call(server, b'kick\t%s@localhost\tplease reconnect\n' % user.encode()) \
             == b'ok\t2 session(s) ended'
@@ -98,18 +97,18 @@ def test_kick_ends_the_sessions_of_one_account(server):
                 el = raw.next_element()  # presence of the other resource first
             assert stream_error_condition(el) == 'policy-violation'
             assert el.findtext('{urn:ietf:params:xml:ns:xmpp-streams}text') == 'please reconnect'
-        sync(other)
+        other.sync()
         assert call(server, b'kick\t%s@localhost\t\xff\n' % user.encode()) \
             == b'error\tthe text is too long or not UTF-8'
     finally:
         for raw in (a, b, other):
             raw.close()
     # The account itself is untouched: it logs in again.
-    connect(server, user, 'again')[0].close()
+    login(server, user, 'again').close()
 
 
 def test_server_survives_garbage_and_abrupt_closes(server):
-    watcher, _ = connect(server, 'bob', 'survivor', priority=0)
+    watcher = login(server, 'bob', 'survivor', priority=0)
     try:
         for data in (b'', b'stat', b'\x00' * 100, os.urandom(3000), b'kick\talice@localhost'):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -141,7 +140,7 @@ def test_server_survives_garbage_and_abrupt_closes(server):
             assert time.monotonic() < deadline, 'still busy after the clients left'
             time.sleep(0.05)
         assert status(server)
-        sync(watcher)
+        watcher.sync()
     finally:
         watcher.close()
 
@@ -250,7 +249,7 @@ def test_stale_socket_replaced_after_kill(make_server):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     p = srv.ctl('user', 'unsuspend', srv.jid(user))
     assert p.returncode == 0 and 'not running' not in p.stdout, p.stdout + p.stderr
-    connect(srv, user, 'back')[0].close()
+    login(srv, user, 'back').close()
     srv.check_clean_exit()
     assert not os.path.exists(path), 'a clean stop removes the socket'
 

@@ -3,9 +3,7 @@
 and removes the user from other local users' rosters."""
 
 import sqlite3
-
-import profile_helpers as ph
-from test_routing import db_path, new_user, send_msg, sync, connect
+from xmppraw import db_path, login, new_user, send_msg, subscribe_both
 
 
 def tables_with_account_rows(db, account_id):
@@ -23,23 +21,25 @@ def tables_with_account_rows(db, account_id):
 
 def test_delete_removes_every_row_and_roster_items(server):
     gone, friend = new_user(server, 'gone'), new_user(server, 'friend')
-    g, f = ph.login(server, gone, 'g'), ph.login(server, friend, 'f')
+    g, f = login(server, gone, 'g'), login(server, friend, 'f')
     try:
-        ph.subscribe_both(g, f)  # roster items on both sides
-        ph.iq(g, "<vCard xmlns='vcard-temp'><FN>Gone</FN></vCard>", typ='set', iq_id='v')
-        ph.iq(g, "<query xmlns='jabber:iq:private'><n xmlns='urn:example:n'>x</n></query>",
+        g.interested()
+        f.interested()
+        subscribe_both(g, f)  # roster items on both sides
+        g.iq("<vCard xmlns='vcard-temp'><FN>Gone</FN></vCard>", typ='set', iq_id='v')
+        g.iq("<query xmlns='jabber:iq:private'><n xmlns='urn:example:n'>x</n></query>",
               typ='set', iq_id='p')
-        ph.iq(g, "<block xmlns='urn:xmpp:blocking'><item jid='spam@localhost'>"
+        g.iq("<block xmlns='urn:xmpp:blocking'><item jid='spam@localhost'>"
                  "<report xmlns='urn:xmpp:reporting:1' reason='urn:xmpp:reporting:spam'>"
                  "<text>spam</text></report></item></block>", typ='set', iq_id='b')
     finally:
         g.close()
         f.close()
     # An offline message for the account, and its last logout recorded.
-    sender, _ = connect(server, friend, 'f2', priority=0)
+    sender = login(server, friend, 'f2', priority=0)
     with sender:
         send_msg(sender, '%s@localhost' % gone, 'chat', 'while you were away', mid='o1')
-        sync(sender)
+        sender.sync()
     db = sqlite3.connect(str(db_path(server)))
     try:
         (account_id,) = db.execute('SELECT id FROM accounts WHERE username = ?',

@@ -4,8 +4,7 @@ logout and status, and who may ask."""
 import time
 import xml.etree.ElementTree as ET
 
-from xmppraw import q, stanza_error_condition
-from profile_helpers import iq, login, subscribe_both, sync
+from xmppraw import login, q, stanza_error_condition, subscribe_both
 
 LAST = 'jabber:iq:last'
 QUERY = "<query xmlns='jabber:iq:last'/>"
@@ -20,26 +19,26 @@ def seconds(el):
 def test_server_uptime_grows(server):
     a = login(server, 'alice', 'up')
     with a:
-        s1, text = seconds(iq(a, QUERY, to='localhost', iq_id='u1'))
+        s1, text = seconds(a.iq(QUERY, to='localhost', iq_id='u1'))
         assert s1 >= 0 and text == ''
         time.sleep(1.2)
-        s2, _ = seconds(iq(a, QUERY, to='localhost', iq_id='u2'))
+        s2, _ = seconds(a.iq(QUERY, to='localhost', iq_id='u2'))
         assert s2 >= s1 + 1, (s1, s2)
 
 
 def test_own_last_while_online_is_zero(server):
     a = login(server, 'alice', 'self')
     with a:
-        assert seconds(iq(a, QUERY, iq_id='s1'))[0] == 0
-        assert seconds(iq(a, QUERY, to=a.bare, iq_id='s2'))[0] == 0
+        assert seconds(a.iq(QUERY, iq_id='s1'))[0] == 0
+        assert seconds(a.iq(QUERY, to=a.bare, iq_id='s2'))[0] == 0
 
 
 def test_forbidden_without_subscription(server):
     with login(server, 'carol', 'nosub') as c:
-        el = iq(c, QUERY, to=server.jid('bob'), iq_id='f1')
+        el = c.iq(QUERY, to=server.jid('bob'), iq_id='f1')
         assert stanza_error_condition(el) == 'forbidden', ET.tostring(el)
         # an account that does not exist: the router's RFC 6121 §8.5.1 answer
-        el = iq(c, QUERY, to=server.jid('nobody-here'), iq_id='f2')
+        el = c.iq(QUERY, to=server.jid('nobody-here'), iq_id='f2')
         assert stanza_error_condition(el) == 'service-unavailable', ET.tostring(el)
 
 
@@ -47,7 +46,7 @@ def test_full_jid_query_forbidden_without_subscription(server):
     b = login(server, 'bob', 'online')
     c = login(server, 'carol', 'asker')
     try:
-        el = iq(c, QUERY, to=b.full, iq_id='ff')
+        el = c.iq(QUERY, to=b.full, iq_id='ff')
         assert stanza_error_condition(el) == 'forbidden', ET.tostring(el)
     finally:
         b.close()
@@ -59,22 +58,24 @@ def test_last_logout_seen_by_contact(make_server):
     a = login(srv, 'alice', 'watcher')
     b = login(srv, 'bob', 'leaving')
     try:
+        a.interested()
+        b.interested()
         subscribe_both(a, b)
         # online: 0
-        assert seconds(iq(a, QUERY, to=b.bare, iq_id='on'))[0] == 0
+        assert seconds(a.iq(QUERY, to=b.bare, iq_id='on'))[0] == 0
         b.send("<presence/>")
         b.send("<presence type='unavailable'><status>Heading Home</status></presence>")
-        sync(b)
+        b.sync()
         b.close()
         time.sleep(0.5)
-        s1, text = seconds(iq(a, QUERY, to=srv.jid('bob'), iq_id='off1'))
+        s1, text = seconds(a.iq(QUERY, to=srv.jid('bob'), iq_id='off1'))
         assert s1 >= 0 and text == 'Heading Home', (s1, text)
         time.sleep(1.2)
-        s2, _ = seconds(iq(a, QUERY, to=srv.jid('bob'), iq_id='off2'))
+        s2, _ = seconds(a.iq(QUERY, to=srv.jid('bob'), iq_id='off2'))
         assert s2 >= s1 + 1, (s1, s2)
         # a non-contact still gets forbidden
         with login(srv, 'carol', 'other') as c:
-            el = iq(c, QUERY, to=srv.jid('bob'), iq_id='nc')
+            el = c.iq(QUERY, to=srv.jid('bob'), iq_id='nc')
             assert stanza_error_condition(el) == 'forbidden', ET.tostring(el)
     finally:
         a.close()
@@ -86,15 +87,17 @@ def test_last_logout_survives_restart_and_needs_last_resource(make_server):
     a = login(srv, 'alice', 'w')
     b1 = login(srv, 'bob', 'one')
     try:
+        a.interested()
+        b1.interested()
         subscribe_both(a, b1)
         b2 = login(srv, 'bob', 'two')
         b1.close()
         time.sleep(0.3)
         # bob is still online through his second resource
-        assert seconds(iq(a, QUERY, to=srv.jid('bob'), iq_id='still'))[0] == 0
+        assert seconds(a.iq(QUERY, to=srv.jid('bob'), iq_id='still'))[0] == 0
         b2.close()
         time.sleep(0.3)
-        s, text = seconds(iq(a, QUERY, to=srv.jid('bob'), iq_id='gone'))
+        s, text = seconds(a.iq(QUERY, to=srv.jid('bob'), iq_id='gone'))
         assert s >= 0 and text == ''
     finally:
         a.close()
@@ -102,5 +105,5 @@ def test_last_logout_survives_restart_and_needs_last_resource(make_server):
     srv.stop()
     srv.start()
     with login(srv, 'alice', 'again') as a2:
-        s, _ = seconds(iq(a2, QUERY, to=srv.jid('bob'), iq_id='after'))
+        s, _ = seconds(a2.iq(QUERY, to=srv.jid('bob'), iq_id='after'))
         assert s >= 0

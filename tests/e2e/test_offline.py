@@ -7,9 +7,8 @@ import re
 import time
 import xml.etree.ElementTree as ET
 
-from test_routing import (bodies, collect, connect, errors, new_user, offline_count,
-                          send_msg, sync)
-from xmppraw import CLIENT_NS, q, stanza_error_condition
+from xmppraw import (CLIENT_NS, bodies, errors, login, new_user, offline_count, q, send_msg,
+                     stanza_error_condition)
 
 DELAY = '{urn:xmpp:delay}delay'
 STAMP_RE = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
@@ -21,46 +20,46 @@ def stamp_seconds(stamp):
 
 def test_stored_then_delivered_in_order_with_delay(server):
     bob = new_user(server)
-    sender, alice_jid = connect(server, 'alice', 'r')
+    sender = login(server, 'alice', 'r')
     before = time.time()
     with sender:
         for i in range(1, 6):
             send_msg(sender, '%s@localhost' % bob, 'chat', 'msg %d' % i)
-        sync(sender)
-        assert errors(collect(sender, 0.3)) == []
+        sender.sync()
+        assert errors(sender.collect(0.3)) == []
     assert offline_count(server, bob) == 5
-    rcpt, _ = connect(server, bob, 'home', priority=0)
+    rcpt = login(server, bob, 'home', priority=0)
     with rcpt:
-        got = collect(rcpt, 1.0)
+        got = rcpt.collect(1.0)
         assert [m.findtext(q(CLIENT_NS, 'body')) for m in got] == \
             ['msg %d' % i for i in range(1, 6)], [ET.tostring(m) for m in got]
         for m in got:
-            assert m.get('from') == alice_jid
+            assert m.get('from') == sender.full
             d = m.find(DELAY)
             assert d is not None, ET.tostring(m)
             assert d.get('from') == 'localhost'
             assert STAMP_RE.match(d.get('stamp')), d.get('stamp')
             assert before - 2 <= stamp_seconds(d.get('stamp')) <= time.time() + 2
     assert offline_count(server, bob) == 0
-    again, _ = connect(server, bob, 'again', priority=0)
+    again = login(server, bob, 'again', priority=0)
     with again:
-        assert collect(again, 0.6) == []
+        assert again.collect(0.6) == []
 
 
 def test_negative_priority_login_does_not_take_them(server):
     bob = new_user(server)
-    sender, _ = connect(server, 'alice', 'r')
+    sender = login(server, 'alice', 'r')
     with sender:
         send_msg(sender, '%s@localhost' % bob, 'normal', 'kept')
-        sync(sender)
-    neg, _ = connect(server, bob, 'neg', priority=-1)
+        sender.sync()
+    neg = login(server, bob, 'neg', priority=-1)
     with neg:
-        assert collect(neg, 0.5) == []
+        assert neg.collect(0.5) == []
         assert offline_count(server, bob) == 1
-        pos, _ = connect(server, bob, 'pos', priority=3)
+        pos = login(server, bob, 'pos', priority=3)
         with pos:
-            assert bodies(collect(pos, 0.8)) == ['kept']
-            assert collect(neg, 0.2) == []
+            assert bodies(pos.collect(0.8)) == ['kept']
+            assert neg.collect(0.2) == []
     assert offline_count(server, bob) == 0
 
 
@@ -70,7 +69,7 @@ def test_what_is_worth_storing(server):
     is never stored."""
     bob = new_user(server)
     to = '%s@localhost' % bob
-    sender, _ = connect(server, 'alice', 'r')
+    sender = login(server, 'alice', 'r')
     with sender:
         sender.send("<message to='%s' id='cs' type='chat'>"
                     "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>" % to)
@@ -82,32 +81,32 @@ def test_what_is_worth_storing(server):
         sender.send("<message to='%s' id='rc' type='chat'>"
                     "<received xmlns='urn:xmpp:receipts' id='x'/></message>" % to)
         send_msg(sender, to, 'headline', 'news')
-        sync(sender)
-        assert errors(collect(sender, 0.4)) == [('ns', 'service-unavailable')]
+        sender.sync()
+        assert errors(sender.collect(0.4)) == [('ns', 'service-unavailable')]
     assert offline_count(server, bob) == 2
-    rcpt, _ = connect(server, bob, 'r', priority=0)
+    rcpt = login(server, bob, 'r', priority=0)
     with rcpt:
-        got = collect(rcpt, 0.8)
+        got = rcpt.collect(0.8)
         assert [m.get('id') for m in got] == ['st', 'rc']
         assert got[0].find('{eu.siacs.conversations.axolotl}encrypted') is not None
 
 
 def test_limit_gives_resource_constraint(make_server):
     srv = make_server({('offline', 'max_messages'): '2'})
-    sender, _ = connect(srv, 'alice', 'r')
+    sender = login(srv, 'alice', 'r')
     with sender:
         for i in range(3):
             send_msg(sender, 'bob@localhost', 'chat', 'n%d' % i)
-        sync(sender)
-        got = collect(sender, 0.4)
+        sender.sync()
+        got = sender.collect(0.4)
         errs = [e for e in got if e.get('type') == 'error']
         assert [e.get('id') for e in errs] == ['n2'], [ET.tostring(e) for e in got]
         assert stanza_error_condition(errs[0]) == 'resource-constraint'
         assert errs[0].find(q(CLIENT_NS, 'error')).get('type') == 'wait'
     assert offline_count(srv, 'bob') == 2
-    rcpt, _ = connect(srv, 'bob', 'r', priority=0)
+    rcpt = login(srv, 'bob', 'r', priority=0)
     with rcpt:
-        assert bodies(collect(rcpt, 0.6)) == ['n0', 'n1']
+        assert bodies(rcpt.collect(0.6)) == ['n0', 'n1']
     assert offline_count(srv, 'bob') == 0
     srv.check_clean_exit()
 
@@ -116,16 +115,16 @@ def test_long_backlog_is_delivered_whole(make_server):
     """More than one pass of paced delivery (half of a 64 KiB send queue
     per pass): every message arrives, in order, and all are deleted."""
     srv = make_server({('limits', 'send_queue_max'): '64KiB'})
-    sender, _ = connect(srv, 'alice', 'r')
+    sender = login(srv, 'alice', 'r')
     filler = 'x' * 2000
     with sender:
         for i in range(60):
             send_msg(sender, 'bob@localhost', 'chat', '%03d %s' % (i, filler), mid='b%d' % i)
-        sync(sender)
+        sender.sync()
     assert offline_count(srv, 'bob') == 60
-    rcpt, _ = connect(srv, 'bob', 'r', priority=0)
+    rcpt = login(srv, 'bob', 'r', priority=0)
     with rcpt:
-        got = collect(rcpt, 3.0)
+        got = rcpt.collect(3.0)
         assert [m.get('id') for m in got] == ['b%d' % i for i in range(60)]
     assert offline_count(srv, 'bob') == 0
     srv.check_clean_exit()

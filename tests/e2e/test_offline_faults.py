@@ -23,8 +23,8 @@ import time
 
 import pytest
 
-from test_routing import collect, connect, db_path, offline_count, send_msg, sync
-from xmppraw import CLIENT_NS, RawXMPP, q, stanza_error_condition
+from xmppraw import (CLIENT_NS, db_path, login, offline_count, q, RawXMPP, send_msg,
+                     stanza_error_condition)
 
 
 def wait_stable(fn, still_for, deadline_s):
@@ -66,15 +66,15 @@ def drain(raw, quiet_s):
 
 
 def store_backlog(srv, to_user, n, body_len, prefix):
-    sender, _ = connect(srv, 'alice', 'r')
+    sender = login(srv, 'alice', 'r')
     filler = 'x' * body_len
     with sender:
         for i in range(n):
             send_msg(sender, '%s@localhost' % to_user, 'chat', '%04d %s' % (i, filler),
                      mid='%s%d' % (prefix, i))
             if i % 100 == 99:
-                sync(sender)
-        sync(sender)
+                sender.sync()
+        sender.sync()
     assert offline_count(srv, to_user) == n
 
 
@@ -117,13 +117,13 @@ def test_drop_after_login_loses_nothing_unwritten(make_server):
     assert len(got1) < n, 'the kernel took all %d messages: the test proves nothing' % n
     assert ids_in_order(got1, 'm') == list(range(len(got1)))
 
-    second, _ = connect(srv, 'bob', 'second', priority=0)
+    second = login(srv, 'bob', 'second', priority=0)
     with second:
         got2 = []
         deadline = time.monotonic() + 60
         while set(got1) | set(got2) != {'m%d' % i for i in range(n)} and \
                 time.monotonic() < deadline:
-            more = [m.get('id') for m in collect(second, 1.0)]
+            more = [m.get('id') for m in second.collect(1.0)]
             if not more and offline_count(srv, 'bob') == 0:
                 break  # nothing stored, nothing arriving: the rest is lost
             got2 += more
@@ -193,17 +193,17 @@ def test_full_disk_stops_delivery_then_resumes(make_server):
         assert busy == 0
         # From here on every write needs space: the WAL is empty.
         fill(data / 'filler')
-        sender, _ = connect(srv, 'alice', 'r')
+        sender = login(srv, 'alice', 'r')
         with sender:
             send_msg(sender, 'carol@localhost', 'chat', 'on a full disk', mid='full1')
-            sync(sender)
-            errs = [e for e in collect(sender, 0.3) if e.get('type') == 'error']
+            sender.sync()
+            errs = [e for e in sender.collect(0.3) if e.get('type') == 'error']
             assert [e.get('id') for e in errs] == ['full1']
             assert stanza_error_condition(errs[0]) == 'resource-constraint'
             assert errs[0].find(q(CLIENT_NS, 'error')).get('type') == 'wait'
-        rcpt, _ = connect(srv, 'bob', 'r', priority=0)
+        rcpt = login(srv, 'bob', 'r', priority=0)
         with rcpt:
-            got = [m.get('id') for m in collect(rcpt, 2.5)]
+            got = [m.get('id') for m in rcpt.collect(2.5)]
             assert 0 < len(got) < 60, got
             assert ids_in_order(got, 'b') == list(range(len(got)))
             assert offline_count(srv, 'bob') == 60  # nothing could be deleted
@@ -214,10 +214,10 @@ def test_full_disk_stops_delivery_then_resumes(make_server):
             freed = time.monotonic()
             deadline = freed + 75  # the back-off is at most 60 s
             while len(got) < 60 and time.monotonic() < deadline:
-                got += [m.get('id') for m in collect(rcpt, 0.5)]
+                got += [m.get('id') for m in rcpt.collect(0.5)]
             recovered = time.monotonic() - freed
             assert got == ['b%d' % i for i in range(60)], got
-            assert collect(rcpt, 0.5) == []
+            assert rcpt.collect(0.5) == []
         print('recovered %.2f s after the disk was freed' % recovered)
         wait_for(lambda: offline_count(srv, 'bob') == 0, 10, 'the delivered rows to go')
         assert 'delivery resumes' in srv.log_text(10 ** 7)

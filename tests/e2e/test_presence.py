@@ -6,12 +6,11 @@ bare-JID delivery, invalid types."""
 import socket
 import xml.etree.ElementTree as ET
 
-from imraw import Client, error_of, subscribe_pair
-from xmppraw import CLIENT_NS, q
+from xmppraw import CLIENT_NS, login, q, stanza_error_condition, subscribe_both
 
 
 def online(srv, user, res, extra=''):
-    c = Client(srv, user, res)
+    c = login(srv, user, res)
     c.roster()
     c.available(extra)
     return c
@@ -20,7 +19,7 @@ def online(srv, user, res, extra=''):
 def friends(srv):
     """alice and bob with a mutual subscription; both clients closed."""
     a, b = online(srv, 'alice', 'setup'), online(srv, 'bob', 'setup')
-    subscribe_pair(a, b)
+    subscribe_both(a, b)
     a.close()
     b.close()
 
@@ -108,7 +107,7 @@ def test_abrupt_disconnect_sends_unavailable(make_server):
             carol.presence('alice@localhost/gone')
             alice.sync()
             # Kill the socket: no </stream:stream>, no unavailable from the client.
-            alice.raw.sock.shutdown(socket.SHUT_RDWR)
+            alice.sock.shutdown(socket.SHUT_RDWR)
             alice.close()
             bob.presence('alice@localhost/gone', 'unavailable')
             carol.presence('alice@localhost/gone', 'unavailable')
@@ -149,7 +148,7 @@ def test_presence_to_bare_jid_reaches_all_available_resources(make_server):
     srv = make_server()
     a1 = online(srv, 'alice', 'p1', '<priority>1</priority>')
     a2 = online(srv, 'alice', 'p2', '<priority>5</priority>')
-    a3 = Client(srv, 'alice', 'p3')  # connected, not available
+    a3 = login(srv, 'alice', 'p3')  # connected, not available
     carol = online(srv, 'carol', 'c')
     try:
         carol.send("<presence to='alice@localhost'><status>to all</status></presence>")
@@ -159,7 +158,7 @@ def test_presence_to_bare_jid_reaches_all_available_resources(make_server):
         # Priority decides where a message to the bare JID goes.
         carol.send("<message to='alice@localhost' type='chat'><body>hi</body></message>")
         a2.expect(lambda e: e.tag == q(CLIENT_NS, 'message'), what='message')
-        a1.none(lambda e: e.tag == q(CLIENT_NS, 'message'), what='message')
+        a1.expect_none(lambda e: e.tag == q(CLIENT_NS, 'message'), what='message')
         # Negative priority: no messages to the bare JID for that resource.
         a2.send('<presence><priority>-1</priority></presence>')
         a2.presence('alice@localhost/p2')
@@ -171,14 +170,14 @@ def test_presence_to_bare_jid_reaches_all_available_resources(make_server):
 
 
 def test_invalid_presence_type_is_bad_request(server):
-    alice = Client(server, 'alice', 'inv')
+    alice = login(server, 'alice', 'inv')
     bob = online(server, 'bob', 'inv')
     try:
         for to in ('', " to='bob@localhost'"):
             alice.send("<presence id='bad1'%s type='available'/>" % to)
             err = alice.expect(lambda e: e.get('id') == 'bad1', what='error')
             assert err.get('type') == 'error', ET.tostring(err)
-            assert error_of(err) == 'bad-request'
+            assert stanza_error_condition(err) == 'bad-request'
         bob.no_presence('alice@localhost/inv')
     finally:
         alice.close()

@@ -4,15 +4,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from xmppraw import RawXMPP, q, stanza_error_condition
+from xmppraw import login, q, stanza_error_condition
 
 PRIVATE = 'jabber:iq:private'
-
-
-def login(server, user, resource='priv'):
-    raw = RawXMPP(server.c2s_port)
-    raw.login(user, server.passwords[user], resource=resource)
-    return raw
 
 
 def pq(inner):

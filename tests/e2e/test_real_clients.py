@@ -15,7 +15,7 @@ import sqlite3
 import pytest
 
 from realclients import GoSendxmpp, Profanity, wait_until
-from test_routing import db_path
+from xmppraw import db_path
 
 
 def inbox(c):

@@ -17,8 +17,7 @@ import xml.etree.ElementTree as ET
 
 from test_blocking import blocklist
 from test_retention import DAY, control
-from test_routing import collect, connect, db_path, errors, new_user, send_msg, sync
-from xmppraw import CLIENT_NS, q
+from xmppraw import db_path, errors, login, new_user, send_msg
 
 NS_BLOCK = 'urn:xmpp:blocking'
 NS_R1 = 'urn:xmpp:reporting:1'
@@ -79,7 +78,7 @@ def fresh_jid(prefix='spammer'):
 
 
 def test_features_advertised(server):
-    raw, _ = connect(server, 'alice', 'disco')
+    raw = login(server, 'alice', 'disco')
     with raw:
         el = raw.iq("<query xmlns='http://jabber.org/protocol/disco#info'/>", to='localhost')
         feats = {f.get('var') for f in
@@ -96,15 +95,15 @@ def test_v1_report_with_text_and_stanza_ids(server):
     sid1, sid2 = secrets.token_hex(6), secrets.token_hex(6)
     refs = ("<stanza-id xmlns='urn:xmpp:sid:0' by='%s' id='%s'/>"
             "<stanza-id xmlns='urn:xmpp:sid:0' by='%s' id='%s'/>" % (bad, sid1, bad, sid2))
-    me, _ = connect(server, u, 'r')
-    other, _ = connect(server, u, 'o')
+    me = login(server, u, 'r')
+    other = login(server, u, 'o')
     with me, other:
         assert blocklist(other) == []  # this session asked: it gets the push
         el = block_items(me, item(bad, report_v1(ABUSE, "%s<text xml:lang='en'>%s</text>"
                                                  % (refs, words))))
         assert el.get('type') == 'result', ET.tostring(el)
         assert blocklist(me) == [bad]
-        pushes = collect(other, 0.5, tag='iq')
+        pushes = other.collect(0.5, tag='iq')
         assert len(pushes) == 1, [ET.tostring(p) for p in pushes]
         pushed = pushes[0].find('{%s}block/{%s}item' % (NS_BLOCK, NS_BLOCK))
         # The push is the plain block: the report is not echoed to clients.
@@ -131,7 +130,7 @@ def test_v0_forms_of_older_clients(server):
     slixmpp < 1.8 and Tigase: <abuse/> with <text/>."""
     u = new_user(server, 'old')
     a, b = fresh_jid('conv'), fresh_jid('slix')
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         el = block_items(me, item(a, "<report xmlns='%s'><spam/></report>" % NS_R0) +
                          item(b, "<report xmlns='%s'><text xml:lang='en'>rude</text>"
@@ -171,7 +170,7 @@ def test_report_without_item_is_a_bad_request(server):
     """A block of only a report blocks nothing: bad-request, as a block
     without items (XEP-0191), and no report."""
     u = new_user(server)
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         el = block_items(me, report_v1())
         assert el.get('type') == 'error', ET.tostring(el)
@@ -181,32 +180,32 @@ def test_report_without_item_is_a_bad_request(server):
 
 def test_block_without_report_stores_none_and_still_blocks(server):
     u, spam = new_user(server), new_user(server, 'spam')
-    me, _ = connect(server, u, 'r', priority=0)
-    them, _ = connect(server, spam, 's', priority=0)
+    me = login(server, u, 'r', priority=0)
+    them = login(server, spam, 's', priority=0)
     with me, them:
         before = len(report_lines(server))
         el = block_items(me, item('%s@localhost' % spam) + item(fresh_jid()))
         assert el.get('type') == 'result', ET.tostring(el)
         assert len(report_lines(server)) == before
         send_msg(them, '%s@localhost' % u, 'chat', 'hi', mid='m1')
-        sync(them)
-        assert errors(collect(them, 0.5)) == [('m1', 'service-unavailable')]
-        assert collect(me, 0.3) == []
+        them.sync()
+        assert errors(them.collect(0.5)) == [('m1', 'service-unavailable')]
+        assert me.collect(0.3) == []
 
 
 def test_reported_and_blocked_local_user_is_blocked(server):
     """The same XEP-0191 behaviour with a report: the reported local user's
     messages bounce and nothing reaches the reporter."""
     u, spam = new_user(server), new_user(server, 'spam')
-    me, _ = connect(server, u, 'r', priority=0)
-    them, _ = connect(server, spam, 's', priority=0)
+    me = login(server, u, 'r', priority=0)
+    them = login(server, spam, 's', priority=0)
     with me, them:
         el = block_items(me, item('%s@localhost' % spam, report_v1()))
         assert el.get('type') == 'result', ET.tostring(el)
         send_msg(them, '%s@localhost' % u, 'chat', 'buy now', mid='m1')
-        sync(them)
-        assert errors(collect(them, 0.5)) == [('m1', 'service-unavailable')]
-        assert collect(me, 0.3) == []
+        them.sync()
+        assert errors(them.collect(0.5)) == [('m1', 'service-unavailable')]
+        assert me.collect(0.3) == []
     assert len(reports_about(server, '%s@localhost' % spam)) == 1
 
 
@@ -214,7 +213,7 @@ def test_failed_block_stores_no_report(server):
     """An invalid item fails the whole block (XEP-0191): no report either."""
     u = new_user(server)
     bad = fresh_jid()
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         el = block_items(me, item(bad, report_v1()) + item('@@bad@@'))
         assert el.get('type') == 'error', ET.tostring(el)
@@ -232,7 +231,7 @@ def test_message_copies_and_odd_reports(server):
            "<body>second spam</body></message></forwarded>" % a)
     refs = ''.join("<stanza-id xmlns='urn:xmpp:sid:0' by='%s' id='id%02d'/>" % (c, i)
                    for i in range(25))
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         el = block_items(me, item(a, report_v1(SPAM, "<body xmlns='jabber:client'>first spam"
                                                "</body>" + fwd)) +
@@ -258,7 +257,7 @@ def test_long_text_is_cut_at_a_character(server):
     u = new_user(server)
     bad = fresh_jid()
     text = 'x' + 'ä' * 1250  # 2501 bytes; byte 2000 is inside an 'ä'
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         el = block_items(me, item(bad, report_v1(SPAM, '<text>%s</text>' % text)))
         assert el.get('type') == 'result', ET.tostring(el)
@@ -272,7 +271,7 @@ def test_control_characters_are_not_printed(server):
     the operator's terminal."""
     u = new_user(server)
     bad = fresh_jid()
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         el = block_items(me, item(bad, report_v1(SPAM, '<text>a&#x9b;31mb&#x85;c</text>')))
         assert el.get('type') == 'result', ET.tostring(el)
@@ -285,7 +284,7 @@ def test_control_characters_are_not_printed(server):
 def test_dismiss_and_usage(server):
     u = new_user(server)
     bad = fresh_jid()
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         assert block_items(me, item(bad, report_v1())).get('type') == 'result'
         assert blocklist(me) == [bad]
@@ -300,7 +299,7 @@ def test_dismiss_and_usage(server):
         p = server.ctl('report', 'show', '--', bad_arg)
         assert p.returncode == 2, (bad_arg, p.returncode, p.stderr)
     # Dismissing a report lifts no block.
-    me, _ = connect(server, u, 'r2')
+    me = login(server, u, 'r2')
     with me:
         assert blocklist(me) == [bad]
 
@@ -311,7 +310,7 @@ def test_limits_drop_reports_not_blocks(make_server):
     succeeds or fails as it would without a report)."""
     srv = make_server({('reports', 'max_per_day'): '3', ('reports', 'max_per_user'): '4'})
     jids = [fresh_jid() for _ in range(6)]
-    me, _ = connect(srv, 'alice', 'r')
+    me = login(srv, 'alice', 'r')
     with me:
         el = block_items(me, ''.join(item(j, report_v1()) for j in jids[:4]))
         assert el.get('type') == 'result', ET.tostring(el)
@@ -329,7 +328,7 @@ def test_limits_drop_reports_not_blocks(make_server):
     # The operator dismisses one: there is room for the next report.
     ctl_ok(srv, 'report', 'dismiss', reporter_rows(srv, 'alice')[0][0])
     extra = fresh_jid()
-    me, _ = connect(srv, 'alice', 'r')
+    me = login(srv, 'alice', 'r')
     with me:
         assert block_items(me, item(extra, report_v1())).get('type') == 'result'
     assert extra in [r[2] for r in reporter_rows(srv, 'alice')]
@@ -341,7 +340,7 @@ def test_reporter_deleted_takes_its_reports(server):
     with the reporter's account (promise P18)."""
     u = new_user(server)
     bad = fresh_jid()
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         assert block_items(me, item(bad, report_v1(SPAM, '<text>mine</text>'))).get(
             'type') == 'result'
@@ -354,7 +353,7 @@ def test_reporter_deleted_takes_its_reports(server):
 def test_reporter_deleted_kept_when_the_operator_says_so(make_server):
     srv = make_server({('reports', 'keep_after_reporter_deleted'): 'true'})
     bad = fresh_jid()
-    me, _ = connect(srv, 'bob', 'r')
+    me = login(srv, 'bob', 'r')
     with me:
         assert block_items(me, item(bad, report_v1(ABUSE, '<text>kept</text>'))).get(
             'type') == 'result'
@@ -375,7 +374,7 @@ def test_reported_local_account_deleted_takes_reports_about_it(server):
     others stay."""
     u, spam = new_user(server), new_user(server, 'spam')
     other = fresh_jid()
-    me, _ = connect(server, u, 'r')
+    me = login(server, u, 'r')
     with me:
         el = block_items(me, item('%s@localhost' % spam, report_v1()) +
                          item('%s@localhost/phone' % spam, report_v1(ABUSE)) +
@@ -388,7 +387,7 @@ def test_reported_local_account_deleted_takes_reports_about_it(server):
                 '%s@localhost' % spam) == [(0,)]
     assert len(reports_about(server, other)) == 1
     # The reporter's block of the deleted name stays (XEP-0191: the user's list).
-    me, _ = connect(server, u, 'r2')
+    me = login(server, u, 'r2')
     with me:
         assert '%s@localhost' % spam in blocklist(me)
 
@@ -398,7 +397,7 @@ def test_max_age_sweep(make_server):
     here through the control socket with the server's clock moved on."""
     srv = make_server({('reports', 'max_age'): '10d'})
     old, new = fresh_jid('old'), fresh_jid('new')
-    me, _ = connect(srv, 'alice', 'r')
+    me = login(srv, 'alice', 'r')
     with me:
         assert block_items(me, item(old, report_v1())).get('type') == 'result'
         control(srv, 'clock-offset', 6 * DAY)

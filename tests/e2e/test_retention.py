@@ -13,8 +13,7 @@ import xml.etree.ElementTree as ET
 
 from conftest import TAUBE
 from test_data_contract import tables_with_account_rows
-from test_routing import collect, connect, db_path, sync
-from xmppraw import CLIENT_NS, RawXMPP, q
+from xmppraw import CLIENT_NS, db_path, login, q, RawXMPP
 
 DAY = 86400
 
@@ -99,7 +98,7 @@ def test_warns_then_deletes_unused_accounts(make_server):
     login_once(srv, 'alice')
     ids = account_ids(srv, 'alice', 'bob')
     set_days(srv, 340)
-    carol, _ = connect(srv, 'carol', 'c', priority=0)
+    carol = login(srv, 'carol', 'c', priority=0)
     with carol:
         rows = report(srv, 340)
         assert rows['alice'][0].endswith('(last login)'), rows
@@ -111,7 +110,7 @@ def test_warns_then_deletes_unused_accounts(make_server):
         out = ctl_ok(srv, 'retention', 'run')
         assert out.strip() == 'warned 2 deleted 0 failed 0 (in the running server)', out
         assert warned(srv) == {'alice', 'bob'}
-        assert collect(carol, 0.3) == []  # in use: no warning
+        assert carol.collect(0.3) == []  # in use: no warning
         # Each warning is one offline message.
         db = sqlite3.connect(str(db_path(srv)))
         try:
@@ -134,7 +133,7 @@ def test_warns_then_deletes_unused_accounts(make_server):
         assert rows['bob'][1].startswith('delete'), rows
         out = ctl_ok(srv, 'retention', 'run')
         assert out.startswith('warned 0 deleted 2 failed 0'), out
-        sync(carol)  # carol's session lives on
+        carol.sync()  # carol's session lives on
 
     db = sqlite3.connect(str(db_path(srv)))
     try:
@@ -158,9 +157,9 @@ def test_warning_arrives_at_login_and_login_cancels_deletion(make_server):
 
     # alice comes back: the warning is waiting for her, and her login
     # clears it.
-    raw, _ = connect(srv, 'alice', 'back', priority=0)
+    raw = login(srv, 'alice', 'back', priority=0)
     with raw:
-        msgs = collect(raw, 1.0)
+        msgs = raw.collect(1.0)
     assert len(msgs) == 1, [ET.tostring(m) for m in msgs]
     m = msgs[0]
     assert m.get('type') == 'normal' and m.get('from') == 'localhost'

@@ -14,11 +14,10 @@ import pytest
 from xmppraw import CLIENT_NS, RawXMPP, StreamClosed, q
 
 MAX_STANZA = 10000
-AUTH_TIMEOUT = 5          # the smallest the config allows
 SERVER_OPTIONS = {
     ('limits', 'max_stanza_size'): str(MAX_STANZA),
-    ('limits', 'auth_timeout'): '%ds' % AUTH_TIMEOUT,
 }
+AUTH_TIMEOUT = 0.8  # seconds: the server's own, in test_auth_timeout
 
 
 def while_serving(server, xmpp, case, timeout=40):
@@ -142,9 +141,12 @@ def test_bad_stream_header(server, xmpp, name):
 
 # ---- timeouts, floods, abrupt ends ------------------------------------------------
 
-def test_auth_timeout(server, xmpp):
+def test_auth_timeout(make_server, xmpp):
     """Silent after connecting, or stuck before SASL: both are closed
-    with <connection-timeout/> after limits.auth_timeout."""
+    with <connection-timeout/> after limits.auth_timeout (checked on the
+    server's once-a-second tick: up to a second late)."""
+    server = make_server({('limits', 'auth_timeout'): '%dms' % (AUTH_TIMEOUT * 1000)})
+
     def silent():
         with RawXMPP(server.c2s_port, timeout=AUTH_TIMEOUT + 5) as raw:
             start = time.monotonic()
@@ -164,14 +166,14 @@ def test_auth_timeout(server, xmpp):
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             waits = [f.result() for f in [pool.submit(silent), pool.submit(no_auth)]]
         for waited in waits:
-            assert AUTH_TIMEOUT - 1 <= waited <= AUTH_TIMEOUT + 3, waits
+            assert AUTH_TIMEOUT - 0.1 <= waited <= AUTH_TIMEOUT + 3, waits
     while_serving(server, xmpp, case, timeout=60)
 
 
 def test_flood_is_rate_limited(server, xmpp):
-    """Tens of MB of whitespace as fast as possible: the server must not
-    read it at line speed (or may drop the connection) and must keep
-    answering another client meanwhile."""
+    """Tens of MB of whitespace as fast as possible: the server reads it
+    at limits.read_rate, not at line speed, keeps the stream open and
+    keeps answering another client meanwhile."""
     cap = 48 << 20
 
     def flood():
@@ -200,8 +202,10 @@ def test_flood_is_rate_limited(server, xmpp):
         assert time.monotonic() - start < 2, 'ping took %.1f s during the flood' % (
             time.monotonic() - start)
         sent, state = await task
-        assert state == 'closed' or sent < cap, \
-            'server accepted %d MB in 4 s: no rate limit' % (sent >> 20)
+        # Rate-limited, not closed: limits.read_burst and 4 s of
+        # limits.read_rate, plus what the kernel buffers hold.
+        assert state == 'open', 'the server closed a stream it only had to slow down'
+        assert sent < cap, 'server accepted %d MB in 4 s: no rate limit' % (sent >> 20)
         await xmpp.ping(watcher)
         assert server.alive()
     xmpp.run(body, 40)

@@ -4,12 +4,11 @@ transition, cancelling and unsubscribing, removal, pre-approval."""
 
 import xml.etree.ElementTree as ET
 
-from imraw import Client, subscribe_pair
-from xmppraw import CLIENT_NS, q
+from xmppraw import CLIENT_NS, login, q, subscribe_both
 
 
 def online(srv, user, res):
-    c = Client(srv, user, res)
+    c = login(srv, user, res)
     c.roster()
     c.available()
     return c
@@ -28,7 +27,7 @@ def test_handshake_with_contact_offline(make_server):
         item, _ = alice.push('bob@localhost')
         assert sub_of(item) == ('none', 'subscribe', None)
 
-        bob = Client(srv, 'bob', 'b1')
+        bob = login(srv, 'bob', 'b1')
         try:
             _, items = bob.roster()
             assert 'alice@localhost' not in items  # A.1 #3: no item before approval
@@ -36,7 +35,7 @@ def test_handshake_with_contact_offline(make_server):
             req = bob.presence('alice@localhost', 'subscribe')
             assert req.findtext(q(CLIENT_NS, 'status')) == 'It is Alice'
             # Delivered again at the next login until answered (3.1.3 #4).
-            bob2 = Client(srv, 'bob', 'b2')
+            bob2 = login(srv, 'bob', 'b2')
             bob2.send('<presence/>')
             bob2.presence('alice@localhost', 'subscribe')
             bob2.close()
@@ -65,7 +64,7 @@ def test_handshake_with_contact_offline(make_server):
         finally:
             bob.close()
         # Answered: not delivered again.
-        bob = Client(srv, 'bob', 'b3')
+        bob = login(srv, 'bob', 'b3')
         try:
             bob.send('<presence/>')
             bob.presence('bob@localhost/b3')
@@ -104,7 +103,7 @@ def test_unsubscribe_and_cancel_transitions(make_server):
     srv = make_server()
     alice, bob = online(srv, 'alice', 'a'), online(srv, 'bob', 'b')
     try:
-        subscribe_pair(alice, bob)
+        subscribe_both(alice, bob)
         for c, other in ((alice, 'bob@localhost'), (bob, 'alice@localhost')):
             while True:  # drain the handshake's pushes
                 item, _ = c.push(other)
@@ -128,7 +127,7 @@ def test_unsubscribe_and_cancel_transitions(make_server):
         assert sub_of(item) == ('none', None, None)
         # Neither broadcasts to the other any more.
         bob.sync()
-        bob.stash.clear()
+        bob.queue.clear()
         alice.send('<presence><show>away</show></presence>')
         alice.presence('alice@localhost/a')
         bob.no_presence('alice@localhost/a')
@@ -145,7 +144,7 @@ def test_removing_a_contact_cancels_both_ways(make_server):
     srv = make_server()
     alice, bob = online(srv, 'alice', 'a'), online(srv, 'bob', 'b')
     try:
-        subscribe_pair(alice, bob)
+        subscribe_both(alice, bob)
         res = alice.roster_set("<item jid='bob@localhost' subscription='remove'/>")
         assert res.get('type') == 'result', ET.tostring(res)
         while True:

@@ -9,8 +9,8 @@ its contacts; `user show` prints what the store knows.
 import sqlite3
 import time
 
-from xmppraw import CLIENT_NS, STREAM_NS, RawXMPP, q, sasl_auth, stream_error_condition
-from test_routing import connect, db_path, new_user, sync
+from xmppraw import (CLIENT_NS, STREAM_NS, db_path, login, new_user, q, RawXMPP, sasl_auth,
+                     stream_error_condition)
 
 VCARD = "<vCard xmlns='vcard-temp'><FN>Suspended Sam</FN><NICKNAME>sam</NICKNAME></vCard>"
 ROSTER_NS = 'jabber:iq:roster'
@@ -93,7 +93,7 @@ def rows_of(server, user):
 
 def test_suspend_kicks_blocks_and_unsuspend_restores(server):
     user = new_user(server, 'susp')
-    raw, _ = connect(server, user, 'desk', priority=0)
+    raw = login(server, user, 'desk', priority=0)
     set_vcard(raw)
     add_contact(raw, server.jid('alice'))
     p = server.ctl('user', 'suspend', server.jid(user), '--reason', 'spam reports, ticket 42')
@@ -116,7 +116,7 @@ def test_suspend_kicks_blocks_and_unsuspend_restores(server):
     p = server.ctl('user', 'unsuspend', server.jid(user))
     assert p.returncode == 0, p.stderr
     assert show(server, user)['suspended'] == 'no'
-    raw, _ = connect(server, user, 'again')
+    raw = login(server, user, 'again')
     try:
         assert get_vcard(raw) == 'Suspended Sam'
         assert roster_jids(raw) == [server.jid('alice')]
@@ -126,14 +126,14 @@ def test_suspend_kicks_blocks_and_unsuspend_restores(server):
 
 def test_suspend_ends_every_resource_and_spares_others(server):
     user = new_user(server, 'susp')
-    a, _ = connect(server, user, 'one', priority=0)
-    b, _ = connect(server, user, 'two', priority=0)
-    watcher, _ = connect(server, 'bob', 'watch', priority=0)
+    a = login(server, user, 'one', priority=0)
+    b = login(server, user, 'two', priority=0)
+    watcher = login(server, 'bob', 'watch', priority=0)
     try:
         server.ctl('user', 'suspend', server.jid(user), '--reason', 'x', check=True)
         assert stream_error(a)[0] == 'policy-violation'
         assert stream_error(b)[0] == 'policy-violation'
-        sync(watcher)  # another account's session is untouched
+        watcher.sync()  # another account's session is untouched
     finally:
         for r in (a, b, watcher):
             r.close()
@@ -173,10 +173,10 @@ def test_suspend_refusals(server):
 
 def test_delete_while_online(server):
     user = new_user(server, 'del')
-    raw, _ = connect(server, user, 'desk', priority=0)
+    raw = login(server, user, 'desk', priority=0)
     set_vcard(raw)
     add_contact(raw, server.jid('bob'))
-    bob, _ = connect(server, 'bob', 'rost', priority=0)
+    bob = login(server, 'bob', 'rost', priority=0)
     try:
         roster_jids(bob)  # bob becomes an interested resource: it gets pushes
         add_contact(bob, server.jid(user))

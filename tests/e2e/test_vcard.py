@@ -3,9 +3,7 @@
 import base64
 import hashlib
 import xml.etree.ElementTree as ET
-
-import profile_helpers as helpers
-from xmppraw import CLIENT_NS, RawXMPP, q, stanza_error_condition
+from xmppraw import CLIENT_NS, login, q, stanza_error_condition, subscribe_both
 
 VCARD = 'vcard-temp'
 UPDATE = 'vcard-temp:x:update'
@@ -14,12 +12,6 @@ UPDATE = 'vcard-temp:x:update'
 IMAGE = bytes(range(256)) * 3
 IMAGE_B64 = base64.b64encode(IMAGE).decode()
 IMAGE_SHA1 = hashlib.sha1(IMAGE).hexdigest()
-
-
-def login(server, user, resource='vc'):
-    raw = RawXMPP(server.c2s_port)
-    raw.login(user, server.passwords[user], resource=resource)
-    return raw
 
 
 def vcard_of(el):
@@ -100,16 +92,18 @@ def test_vcard_survives_restart(make_server):
 
 def test_avatar_hash_added_to_presence_for_contacts(make_server):
     srv = make_server()
-    a = helpers.login(srv, 'alice', 'avatar')
-    b = helpers.login(srv, 'bob', 'watch')
+    a = login(srv, 'alice', 'avatar')
+    b = login(srv, 'bob', 'watch')
     try:
-        helpers.subscribe_both(a, b)
+        a.interested()
+        b.interested()
+        subscribe_both(a, b)
         card = ("<vCard xmlns='vcard-temp'><FN>A</FN><PHOTO><TYPE>image/png</TYPE>"
                 "<BINVAL>%s</BINVAL></PHOTO></vCard>" % folded(IMAGE_B64))
-        el = helpers.iq(a, card, typ='set', iq_id='s1')
+        el = a.iq(card, typ='set', iq_id='s1')
         assert el.get('type') == 'result', ET.tostring(el)
         a.send("<presence><status>here</status></presence>")
-        el = helpers.expect(b, lambda e: e.tag == q(CLIENT_NS, 'presence')
+        el = b.expect(lambda e: e.tag == q(CLIENT_NS, 'presence')
                             and e.get('from') == a.full
                             and e.findtext(q(CLIENT_NS, 'status')) == 'here',
                             what="alice's new presence")
@@ -118,11 +112,11 @@ def test_avatar_hash_added_to_presence_for_contacts(make_server):
         assert x.findtext(q(UPDATE, 'photo')) == IMAGE_SHA1
         # a later session of alice gets the hash from the store, not memory
         a.close()
-        helpers.presence_from(b, a.full, 'unavailable')
-        a2 = helpers.login(srv, 'alice', 'again')
+        b.presence(a.full, 'unavailable')
+        a2 = login(srv, 'alice', 'again')
         with a2:
             a2.send("<presence/>")
-            el = helpers.presence_from(b, a2.full)
+            el = b.presence(a2.full)
             assert el.find(q(UPDATE, 'x')).findtext(q(UPDATE, 'photo')) == IMAGE_SHA1
     finally:
         a.close()
@@ -131,21 +125,23 @@ def test_avatar_hash_added_to_presence_for_contacts(make_server):
 
 def test_no_photo_no_hash_and_client_element_left_alone(make_server):
     srv = make_server()
-    a = helpers.login(srv, 'alice', 'one')
-    b = helpers.login(srv, 'bob', 'two')
+    a = login(srv, 'alice', 'one')
+    b = login(srv, 'bob', 'two')
     try:
-        helpers.subscribe_both(a, b)
+        a.interested()
+        b.interested()
+        subscribe_both(a, b)
         # no vCard photo: nothing added
         a.send("<presence><status>plain</status></presence>")
-        el = helpers.expect(b, lambda e: e.tag == q(CLIENT_NS, 'presence')
+        el = b.expect(lambda e: e.tag == q(CLIENT_NS, 'presence')
                             and e.findtext(q(CLIENT_NS, 'status')) == 'plain', what='presence')
         assert el.find(q(UPDATE, 'x')) is None, ET.tostring(el)
         card = ("<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE>"
                 "<BINVAL>%s</BINVAL></PHOTO></vCard>" % IMAGE_B64)
-        assert helpers.iq(a, card, typ='set', iq_id='s1').get('type') == 'result'
+        assert a.iq(card, typ='set', iq_id='s1').get('type') == 'result'
         # the client's own (empty) update element is authoritative (XEP-0153 §4.3)
         a.send("<presence><status>mine</status><x xmlns='vcard-temp:x:update'/></presence>")
-        el = helpers.expect(b, lambda e: e.tag == q(CLIENT_NS, 'presence')
+        el = b.expect(lambda e: e.tag == q(CLIENT_NS, 'presence')
                             and e.findtext(q(CLIENT_NS, 'status')) == 'mine', what='presence')
         xs = el.findall(q(UPDATE, 'x'))
         assert len(xs) == 1 and xs[0].find(q(UPDATE, 'photo')) is None, ET.tostring(el)

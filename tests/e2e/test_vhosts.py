@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 
 from conftest import DOMAIN, TAUBE, require_binaries, run_ctl
-from xmppraw import RawXMPP, SASL_NS, TLS_NS, client_tls_context, q, sasl_auth
+from xmppraw import TLS_NS, client_tls_context, q, RawXMPP, sasl_auth
 
 OTHER = 'example.test'
 OTHER_USERS = {'dave': 'dave-on-example', 'erin': 'érin pass 2'}
@@ -114,7 +114,7 @@ def test_cert_refuses_to_overwrite_unless_forced(tmp_path):
 def test_cert_refuses_invalid_domains(tmp_path, bad):
     p = run_ctl('cert', bad, '--dir', tmp_path / 'certs')
     assert p.returncode == 1, (bad, p.returncode, p.stdout, p.stderr)
-    assert not (tmp_path / 'certs').exists() or not any((tmp_path / 'certs').iterdir())
+    assert not (tmp_path / 'certs').exists()
 
 
 def test_cert_uses_certs_dir_of_the_config(vhosts):
@@ -236,3 +236,56 @@ def test_check_fails_when_a_domain_has_no_certificate(vhosts):
     assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
     assert 'missing.test' in p.stderr, p.stderr
     cfg.unlink()
+
+
+# ---- an internationalised domain (issue 8) -----------------------------------
+
+IDN = 'fa\u00df.de'  # faß.de: IDNA2008 keeps the sharp s (IDNA2003 made it fass.de)
+IDN_ALABEL = 'xn--fa-hia.de'
+# Every spelling the one normaliser (core/domain.c) maps to faß.de.
+IDN_SPELLINGS = [IDN, 'FA\u00df.DE', IDN_ALABEL, 'XN--FA-HIA.DE.', '\uff46\uff41\u00df.de']
+
+
+def idn_login(srv, to, user, password):
+    """STARTTLS, PLAIN and bind on a stream to 'to'; returns the bound JID
+    and the DNS names of the certificate presented."""
+    with RawXMPP(srv.c2s_port, server_name=IDN_ALABEL) as raw:
+        raw.open_stream(to=to)
+        raw.features()
+        raw.send("<starttls xmlns='%s'/>" % TLS_NS)
+        assert raw.next_element().tag == q(TLS_NS, 'proceed')
+        raw._wrap_tls()
+        names = dns_names(raw.sock.getpeercert(binary_form=True))
+        raw.open_stream(to=to)
+        raw.features()
+        result, detail = sasl_auth(raw, 'PLAIN', user, password)
+        assert result == 'success', (to, detail)
+        raw.open_stream(to=to)
+        raw.features()
+        return raw.bind('r'), names
+
+
+@pytest.mark.parametrize('configured', [IDN, 'FA\u00df.DE'])
+def test_idn_domain_passes_check_and_clients_log_in(make_server, configured):
+    """A hand-written server.domains entry 'faß.de' passed --check, and
+    then every stream to it was refused with host-unknown: the config
+    normalised with IDNA2008, the JID code with IDNA2003."""
+    srv = make_server({('server', 'domains'): '["%s", "%s"]' % (DOMAIN, configured)},
+                      start=False)
+    p = srv.ctl('cert', configured)
+    assert p.returncode == 0, p.stderr
+    assert (srv.dir / 'certs' / (IDN + '.crt')).is_file()
+    p = subprocess.run([str(TAUBE), '-c', str(srv.config), '--check'], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    srv.ctl('user', 'add', 'carol@' + configured, '--password', 'carol-idn-pw', check=True)
+    srv.start()
+    for to in IDN_SPELLINGS:
+        jid, names = idn_login(srv, to, 'carol', 'carol-idn-pw')
+        assert jid == 'carol@%s/r' % IDN, (to, jid)
+        assert IDN_ALABEL in names, 'SNI %s got the certificate for %s' % (IDN_ALABEL, names)
+    # fass.de is another domain, not served here.
+    with RawXMPP(srv.c2s_port, server_name='fass.de') as raw:
+        raw.open_stream(to='fass.de')
+        assert raw.expect_stream_error() == 'host-unknown'
+    srv.check_clean_exit()

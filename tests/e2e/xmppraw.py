@@ -1,9 +1,17 @@
-"""A raw-socket XMPP client for the end-to-end tests.
+"""The raw-socket XMPP client of the end-to-end tests, and its helpers.
 
 slixmpp is a well-behaved client; the tests that send malformed input,
-stop half-way or need channel binding that slixmpp lacks (it only knows
-tls-unique) use this instead. Everything here is blocking with explicit
-timeouts, so a silent server fails a test instead of hanging it.
+stop half-way, need channel binding that slixmpp lacks (it only knows
+tls-unique) or want to see every stanza the server sends use this
+instead. Everything here is blocking with explicit timeouts, so a silent
+server fails a test instead of hanging it.
+
+- RawXMPP: one connection; first-level elements wait in `queue` until a
+  test takes them (next_element in order, expect() by predicate, so that
+  waiting for one kind does not lose the others).
+- login(server, user, resource): a bound session with .full and .bare.
+- Stanza helpers on RawXMPP: iq, sync, collect, presence, roster, push.
+- Server-side helpers: new_user, db_path, offline_count.
 """
 
 import base64
@@ -11,8 +19,10 @@ import ctypes
 import ctypes.util
 import hashlib
 import hmac
+import itertools
 import os
 import socket
+import sqlite3
 import ssl
 import subprocess
 import time
@@ -27,6 +37,11 @@ TLS_NS = 'urn:ietf:params:xml:ns:xmpp-tls'
 SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl'
 BIND_NS = 'urn:ietf:params:xml:ns:xmpp-bind'
 CLIENT_NS = 'jabber:client'
+ROSTER_NS = 'jabber:iq:roster'
+PING_NS = 'urn:xmpp:ping'
+DOMAIN = 'localhost'
+
+_ids = itertools.count(1)
 
 
 def q(ns, name):
@@ -245,14 +260,14 @@ class RawXMPP:
         assert el.get('type') == 'result', 'bind failed: %s' % ET.tostring(el)
         return el.find('%s/%s' % (q(BIND_NS, 'bind'), q(BIND_NS, 'jid'))).text
 
-    def iq(self, xml_payload, to=None, typ='get', iq_id='raw1', timeout=None):
-        """Sends an iq and returns the answer with the same id."""
+    def iq(self, xml_payload, to=None, typ='get', iq_id=None, timeout=None):
+        """Sends an iq and returns the answer with the same id; other
+        elements stay queued. iq_id: a fresh one unless given."""
+        iq_id = iq_id or 'iq%d' % next(_ids)
         to_attr = " to='%s'" % to if to else ''
         self.send("<iq type='%s' id='%s'%s>%s</iq>" % (typ, iq_id, to_attr, xml_payload))
-        while True:
-            el = self.next_element(timeout)
-            if el.tag == q(CLIENT_NS, 'iq') and el.get('id') == iq_id:
-                return el
+        return self.expect(lambda e: e.tag == q(CLIENT_NS, 'iq') and e.get('id') == iq_id,
+                           timeout, 'answer to iq %s' % iq_id)
 
     def login(self, user, password, mech='PLAIN', resource=None, starttls=True):
         """STARTTLS (unless direct TLS), SASL, restart, bind: a ready session."""
@@ -268,6 +283,201 @@ class RawXMPP:
         self.open_stream()
         self.features()
         return self.bind(resource)
+
+    # ---- waiting for stanzas (after login) ----------------------------
+
+    def expect(self, pred, timeout=None, what='a stanza'):
+        """The first element, queued or new, for which pred is true. The
+        others stay queued, in order. AssertionError if none comes in
+        time; StreamClosed if the stream ends first."""
+        timeout = timeout or self.timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, el in enumerate(self.queue):
+                if pred(el):
+                    del self.queue[i]
+                    return el
+            if self.stream_closed or self.parse_error is not None:
+                raise StreamClosed('stream ended before %s; received: %r' % (what, self.raw[-2000:]))
+            try:
+                more = self._pump(deadline)
+            except TimeoutError:
+                raise AssertionError('%s: no %s within %.1f s; queued: %s' % (
+                    getattr(self, 'full', 'stream'), what, timeout,
+                    [ET.tostring(e)[:300] for e in self.queue])) from None
+            if not more:
+                raise StreamClosed('connection closed before %s; received: %r'
+                                   % (what, self.raw[-2000:]))
+
+    def expect_none(self, pred, timeout=0.7, what='stanza'):
+        """Asserts that no element (queued or arriving within timeout)
+        satisfies pred. Sync first, so that what should not come has had
+        its chance to."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for el in self.queue:
+                assert not pred(el), '%s: unexpected %s: %s' % (
+                    getattr(self, 'full', 'stream'), what, ET.tostring(el))
+            try:
+                if not self._pump(deadline):
+                    return
+            except TimeoutError:
+                return
+
+    def sync(self, to=DOMAIN):
+        """A ping round trip: everything the server sent before its answer
+        is queued (and everything sent before it has been processed)."""
+        self.iq("<ping xmlns='%s'/>" % PING_NS, to=to, iq_id='sync%d' % next(_ids))
+
+    def collect(self, secs=0.6, tag='message'):
+        """Takes every <tag/> (a name or a tuple of names) queued or
+        received within secs, and drops the other elements."""
+        tags = {q(CLIENT_NS, t) for t in ((tag,) if isinstance(tag, str) else tag)}
+        got = []
+        deadline = time.monotonic() + secs
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 and not self.queue:
+                return got
+            try:
+                el = self.next_element(timeout=max(left, 0.001))
+            except TimeoutError:
+                return got
+            if el.tag in tags:
+                got.append(el)
+
+    # ---- presence (RFC 6121 §4) ---------------------------------------
+
+    def presence(self, frm, typ=None, timeout=5.0):
+        """Waits for a presence from frm (full or bare JID) of type typ."""
+        return self.expect(lambda e: e.tag == q(CLIENT_NS, 'presence') and e.get('from') == frm
+                           and e.get('type') == typ, timeout,
+                           'presence type=%s from %s' % (typ, frm))
+
+    def no_presence(self, frm=None, typ='any', timeout=0.7):
+        self.expect_none(lambda e: e.tag == q(CLIENT_NS, 'presence')
+                         and (frm is None or e.get('from') == frm)
+                         and (typ == 'any' or e.get('type') == typ), timeout, 'presence')
+
+    def available(self, extra=''):
+        """Initial presence; returns our own presence, which comes back
+        (RFC 6121 §4.2.2) once the server has handled it."""
+        self.send('<presence>%s</presence>' % extra)
+        return self.presence(self.full)
+
+    def interested(self):
+        """Roster get and initial presence: subscription requests and
+        presence reach this session (RFC 6121 §2.1.6, §3.1.3)."""
+        self.roster()
+        self.available()
+
+    # ---- roster (RFC 6121 §2) -----------------------------------------
+
+    def roster(self, ver=None):
+        """Roster get; returns (iq, {jid: item element})."""
+        v = '' if ver is None else " ver='%s'" % ver
+        res = self.iq("<query xmlns='%s'%s/>" % (ROSTER_NS, v))
+        assert res.get('type') == 'result', ET.tostring(res)
+        query = res.find(q(ROSTER_NS, 'query'))
+        items = {} if query is None else {i.get('jid'): i
+                                          for i in query.findall(q(ROSTER_NS, 'item'))}
+        return res, items
+
+    def roster_set(self, item_xml):
+        return self.iq("<query xmlns='%s'>%s</query>" % (ROSTER_NS, item_xml), typ='set')
+
+    def push(self, jid, timeout=5.0):
+        """Waits for a roster push about jid and answers it; returns
+        (item, the query's ver attribute)."""
+        el = self.expect(lambda e: _is_push(e, jid), timeout, 'roster push for %s' % jid)
+        assert el.get('from') == self.bare, ET.tostring(el)
+        self.send("<iq type='result' id='%s'/>" % el.get('id'))
+        query = el.find(q(ROSTER_NS, 'query'))
+        return query.find(q(ROSTER_NS, 'item')), query.get('ver')
+
+    def no_push(self, jid=None, timeout=0.7):
+        self.expect_none(lambda e: _is_push(e, jid), timeout, 'roster push')
+
+
+def _is_push(el, jid=None):
+    item = el.find('%s/%s' % (q(ROSTER_NS, 'query'), q(ROSTER_NS, 'item')))
+    return (el.tag == q(CLIENT_NS, 'iq') and el.get('type') == 'set' and item is not None
+            and (jid is None or item.get('jid') == jid))
+
+
+# ---- sessions and accounts ------------------------------------------------
+
+def login(server, user, resource=None, password=None, priority=None, **kw):
+    """A RawXMPP with a bound session (STARTTLS, SASL PLAIN, bind) and
+    .full, .bare and .server set. With priority (an int), initial
+    presence is sent, and its echo (RFC 6121 §4.2.2) taken: the server
+    has handled it when this returns.
+    kw goes to RawXMPP (timeout, source, ...)."""
+    raw = RawXMPP(server.c2s_port, **kw)
+    try:
+        raw.full = raw.login(user, password if password is not None else server.passwords[user],
+                             resource=resource)
+    except BaseException:
+        raw.close()
+        raise
+    raw.bare = raw.full.split('/', 1)[0]
+    raw.server = server
+    if priority is not None:
+        raw.available('<priority>%d</priority>' % priority)
+    return raw
+
+
+def subscribe_both(a, b):
+    """Mutual subscription ('both') between two logged-in sessions that
+    are interested (interested(), or roster get and available())."""
+    for x, y in ((a, b), (b, a)):
+        x.send("<presence to='%s' type='subscribe'/>" % y.bare)
+        y.presence(x.bare, 'subscribe')
+        y.send("<presence to='%s' type='subscribed'/>" % x.bare)
+        x.presence(y.bare, 'subscribed')
+    a.sync()
+    b.sync()
+
+
+_names = itertools.count()
+
+
+def new_user(server, prefix='u'):
+    """A fresh account on the running server; returns its local part."""
+    name = '%s%d_%d' % (prefix, next(_names), int(time.time() * 1000) % 100000)
+    pw = 'pw-' + name
+    server.ctl('user', 'add', '%s@%s' % (name, DOMAIN), '--password', pw, check=True)
+    server.passwords[name] = pw
+    return name
+
+
+def send_msg(raw, to, mtype, body, mid=None):
+    type_attr = " type='%s'" % mtype if mtype else ''
+    raw.send("<message to='%s' id='%s'%s><body>%s</body></message>"
+             % (to, mid or body, type_attr, body))
+
+
+def bodies(els):
+    return sorted(el.findtext(q(CLIENT_NS, 'body')) or '' for el in els
+                  if el.get('type') != 'error')
+
+
+def errors(els):
+    return [(el.get('id'), stanza_error_condition(el)) for el in els if el.get('type') == 'error']
+
+
+def db_path(server):
+    return server.dir / 'data' / 'taube.db'
+
+
+def offline_count(server, user):
+    db = sqlite3.connect(str(db_path(server)))
+    try:
+        return db.execute(
+            'SELECT count(*) FROM offline_messages o JOIN accounts a ON a.id = o.account_id'
+            ' WHERE a.username = ?', (user,)).fetchone()[0]
+    finally:
+        db.close()
 
 
 def stream_error_condition(el):

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "modules/module.h"
 #include "store/store.h"
 
 /* A store open on <dir>/t.db; dir is made by fixture_setup and removed,
@@ -52,11 +53,20 @@ static inline struct account_creds make_creds(uint8_t seed)
     return c;
 }
 
+/* The build's whole schema: the store's steps and every module's. */
+static inline const struct store_schema *fixture_schema(void)
+{
+    static struct store_schema s;
+    if (s.n == 0)
+        modules_store_schema(&s);
+    return &s;
+}
+
 /* Opens f->path into f->s; a failure fails the test with the store's reason. */
 static inline void fixture_open_store(struct fixture *f)
 {
     char *err = NULL;
-    int rc = store_open(&f->s, f->path, &err);
+    int rc = store_open(&f->s, f->path, fixture_schema(), &err);
     if (rc != 0)
         fail_msg("store_open: %d %s", rc, err ? err : "");
 }

@@ -165,6 +165,22 @@ static void test_domains(void **state)
     expect_jid("example\xe3\x80\x82"
                "com",
                NULL, "example.com", NULL);
+    /* IDNA2008, UTS #46 non-transitional (RFC 7622 §3.2), the same as
+     * the configuration: "faß.de" keeps its sharp s (IDNA2003 nameprep
+     * made it "fass.de", another domain, and every stream to a
+     * configured "faß.de" was refused); case, A-label and width map to
+     * the one U-label spelling. */
+    expect_jid("a@fa\xc3\x9f.de", "a", "fa\xc3\x9f.de", NULL);
+    expect_jid("a@FA\xc3\x9f.DE", "a", "fa\xc3\x9f.de", NULL);
+    expect_jid("a@xn--fa-hia.de", "a", "fa\xc3\x9f.de", NULL);
+    expect_jid("a@XN--FA-HIA.de.", "a", "fa\xc3\x9f.de", NULL);
+    expect_jid("a@\xef\xbd\x86\xef\xbd\x81\xc3\x9f.de", "a", "fa\xc3\x9f.de", NULL); /* fullwidth */
+    expect_jid("fass.de", NULL, "fass.de", NULL);
+    expect_jid("\xce\xb2\xcf\x8c\xce\xbb\xce\xbf\xcf\x82.com", NULL,
+               "\xce\xb2\xcf\x8c\xce\xbb\xce\xbf\xcf\x82.com", NULL); /* final sigma kept */
+    expect_invalid("\xe2\x98\x83.net");   /* a symbol: valid in IDNA2003, not in 2008 */
+    expect_invalid("ab--cd.example"); /* reserved "??--" label that is not an A-label */
+    expect_invalid("\xcc\x88" "a.example"); /* a label may not start with a combining mark */
     expect_invalid(".");
     expect_invalid("example.com..");
     expect_invalid("example..com");
@@ -235,25 +251,34 @@ static void test_part_lengths(void **state)
     expect_invalid(s);
     free(s);
 
-    /* Domain: 16 labels of 63 = 1023 bytes; one more byte is too long. */
+    /* Domain: RFC 7622 keeps the DNS limit (RFC 1034): 253 bytes (three
+     * labels of 63 and one of 61); one more byte is too long. */
     char *lab = repeat("d", 63, "", ".");
-    char *dom = repeat(lab, 16, "", "");
-    dom[strlen(dom) - 1] = '\0';
-    assert_int_equal(strlen(dom), 1023);
-    assert_int_equal(jid_parse(&j, dom, strlen(dom)), 0);
-    assert_int_equal(strlen(j.domain), 1023);
+    char *dom = repeat(lab, 3, "", "");
+    char *max = repeat("e", 61, dom, "");
+    assert_int_equal(strlen(max), 253);
+    assert_int_equal(jid_parse(&j, max, strlen(max)), 0);
+    assert_int_equal(strlen(j.domain), 253);
     jid_free(&j);
-    char *dot = repeat("", 0, dom, "."); /* trailing dot: 1024 raw, fine */
+    char *dot = repeat("", 0, max, "."); /* trailing dot: 254 raw, fine */
     assert_int_equal(jid_parse(&j, dot, strlen(dot)), 0);
-    assert_int_equal(strlen(j.domain), 1023);
+    assert_int_equal(strlen(j.domain), 253);
     jid_free(&j);
-    char *big = repeat("", 0, dom, "a");
-    big[1022] = '.'; /* ...63 x 'd' . 'a' -> 1024 bytes */
-    big[1023] = 'a';
-    assert_int_equal(strlen(big), 1024);
+    char *big = repeat("e", 62, dom, "");
     expect_invalid(big);
+    /* Label lengths count in the A-label form: 57 x "ü" is 114 bytes of
+     * UTF-8 and "xn--" + 59 bytes of punycode (63); 58 make 64. */
+    char *u57 = repeat("\xc3\xbc", 57, "", ".de");
+    char *u58 = repeat("\xc3\xbc", 58, "", ".de");
+    assert_int_equal(jid_parse(&j, u57, strlen(u57)), 0);
+    assert_int_equal(strlen(j.domain), 117);
+    jid_free(&j);
+    expect_invalid(u58);
+    free(u57);
+    free(u58);
     free(lab);
     free(dom);
+    free(max);
     free(dot);
     free(big);
 }

@@ -2,6 +2,7 @@
  * (src/store/sqlite_vcard.c, sqlite_private.c, sqlite_last.c). */
 #include <errno.h>
 
+#include "facts.h"
 #include "modules/module.h"
 #include "store/last.h"
 #include "store/private.h"
@@ -163,7 +164,7 @@ static void test_data_contract(void **state)
     buf_init(&out, 0);
     /* nothing stored: nothing described or exported */
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(mods[i]->describe(&d, D, "alice", &out), 0);
+        assert_int_equal(mods[i]->describe(&d, D, "alice", fact_line, &out), 0);
         assert_int_equal(mods[i]->export_xml(&d, D, "alice", &out), 0);
     }
     assert_int_equal(out.len, 0);
@@ -179,10 +180,11 @@ static void test_data_contract(void **state)
                                   "<query xmlns='jabber:iq:last' seconds='100'>a&lt;b</query>");
     buf_reset(&out);
     for (size_t i = 0; i < 3; i++)
-        assert_int_equal(mods[i]->describe(&d, D, "alice", &out), 0);
+        assert_int_equal(mods[i]->describe(&d, D, "alice", fact_line, &out), 0);
+    assert_non_null(strstr(out.data, "vcard count=1 bytes=44 "));
     assert_non_null(strstr(out.data, "avatar"));
-    assert_non_null(strstr(out.data, "1 element(s), 21 bytes"));
-    assert_non_null(strstr(out.data, "(1000, unix time)"));
+    assert_non_null(strstr(out.data, "private count=1 bytes=21 "));
+    assert_non_null(strstr(out.data, "last count=1 bytes=3 oldest=1000 "));
     assert_null(strstr(out.data, "alice"));
     buf_reset(&out);
     /* erase leaves bob's data alone */

@@ -4,8 +4,19 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
 #include "store/migrations.h"
 #include "store_fixture.h"
+
+/* The newest schema version of this build. */
+static int newest(void)
+{
+    const char *sql[STORE_MAX_STEPS];
+    size_t n = 0;
+    assert_int_equal(store_migrations_order(fixture_schema(), sql, STORE_MAX_STEPS, &n, NULL), 0);
+    return (int)n;
+}
 
 static int setup(void **state)
 {
@@ -39,8 +50,8 @@ static void assert_creds_equal(const struct account_creds *a, const struct accou
 static void test_migrations_from_empty(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(store_schema_version(f->s), (int)store_nmigrations);
-    assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"), (int)store_nmigrations);
+    assert_int_equal(store_schema_version(f->s), newest());
+    assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"), newest());
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                       " AND name IN ('accounts', 'scram_creds', 'server_secret')"),
                      3);
@@ -73,7 +84,7 @@ static void test_reopen_keeps_data(void **state)
     uint8_t secret[32];
     memcpy(secret, store_server_secret(f->s), 32);
     reopen(f);
-    assert_int_equal(store_schema_version(f->s), (int)store_nmigrations);
+    assert_int_equal(store_schema_version(f->s), newest());
     assert_memory_equal(store_server_secret(f->s), secret, 32);
     assert_int_equal(store_account_get_creds_sync(f->s, "example.org", "alice", &got), 0);
     assert_creds_equal(&c, &got);
@@ -247,7 +258,7 @@ static void test_future_schema_refused(void **state)
     f->s = NULL;
     sql_exec(f->path, "UPDATE schema_version SET version = 999");
     char *err = NULL;
-    int rc = store_open(&f->s, f->path, &err);
+    int rc = store_open(&f->s, f->path, fixture_schema(), &err);
     assert_int_equal(rc, -ENOTSUP);
     assert_null(f->s);
     assert_non_null(err);
@@ -283,7 +294,7 @@ static void test_durable_after_crash(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         struct store *s;
-        if (store_open(&s, f->path, NULL) != 0)
+        if (store_open(&s, f->path, fixture_schema(), NULL) != 0)
             _exit(2);
         struct account_creds c = make_creds(11);
         _exit(store_account_create_sync(s, "example.org", "kim", &c) == 0 ? 0 : 3);
@@ -313,10 +324,136 @@ static void test_bad_creds_rows(void **state)
     assert_false(got.have[SCRAM_SHA1] || got.have[SCRAM_SHA256]);
 }
 
+/* Steps that shipped never change, wherever they are declared now: the
+ * SHA-256 of each step's SQL as released (versions 1 to 9). */
+static void test_shipped_steps_unchanged(void **state)
+{
+    (void)state;
+    static const char *const shipped[] = {
+        "b58dc0e87d76de36f8c165992efa40894b6395f43607d6e18e28b4f38e6dde6b",
+        "b92709a912abc051baab5def466fcace35821f3c916f30b0bb9e72c07b445ed9",
+        "cead2d00def808207a202323c92e0a21cb85e65e6791ca8b5d59581e2f2d63b0",
+        "104b035e9cfbcd5b4f1b591a3299f9bb28c44b13eb2ea17c6f3e9530d538b1a0",
+        "cde7333acace6c198264ad5aaa4fff8d4fe7066fe9f19338eda99859b6f1b9b1",
+        "75bfc9c84ff8e991172bc61b2e23fb666f27b4120cf1440acbe264361ff7ce66",
+        "bc20e95e399f408ddc19d183f626d55eb713d8cd5f134fc93221c65f5c3f3c9c",
+        "9fd68bb70653d6844060120b0167134dc1f6c6536e77e2cddb881fbcca914d91",
+        "f5799fbd62c4af672e5f3ca4835fdc77bb77b92a07fd2d8c6d7a98199a524144",
+    };
+    const char *sql[STORE_MAX_STEPS];
+    size_t n = 0;
+    assert_int_equal(store_migrations_order(fixture_schema(), sql, STORE_MAX_STEPS, &n, NULL), 0);
+    assert_true(n >= sizeof shipped / sizeof shipped[0]);
+    for (size_t v = 0; v < sizeof shipped / sizeof shipped[0]; v++) {
+        uint8_t md[SHA256_DIGEST_LENGTH];
+        char hex[2 * SHA256_DIGEST_LENGTH + 1];
+        SHA256((const uint8_t *)sql[v], strlen(sql[v]), md);
+        for (size_t i = 0; i < sizeof md; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        if (strcmp(hex, shipped[v]) != 0)
+            fail_msg("schema step %zu differs from the one shipped", v + 1);
+    }
+}
+
+static void expect_order_error(const struct store_schema *s, const char *needle)
+{
+    const char *sql[16];
+    size_t n = 0;
+    char *err = NULL;
+    assert_int_equal(store_migrations_order(s, sql, 16, &n, &err), -EINVAL);
+    assert_non_null(err);
+    if (!strstr(err, needle))
+        fail_msg("expected \"%s\" in \"%s\"", needle, err);
+    free(err);
+}
+
+static void test_migrations_order_checks(void **state)
+{
+    (void)state;
+    static const struct store_migration a[] = {{2, "B"}, {1, "A"}, {0, NULL}};
+    static const struct store_migration b[] = {{4, "D"}, {3, "C"}, {0, NULL}};
+    static const struct store_migration twice[] = {{3, "C2"}, {0, NULL}};
+    static const struct store_migration gap[] = {{6, "F"}, {0, NULL}};
+    static const struct store_migration big[] = {{17, "Q"}, {0, NULL}};
+    struct store_schema s = {{a, b}, 2};
+    const char *sql[16];
+    size_t n = 0;
+    assert_int_equal(store_migrations_order(&s, sql, 16, &n, NULL), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(sql[0], "A");
+    assert_string_equal(sql[3], "D");
+    s = (struct store_schema){{a, b, twice}, 3};
+    expect_order_error(&s, "step 3 is declared twice");
+    s = (struct store_schema){{a, b, gap}, 3};
+    expect_order_error(&s, "step 5 is missing");
+    s = (struct store_schema){{a, big}, 2};
+    expect_order_error(&s, "step 17 is out of range");
+}
+
+/* The SQL of every table, index and trigger, in name order. */
+static char *schema_text(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(sql, ';') FROM (SELECT sql FROM "
+                                        "sqlite_master WHERE sql IS NOT NULL ORDER BY name)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    char *text = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_non_null(text);
+    return text;
+}
+
+/* A database made by an older build (here: version 5) is brought to the
+ * newest version, with the same schema as a new one. */
+static void test_migrates_an_older_database(void **state)
+{
+    struct fixture *f = *state;
+    char *fresh = schema_text(f->path);
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(unlink(f->path), 0);
+    char wal[512];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", f->path);
+    unlink(wal);
+    const char *sql[STORE_MAX_STEPS];
+    size_t n = 0;
+    assert_int_equal(store_migrations_order(fixture_schema(), sql, STORE_MAX_STEPS, &n, NULL), 0);
+    struct store_migration old[6];
+    for (int v = 1; v <= 5; v++)
+        old[v - 1] = (struct store_migration){v, sql[v - 1]};
+    old[5] = (struct store_migration){0, NULL};
+    struct store_schema five = {{old}, 1};
+    char *err = NULL;
+    assert_int_equal(store_open(&f->s, f->path, &five, &err), 0);
+    assert_int_equal(store_schema_version(f->s), 5);
+    struct account_creds c = make_creds(5);
+    assert_int_equal(store_account_create_sync(f->s, "example.org", "old", &c), 0);
+    store_close(f->s);
+    f->s = NULL;
+    fixture_open_store(f);
+    assert_int_equal(store_schema_version(f->s), newest());
+    assert_int_equal(store_account_exists_sync(f->s, "example.org", "old"), 1);
+    char *migrated = schema_text(f->path);
+    assert_string_equal(migrated, fresh);
+    free(migrated);
+    free(fresh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_from_empty, setup, fixture_teardown),
+        cmocka_unit_test(test_shipped_steps_unchanged),
+        cmocka_unit_test(test_migrations_order_checks),
+        cmocka_unit_test_setup_teardown(test_migrates_an_older_database, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_wal_mode, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_create_get, setup, fixture_teardown),

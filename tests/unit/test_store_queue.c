@@ -28,9 +28,11 @@ struct fake {
 
 static struct fake *the_fake;
 
-static int fake_open(struct store **out, const char *path, char **err)
+static int fake_open(struct store **out, const char *path, const struct store_schema *schema,
+                     char **err)
 {
     (void)path;
+    (void)schema;
     (void)err;
     *out = (struct store *)the_fake;
     return 0;
@@ -170,7 +172,7 @@ static int qsetup(void **state)
     pthread_mutex_init(&x->fake.gate, NULL);
     the_fake = &x->fake;
     char *err = NULL;
-    assert_int_equal(store_queue_open(&x->q, &x->loop, &fake_ops, "unused", &err), 0);
+    assert_int_equal(store_queue_open(&x->q, &x->loop, &fake_ops, "unused", NULL, &err), 0);
     for (int i = 0; i < FAKE_MAX; i++)
         x->tags[i] = (struct tag){&x->out, i};
     *state = x;
@@ -368,7 +370,8 @@ static void test_sqlite_offline_adds_grouped_and_each_answered(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     struct store_queue *q;
     char *err = NULL;
-    assert_int_equal(store_queue_open(&q, &loop, &store_sqlite_ops, f->path, &err), 0);
+    assert_int_equal(store_queue_open(&q, &loop, &store_sqlite_ops, f->path, fixture_schema(), &err),
+                     0);
     assert_int_equal(store_queue_start(q), 0);
     /* An account made by another connection after the queue opened (as
      * taubectl does beside a running server). */
@@ -406,7 +409,7 @@ static void test_sqlite_offline_limit_sees_other_connections(void **state)
     struct fixture *f = *state;
     struct store *other;
     char *err = NULL;
-    assert_int_equal(store_open(&other, f->path, &err), 0);
+    assert_int_equal(store_open(&other, f->path, fixture_schema(), &err), 0);
     struct offline_limits lim = {3, 1 << 20};
     const char *x = "<message/>";
     for (int i = 0; i < 3; i++)

@@ -1,0 +1,65 @@
+/* The one scheduler of the data contract's sweeps: once a minute after
+ * start, then every 24 hours, modules_sweep runs every module's sweep,
+ * each deleting its own data past its retention period (the inactive
+ * accounts in retention.c, the reports past reports.max_age in
+ * reports.c, and whatever a later module keeps for a limited time).
+ *
+ * On the loop: a sweep is a few indexed queries and, rarely, deletions.
+ * `taubectl retention run` (the control command retention-run) runs the
+ * same sweeps at once.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "core/log.h"
+#include "modules/module.h"
+
+#define SWEEP_FIRST_MS (60 * 1000)              /* first run after start */
+#define SWEEP_EVERY_MS (24 * 60 * 60 * 1000ULL) /* then daily */
+
+struct sweep {
+    struct server *srv;
+    uv_timer_t timer;
+};
+
+static void on_timer(uv_timer_t *t)
+{
+    struct sweep *s = t->data;
+    if (s->srv->stopping)
+        return;
+    struct data_ctx d = {s->srv->store, s->srv->cfg, server_now(s->srv), s->srv};
+    modules_sweep(&d); /* a failing module is logged there and retried next time */
+}
+
+static int sweep_init(struct server *srv, void **state)
+{
+    struct sweep *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->srv = srv;
+    if (uv_timer_init(srv->loop, &s->timer) < 0) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->timer.data = s;
+    uv_timer_start(&s->timer, on_timer, SWEEP_FIRST_MS, SWEEP_EVERY_MS);
+    /* The daily timer alone must not keep a stopping server's loop alive. */
+    uv_unref((uv_handle_t *)&s->timer);
+    *state = s;
+    return 0;
+}
+
+/* The loop has closed every handle (the timer too) before modules_fini. */
+static void sweep_fini(struct server *srv, void *state)
+{
+    (void)srv;
+    free(state);
+}
+
+const struct module mod_sweep = {
+    .name = "sweep",
+    .init = sweep_init,
+    .fini = sweep_fini,
+};
