@@ -68,10 +68,18 @@ static const char *user_of(unsigned i)
     return b;
 }
 
-static void noop_roster(void *ud, const struct roster_item *it) { (void)ud; (void)it; }
+static void noop_roster(void *ud, const struct roster_item *it)
+{
+    (void)ud;
+    (void)it;
+}
 static void noop_offline(void *ud, int64_t id, int64_t t, const char *x, size_t n)
 {
-    (void)ud; (void)id; (void)t; (void)x; (void)n;
+    (void)ud;
+    (void)id;
+    (void)t;
+    (void)x;
+    (void)n;
 }
 
 static void report(const char *what, uint64_t *v)
@@ -114,7 +122,8 @@ int main(int argc, char **argv)
              "INSERT INTO blocklist SELECT id, 'spam@example.net' FROM accounts;"
              "COMMIT;",
              n);
-    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
         fprintf(stderr, "store_reads: filling: %s\n", err ? err : sqlite3_errmsg(db));
         return 1;
     }
@@ -129,23 +138,26 @@ int main(int argc, char **argv)
     struct roster_item it;
     char hash[VCARD_HASH_LEN + 1];
     const char *cands[] = {"x@example.net/r", "x@example.net", "example.net/r", "example.net"};
-#define MEASURE(what, stmt)                                                                    \
-    do {                                                                                       \
-        for (unsigned i = 0; i < ROUNDS; i++) {                                                \
-            const char *u = user_of(i % n);                                                    \
-            uint64_t t0 = now_ns();                                                            \
-            stmt;                                                                              \
-            v[i] = now_ns() - t0;                                                              \
-        }                                                                                      \
-        report(what, v);                                                                       \
+#define MEASURE(what, stmt) \
+    do { \
+        for (unsigned i = 0; i < ROUNDS; i++) { \
+            const char *u = user_of(i % n); \
+            uint64_t t0 = now_ns(); \
+            stmt; \
+            v[i] = now_ns() - t0; \
+        } \
+        report(what, v); \
     } while (0)
-    MEASURE("account exists (router, each message)", store_account_exists_sync(s, "example.org", u));
+    MEASURE("account exists (router, each message)",
+            store_account_exists_sync(s, "example.org", u));
     MEASURE("credentials (SASL)", store_account_get_creds_sync(s, "example.org", u, &out));
     MEASURE("blocking match (each inbound stanza)",
             store_blocking_match_sync(s, "example.org", u, cands, 4));
-    MEASURE("roster row (presence, subscriptions)",
-            (roster_load_sync(s, "example.org", u, "friend@example.net", &it), roster_item_clear(&it)));
-    MEASURE("roster list, 1 item (login)", roster_list_sync(s, "example.org", u, 0, noop_roster, NULL));
+    MEASURE(
+        "roster row (presence, subscriptions)",
+        (roster_load_sync(s, "example.org", u, "friend@example.net", &it), roster_item_clear(&it)));
+    MEASURE("roster list, 1 item (login)",
+            roster_list_sync(s, "example.org", u, 0, noop_roster, NULL));
     MEASURE("vCard photo hash (bind)", store_vcard_photo_hash(s, "example.org", u, hash));
     MEASURE("offline list, 8 after id (login)",
             store_offline_list_sync(s, "example.org", u, 0, 8, noop_offline, NULL));

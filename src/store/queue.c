@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct barrier {
     uint64_t upto;
     void (*fn)(void *ud, uint64_t tag);
@@ -428,8 +427,8 @@ int store_queue_cancel(struct store_queue *q, uint64_t id)
 
 uint64_t store_queue_hold_mark(const struct store_queue *q) { return q->hold_mark; }
 
-int store_queue_when_done(struct store_queue *q, uint64_t upto,
-                          void (*fn)(void *ud, uint64_t tag), void *ud, uint64_t tag)
+int store_queue_when_done(struct store_queue *q, uint64_t upto, void (*fn)(void *ud, uint64_t tag),
+                          void *ud, uint64_t tag)
 {
     if (upto <= q->delivered_upto)
         return 1;
@@ -440,8 +439,8 @@ int store_queue_when_done(struct store_queue *q, uint64_t upto,
     /* Kept in order of upto; new ones usually go last. */
     struct barrier **p = &q->barriers;
     if (q->barrier_tail != &q->barriers) {
-        struct barrier *last = (struct barrier *)((char *)q->barrier_tail -
-                                                  offsetof(struct barrier, next));
+        struct barrier *last =
+            (struct barrier *)((char *)q->barrier_tail - offsetof(struct barrier, next));
         if (last->upto <= upto)
             p = q->barrier_tail;
     }

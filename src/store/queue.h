@@ -127,8 +127,8 @@ uint64_t store_queue_hold_mark(const struct store_queue *q);
 /* Calls fn(ud, tag) on the loop once every request with an id up to
  * upto has completed. 1 if that is already so (fn is not called), 0 if
  * fn will be called, -ENOMEM. Barriers fire in order of upto. */
-int store_queue_when_done(struct store_queue *q, uint64_t upto,
-                          void (*fn)(void *ud, uint64_t tag), void *ud, uint64_t tag);
+int store_queue_when_done(struct store_queue *q, uint64_t upto, void (*fn)(void *ud, uint64_t tag),
+                          void *ud, uint64_t tag);
 
 /* Removes the barriers that would call fn(ud, ...) (their owner goes). */
 void store_queue_forget(struct store_queue *q, void (*fn)(void *ud, uint64_t tag), void *ud);

@@ -62,8 +62,8 @@ static const char *pack_str(struct pack *pk, const char *s)
     return s ? pack_bytes(pk, s, strlen(s)) : NULL;
 }
 
-static int64_t submit(struct store_queue *q, struct store_req *r, store_run_fn run,
-                      unsigned flags, store_done_cb cb, void *ud)
+static int64_t submit(struct store_queue *q, struct store_req *r, store_run_fn run, unsigned flags,
+                      store_done_cb cb, void *ud)
 {
     r->run = run;
     r->flags = flags;
@@ -103,8 +103,12 @@ int64_t store_offline_add(struct store_queue *q, const char *domain, const char 
         req_new(sizeof *a, str_size(domain) + str_size(user) + len + 1, (void **)&a, &pk);
     if (!r)
         return -ENOMEM;
-    *a = (struct offline_add_args){pack_str(&pk, domain), pack_str(&pk, user),
-                                   pack_bytes(&pk, xml, len), len, unix_time, *lim};
+    *a = (struct offline_add_args){pack_str(&pk, domain),
+                                   pack_str(&pk, user),
+                                   pack_bytes(&pk, xml, len),
+                                   len,
+                                   unix_time,
+                                   *lim};
     /* store_offline_add_sync is all or nothing by itself (a savepoint of
      * its own inside the group). */
     return submit(q, r, run_offline_add, CLIENT_WRITE | STORE_REQ_ATOMIC, cb, ud);
@@ -161,8 +165,8 @@ struct when_args {
     int64_t t;
 };
 
-static int run_touch_login(const struct store_ops *ops, struct store *c,
-                           const struct store_req *r, int64_t *value)
+static int run_touch_login(const struct store_ops *ops, struct store *c, const struct store_req *r,
+                           int64_t *value)
 {
     (void)value;
     const struct when_args *a = r->args;
@@ -182,8 +186,8 @@ static int64_t when_req(struct store_queue *q, store_run_fn run, const char *dom
 {
     struct when_args *a;
     struct pack pk;
-    struct store_req *r = req_new(
-        sizeof *a, str_size(domain) + str_size(user) + str_size(status), (void **)&a, &pk);
+    struct store_req *r =
+        req_new(sizeof *a, str_size(domain) + str_size(user) + str_size(status), (void **)&a, &pk);
     if (!r)
         return -ENOMEM;
     *a = (struct when_args){pack_str(&pk, domain), pack_str(&pk, user), pack_str(&pk, status), t};
@@ -197,8 +201,8 @@ int64_t store_touch_login(struct store_queue *q, const char *domain, const char 
     return when_req(q, run_touch_login, domain, user, unix_time, NULL);
 }
 
-int64_t store_last_set_req(struct store_queue *q, const char *domain, const char *user,
-                           int64_t t, const char *status)
+int64_t store_last_set_req(struct store_queue *q, const char *domain, const char *user, int64_t t,
+                           const char *status)
 {
     return when_req(q, run_last_set, domain, user, t, status);
 }
@@ -245,8 +249,8 @@ struct private_args {
     uint64_t max_total;
 };
 
-static int run_private_set(const struct store_ops *ops, struct store *c,
-                           const struct store_req *r, int64_t *value)
+static int run_private_set(const struct store_ops *ops, struct store *c, const struct store_req *r,
+                           int64_t *value)
 {
     (void)value;
     const struct private_args *a = r->args;
@@ -275,8 +279,7 @@ int64_t store_private_set_req(struct store_queue *q, const char *domain, const c
     pk.at += align8(n * sizeof *items);
     for (size_t i = 0; i < n; i++)
         copy[i] = (struct private_item){pack_str(&pk, items[i].ns), pack_str(&pk, items[i].name),
-                                        pack_bytes(&pk, items[i].xml, items[i].len),
-                                        items[i].len};
+                                        pack_bytes(&pk, items[i].xml, items[i].len), items[i].len};
     *a = (struct private_args){pack_str(&pk, domain), pack_str(&pk, user), copy, n, max_total};
     return submit(q, r, run_private_set, CLIENT_WRITE, cb, ud);
 }
@@ -300,9 +303,9 @@ static int run_blocking(const struct store_ops *ops, struct store *c, const stru
                   : ops->blocking_remove(c, a->domain, a->user, jids, a->n);
 }
 
-int64_t store_blocking_req(struct store_queue *q, bool add, const char *domain,
-                           const char *user, const char *const *jids, size_t n,
-                           size_t max_items, store_done_cb cb, void *ud)
+int64_t store_blocking_req(struct store_queue *q, bool add, const char *domain, const char *user,
+                           const char *const *jids, size_t n, size_t max_items, store_done_cb cb,
+                           void *ud)
 {
     if (n > SIZE_MAX / 16)
         return -EINVAL;
@@ -322,8 +325,8 @@ int64_t store_blocking_req(struct store_queue *q, bool add, const char *domain,
     pk.at += align8(n * sizeof(char *));
     for (size_t i = 0; i < n; i++)
         copy[i] = pack_str(&pk, jids[i]);
-    *a = (struct blocking_args){pack_str(&pk, domain), pack_str(&pk, user), copy, n, max_items,
-                                add};
+    *a =
+        (struct blocking_args){pack_str(&pk, domain), pack_str(&pk, user), copy, n, max_items, add};
     return submit(q, r, run_blocking, CLIENT_WRITE, cb, ud);
 }
 
@@ -335,8 +338,8 @@ struct report_args {
     struct report_limits lim;
 };
 
-static int run_report_add(const struct store_ops *ops, struct store *c,
-                          const struct store_req *r, int64_t *value)
+static int run_report_add(const struct store_ops *ops, struct store *c, const struct store_req *r,
+                          int64_t *value)
 {
     const struct report_args *a = r->args;
     return ops->report_add(c, a->domain, a->user, &a->rep, &a->lim, value);
@@ -356,9 +359,12 @@ int64_t store_report_add_req(struct store_queue *q, const char *domain, const ch
         return -ENOMEM;
     a->domain = pack_str(&pk, domain);
     a->user = pack_str(&pk, user);
-    a->rep = (struct report_new){pack_str(&pk, rep->jid),      pack_str(&pk, rep->jid_bare),
-                                 pack_str(&pk, rep->reason),   pack_str(&pk, rep->text),
-                                 pack_str(&pk, rep->msg_ids),  pack_str(&pk, rep->msg_text),
+    a->rep = (struct report_new){pack_str(&pk, rep->jid),
+                                 pack_str(&pk, rep->jid_bare),
+                                 pack_str(&pk, rep->reason),
+                                 pack_str(&pk, rep->text),
+                                 pack_str(&pk, rep->msg_ids),
+                                 pack_str(&pk, rep->msg_text),
                                  rep->created};
     a->lim = *lim;
     return submit(q, r, run_report_add, CLIENT_WRITE, cb, ud);
@@ -391,8 +397,9 @@ int64_t store_account_create_invited_req(struct store_queue *q, const struct inv
         return -ENOMEM;
     a->creds = *in->creds;
     memcpy(a->hash, in->hash, sizeof a->hash);
-    a->a = (struct invited_account){pack_str(&pk, in->domain), pack_str(&pk, in->user), &a->creds,
-                                    a->hash, in->now, pack_str(&pk, in->policy_version)};
+    a->a = (struct invited_account){
+        pack_str(&pk, in->domain),        pack_str(&pk, in->user), &a->creds, a->hash, in->now,
+        pack_str(&pk, in->policy_version)};
     return submit(q, r, run_create_invited, CLIENT_WRITE | STORE_REQ_SECRET, cb, ud);
 }
 
@@ -414,8 +421,7 @@ int64_t store_account_set_creds_req(struct store_queue *q, const char *domain, c
 {
     struct creds_args *a;
     struct pack pk;
-    struct store_req *r =
-        req_new(sizeof *a, str_size(domain) + str_size(user), (void **)&a, &pk);
+    struct store_req *r = req_new(sizeof *a, str_size(domain) + str_size(user), (void **)&a, &pk);
     if (!r)
         return -ENOMEM;
     a->creds = *creds;

@@ -34,8 +34,8 @@ int64_t store_offline_delete(struct store_queue *q, const char *domain, const ch
                              const int64_t *ids, size_t n, store_done_cb cb, void *ud);
 int64_t store_touch_login(struct store_queue *q, const char *domain, const char *user,
                           int64_t unix_time);
-int64_t store_last_set_req(struct store_queue *q, const char *domain, const char *user,
-                           int64_t t, const char *status);
+int64_t store_last_set_req(struct store_queue *q, const char *domain, const char *user, int64_t t,
+                           const char *status);
 int64_t store_vcard_set_req(struct store_queue *q, const char *domain, const char *user,
                             const char *xml, size_t len, const char *hash, store_done_cb cb,
                             void *ud);
@@ -44,9 +44,9 @@ int64_t store_private_set_req(struct store_queue *q, const char *domain, const c
                               store_done_cb cb, void *ud);
 /* add: store_blocking_add_sync (max_items used); else remove (n == 0:
  * unblock all; max_items ignored). */
-int64_t store_blocking_req(struct store_queue *q, bool add, const char *domain,
-                           const char *user, const char *const *jids, size_t n,
-                           size_t max_items, store_done_cb cb, void *ud);
+int64_t store_blocking_req(struct store_queue *q, bool add, const char *domain, const char *user,
+                           const char *const *jids, size_t n, size_t max_items, store_done_cb cb,
+                           void *ud);
 /* value: the new report's id. */
 int64_t store_report_add_req(struct store_queue *q, const char *domain, const char *user,
                              const struct report_new *r, const struct report_limits *lim,

@@ -370,8 +370,8 @@ static void test_sqlite_offline_adds_grouped_and_each_answered(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     struct store_queue *q;
     char *err = NULL;
-    assert_int_equal(store_queue_open(&q, &loop, &store_sqlite_ops, f->path, fixture_schema(), &err),
-                     0);
+    assert_int_equal(
+        store_queue_open(&q, &loop, &store_sqlite_ops, f->path, fixture_schema(), &err), 0);
     assert_int_equal(store_queue_start(q), 0);
     /* An account made by another connection after the queue opened (as
      * taubectl does beside a running server). */
@@ -438,14 +438,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_request_undone_alone, qsetup, qteardown),
         cmocka_unit_test_setup_teardown(test_lost_group_runs_again_without_the_culprit, qsetup,
                                         qteardown),
-        cmocka_unit_test_setup_teardown(test_failed_commit_is_everyones_outcome, qsetup,
+        cmocka_unit_test_setup_teardown(test_failed_commit_is_everyones_outcome, qsetup, qteardown),
+        cmocka_unit_test_setup_teardown(test_cancelled_request_runs_but_is_not_called_back, qsetup,
                                         qteardown),
-        cmocka_unit_test_setup_teardown(test_cancelled_request_runs_but_is_not_called_back,
-                                        qsetup, qteardown),
         cmocka_unit_test_setup_teardown(test_barrier_fires_after_the_hold_mark_commits, qsetup,
                                         qteardown),
-        cmocka_unit_test_setup_teardown(test_inline_before_start_and_after_stop, qsetup,
-                                        qteardown),
+        cmocka_unit_test_setup_teardown(test_inline_before_start_and_after_stop, qsetup, qteardown),
         cmocka_unit_test_setup_teardown(test_sqlite_offline_adds_grouped_and_each_answered,
                                         sqlite_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_offline_limit_sees_other_connections,
