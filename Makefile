@@ -37,8 +37,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all run check unit e2e asan fuzz fuzz-run bench deps clean format format-check docs \
-        docs-check analyze coverage
+.PHONY: all run check layering unit e2e asan fuzz fuzz-run bench deps clean format format-check \
+        docs docs-check analyze coverage
 all: $(BUILD)/taube $(BUILD)/taubectl
 
 deps: $(DEPS_OK)
@@ -83,6 +83,10 @@ asan:
 
 check:
 	@./scripts/check.sh
+
+# The include layering (docs/architecture.md, "Layers").
+layering:
+	@./scripts/layering.sh
 
 # libFuzzer targets, built with clang.
 FUZZ_BUILD := build-fuzz

@@ -30,6 +30,7 @@ stage() { # name, make arguments...
     if [ "$rc" -ne 0 ]; then stages_failed+=("$name"); fi
 }
 
+stage layering layering
 stage build all
 stage lint docs-check
 stage unit unit

@@ -261,9 +261,9 @@ static int run(struct server *srv, struct control **control)
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     srv->router = router_new(srv);
-    if (!srv->router || make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) ||
-        modules_init(srv) < 0 || start_control(srv, control) < 0 || start_listeners(srv) < 0 ||
-        start_components(srv) < 0)
+    if (!srv->router || router_add_transport(srv->router, &c2s_transport) < 0 ||
+        make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
+        start_control(srv, control) < 0 || start_listeners(srv) < 0 || start_components(srv) < 0)
         return 1;
     uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     srv->start_time = server_now(srv);

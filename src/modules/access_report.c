@@ -148,7 +148,7 @@ int access_report(const struct data_ctx *d, const char *domain, const char *user
     struct report r = {d, lang, out, 0};
     int rc = header(&r, domain, user);
     if (rc == 0)
-        rc = modules_describe_account(d, domain, user, add_fact, &r);
+        rc = account_describe(d, domain, user, add_fact, &r);
     if (rc == 0)
         rc = footer(&r);
     if (rc < 0 && out->data) {

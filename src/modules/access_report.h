@@ -1,6 +1,6 @@
 /* The access report (promise P20): what the server stores about one
  * account, how much, since when and until when, generated from every
- * module's describe (modules_describe_account) in English or German. Used
+ * module's describe (account_describe) in English or German. Used
  * by `taubectl user report` and the member's ad-hoc command "What do you
  * store about me?".
  *

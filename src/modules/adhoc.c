@@ -560,13 +560,10 @@ int adhoc_fail(struct adhoc_stage *s, enum stanza_cond c, const char *app, const
 
 /* ---- the module ---- */
 
-static int adhoc_init(struct server *srv, void **state)
+static int adhoc_init(struct server *srv, void *state)
 {
     (void)srv;
-    struct adhoc_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return -ENOMEM;
-    *state = st;
+    (void)state; /* zeroed: no command sessions */
     return 0;
 }
 
@@ -579,7 +576,6 @@ static void adhoc_fini(struct server *srv, void *state)
         st->sessions = s->next;
         session_free(s);
     }
-    free(st);
 }
 
 /* A command session dies with the client session that ran it. */
@@ -597,6 +593,8 @@ static const struct iq_handler adhoc_iq[] = {
 
 const struct module mod_adhoc = {
     .name = "adhoc",
+    .id = MOD_ID_adhoc,
+    .state_size = sizeof(struct adhoc_state),
     .iq = adhoc_iq,
     .n_iq = sizeof adhoc_iq / sizeof adhoc_iq[0],
     .init = adhoc_init,

@@ -16,7 +16,6 @@
 #include "core/log.h"
 #include "modules/adhoc.h"
 #include "modules/invite.h"
-#include "net/control.h"
 #include "store/invites.h"
 #include "store/store.h"
 #include "xmpp/ns.h"
@@ -265,7 +264,8 @@ static int announce(struct adhoc_stage *s)
 static int delete_one(struct adhoc_stage *s, const struct jid *j, void *ud)
 {
     (void)ud;
-    return control_delete_account(s->srv, j->domain, j->local);
+    struct data_ctx d = modules_data_ctx(s->srv);
+    return account_delete(&d, j->domain, j->local);
 }
 
 static int delete_user(struct adhoc_stage *s)
@@ -279,7 +279,7 @@ static int delete_user(struct adhoc_stage *s)
 static int disable_one(struct adhoc_stage *s, const struct jid *j, void *ud)
 {
     const char *reason = ud;
-    return control_suspend_account(s->srv, j->domain, j->local, *reason ? reason : NULL);
+    return account_suspend(s->srv, j->domain, j->local, *reason ? reason : NULL);
 }
 
 static int disable_user(struct adhoc_stage *s)
@@ -302,7 +302,7 @@ static int disable_user(struct adhoc_stage *s)
 static int reenable_one(struct adhoc_stage *s, const struct jid *j, void *ud)
 {
     (void)ud;
-    return control_unsuspend_account(s->srv, j->domain, j->local);
+    return account_unsuspend(s->srv, j->domain, j->local);
 }
 
 static int reenable_user(struct adhoc_stage *s)
@@ -469,6 +469,7 @@ static const struct adhoc_command admin_commands[] = {
 /* The XEP-0133 subset, and the registration codes: commands only. */
 const struct module mod_admin = {
     .name = "admin",
+    .id = MOD_ID_admin,
     .commands = admin_commands,
     .n_commands = sizeof admin_commands / sizeof admin_commands[0],
 };

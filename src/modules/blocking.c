@@ -59,6 +59,11 @@ struct blocking {
 
 extern const struct module mod_blocking;
 
+/* The module's slot in each session. */
+struct blocking_session {
+    bool requested; /* asked for its block list: gets pushes (§3.3) */
+};
+
 /* ---- the in-memory lists ---- */
 
 static void blist_free(struct blist *l)
@@ -137,7 +142,7 @@ static struct blist *blist_get(struct blocking *b, const struct jid *acc)
     if (!acc->local || jid_format(acc, true, bare, sizeof bare) >= sizeof bare)
         return NULL;
     struct blist *l = hmap_get(&b->lists, bare);
-    if (l || !router_sessions(b->srv->router, bare))
+    if (l || !router_count(b->srv->router, bare))
         return l;
     return blist_load(b, bare, acc);
 }
@@ -201,10 +206,7 @@ static bool is_blocked(struct blocking *b, const struct jid *acc, const struct j
 
 static struct blocking *state_of(struct server *srv)
 {
-    for (size_t i = 0; i < taube_nmodules; i++)
-        if (taube_modules[i] == &mod_blocking)
-            return srv->mod_state[i];
-    return NULL;
+    return module_state(srv, &mod_blocking);
 }
 
 bool blocking_is_blocked(struct server *srv, const char *domain, const char *user,
@@ -260,7 +262,7 @@ static void blocking_session_event(struct server *srv, void *state, struct sessi
                                    enum session_event ev)
 {
     struct blocking *b = state;
-    if (ev != SESSION_CLOSING || router_sessions(srv->router, s->bare) != s || s->next)
+    if (ev != SESSION_CLOSING || !router_is_last(srv->router, s))
         return;
     /* The account's last session is going: forget its list. */
     struct blist *l = hmap_del(&b->lists, s->bare);
@@ -310,7 +312,7 @@ static void handle_blocklist(const struct iq_request *rq)
         iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
-    rq->origin->blocklist_requested = true;
+    ((struct blocking_session *)session_ctx(rq->origin, &mod_blocking))->requested = true;
     iq_reply(rq, res);
 }
 
@@ -369,6 +371,37 @@ static int parse_items(const struct xml_node *payload, size_t max, char ***out)
     return (int)n;
 }
 
+struct push_ctx {
+    struct server *srv;
+    const char *name; /* "block" or "unblock" */
+    char *const *items;
+    size_t n;
+};
+
+static bool wants_pushes(struct session *s)
+{
+    return ((struct blocking_session *)session_ctx(s, &mod_blocking))->requested;
+}
+
+static void push_one(struct session *s, void *ud)
+{
+    const struct push_ctx *pc = ud;
+    if (!wants_pushes(s))
+        return;
+    char id[32];
+    snprintf(id, sizeof id, "block-push-%llu", (unsigned long long)++pc->srv->next_id);
+    struct stanza *st = stanza_new("iq", NS_CLIENT);
+    struct xml_node *p = st ? xml_add_child(st, st->root, pc->name, NS_BLOCKING) : NULL;
+    struct build_ctx bc = {st, p, p ? 0 : -ENOMEM};
+    for (size_t i = 0; i < pc->n; i++)
+        add_item(&bc, pc->items[i]);
+    if (bc.err == 0 && xml_set_attr(st, st->root, "type", "set") == 0 &&
+        xml_set_attr(st, st->root, "id", id) == 0 && xml_set_attr(st, st->root, "to", s->full) == 0)
+        s->ops->deliver(s, st);
+    if (st)
+        stanza_unref(st);
+}
+
 /* XEP-0191 §3.3-3.5: the same change to every session that asked for the
  * list (including the one that made it). */
 static void push(struct server *srv, const struct jid *acc, const char *name, char **items,
@@ -377,23 +410,8 @@ static void push(struct server *srv, const struct jid *acc, const char *name, ch
     char bare[JID_STR_MAX];
     if (jid_format(acc, true, bare, sizeof bare) >= sizeof bare)
         return;
-    for (struct session *s = router_sessions(srv->router, bare), *next; s; s = next) {
-        next = s->next;
-        if (!s->blocklist_requested)
-            continue;
-        char id[32];
-        snprintf(id, sizeof id, "block-push-%llu", (unsigned long long)++srv->next_id);
-        struct stanza *st = stanza_new("iq", NS_CLIENT);
-        struct xml_node *p = st ? xml_add_child(st, st->root, name, NS_BLOCKING) : NULL;
-        struct build_ctx bc = {st, p, p ? 0 : -ENOMEM};
-        for (size_t i = 0; i < n; i++)
-            add_item(&bc, items[i]);
-        if (bc.err == 0 && xml_set_attr(st, st->root, "type", "set") == 0 &&
-            xml_set_attr(st, st->root, "id", id) == 0 && xml_set_attr(st, st->root, "to", s->full) == 0)
-            s->ops->deliver(s, st);
-        if (st)
-            stanza_unref(st);
-    }
+    struct push_ctx pc = {srv, name, items, n};
+    router_each(srv->router, bare, push_one, &pc);
 }
 
 static enum stanza_cond cond_of(int rc)
@@ -553,14 +571,11 @@ static const struct iq_handler blocking_iq[] = {
 /* The handlers target the account, so the feature is listed separately. */
 static const char *const blocking_features[] = {NS_BLOCKING, NULL};
 
-static int blocking_init(struct server *srv, void **state)
+static int blocking_init(struct server *srv, void *state)
 {
-    struct blocking *b = calloc(1, sizeof *b);
-    if (!b)
-        return -ENOMEM;
+    struct blocking *b = state;
     b->srv = srv;
     hmap_init(&b->lists);
-    *state = b;
     return 0;
 }
 
@@ -575,7 +590,6 @@ static void blocking_fini(struct server *srv, void *state)
     for (size_t i = 0; (i = hmap_next(&b->lists, i, &k, &v)) != 0;)
         blist_free(v);
     hmap_free(&b->lists);
-    free(b);
 }
 
 /* ---- the data contract ---- */
@@ -679,6 +693,9 @@ static const struct config_table blocking_cfg = {
 
 const struct module mod_blocking = {
     .name = "blocking",
+    .id = MOD_ID_blocking,
+    .session_size = sizeof(struct blocking_session),
+    .state_size = sizeof(struct blocking),
     .config = &blocking_cfg,
     .migrations = store_blocking_migrations,
     .iq = blocking_iq,

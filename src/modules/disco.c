@@ -157,11 +157,9 @@ static int collect_contacts(struct disco_state *ds, const struct config *cfg)
     return 0;
 }
 
-static int disco_init(struct server *srv, void **state)
+static int disco_init(struct server *srv, void *state)
 {
-    struct disco_state *ds = calloc(1, sizeof *ds);
-    if (!ds)
-        return -ENOMEM;
+    struct disco_state *ds = state;
     ds->id = (struct disco_identity){"server", "im", NULL, srv->cfg->version_name};
     int rc = collect_features(modules_features, ds->features, &ds->nfeatures);
     if (rc == 0)
@@ -176,20 +174,13 @@ static int disco_init(struct server *srv, void **state)
     if (rc == 0)
         rc = caps_ver_sha1(&ds->id, 1, ds->features, ds->nfeatures, &ds->form, ds->nforms,
                            ds->ver);
-    if (rc < 0) {
-        free(ds);
+    if (rc < 0)
         return rc;
-    }
     snprintf(ds->node_ver, sizeof ds->node_ver, "%s#%s", CAPS_NODE, ds->ver);
-    *state = ds;
     return 0;
 }
 
-static void disco_fini(struct server *srv, void *state)
-{
-    (void)srv;
-    free(state);
-}
+
 
 static int disco_stream_features(struct server *srv, void *state, struct buf *out)
 {
@@ -416,11 +407,12 @@ static const struct config_table disco_cfg = {
 
 const struct module mod_disco = {
     .name = "disco",
+    .id = MOD_ID_disco,
+    .state_size = sizeof(struct disco_state),
     .config = &disco_cfg,
     .iq = disco_iq,
     .n_iq = sizeof disco_iq / sizeof disco_iq[0],
     .init = disco_init,
-    .fini = disco_fini,
     .stream_features = disco_stream_features,
     .account_identities = disco_account_ids,
     .n_account_identities = sizeof disco_account_ids / sizeof disco_account_ids[0],

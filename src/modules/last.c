@@ -37,14 +37,11 @@ struct pending_status {
     char *text;
 };
 
-static int last_init(struct server *srv, void **state)
+static int last_init(struct server *srv, void *state)
 {
     (void)srv;
-    struct last_state *ls = calloc(1, sizeof *ls);
-    if (!ls)
-        return -ENOMEM;
+    struct last_state *ls = state;
     hmap_init(&ls->status);
-    *state = ls;
     return 0;
 }
 
@@ -68,7 +65,6 @@ static void last_fini(struct server *srv, void *state)
     for (size_t i = 0; (i = hmap_next(&ls->status, i, &k, &v)) != 0;)
         pending_free(v);
     hmap_free(&ls->status);
-    free(ls);
 }
 
 /* The length of s cut to at most max bytes without splitting a UTF-8
@@ -135,8 +131,7 @@ static enum hook_result last_inbound(struct hook_ctx *c)
 static void record_logout(struct server *srv, struct last_state *ls, struct session *s)
 {
     struct pending_status *p = hmap_del(&ls->status, s->full);
-    struct session *first = router_sessions(srv->router, s->bare);
-    bool last_one = !first || (first == s && !s->next);
+    bool last_one = router_is_last(srv->router, s);
     if (last_one && s->jid.local) {
         /* Committed by the writer thread; a failure is logged there. */
         int64_t rc = store_last_set_req(srv->storeq, s->jid.domain, s->jid.local,
@@ -180,7 +175,7 @@ static void account_last(const struct iq_request *rq)
     }
     char bare[3 * (JID_PART_MAX + 1)];
     jid_format(rq->to, true, bare, sizeof bare);
-    if (router_sessions(rq->srv->router, bare)) {
+    if (router_count(rq->srv->router, bare)) {
         reply_seconds(rq, 0, NULL);
         return;
     }
@@ -264,6 +259,8 @@ static const struct iq_handler last_iq[] = {
 
 const struct module mod_last = {
     .name = "last",
+    .id = MOD_ID_last,
+    .state_size = sizeof(struct last_state),
     .iq = last_iq,
     .n_iq = sizeof last_iq / sizeof last_iq[0],
     .init = last_init,

@@ -34,7 +34,7 @@
 
 static struct data_ctx ctx_of(const struct adhoc_stage *s)
 {
-    return (struct data_ctx){s->srv->store, s->srv->cfg, server_now(s->srv), s->srv};
+    return modules_data_ctx(s->srv);
 }
 
 static const char *pick(const struct adhoc_stage *s, const char *en, const char *de)
@@ -150,6 +150,7 @@ static const struct adhoc_command member_commands[] = {
 };
 const struct module mod_member = {
     .name = "member",
+    .id = MOD_ID_member,
     .commands = member_commands,
     .n_commands = sizeof member_commands / sizeof member_commands[0],
 };

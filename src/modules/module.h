@@ -1,11 +1,14 @@
 /* Modules: every feature, and the whole life of its data.
  *
- * Each feature is a const struct module listed in registry.c, in a fixed
- * order (no dlopen). A module names what it adds to the protocol (iq
- * handlers keyed by namespace, element, type and target; disco features
- * come from the same table, so nothing is advertised without a handler)
- * and its data contract (describe/export/erase/sweep), which account
- * deletion, export, access reports and retention loop over. It also
+ * Each feature is a const struct module listed in module_list.h, in a
+ * fixed order (no dlopen). The registry allocates its state and its
+ * per-session slot from the sizes it declares; module_state and
+ * session_ctx find them in O(1) by its id. A module names what it adds to
+ * the protocol (iq handlers keyed by namespace, element, type and target;
+ * disco features come from the same table, so nothing is advertised
+ * without a handler) and its data contract (describe/export/erase/sweep),
+ * which the account service's deletion, export, access reports and
+ * retention loop over (modules_data_parts). It also
  * declares its options, schema steps, stream-element handlers, delivery
  * filter, account disco identities and features, and ad-hoc and control
  * commands; the registry merges them (docs/architecture.md, "Adding a
@@ -20,10 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "account/account.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/server.h"
 #include "xmpp/jid.h"
+#include "xmpp/router.h"
 #include "xmpp/session.h"
 #include "xmpp/stanza.h"
 
@@ -33,10 +38,17 @@ struct adhoc_command;     /* modules/adhoc.h */
 struct store_migration;   /* store/store.h */
 struct store_schema;      /* store/store.h */
 
+/* Each module's id: its place in modules/module_list.h. */
+enum module_id {
+#define MODULE(name) MOD_ID_##name,
+#include "modules/module_list.h"
+#undef MODULE
+    MOD_COUNT
+};
+
 enum { IQ_GET = 1, IQ_SET = 2 };
-/* Who an iq is addressed to: the server (domain JID) or an account's bare
- * JID (including no 'to', handled on behalf of the sender, RFC 6120 §10.3). */
-enum { IQ_TO_SERVER = 1, IQ_TO_ACCOUNT = 2 };
+/* IQ_TO_SERVER, IQ_TO_ACCOUNT, struct hook_ctx and enum hook_result are
+ * the router's (xmpp/router.h). */
 
 struct iq_request {
     struct server *srv;
@@ -62,22 +74,6 @@ struct iq_handler {
     void (*handle)(const struct iq_request *rq);
 };
 
-enum hook_result { HOOK_PASS = 0, HOOK_HANDLED = 1 };
-
-/* A stanza on its way through the router (see router_route). Hooks run in
- * registry order; the first that returns HOOK_HANDLED ends the routing
- * (it answered, stored, dropped or forwarded the stanza itself). */
-struct hook_ctx {
-    struct server *srv;
-    void *state;               /* the module's state from init */
-    struct stanza *st;         /* outbound hooks may modify it */
-    enum stanza_kind kind;
-    const struct jid *from;    /* full JID of a local sender, else as stamped */
-    const struct jid *to;      /* the destination; the sender's bare JID if no_to */
-    bool no_to;                /* the stanza had no 'to' (RFC 6120 §10.3) */
-    struct session *origin;    /* the local session that sent it, or NULL */
-};
-
 enum session_event {
     SESSION_BOUND,       /* resource bound, registered with the router */
     SESSION_AVAILABLE,   /* initial presence sent (presence module) */
@@ -85,43 +81,6 @@ enum session_event {
     SESSION_CLOSING,     /* about to be unregistered; still routable */
 };
 
-/* One kind of data kept about an account, as describe reports it for
- * the access report (promise P20): facts, not prose; the report's text
- * is generated from them (access_report.c) in every language. */
-enum data_lang { DATA_EN, DATA_DE, DATA_NLANG };
-
-/* How long a kind of data is kept. */
-enum data_keep {
-    KEEP_WHILE_ACCOUNT,   /* until the user removes it, or the account goes */
-    KEEP_UNTIL_REPLACED,  /* until the next one replaces it, or the account goes */
-    KEEP_UNTIL_DELIVERED, /* until delivered to the user (offline messages) */
-    KEEP_MAX_AGE,         /* at most keep_secs after it was made */
-    KEEP_INACTIVITY,      /* the account itself: until deleted, or keep_secs unused */
-};
-
-struct data_fact {
-    const char *kind;              /* stable key, e.g. "roster" */
-    const char *what[DATA_NLANG];  /* what is stored, one sentence per language */
-    const char *unit[DATA_NLANG];  /* what count counts ("contacts") */
-    const char *detail;            /* a stored value shown as is, or NULL */
-    uint64_t count;                /* items */
-    uint64_t bytes;                /* 0: not measured */
-    int64_t oldest;                /* unix time of the oldest item; 0: not known */
-    enum data_keep keep;
-    int64_t keep_secs;             /* KEEP_MAX_AGE, KEEP_INACTIVITY */
-    int64_t until;                 /* the latest deletion time if known (unix), else 0 */
-};
-/* Receives one fact; returns 0 or -errno (which describe passes on). */
-typedef int (*data_fact_fn)(void *ud, const struct data_fact *f);
-
-/* What the data contract functions get: no server, so taubectl can call
- * them with only the store open. */
-struct data_ctx {
-    struct store *store;
-    const struct config *cfg;
-    int64_t now;
-    struct server *srv; /* the running server, or NULL (taubectl) */
-};
 
 /* ---- descriptor v2: the parts below are declared in the descriptor and
  * merged by the registry (docs/architecture.md, "Adding a storage-backed
@@ -183,10 +142,19 @@ struct control_command {
 
 struct module {
     const char *name;
+    enum module_id id;   /* MOD_ID_<name>: checked at start-up */
+    /* Bytes of state the registry allocates (zeroed) before init and frees
+     * after fini; 0: none (init gets NULL). */
+    size_t state_size;
+    /* Bytes of the module's slot in every session (session_ctx), zeroed
+     * when the session is made; 0: none. */
+    size_t session_size;
     const struct iq_handler *iq;
     size_t n_iq;
     const char *const *features; /* more server disco features; NULL-terminated or NULL */
-    int (*init)(struct server *srv, void **state);
+    /* state: state_size zeroed bytes. fini frees what state points to,
+     * not state itself. */
+    int (*init)(struct server *srv, void *state);
     void (*fini)(struct server *srv, void *state);
     /* Routing hooks (NULL: not interested). outbound: a stanza a local
      * session sent, before anything else. inbound: a stanza for a local
@@ -250,27 +218,25 @@ void modules_fini(struct server *srv);
  * -ENOENT if no module handles it (the router answers service-unavailable). */
 int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struct jid *from,
                         const struct jid *to, unsigned target, struct session *origin);
-/* Deletes an account and everything every module keeps for it (promise
- * P18): each module's erase (which also removes the user from other
- * users' data, e.g. rosters), then the account row, whose foreign keys
- * cascade. 0, -ENOENT (no such account) or -errno. */
-int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user);
-/* The account's data as one XEP-0227 <user/> element (promise P19):
- * its SCRAM credentials, then every module's export_xml, in registry
- * order. 0, -ENOENT (no such account) or -errno; out is left as it was
- * on failure. */
-int modules_export_account(const struct data_ctx *d, const char *domain, const char *user,
-                           struct buf *out);
-/* Every module's describe for the account, in registry order (promise
- * P20). 0, -ENOENT (no such account) or the first -errno. */
-int modules_describe_account(const struct data_ctx *d, const char *domain, const char *user,
-                             data_fact_fn fn, void *ud);
-/* Runs every module's sweep (data past its retention period, at d->now);
- * a failing module does not stop the others. 0 or the first -errno. */
-int modules_sweep(const struct data_ctx *d);
+/* The modules' data contracts, for the account service's loops
+ * (account_delete, account_sweep, ...): put it in data_ctx.parts. */
+extern const struct data_parts modules_data_parts;
+/* A data_ctx for the running server, now. */
+struct data_ctx modules_data_ctx(struct server *srv);
+
+/* A module's state (state_size bytes), in O(1). */
+static inline void *module_state(const struct server *srv, const struct module *m)
+{
+    return srv->mod_state[m->id];
+}
+/* A module's slot in session s (session_size bytes), in O(1); NULL if it
+ * declared none. */
+static inline void *session_ctx(const struct session *s, const struct module *m)
+{
+    return session_slot(s, m->id);
+}
 
 /* Runs one kind of routing hook over the registry. */
-enum hook_kind { HOOK_OUTBOUND, HOOK_INBOUND, HOOK_UNDELIVERABLE };
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c);
 void modules_session_event(struct server *srv, struct session *s, enum session_event ev);
 int modules_stream_features(struct server *srv, struct buf *out);

@@ -149,6 +149,12 @@ static void refuse(struct server *srv, const struct stanza *st, uint64_t origin,
 
 static void kick_delivery(struct offline *o, struct session *s);
 
+static void kick_if_available(struct session *s, void *ud)
+{
+    if (s->available && s->priority >= 0)
+        kick_delivery(ud, s);
+}
+
 /* The commit of one stored message. Stored: if a resource of the
  * recipient became available while the write was queued, its backlog
  * pass (which reads only committed rows) may have missed the message:
@@ -162,9 +168,7 @@ static void stored(void *ud, int rc, int64_t value)
         log_debug("offline: not stored (%d)", rc);
         refuse(srv, p->st, p->origin, rc);
     } else if (!srv->stopping) {
-        for (struct session *s = router_sessions(srv->router, p->bare); s; s = s->next)
-            if (s->available && s->priority >= 0)
-                kick_delivery(p->o, s);
+        router_each(srv->router, p->bare, kick_if_available, p->o);
     }
     pending_free(p);
 }
@@ -627,18 +631,13 @@ static void offline_session_event(struct server *srv, void *state, struct sessio
      * deleted once flushed); no further pass starts (wants_more). */
 }
 
-static int offline_init(struct server *srv, void **state)
+static int offline_init(struct server *srv, void *state)
 {
-    struct offline *o = calloc(1, sizeof *o);
-    if (!o)
-        return -ENOMEM;
+    struct offline *o = state;
     o->srv = srv;
-    if (uv_timer_init(srv->loop, &o->timer) < 0) {
-        free(o);
+    if (uv_timer_init(srv->loop, &o->timer) < 0)
         return -EIO;
-    }
     o->timer.data = o;
-    *state = o;
     return 0;
 }
 
@@ -649,7 +648,6 @@ static void offline_fini(struct server *srv, void *state)
     struct offline *o = state;
     while (o && o->deliveries)
         delivery_free(o->deliveries);
-    free(o);
 }
 
 /* ---- the data contract ---- */
@@ -750,6 +748,8 @@ static const struct config_table offline_cfg = {
 
 const struct module mod_offline = {
     .name = "offline",
+    .id = MOD_ID_offline,
+    .state_size = sizeof(struct offline),
     .config = &offline_cfg,
     .migrations = store_offline_migrations,
     .features = offline_features,

@@ -62,6 +62,22 @@ int pie_user_open(struct store *store, const char *domain, const char *user, str
     return rc;
 }
 
+int pie_export_user(const struct data_ctx *d, const char *domain, const char *user,
+                    struct buf *out)
+{
+    size_t mark = out->len;
+    int rc = pie_user_open(d->store, domain, user, out);
+    if (rc == 0)
+        rc = account_export(d, domain, user, out);
+    if (rc == 0)
+        rc = buf_append_str(out, "</user>");
+    if (rc < 0 && out->data) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    return rc;
+}
+
 int pie_export_document(const struct data_ctx *d, const char *domain, const char *user,
                         struct buf *out)
 {
@@ -73,7 +89,7 @@ int pie_export_document(const struct data_ctx *d, const char *domain, const char
     if (rc == 0)
         rc = buf_append_str(out, "'>\n");
     if (rc == 0)
-        rc = modules_export_account(d, domain, user, out);
+        rc = pie_export_user(d, domain, user, out);
     if (rc == 0)
         rc = buf_append_str(out, "\n</host>\n</server-data>\n");
     if (rc < 0 && out->data) {

@@ -29,6 +29,7 @@ static const struct iq_handler ping_iq[] = {
 
 const struct module mod_ping = {
     .name = "ping",
+    .id = MOD_ID_ping,
     .iq = ping_iq,
     .n_iq = sizeof ping_iq / sizeof ping_iq[0],
 };

@@ -33,6 +33,19 @@ struct presence_directed {
     char **jids;
 };
 
+extern const struct module mod_presence;
+
+/* The module's slot in each session; freed on SESSION_CLOSING. */
+struct presence_session {
+    struct stanza *last;               /* last broadcast presence, for probes */
+    struct presence_directed directed; /* entities sent directed presence (§4.6) */
+};
+
+static struct presence_session *ps_of(const struct session *s)
+{
+    return session_ctx(s, &mod_presence);
+}
+
 static int parse_priority(struct stanza *st)
 {
     const struct xml_node *p = xml_child(st->root, "priority", NS_CLIENT);
@@ -100,28 +113,51 @@ static void send_mere(struct server *srv, const char *from, const char *type, co
         send_to(srv, st, to);
 }
 
+struct send_ctx {
+    struct server *srv;
+    const char *to;
+    size_t sent;
+};
+
+static void send_last_one(struct session *s, void *ud)
+{
+    struct send_ctx *sc = ud;
+    struct stanza *last = ps_of(s)->last;
+    if (s->available && last) {
+        send_copy(sc->srv, last, sc->to);
+        sc->sent++;
+    }
+}
+
+/* Sends to 'to' the last presence of each available resource of the
+ * account bare. How many. */
+static size_t send_last_presences(struct server *srv, const char *bare, const char *to)
+{
+    struct send_ctx sc = {srv, to, 0};
+    router_each(srv->router, bare, send_last_one, &sc);
+    return sc.sent;
+}
+
+static void send_unavailable_one(struct session *s, void *ud)
+{
+    struct send_ctx *sc = ud;
+    if (s->available)
+        send_mere(sc->srv, s->full, "unavailable", NULL, sc->to);
+}
+
 void presence_send_available(struct server *srv, const struct jid *user, const char *to)
 {
     char bare[BARE_MAX];
-    if (!roster_bare(user, bare))
-        return;
-    for (struct session *s = router_sessions(srv->router, bare), *n; s; s = n) {
-        n = s->next;
-        if (s->available && s->last_presence)
-            send_copy(srv, s->last_presence, to);
-    }
+    if (roster_bare(user, bare))
+        send_last_presences(srv, bare, to);
 }
 
 void presence_send_unavailable(struct server *srv, const struct jid *user, const char *to)
 {
     char bare[BARE_MAX];
-    if (!roster_bare(user, bare))
-        return;
-    for (struct session *s = router_sessions(srv->router, bare), *n; s; s = n) {
-        n = s->next;
-        if (s->available)
-            send_mere(srv, s->full, "unavailable", NULL, to);
-    }
+    struct send_ctx sc = {srv, to, 0};
+    if (roster_bare(user, bare))
+        router_each(srv->router, bare, send_unavailable_one, &sc);
 }
 
 /* ---- contacts by flag ---- */
@@ -178,8 +214,8 @@ static int contacts(struct server *srv, struct session *s, unsigned mask, struct
 
 static bool directed_has(const struct session *s, const char *jid)
 {
-    const struct presence_directed *d = s->directed;
-    for (size_t i = 0; d && i < d->n; i++)
+    const struct presence_directed *d = &ps_of(s)->directed;
+    for (size_t i = 0; i < d->n; i++)
         if (strcmp(d->jids[i], jid) == 0)
             return true;
     return false;
@@ -187,8 +223,8 @@ static bool directed_has(const struct session *s, const char *jid)
 
 static void directed_del(struct session *s, const char *jid)
 {
-    struct presence_directed *d = s->directed;
-    for (size_t i = 0; d && i < d->n; i++) {
+    struct presence_directed *d = &ps_of(s)->directed;
+    for (size_t i = 0; i < d->n; i++) {
         if (strcmp(d->jids[i], jid) == 0) {
             free(d->jids[i]);
             d->jids[i] = d->jids[--d->n];
@@ -201,9 +237,7 @@ static int directed_add(struct server *srv, struct session *s, const char *jid)
 {
     if (directed_has(s, jid))
         return 0;
-    struct presence_directed *d = s->directed;
-    if (!d && !(d = s->directed = calloc(1, sizeof *d)))
-        return -ENOMEM;
+    struct presence_directed *d = &ps_of(s)->directed;
     if (d->n >= srv->cfg->presence_max_directed)
         return -ENOBUFS; /* still delivered, just not remembered */
     if (d->n == d->cap) {
@@ -222,14 +256,11 @@ static int directed_add(struct server *srv, struct session *s, const char *jid)
 
 static void directed_free(struct session *s)
 {
-    struct presence_directed *d = s->directed;
-    if (!d)
-        return;
+    struct presence_directed *d = &ps_of(s)->directed;
     for (size_t i = 0; i < d->n; i++)
         free(d->jids[i]);
     free(d->jids);
-    free(d);
-    s->directed = NULL;
+    *d = (struct presence_directed){0};
 }
 
 /* Directed presence to someone the user's broadcasts do not reach is
@@ -314,15 +345,7 @@ static void probe_local(struct server *srv, struct session *s, const char *conta
     jid_free(&owner);
     if (hidden)
         return; /* the contact blocked this user: nothing to tell */
-    bool any = false;
-    for (struct session *cs = router_sessions(srv->router, contact), *n; cs; cs = n) {
-        n = cs->next;
-        if (cs->available && cs->last_presence) {
-            send_copy(srv, cs->last_presence, s->full);
-            any = true;
-        }
-    }
-    if (any)
+    if (send_last_presences(srv, contact, s->full))
         return;
     struct stanza *st = bare_presence(contact, "unavailable", NULL);
     if (st) {
@@ -369,12 +392,13 @@ static void deliver_request(void *ud, const struct roster_item *it)
 
 static void available(struct server *srv, struct session *s, struct stanza *st)
 {
+    struct presence_session *ps = ps_of(s);
     bool was = s->available;
     s->available = true;
     s->priority = parse_priority(st);
-    if (s->last_presence)
-        stanza_unref(s->last_presence);
-    s->last_presence = stanza_ref(st);
+    if (ps->last)
+        stanza_unref(ps->last);
+    ps->last = stanza_ref(st);
     broadcast(srv, s, st);
     if (was)
         return;
@@ -399,13 +423,13 @@ static void unavailable(struct server *srv, struct session *s, const struct stan
         if (st)
             s->ops->deliver(s, (struct stanza *)st); /* §4.5.2: the sender too */
     }
-    const struct presence_directed *d = s->directed;
-    for (size_t i = 0; out && d && i < d->n; i++)
-        send_copy(srv, out, d->jids[i]);
+    struct presence_session *ps = ps_of(s);
+    for (size_t i = 0; out && i < ps->directed.n; i++)
+        send_copy(srv, out, ps->directed.jids[i]);
     directed_free(s);
-    if (s->last_presence)
-        stanza_unref(s->last_presence);
-    s->last_presence = NULL;
+    if (ps->last)
+        stanza_unref(ps->last);
+    ps->last = NULL;
     if (gen)
         stanza_unref(gen);
     if (was && st)
@@ -464,15 +488,7 @@ static void answer_probe(struct hook_ctx *c)
             send_mere(c->srv, owner, "unsubscribed", id, pbare);
         return;
     }
-    bool any = false;
-    for (struct session *s = router_sessions(c->srv->router, owner), *n; s; s = n) {
-        n = s->next;
-        if (s->available && s->last_presence) {
-            send_copy(c->srv, s->last_presence, prober);
-            any = true;
-        }
-    }
-    if (!any)
+    if (!send_last_presences(c->srv, owner, prober))
         send_mere(c->srv, owner, "unavailable", id, prober);
 }
 
@@ -529,6 +545,8 @@ static const struct config_table presence_cfg = {
 
 const struct module mod_presence = {
     .name = "presence",
+    .id = MOD_ID_presence,
+    .session_size = sizeof(struct presence_session),
     .config = &presence_cfg,
     .outbound = presence_outbound,
     .inbound = presence_inbound,

@@ -289,6 +289,7 @@ static const struct config_table private_cfg = {
 
 const struct module mod_private = {
     .name = "private",
+    .id = MOD_ID_private,
     .config = &private_cfg,
     .iq = private_iq,
     .n_iq = sizeof private_iq / sizeof private_iq[0],

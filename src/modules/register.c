@@ -39,7 +39,6 @@
 #include "core/log.h"
 #include "modules/invite.h"
 #include "modules/module.h"
-#include "net/control.h"
 #include "store/invites.h"
 #include "store/requests.h"
 #include "store/store.h"
@@ -676,7 +675,8 @@ static void remove_account(const struct iq_request *rq, const struct xml_node *q
     char domain[JID_PART_MAX + 1], user[JID_PART_MAX + 1];
     snprintf(domain, sizeof domain, "%s", rq->from->domain);
     snprintf(user, sizeof user, "%s", rq->from->local);
-    int rc = control_delete_account(rq->srv, domain, user);
+    struct data_ctx d = modules_data_ctx(rq->srv);
+    int rc = account_delete(&d, domain, user);
     if (rc < 0)
         log_error("register: removing an account failed: %s", strerror(-rc));
     else
@@ -815,14 +815,11 @@ static int reg_export(const struct data_ctx *d, const char *domain, const char *
 
 /* ---- the module ---- */
 
-static int reg_init(struct server *srv, void **state)
+static int reg_init(struct server *srv, void *state)
 {
-    struct reg_state *rs = calloc(1, sizeof *rs);
-    if (!rs)
-        return -ENOMEM;
+    struct reg_state *rs = state;
     hmap_init(&rs->by_ip);
     rs->max_tracked = srv->cfg->registration_tracked_addresses;
-    *state = rs;
     return 0;
 }
 
@@ -837,7 +834,6 @@ static void reg_fini(struct server *srv, void *state)
     for (size_t i = 0; (i = hmap_next(&rs->by_ip, i, &k, &v)) != 0;)
         free(v);
     hmap_free(&rs->by_ip);
-    free(rs);
 }
 
 static const struct iq_handler register_handlers[] = {
@@ -913,6 +909,8 @@ static const struct config_table register_cfg = {
 
 const struct module mod_register = {
     .name = "register",
+    .id = MOD_ID_register,
+    .state_size = sizeof(struct reg_state),
     .config = &register_cfg,
     .migrations = store_invites_migrations,
     .iq = register_handlers,

@@ -1,4 +1,6 @@
-/* The module registry: every feature, in the order hooks run. */
+/* The module registry: every feature, in the order hooks run
+ * (modules/module_list.h), their states, session slots and data
+ * contracts. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,58 +9,16 @@
 #include "store/store.h"
 #include "modules/caps.h"
 #include "modules/module.h"
-#include "modules/pie.h"
 #include "xmpp/router.h"
 
-extern const struct module mod_disco, mod_ping, mod_version, mod_time, mod_presence;
-extern const struct module mod_blocking, mod_reports, mod_offline;
-extern const struct module mod_roster;
-extern const struct module mod_last, mod_vcard, mod_private;
-extern const struct module mod_register;
-extern const struct module mod_retention;
-extern const struct module mod_adhoc, mod_admin, mod_member;
-extern const struct module mod_sweep;
+#define MODULE(name) extern const struct module mod_##name;
+#include "modules/module_list.h"
+#undef MODULE
 
 const struct module *const taube_modules[] = {
-    &mod_disco,
-    &mod_ping,
-    &mod_version,
-    &mod_time,
-    /* blocking drops stanzas from blocked JIDs before any module below
-     * (presence, subscriptions) sees them. */
-    &mod_blocking,
-    /* reports has no hooks: the block handler above hands it the reports
-     * (XEP-0377); its erase runs before the account row goes, so that
-     * kept reports can be detached from the reporter first. */
-    &mod_reports,
-    /* last and vcard watch the user's broadcast presence (the status of
-     * an unavailable one; adding the avatar hash to an available one)
-     * before the presence module handles and broadcasts it. */
-    &mod_last,
-    &mod_vcard,
-    &mod_private,
-    /* roster has no routing hooks; presence needs it (its state holds the
-     * rosters of online accounts). */
-    &mod_roster,
-    /* presence after blocking: blocked presence never reaches it. */
-    &mod_presence,
-    /* offline has only the undeliverable hook: its place does not matter. */
-    &mod_offline,
-    /* register (XEP-0077 after login; before login c2s calls it directly)
-     * has iq handlers only. */
-    &mod_register,
-    /* adhoc has iq handlers and a session event only: its place does not
-     * matter. */
-    &mod_adhoc,
-    /* admin and member have ad-hoc commands only (XEP-0133 and registration
-     * codes; a member's own export and access report). */
-    &mod_admin,
-    &mod_member,
-    /* retention has no hooks: the data contract, its sweep the inactive
-     * accounts. */
-    &mod_retention,
-    /* sweep: the daily scheduler of every module's sweep. */
-    &mod_sweep,
+#define MODULE(name) &mod_##name,
+#include "modules/module_list.h"
+#undef MODULE
 };
 const size_t taube_nmodules = sizeof taube_modules / sizeof taube_modules[0];
 
@@ -86,12 +46,59 @@ void modules_store_schema(struct store_schema *s)
             (void)store_schema_add(s, taube_modules[i]->migrations); /* fits: asserted above */
 }
 
-int modules_init(struct server *srv)
+_Static_assert(MOD_COUNT == sizeof taube_modules / sizeof taube_modules[0], "module ids");
+_Static_assert(MOD_COUNT <= SESSION_MAX_SLOTS, "raise SESSION_MAX_SLOTS");
+
+static int route_iq(struct hook_ctx *c, unsigned target)
+{
+    return modules_dispatch_iq(c->srv, c->st, c->from, c->to, target, c->origin);
+}
+
+/* What the router asks of the modules and the account service. */
+static const struct router_hooks hooks = {
+    .run = modules_run_hooks,
+    .iq = route_iq,
+    .account_exists = account_exists_live,
+};
+
+/* Each module's id must be its place: module_state and session_ctx index
+ * by it. A descriptor without its .id is a broken build. */
+static int check_ids(void)
 {
     for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        if (m->init && m->init(srv, &srv->mod_state[i]) < 0) {
-            log_error("module %s failed to start", m->name);
+        if ((size_t)taube_modules[i]->id != i) {
+            log_error("module %s: .id is %d, its place in module_list.h is %zu",
+                      taube_modules[i]->name, (int)taube_modules[i]->id, i);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int init_one(struct server *srv, size_t i)
+{
+    const struct module *m = taube_modules[i];
+    if (m->state_size && !(srv->mod_state[i] = calloc(1, m->state_size)))
+        return -ENOMEM;
+    if (m->init && m->init(srv, srv->mod_state[i]) < 0) {
+        free(srv->mod_state[i]);
+        srv->mod_state[i] = NULL;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int modules_init(struct server *srv)
+{
+    size_t sizes[MOD_COUNT];
+    for (size_t i = 0; i < taube_nmodules; i++)
+        sizes[i] = taube_modules[i]->session_size;
+    if (check_ids() < 0 || router_set_slots(srv->router, sizes, taube_nmodules) < 0)
+        return -EINVAL;
+    router_set_hooks(srv->router, &hooks);
+    for (size_t i = 0; i < taube_nmodules; i++) {
+        if (init_one(srv, i) < 0) {
+            log_error("module %s failed to start", taube_modules[i]->name);
             return -EINVAL;
         }
         srv->modules_started = i + 1;
@@ -107,6 +114,7 @@ void modules_fini(struct server *srv)
         const struct module *m = taube_modules[i];
         if (m->fini)
             m->fini(srv, srv->mod_state[i]);
+        free(srv->mod_state[i]);
         srv->mod_state[i] = NULL;
     }
     srv->modules_started = 0;
@@ -135,72 +143,17 @@ int modules_dispatch_iq(struct server *srv, const struct stanza *st, const struc
     return -ENOENT;
 }
 
-int modules_delete_account(const struct data_ctx *d, const char *domain, const char *user)
+static void data_part(size_t i, struct data_contract *out)
 {
-    int rc = store_account_exists_sync(d->store, domain, user);
-    if (rc <= 0)
-        return rc == 0 ? -ENOENT : rc;
-    for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        if (m->erase && (rc = m->erase(d, domain, user)) < 0) {
-            log_error("deleting an account: module %s could not erase its data", m->name);
-            return rc;
-        }
-    }
-    return store_account_delete_sync(d->store, domain, user);
+    const struct module *m = taube_modules[i];
+    *out = (struct data_contract){m->name, m->describe, m->export_xml, m->erase, m->sweep};
 }
 
-int modules_export_account(const struct data_ctx *d, const char *domain, const char *user,
-                           struct buf *out)
-{
-    size_t mark = out->len;
-    int rc = pie_user_open(d->store, domain, user, out);
-    for (size_t i = 0; rc == 0 && i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        size_t before = out->len;
-        if (m->export_xml && (rc = m->export_xml(d, domain, user, out)) < 0) {
-            if (rc != -ENOBUFS) /* out's limit: the caller's to tell */
-                log_error("exporting an account: module %s could not export its data", m->name);
-        } else if (out->len > before) /* one line per module: readable, and split by lines */
-            rc = buf_append_str(out, "\n");
-    }
-    if (rc == 0)
-        rc = buf_append_str(out, "</user>");
-    if (rc < 0 && out->data) {
-        out->len = mark;
-        out->data[mark] = '\0';
-    }
-    return rc;
-}
+const struct data_parts modules_data_parts = {MOD_COUNT, data_part};
 
-int modules_describe_account(const struct data_ctx *d, const char *domain, const char *user,
-                             data_fact_fn fn, void *ud)
+struct data_ctx modules_data_ctx(struct server *srv)
 {
-    int rc = store_account_exists_sync(d->store, domain, user);
-    if (rc <= 0)
-        return rc == 0 ? -ENOENT : rc;
-    for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        if (m->describe && (rc = m->describe(d, domain, user, fn, ud)) < 0) {
-            log_error("describing an account: module %s could not describe its data", m->name);
-            return rc;
-        }
-    }
-    return 0;
-}
-
-int modules_sweep(const struct data_ctx *d)
-{
-    int first = 0;
-    for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        int rc = m->sweep ? m->sweep(d) : 0;
-        if (rc < 0) {
-            log_error("retention: module %s could not delete its expired data", m->name);
-            first = first ? first : rc;
-        }
-    }
-    return first;
+    return (struct data_ctx){srv->store, srv->cfg, server_now(srv), srv, &modules_data_parts};
 }
 
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c)

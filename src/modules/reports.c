@@ -432,6 +432,7 @@ static const struct config_table reports_cfg = {
 
 const struct module mod_reports = {
     .name = "reports",
+    .id = MOD_ID_reports,
     .config = &reports_cfg,
     .migrations = store_reports_migrations,
     .features = reports_features,

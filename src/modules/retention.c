@@ -240,7 +240,7 @@ static bool online(struct server *srv, const struct cand *c)
 {
     char bare[BARE_LEN];
     snprintf(bare, sizeof bare, "%s@%s", c->user, c->domain);
-    return srv->router && router_sessions(srv->router, bare) != NULL;
+    return srv->router && router_count(srv->router, bare) != 0;
 }
 
 static void run_one(const struct data_ctx *d, const struct retention_policy *p,
@@ -256,7 +256,7 @@ static void run_one(const struct data_ctx *d, const struct retention_policy *p,
         n->warned += rc == 0;
         break;
     case RETENTION_DELETE:
-        rc = modules_delete_account(d, c->domain, c->user);
+        rc = account_delete(d, c->domain, c->user);
         if (rc == -ENOENT)
             rc = 0; /* deleted meanwhile */
         n->deleted += rc == 0;
@@ -283,7 +283,7 @@ static int inactivity_pass(const struct data_ctx *d, struct retention_counts *ou
     return rc;
 }
 
-/* This module's sweep (modules_sweep, the daily scheduler in sweep.c). */
+/* This module's sweep (account_sweep, from the daily scheduler in sweep.c). */
 static int retention_sweep(const struct data_ctx *d)
 {
     struct retention_counts n;
@@ -300,11 +300,7 @@ int retention_run(const struct data_ctx *d, struct retention_counts *out)
     /* Then every other module's sweep, as the scheduler runs them (this
      * module's own is the pass above, counted for the caller). A failure
      * there is logged and retried on the next run. */
-    for (size_t i = 0; i < taube_nmodules; i++) {
-        const struct module *m = taube_modules[i];
-        if (m != &mod_retention && m->sweep && m->sweep(d) < 0)
-            log_error("retention: module %s could not delete its expired data", m->name);
-    }
+    account_sweep(d, mod_retention.name);
     return rc;
 }
 
@@ -347,7 +343,7 @@ int retention_ctl_run(struct server *srv, const char *const *args, int nargs, st
     (void)args;
     (void)nargs;
     struct retention_counts n;
-    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
+    struct data_ctx d = modules_data_ctx(srv);
     int rc = retention_run(&d, &n);
     if (rc < 0) {
         buf_printf(reply, "cannot list inactive accounts: %s", strerror(-rc));
@@ -481,6 +477,7 @@ static const struct config_table retention_cfg = {
 
 const struct module mod_retention = {
     .name = "retention",
+    .id = MOD_ID_retention,
     .config = &retention_cfg,
     .migrations = store_retention_migrations,
     .control = retention_control,

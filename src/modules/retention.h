@@ -9,7 +9,7 @@
  *     warn (a message of type normal from the domain, stored offline if
  *     the account is not online) and record the warning;
  *   - unused for longer than inactive_after AND warned at least
- *     warn_before ago: delete (modules_delete_account). An account is
+ *     warn_before ago: delete (account_delete). An account is
  *     never deleted unwarned: if the server was down when the warning was
  *     due, the deletion waits until warn_before after the warning;
  *   - a login clears the warning (a trigger in the store).

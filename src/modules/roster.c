@@ -148,7 +148,7 @@ static void roster_get(const struct iq_request *rq)
         return;
     }
     if (rq->origin)
-        rq->origin->roster_requested = true;
+        ((struct roster_session *)session_ctx(rq->origin, &mod_roster))->requested = true;
     const char *ver = xml_attr(rq->payload, "ver");
     if (!ver || !send_delta(rq, ver))
         send_full(rq);
@@ -310,17 +310,17 @@ static void roster_set(const struct iq_request *rq)
 
 /* ---- the module ---- */
 
-static int roster_init(struct server *srv, void **state)
+static int roster_init(struct server *srv, void *state)
 {
     (void)srv;
-    *state = roster_cache_new();
-    return *state ? 0 : -ENOMEM;
+    roster_cache_init(state);
+    return 0;
 }
 
 static void roster_fini(struct server *srv, void *state)
 {
     (void)srv;
-    roster_cache_free(state);
+    roster_cache_fini(state);
 }
 
 /* §2.6.1 and §3.4: both informative. */
@@ -527,6 +527,9 @@ static const struct config_table roster_cfg = {
 
 const struct module mod_roster = {
     .name = "roster",
+    .id = MOD_ID_roster,
+    .state_size = sizeof(struct roster_cache),
+    .session_size = sizeof(struct roster_session),
     .config = &roster_cfg,
     .migrations = store_roster_migrations,
     .iq = roster_iq,

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 
+#include "core/hmap.h"
 #include "core/server.h"
 #include "store/roster.h"
 #include "xmpp/jid.h"
@@ -40,8 +41,19 @@ extern const struct module mod_roster;
 
 /* The module state of mod_roster (the cache), or NULL. */
 struct roster_cache *roster_cache_of(struct server *srv);
-struct roster_cache *roster_cache_new(void);
-void roster_cache_free(struct roster_cache *rc);
+/* The roster module's slot in each session. */
+struct roster_session {
+    bool requested; /* an "interested resource" (RFC 6121 §2.2): gets pushes */
+};
+/* Has s asked for its roster (an interested resource)? */
+bool roster_interested(const struct session *s);
+
+/* The roster module's state (registry-allocated, zeroed). */
+struct roster_cache {
+    struct hmap rosters; /* owner bare JID -> struct cached_roster */
+};
+void roster_cache_init(struct roster_cache *rc);
+void roster_cache_fini(struct roster_cache *rc);
 /* Counts a bound resource of owner; the first loads its roster. 0 or -errno
  * (the account then works from the store). */
 int roster_cache_acquire(struct server *srv, const struct jid *owner);

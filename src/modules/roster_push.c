@@ -24,17 +24,13 @@ struct cached_roster {
     struct hmap items; /* contact JID -> struct cached_item */
 };
 
-struct roster_cache {
-    struct hmap rosters; /* owner bare JID -> struct cached_roster */
-};
-
-struct roster_cache *roster_cache_new(void)
+bool roster_interested(const struct session *s)
 {
-    struct roster_cache *rc = calloc(1, sizeof *rc);
-    if (rc)
-        hmap_init(&rc->rosters);
-    return rc;
+    const struct roster_session *rs = session_ctx(s, &mod_roster);
+    return rs && rs->requested;
 }
+
+void roster_cache_init(struct roster_cache *rc) { hmap_init(&rc->rosters); }
 
 static void cached_roster_free(struct cached_roster *cr)
 {
@@ -47,24 +43,18 @@ static void cached_roster_free(struct cached_roster *cr)
     free(cr);
 }
 
-void roster_cache_free(struct roster_cache *rc)
+void roster_cache_fini(struct roster_cache *rc)
 {
-    if (!rc)
-        return;
     const char *k;
     void *v;
     for (size_t i = 0; (i = hmap_next(&rc->rosters, i, &k, &v)) != 0;)
         cached_roster_free(v);
     hmap_free(&rc->rosters);
-    free(rc);
 }
 
 struct roster_cache *roster_cache_of(struct server *srv)
 {
-    for (size_t i = 0; i < taube_nmodules; i++)
-        if (taube_modules[i] == &mod_roster)
-            return srv->mod_state[i];
-    return NULL;
+    return module_state(srv, &mod_roster);
 }
 
 bool roster_bare(const struct jid *owner, char out[BARE_MAX])
@@ -252,25 +242,43 @@ static struct stanza *push_new(struct server *srv, const char *bare, const struc
     return st;
 }
 
+struct push_ctx {
+    struct server *srv;
+    const char *bare;
+    const struct roster_item *it;
+    bool removed;
+    int64_t ver;
+};
+
+static void push_one(struct session *t, void *ud)
+{
+    const struct push_ctx *pc = ud;
+    struct stanza *st = push_new(pc->srv, pc->bare, t, pc->it, pc->removed, pc->ver);
+    if (!st) {
+        log_warn("roster: out of memory building a roster push");
+        return;
+    }
+    t->ops->deliver(t, st);
+    stanza_unref(st);
+}
+
+static void push_interested(struct session *t, void *ud)
+{
+    if (roster_interested(t))
+        push_one(t, ud);
+}
+
 void roster_push(struct server *srv, const struct jid *owner, struct session *s,
                  const struct roster_item *it, bool removed, int64_t ver)
 {
     char bare[BARE_MAX];
     if (!srv || !roster_bare(owner, bare))
         return;
-    struct session *first = s ? s : router_sessions(srv->router, bare);
-    for (struct session *t = first, *n; t; t = n) {
-        n = s ? NULL : t->next;
-        if (!s && !t->roster_requested)
-            continue;
-        struct stanza *st = push_new(srv, bare, t, it, removed, ver);
-        if (!st) {
-            log_warn("roster: out of memory building a roster push");
-            continue;
-        }
-        t->ops->deliver(t, st);
-        stanza_unref(st);
-    }
+    struct push_ctx pc = {srv, bare, it, removed, ver};
+    if (s)
+        push_one(s, &pc);
+    else
+        router_each(srv->router, bare, push_interested, &pc);
 }
 
 int roster_commit(struct server *srv, struct store *store, const struct config *cfg,

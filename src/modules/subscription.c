@@ -222,13 +222,18 @@ void sub_outbound(struct server *srv, const struct stanza *st, const struct jid 
 
 /* Delivers a subscription stanza to the user's available (subscribe) or
  * available and interested (the others, §3.1.6) resources. */
+static bool available_or_interested(const struct session *s, void *ud)
+{
+    (void)ud;
+    return s->available || roster_interested(s);
+}
+
 static void deliver_user(struct server *srv, struct stanza *st, const char *bare, bool subscribe)
 {
-    for (struct session *s = router_sessions(srv->router, bare), *n; s; s = n) {
-        n = s->next;
-        if (s->available || (!subscribe && s->roster_requested))
-            s->ops->deliver(s, st);
-    }
+    if (subscribe)
+        router_deliver_available(srv->router, bare, st);
+    else
+        router_deliver_if(srv->router, bare, st, available_or_interested, NULL);
 }
 
 /* The status text of a request, if it fits (kept with the request). */

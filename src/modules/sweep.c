@@ -1,5 +1,5 @@
 /* The one scheduler of the data contract's sweeps: once a minute after
- * start, then every 24 hours, modules_sweep runs every module's sweep,
+ * start, then every 24 hours, account_sweep runs every module's sweep,
  * each deleting its own data past its retention period (the inactive
  * accounts in retention.c, the reports past reports.max_age in
  * reports.c, and whatever a later module keeps for a limited time).
@@ -29,37 +29,28 @@ static void on_timer(uv_timer_t *t)
     struct sweep *s = t->data;
     if (s->srv->stopping)
         return;
-    struct data_ctx d = {s->srv->store, s->srv->cfg, server_now(s->srv), s->srv};
-    modules_sweep(&d); /* a failing module is logged there and retried next time */
+    struct data_ctx d = modules_data_ctx(s->srv);
+    account_sweep(&d, NULL); /* a failing module is logged there and retried next time */
 }
 
-static int sweep_init(struct server *srv, void **state)
+static int sweep_init(struct server *srv, void *state)
 {
-    struct sweep *s = calloc(1, sizeof *s);
-    if (!s)
-        return -ENOMEM;
+    struct sweep *s = state;
     s->srv = srv;
-    if (uv_timer_init(srv->loop, &s->timer) < 0) {
-        free(s);
+    if (uv_timer_init(srv->loop, &s->timer) < 0)
         return -ENOMEM;
-    }
     s->timer.data = s;
     uv_timer_start(&s->timer, on_timer, SWEEP_FIRST_MS, SWEEP_EVERY_MS);
-    /* The daily timer alone must not keep a stopping server's loop alive. */
+    /* The daily timer alone must not keep a stopping server's loop alive.
+     * The loop closes every handle (the timer too) before modules_fini
+     * frees the state. */
     uv_unref((uv_handle_t *)&s->timer);
-    *state = s;
     return 0;
-}
-
-/* The loop has closed every handle (the timer too) before modules_fini. */
-static void sweep_fini(struct server *srv, void *state)
-{
-    (void)srv;
-    free(state);
 }
 
 const struct module mod_sweep = {
     .name = "sweep",
+    .id = MOD_ID_sweep,
+    .state_size = sizeof(struct sweep),
     .init = sweep_init,
-    .fini = sweep_fini,
 };

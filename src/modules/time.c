@@ -43,6 +43,7 @@ static const struct iq_handler time_iq[] = {
 
 const struct module mod_time = {
     .name = "time",
+    .id = MOD_ID_time,
     .iq = time_iq,
     .n_iq = sizeof time_iq / sizeof time_iq[0],
 };

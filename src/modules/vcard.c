@@ -48,14 +48,11 @@ struct photo {
     char hash[VCARD_HASH_LEN + 1]; /* "" if the vCard has no photo */
 };
 
-static int vcard_init(struct server *srv, void **state)
+static int vcard_init(struct server *srv, void *state)
 {
     (void)srv;
-    struct vcard_state *vs = calloc(1, sizeof *vs);
-    if (!vs)
-        return -ENOMEM;
+    struct vcard_state *vs = state;
     hmap_init(&vs->hashes);
-    *state = vs;
     return 0;
 }
 
@@ -78,7 +75,6 @@ static void vcard_fini(struct server *srv, void *state)
     for (size_t i = 0; (i = hmap_next(&vs->hashes, i, &k, &v)) != 0;)
         photo_free(v);
     hmap_free(&vs->hashes);
-    free(vs);
 }
 
 /* ---- the photo hash ---- */
@@ -143,8 +139,7 @@ static void vcard_session_event(struct server *srv, void *state, struct session 
             log_warn("vcard: could not read a photo hash (%d)", rc);
         remember_hash(vs, s->bare, hash);
     } else if (ev == SESSION_CLOSING) {
-        struct session *first = router_sessions(srv->router, s->bare);
-        if (!first || (first == s && !s->next))
+        if (router_is_last(srv->router, s))
             photo_free(hmap_del(&vs->hashes, s->bare));
     }
 }
@@ -240,7 +235,7 @@ static void vcard_stored(void *ud, int rc, int64_t value)
         /* For presence (XEP-0153), while the account has sessions: the
          * entry goes with its last one. */
         if (jid_format(&p->l->account, true, bare, sizeof bare) < sizeof bare &&
-            router_sessions(p->l->srv->router, bare))
+            router_count(p->l->srv->router, bare) > 0)
             remember_hash(p->l->state, bare, p->hash);
         iq_later_result(p->l);
     }
@@ -359,6 +354,8 @@ static const struct config_table vcard_cfg = {
 
 const struct module mod_vcard = {
     .name = "vcard",
+    .id = MOD_ID_vcard,
+    .state_size = sizeof(struct vcard_state),
     .config = &vcard_cfg,
     .migrations = store_vcard_migrations,
     .iq = vcard_iq,

@@ -59,6 +59,7 @@ static const struct config_table version_cfg = {
 
 const struct module mod_version = {
     .name = "version",
+    .id = MOD_ID_version,
     .config = &version_cfg,
     .iq = version_iq,
     .n_iq = sizeof version_iq / sizeof version_iq[0],

@@ -255,7 +255,7 @@ static bool module_element(struct c2s *c, unsigned phase, struct stanza *st)
         .srv = c->srv,
         .domain = c->domain,
         .peer = conn_peer(c->conn),
-        .session = c->bound ? &c->sess : NULL,
+        .session = c->bound ? c->sess : NULL,
         .send = stream_send,
         .send_ud = c,
     };
@@ -592,8 +592,9 @@ void c2s_tick(struct server *srv)
     }
 }
 
-size_t c2s_kick_account(struct server *srv, const char *domain, const char *user,
-                        enum stream_cond cond, const char *text)
+/* Bound streams are the router's to kick (their sessions' kick). */
+static size_t kick_unbound(struct server *srv, const char *domain, const char *user,
+                           enum stream_cond cond, const char *text)
 {
     size_t n = 0;
     /* Streams still in SASL count too (c->user is set once the name is
@@ -602,7 +603,7 @@ size_t c2s_kick_account(struct server *srv, const char *domain, const char *user
      * is safe. */
     for (struct c2s *c = srv->c2s_all, *next; c; c = next) {
         next = c->next;
-        if (c->state == C2S_CLOSING || !c->user || strcmp(c->user, user) != 0 ||
+        if (c->state == C2S_CLOSING || c->bound || !c->user || strcmp(c->user, user) != 0 ||
             strcmp(c->domain, domain) != 0)
             continue;
         c2s_stream_error(c, cond, text);
@@ -610,6 +611,8 @@ size_t c2s_kick_account(struct server *srv, const char *domain, const char *user
     }
     return n;
 }
+
+const struct router_transport c2s_transport = {kick_unbound};
 
 void c2s_close_all(struct server *srv, enum stream_cond cond)
 {

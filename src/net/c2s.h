@@ -9,6 +9,7 @@
 #define TAUBE_C2S_H
 
 #include "net/conn.h"
+#include "xmpp/router.h"
 #include "xmpp/stanza.h"
 
 struct server;
@@ -18,11 +19,10 @@ struct c2s;
 void c2s_accept(void *srv, struct conn *conn);
 /* Once a second: time-outs, keepalives, pings, read-rate refill. */
 void c2s_tick(struct server *srv);
-/* Ends every stream of the account user@domain — bound or not yet, so a
- * stream between SASL success and binding is ended too — with a stream
- * error. Returns how many. */
-size_t c2s_kick_account(struct server *srv, const char *domain, const char *user,
-                        enum stream_cond cond, const char *text);
+/* The client streams as a router transport (router_add_transport): ends
+ * the streams of an account that are authenticated, or authenticating,
+ * and not bound (the router kicks bound ones through their sessions). */
+extern const struct router_transport c2s_transport;
 /* Ends every stream with a stream error (system-shutdown on stop). */
 void c2s_close_all(struct server *srv, enum stream_cond cond);
 

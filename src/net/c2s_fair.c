@@ -41,7 +41,7 @@ void c2s_hold_sender(struct c2s *c)
     struct c2s *from = c->srv->dispatching;
     if (!from || from == c || c->state == C2S_CLOSING || !conn_congested(c->conn))
         return;
-    from->waiting_on = c->sess.id;
+    from->waiting_on = c->sess_id;
     from->peer_paused_at = c2s_now(from);
     c->has_waiters = true;
     c2s_pause(from, C2S_PAUSE_PEER);
@@ -55,7 +55,7 @@ void c2s_release_waiters(struct c2s *c)
         return;
     c->has_waiters = false;
     for (struct c2s *w = c->srv->c2s_all; w; w = w->next) {
-        if ((w->pause_why & C2S_PAUSE_PEER) && w->waiting_on == c->sess.id) {
+        if ((w->pause_why & C2S_PAUSE_PEER) && w->waiting_on == c->sess_id) {
             w->waiting_on = 0;
             c2s_unpause(w, C2S_PAUSE_PEER);
         }

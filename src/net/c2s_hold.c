@@ -58,7 +58,8 @@ bool c2s_hold_stanza(struct c2s *c, struct stanza *st)
 {
     if (!c->store_wait || stanza_kind(st->root) == STANZA_MESSAGE)
         return false;
-    int rc = store_queue_when_done(c->srv->storeq, c->store_wait, on_committed, c, c->sess.id);
+    int rc = store_queue_when_done(c->srv->storeq, c->store_wait, on_committed, c,
+                                   c->sess ? c->sess->id : 0);
     if (rc != 0) {
         if (rc < 0) /* out of memory: go on without the guarantee, not hang */
             log_warn("c2s %s: cannot wait for a store commit (%d)", conn_id(c->conn), rc);

@@ -36,14 +36,15 @@ enum c2s_state {
 };
 
 struct c2s {
-    struct session sess;        /* valid once bound */
     struct server *srv;
+    struct session *sess;       /* the router's, while bound; else NULL */
+    uint64_t sess_id;           /* its id (senders wait on it), 0 before binding */
     struct conn *conn;
     struct xml_stream *xs;
     enum c2s_state state;
     bool tls;                   /* the stream is encrypted */
     bool authed;                /* SASL succeeded */
-    bool bound;                 /* sess is registered with the router */
+    bool bound;                 /* sess is the router's bound session */
     bool header_sent;           /* our header for the current stream is out */
     bool restart;               /* reset the parser after this stanza */
     bool skip_space;            /* drop whitespace before the next stream header */

@@ -18,7 +18,7 @@
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
-#define C2S_OF(s) ((struct c2s *)((char *)(s) - offsetof(struct c2s, sess)))
+#define C2S_OF(s) ((struct c2s *)(s)->transport)
 
 static int sess_deliver(struct session *s, struct stanza *st)
 {
@@ -45,9 +45,13 @@ static int sess_on_flushed(struct session *s, void (*cb)(void *ud, int status), 
     return conn_on_flushed(c->conn, cb, ud);
 }
 
-static void sess_kick(struct session *s, enum stream_cond cond, const char *text)
+static int sess_kick(struct session *s, enum stream_cond cond, const char *text)
 {
-    c2s_stream_error(C2S_OF(s), cond, text);
+    struct c2s *c = C2S_OF(s);
+    if (c->state == C2S_CLOSING)
+        return 0;
+    c2s_stream_error(c, cond, text);
+    return 1;
 }
 
 static const struct session_ops c2s_session_ops = {
@@ -75,23 +79,15 @@ static void reply_error(struct c2s *c, const struct stanza *st, enum stanza_cond
     reply_error_text(c, st, cond, NULL);
 }
 
-static void free_session_jid(struct c2s *c)
-{
-    jid_free(&c->sess.jid);
-    free(c->sess.bare);
-    free(c->sess.full);
-    c->sess.bare = c->sess.full = NULL;
-}
-
 void c2s_unbind(struct c2s *c)
 {
     c2s_release_waiters(c);
     if (!c->bound)
         return;
-    modules_session_event(c->srv, &c->sess, SESSION_CLOSING);
-    router_unbind(c->srv->router, &c->sess);
+    modules_session_event(c->srv, c->sess, SESSION_CLOSING);
+    router_unbind(c->srv->router, c->sess);
+    c->sess = NULL;
     c->bound = false;
-    free_session_jid(c);
 }
 
 /* A random resource (RFC 6120 §7.6: the server generates one). */
@@ -107,28 +103,30 @@ static void random_resource(char out[17])
     out[16] = '\0';
 }
 
-static int set_session_jid(struct c2s *c, const char *resource)
+/* The router's new session for user@domain/resource, carried by c. */
+static struct session *new_session(struct c2s *c, const char *resource)
 {
     size_t n = strlen(c->user) + strlen(c->domain) + strlen(resource) + 3;
     char *full = malloc(n);
     if (!full)
-        return -ENOMEM;
+        return NULL;
     snprintf(full, n, "%s@%s/%s", c->user, c->domain, resource);
-    int rc = jid_parse(&c->sess.jid, full, strlen(full));
+    struct jid j;
+    int rc = jid_parse(&j, full, strlen(full));
     free(full);
-    if (rc == 0 && (!(c->sess.bare = jid_to_string(&c->sess.jid, true)) ||
-                    !(c->sess.full = jid_to_string(&c->sess.jid, false)))) {
-        free_session_jid(c);
-        rc = -ENOMEM;
-    }
-    return rc;
+    if (rc < 0)
+        return NULL;
+    struct session *s = router_session_new(c->srv->router, &j, &c2s_session_ops, c);
+    jid_free(&j);
+    return s;
 }
 
 static void bind_result(struct c2s *c, const struct stanza *req)
 {
+    const char *full = c->sess->full;
     struct stanza *res = iq_result_new(req);
     struct xml_node *b = res ? xml_add_child(res, res->root, "bind", NS_BIND) : NULL;
-    if (b && xml_add_text_elem(res, b, "jid", c->sess.full) == 0) {
+    if (b && xml_add_text_elem(res, b, "jid", full) == 0) {
         xml_set_attr(res, res->root, "from", NULL);
         xml_set_attr(res, res->root, "to", NULL);
         c2s_send_stanza(c, res);
@@ -142,15 +140,37 @@ static void bind_result(struct c2s *c, const struct stanza *req)
 /* RFC 6120 §7.6.2.1 and §13.12 (3): an account at
  * limits.max_sessions_per_account binds no new resource. Taking over one
  * of its own resources (conflict, below) adds none, so it is allowed. */
-static bool account_full(struct c2s *c)
+static bool account_full(struct c2s *c, const struct session *s)
 {
     struct router *r = c->srv->router;
-    if (router_session_full(r, &c->sess.jid))
+    if (router_session_full(r, &s->jid))
         return false;
-    size_t n = 0;
-    for (struct session *s = router_sessions(r, c->sess.bare); s; s = s->next)
-        n++;
-    return n >= c->srv->cfg->max_sessions_per_account;
+    return router_count(r, s->bare) >= c->srv->cfg->max_sessions_per_account;
+}
+
+/* A session for resource, bound in the router; NULL after answering the
+ * request with an error. *old gets the session it replaced. */
+static struct session *bind_session(struct c2s *c, const struct stanza *st, const char *res,
+                                    struct session **old)
+{
+    struct router *r = c->srv->router;
+    struct session *s = new_session(c, res);
+    if (!s) {
+        reply_error(c, st, SC_INTERNAL_SERVER_ERROR);
+        return NULL;
+    }
+    if (account_full(c, s)) {
+        log_debug("c2s %s: bind refused, account at its session limit", conn_id(c->conn));
+        router_session_free(r, s);
+        reply_error_text(c, st, SC_RESOURCE_CONSTRAINT, "Too many sessions for this account");
+        return NULL;
+    }
+    if (router_bind(r, s, old) < 0) {
+        router_session_free(r, s);
+        reply_error(c, st, SC_RESOURCE_CONSTRAINT);
+        return NULL;
+    }
+    return s;
 }
 
 static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_node *bind)
@@ -167,29 +187,15 @@ static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_nod
         random_resource(res);
     }
     struct session *old = NULL;
-    c->sess.ops = &c2s_session_ops;
-    c->sess.id = ++c->srv->next_id;
-    if (set_session_jid(c, res) < 0) {
-        reply_error(c, st, SC_INTERNAL_SERVER_ERROR);
+    if (!(c->sess = bind_session(c, st, res, &old)))
         return;
-    }
-    if (account_full(c)) {
-        log_debug("c2s %s: bind refused, account at its session limit", conn_id(c->conn));
-        free_session_jid(c);
-        reply_error_text(c, st, SC_RESOURCE_CONSTRAINT, "Too many sessions for this account");
-        return;
-    }
-    if (router_bind(c->srv->router, &c->sess, &old) < 0) {
-        free_session_jid(c);
-        reply_error(c, st, SC_RESOURCE_CONSTRAINT);
-        return;
-    }
+    c->sess_id = c->sess->id;
     c->bound = true;
     c->state = C2S_SESSION;
     if (old) /* the policy: the new session replaces the old one */
         old->ops->kick(old, STREAM_CONFLICT, "Replaced by a new connection");
     bind_result(c, st);
-    modules_session_event(c->srv, &c->sess, SESSION_BOUND);
+    modules_session_event(c->srv, c->sess, SESSION_BOUND);
     if (store_touch_login(c->srv->storeq, c->domain, c->user, server_now(c->srv)) < 0)
         log_warn("c2s %s: could not queue the login time", conn_id(c->conn));
 }
@@ -238,7 +244,7 @@ static bool from_ok(struct c2s *c, const char *from)
     struct jid j;
     if (jid_parse(&j, from, strlen(from)) < 0)
         return false;
-    bool ok = j.resource ? jid_equal(&j, &c->sess.jid) : jid_bare_equal(&j, &c->sess.jid);
+    bool ok = j.resource ? jid_equal(&j, &c->sess->jid) : jid_bare_equal(&j, &c->sess->jid);
     jid_free(&j);
     return ok;
 }
@@ -265,7 +271,7 @@ static void route(struct c2s *c, struct stanza *st, enum stanza_kind kind)
         struct c2s *outer = c->srv->dispatching;
         c->srv->dispatching = c2s_sender_chose(st, kind) ? c : NULL;
         uint64_t mark = store_queue_hold_mark(c->srv->storeq);
-        router_route(c->srv, st, &c->sess.jid, to_s ? &to : NULL, &c->sess);
+        router_route(c->srv, st, &c->sess->jid, to_s ? &to : NULL, c->sess);
         c->srv->dispatching = outer;
         c2s_hold_for_store(c, mark);
     }
@@ -288,7 +294,7 @@ static void in_session(struct c2s *c, struct stanza *st, enum stanza_kind kind)
         c->ping_id[0] = '\0';
         return;
     }
-    if (xml_set_attr(st, st->root, "from", c->sess.full) < 0) {
+    if (xml_set_attr(st, st->root, "from", c->sess->full) < 0) {
         reply_error(c, st, SC_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -309,7 +315,7 @@ void c2s_stanza(struct c2s *c, struct stanza *st)
 
 void c2s_send_ping(struct c2s *c)
 {
-    const char *full = c->sess.full;
+    const char *full = c->sess->full;
     snprintf(c->ping_id, sizeof c->ping_id, "ping-%llx", (unsigned long long)++c->srv->next_id);
     struct buf *out = &c->srv->scratch;
     buf_reset(out);

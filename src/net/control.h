@@ -44,28 +44,9 @@ const struct control_command *control_parse(char *line, size_t len, const char *
 int control_start(struct control **out, struct server *srv, const char *path, char **err);
 void control_stop(struct control *c);
 
-/* ---- live account actions (server side, loop thread) ----
- * What the control commands do, for other server parts too (ad-hoc
- * commands, XEP-0077 self-removal). domain and user are prepared. */
-
-/* Ends every stream authenticated (or authenticating) as user@domain with
- * the stream error cond and text (NULL: none). Returns how many. */
-size_t control_kick_account(struct server *srv, const char *domain, const char *user,
-                            enum stream_cond cond, const char *text);
-/* Marks the account suspended with reason (kept for `user show`), then
- * ends its streams with <policy-violation/> "Account suspended". Its data
- * is kept; logins fail with <account-disabled/>. 0, -ENOENT, -EINVAL (the
- * reason is over STORE_REASON_MAX bytes or not UTF-8) or -errno. */
-int control_suspend_account(struct server *srv, const char *domain, const char *user,
-                            const char *reason);
-/* Lifts a suspension. 0, -ENOENT or -errno. */
-int control_unsuspend_account(struct server *srv, const char *domain, const char *user);
-/* Deletes the account in the running server: its streams end with
- * <not-authorized/> "Account deleted" (so their sessions close while the
- * roster still exists), then modules_delete_account with the server set,
- * so that roster removals are pushed to the contacts online. 0, -ENOENT
- * or -errno. */
-int control_delete_account(struct server *srv, const char *domain, const char *user);
+/* The live account actions the commands run (kick, suspend, delete) are
+ * the account service's (account/account.h), shared with the ad-hoc
+ * commands and XEP-0077 self-removal. */
 
 /* ---- client side (taubectl) ---- */
 

@@ -1,5 +1,5 @@
-/* The control commands (the table of control.h) and the live account
- * actions they run.
+/* The control commands (the table of control.h). The live account
+ * actions they run are the account service's (account/account.h).
  *
  * Each command checks its arguments, acts on the loop, and answers one
  * line. JIDs arrive as "user@domain" and are prepared here; an account
@@ -10,52 +10,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "account/account.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "modules/module.h"
-#include "net/c2s.h"
 #include "net/control.h"
 #include "store/store.h"
 #include "xmpp/jid.h"
 #include "xmpp/router.h"
-
-/* ---- live account actions ---- */
-
-size_t control_kick_account(struct server *srv, const char *domain, const char *user,
-                            enum stream_cond cond, const char *text)
-{
-    return c2s_kick_account(srv, domain, user, cond, text);
-}
-
-int control_suspend_account(struct server *srv, const char *domain, const char *user,
-                            const char *reason)
-{
-    /* Stored first: a login racing with the kick must already fail. */
-    int rc = store_account_set_suspended_sync(srv->store, domain, user, true, reason);
-    if (rc < 0)
-        return rc;
-    size_t n =
-        control_kick_account(srv, domain, user, STREAM_POLICY_VIOLATION, "Account suspended");
-    log_info("control: account suspended, %zu stream(s) ended", n);
-    return 0;
-}
-
-int control_unsuspend_account(struct server *srv, const char *domain, const char *user)
-{
-    return store_account_set_suspended_sync(srv->store, domain, user, false, NULL);
-}
-
-int control_delete_account(struct server *srv, const char *domain, const char *user)
-{
-    int rc = store_account_exists_sync(srv->store, domain, user);
-    if (rc <= 0)
-        return rc == 0 ? -ENOENT : rc;
-    size_t n = control_kick_account(srv, domain, user, STREAM_NOT_AUTHORIZED, "Account deleted");
-    struct data_ctx d = {srv->store, srv->cfg, server_now(srv), srv};
-    rc = modules_delete_account(&d, domain, user);
-    log_info("control: account deletion %s, %zu stream(s) ended", rc == 0 ? "done" : "failed", n);
-    return rc;
-}
 
 /* ---- the commands ---- */
 
@@ -98,7 +60,7 @@ static int cmd_kick(struct server *srv, const char *const *args, int nargs, stru
         jid_free(&j);
         return account_failed(-EINVAL, reply);
     }
-    size_t n = control_kick_account(srv, j.domain, j.local, STREAM_POLICY_VIOLATION, text);
+    size_t n = account_kick(srv, j.domain, j.local, STREAM_POLICY_VIOLATION, text);
     jid_free(&j);
     return buf_printf(reply, "%zu session(s) ended", n);
 }
@@ -110,7 +72,7 @@ static int cmd_suspend(struct server *srv, const char *const *args, int nargs, s
     int rc = account_arg(srv, args[0], &j, reply);
     if (rc < 0)
         return rc;
-    rc = control_suspend_account(srv, j.domain, j.local, args[1][0] ? args[1] : NULL);
+    rc = account_suspend(srv, j.domain, j.local, args[1][0] ? args[1] : NULL);
     jid_free(&j);
     return rc < 0 ? account_failed(rc, reply) : buf_append_str(reply, "suspended");
 }
@@ -122,7 +84,7 @@ static int cmd_unsuspend(struct server *srv, const char *const *args, int nargs,
     int rc = account_arg(srv, args[0], &j, reply);
     if (rc < 0)
         return rc;
-    rc = control_unsuspend_account(srv, j.domain, j.local);
+    rc = account_unsuspend(srv, j.domain, j.local);
     jid_free(&j);
     return rc < 0 ? account_failed(rc, reply) : buf_append_str(reply, "unsuspended");
 }
@@ -134,7 +96,8 @@ static int cmd_delete(struct server *srv, const char *const *args, int nargs, st
     int rc = account_arg(srv, args[0], &j, reply);
     if (rc < 0)
         return rc;
-    rc = control_delete_account(srv, j.domain, j.local);
+    struct data_ctx d = modules_data_ctx(srv);
+    rc = account_delete(&d, j.domain, j.local);
     jid_free(&j);
     return rc < 0 ? account_failed(rc, reply) : buf_append_str(reply, "deleted");
 }

@@ -106,7 +106,4 @@ void host_detach(struct host *h, void *ud)
 
 bool host_attached(const struct host *h) { return h->fn != NULL; }
 
-int host_deliver(struct host *h, struct stanza *st)
-{
-    return h->fn ? h->fn(h->ud, st) : -ENOTCONN;
-}
+int host_deliver(struct host *h, struct stanza *st) { return h->fn ? h->fn(h->ud, st) : -ENOTCONN; }

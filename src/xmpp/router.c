@@ -1,28 +1,51 @@
-/* The router: local sessions by bare JID, and RFC 6120 §10 / RFC 6121 §8
+/* The router: sessions by bare JID (owned here, with the modules' slots),
+ * where a JID is (router_resolve), and RFC 6120 §10 / RFC 6121 §8
  * delivery rules for the server, accounts and full JIDs. */
 #include "xmpp/router.h"
 
 #include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/hmap.h"
 #include "core/log.h"
 #include "core/server.h"
-#include "modules/module.h"
-#include "store/store.h"
 #include "xmpp/hosts.h"
+
+#define ROUTER_MAX_TRANSPORTS 4
+
+/* A session as the router keeps it: the public part first, so that a
+ * struct session * is also a struct rsession *; the slots follow. */
+struct rsession {
+    struct session s;
+    struct rsession *next; /* the account's other resources */
+    bool bound;
+};
 
 struct account {
     char *bare; /* hmap key */
-    struct session *head;
+    struct rsession *head;
+    size_t n;
 };
 
 struct router {
     struct server *srv;
     struct hmap accounts; /* bare JID -> struct account */
     size_t nsessions;
+    const struct router_hooks *hooks;
+    struct session_layout layout;
+    const struct router_transport *transports[ROUTER_MAX_TRANSPORTS];
+    size_t ntransports;
 };
+
+static const struct router_hooks no_hooks;
+
+#define RS(sp) ((struct rsession *)(sp))
+#define SLOT_ALIGN alignof(max_align_t)
+
+static size_t align_up(size_t n) { return (n + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN; }
 
 struct router *router_new(struct server *srv)
 {
@@ -30,6 +53,7 @@ struct router *router_new(struct server *srv)
     if (!r)
         return NULL;
     r->srv = srv;
+    r->hooks = &no_hooks;
     hmap_init(&r->accounts);
     return r;
 }
@@ -42,11 +66,84 @@ void router_free(struct router *r)
     void *v;
     for (size_t i = 0; (i = hmap_next(&r->accounts, i, &k, &v)) != 0;) {
         struct account *a = v;
+        /* Owned here: none should be left, but none leaks if one is. */
+        for (struct rsession *rs = a->head, *next; rs; rs = next) {
+            next = rs->next;
+            router_session_free(r, &rs->s);
+        }
         free(a->bare);
         free(a);
     }
     hmap_free(&r->accounts);
     free(r);
+}
+
+void router_set_hooks(struct router *r, const struct router_hooks *h)
+{
+    r->hooks = h ? h : &no_hooks;
+}
+
+int router_set_slots(struct router *r, const size_t *sizes, size_t n)
+{
+    if (n > SESSION_MAX_SLOTS)
+        return -EINVAL;
+    if (r->nsessions)
+        return -EBUSY; /* their slots are laid out already */
+    struct session_layout l = {.n = n};
+    size_t at = align_up(sizeof(struct rsession));
+    for (size_t i = 0; i < n; i++) {
+        if (!sizes[i])
+            continue;
+        l.off[i] = at;
+        at += align_up(sizes[i]);
+    }
+    l.size = at - align_up(sizeof(struct rsession));
+    r->layout = l;
+    return 0;
+}
+
+int router_add_transport(struct router *r, const struct router_transport *t)
+{
+    if (r->ntransports == ROUTER_MAX_TRANSPORTS)
+        return -ENOBUFS;
+    r->transports[r->ntransports++] = t;
+    return 0;
+}
+
+/* ---- sessions ---- */
+
+struct session *router_session_new(struct router *r, const struct jid *full,
+                                   const struct session_ops *ops, void *transport)
+{
+    struct rsession *rs = calloc(1, align_up(sizeof *rs) + r->layout.size);
+    if (!rs)
+        return NULL;
+    struct session *s = &rs->s;
+    if (jid_copy(&s->jid, full) < 0) {
+        free(rs);
+        return NULL;
+    }
+    if (!s->jid.resource || !(s->bare = jid_to_string(&s->jid, true)) ||
+        !(s->full = jid_to_string(&s->jid, false))) {
+        router_session_free(r, s);
+        return NULL;
+    }
+    s->ops = ops;
+    s->transport = transport;
+    s->id = ++r->srv->next_id;
+    s->layout = &r->layout;
+    return s;
+}
+
+void router_session_free(struct router *r, struct session *s)
+{
+    (void)r;
+    if (!s)
+        return;
+    jid_free(&s->jid);
+    free(s->bare);
+    free(s->full);
+    free(RS(s));
 }
 
 static struct account *account_get_or_add(struct router *r, const char *bare)
@@ -64,33 +161,27 @@ static struct account *account_get_or_add(struct router *r, const char *bare)
     return a;
 }
 
-int router_bind(struct router *r, struct session *s, struct session **replaced)
+/* Takes rs out of its account's list; the account stays, even empty. */
+static void unlink_session(struct router *r, struct account *a, struct rsession *rs)
 {
-    *replaced = router_session_full(r, &s->jid);
-    if (*replaced)
-        router_unbind(r, *replaced);
-    struct account *a = account_get_or_add(r, s->bare);
-    if (!a)
-        return -ENOMEM;
-    s->next = a->head;
-    a->head = s;
-    r->nsessions++;
-    return 0;
-}
-
-void router_unbind(struct router *r, struct session *s)
-{
-    struct account *a = hmap_get(&r->accounts, s->bare);
-    if (!a)
-        return;
-    for (struct session **p = &a->head; *p; p = &(*p)->next) {
-        if (*p == s) {
-            *p = s->next;
-            s->next = NULL;
+    for (struct rsession **p = &a->head; *p; p = &(*p)->next) {
+        if (*p == rs) {
+            *p = rs->next;
+            rs->next = NULL;
+            rs->bound = false;
+            a->n--;
             r->nsessions--;
-            break;
+            return;
         }
     }
+}
+
+static void unregister(struct router *r, struct rsession *rs)
+{
+    struct account *a = hmap_get(&r->accounts, rs->s.bare);
+    if (!a || !rs->bound)
+        return;
+    unlink_session(r, a, rs);
     if (!a->head) {
         hmap_del(&r->accounts, a->bare);
         free(a->bare);
@@ -98,10 +189,35 @@ void router_unbind(struct router *r, struct session *s)
     }
 }
 
-struct session *router_sessions(struct router *r, const char *bare)
+/* The account entry first: if it cannot be had, nothing has changed (the
+ * session it would replace stays routable). */
+int router_bind(struct router *r, struct session *s, struct session **replaced)
 {
-    struct account *a = hmap_get(&r->accounts, bare);
-    return a ? a->head : NULL;
+    struct account *a = account_get_or_add(r, s->bare);
+    *replaced = a ? router_session_full(r, &s->jid) : NULL;
+    if (!a)
+        return -ENOMEM;
+    if (*replaced)
+        unlink_session(r, a, RS(*replaced));
+    RS(s)->next = a->head;
+    RS(s)->bound = true;
+    a->head = RS(s);
+    a->n++;
+    r->nsessions++;
+    return 0;
+}
+
+void router_unbind(struct router *r, struct session *s)
+{
+    unregister(r, RS(s));
+    router_session_free(r, s);
+}
+
+/* ---- where is a JID? ---- */
+
+static struct account *account_of(struct router *r, const char *bare)
+{
+    return hmap_get(&r->accounts, bare);
 }
 
 struct session *router_session_full(struct router *r, const struct jid *full)
@@ -109,23 +225,132 @@ struct session *router_session_full(struct router *r, const struct jid *full)
     char bare[3 * (JID_PART_MAX + 1)];
     if (!full->resource || jid_format(full, true, bare, sizeof bare) >= sizeof bare)
         return NULL;
-    for (struct session *s = router_sessions(r, bare); s; s = s->next)
-        if (strcmp(s->jid.resource, full->resource) == 0)
-            return s;
+    struct account *a = account_of(r, bare);
+    for (struct rsession *rs = a ? a->head : NULL; rs; rs = rs->next)
+        if (strcmp(rs->s.jid.resource, full->resource) == 0)
+            return &rs->s;
     return NULL;
 }
 
+size_t router_count(struct router *r, const char *bare)
+{
+    struct account *a = account_of(r, bare);
+    return a ? a->n : 0;
+}
+
+bool router_is_last(struct router *r, const struct session *s)
+{
+    struct account *a = account_of(r, s->bare);
+    return !a || (a->n == 1 && &a->head->s == s);
+}
+
 size_t router_session_count(const struct router *r) { return r->nsessions; }
+
+/* What kind of domain is this? The hosts table (xmpp/hosts.h) says, here
+ * and only here: local accounts, a component, or (unknown) remote. */
+static enum route_kind domain_kind(struct router *r, const char *domain, struct host **host)
+{
+    *host = hosts_find(r->srv->hosts, domain);
+    switch (*host ? host_kind(*host) : HOST_REMOTE) {
+    case HOST_LOCAL: return ROUTE_SERVER;
+    case HOST_COMPONENT: return ROUTE_COMPONENT;
+    default: return ROUTE_REMOTE;
+    }
+}
+
+/* RFC 6121 §8.5.1: does the account exist? One with a session does;
+ * otherwise the account service is asked. */
+static bool account_exists(struct router *r, const struct jid *to)
+{
+    if (!r->hooks->account_exists)
+        return true;
+    return r->hooks->account_exists(r->srv, to->domain, to->local) != 0;
+}
+
+enum route_kind router_resolve(struct router *r, const struct jid *to, struct route *out)
+{
+    *out = (struct route){0};
+    out->kind = domain_kind(r, to->domain, &out->host);
+    if (out->kind != ROUTE_SERVER || !to->local)
+        return out->kind;
+    char bare[3 * (JID_PART_MAX + 1)];
+    if (jid_format(to, true, bare, sizeof bare) >= sizeof bare)
+        return out->kind = ROUTE_NOBODY;
+    out->count = router_count(r, bare);
+    if (!out->count && !account_exists(r, to))
+        return out->kind = ROUTE_NOBODY;
+    if (to->resource && (out->session = router_session_full(r, to)))
+        return out->kind = ROUTE_SESSION;
+    return out->kind = !to->resource && out->count ? ROUTE_SESSIONS : ROUTE_ACCOUNT;
+}
+
+/* ---- delivery ---- */
+
+size_t router_each(struct router *r, const char *bare, void (*fn)(struct session *s, void *ud),
+                   void *ud)
+{
+    struct account *a = account_of(r, bare);
+    size_t n = 0;
+    for (struct rsession *rs = a ? a->head : NULL, *next; rs; rs = next, n++) {
+        next = rs->next;
+        fn(&rs->s, ud);
+    }
+    return n;
+}
 
 void router_foreach(struct router *r, void (*fn)(struct session *s, void *ud), void *ud)
 {
     const char *k;
     void *v;
     for (size_t i = 0; (i = hmap_next(&r->accounts, i, &k, &v)) != 0;)
-        for (struct session *s = ((struct account *)v)->head, *n; s; s = n) {
-            n = s->next;
-            fn(s, ud);
+        for (struct rsession *rs = ((struct account *)v)->head, *n; rs; rs = n) {
+            n = rs->next;
+            fn(&rs->s, ud);
         }
+}
+
+size_t router_deliver_if(struct router *r, const char *bare, struct stanza *st,
+                         bool (*want)(const struct session *s, void *ud), void *ud)
+{
+    struct account *a = account_of(r, bare);
+    size_t n = 0;
+    for (struct rsession *rs = a ? a->head : NULL, *next; rs; rs = next) {
+        next = rs->next;
+        if (want(&rs->s, ud) && rs->s.ops->deliver(&rs->s, st) == 0)
+            n++;
+    }
+    return n;
+}
+
+static bool is_available(const struct session *s, void *ud)
+{
+    (void)ud;
+    return s->available;
+}
+
+size_t router_deliver_available(struct router *r, const char *bare, struct stanza *st)
+{
+    return router_deliver_if(r, bare, st, is_available, NULL);
+}
+
+size_t router_kick_account(struct router *r, const char *domain, const char *user,
+                           enum stream_cond cond, const char *text)
+{
+    size_t n = 0;
+    char bare[3 * (JID_PART_MAX + 1)];
+    struct jid j = {.local = (char *)user, .domain = (char *)domain};
+    if (jid_format(&j, true, bare, sizeof bare) < sizeof bare) {
+        /* A kick unbinds (and frees) that session only, and the account
+         * after its last one: next is taken before. */
+        struct account *a = account_of(r, bare);
+        for (struct rsession *rs = a ? a->head : NULL, *next; rs; rs = next) {
+            next = rs->next;
+            n += (size_t)rs->s.ops->kick(&rs->s, cond, text);
+        }
+    }
+    for (size_t i = 0; i < r->ntransports; i++)
+        n += r->transports[i]->kick_unbound(r->srv, domain, user, cond, text);
+    return n;
 }
 
 void router_error(struct server *srv, const struct stanza *orig, enum stanza_cond c,
@@ -146,13 +371,25 @@ static bool is_iq_request(const struct stanza *st)
     return strcmp(t, "get") == 0 || strcmp(t, "set") == 0;
 }
 
-static void to_server(struct server *srv, struct stanza *st, const struct jid *from,
-                      const struct jid *to, struct session *origin)
+static enum hook_result run_hooks(enum hook_kind kind, struct hook_ctx *hc)
 {
-    if (stanza_kind(st->root) != STANZA_IQ || !is_iq_request(st))
+    struct router *r = hc->srv->router;
+    return r->hooks->run ? r->hooks->run(kind, hc) : HOOK_PASS;
+}
+
+/* An iq get or set for target: its handler, or service-unavailable. */
+static void dispatch_iq(struct hook_ctx *hc, unsigned target)
+{
+    struct router *r = hc->srv->router;
+    if (!r->hooks->iq || r->hooks->iq(hc, target) == -ENOENT)
+        router_error(hc->srv, hc->st, SC_SERVICE_UNAVAILABLE, NULL);
+}
+
+static void to_server(struct hook_ctx *hc)
+{
+    if (hc->kind != STANZA_IQ || !is_iq_request(hc->st))
         return; /* results, errors, messages and presence to the server: nothing to do yet */
-    if (modules_dispatch_iq(srv, st, from, to, IQ_TO_SERVER, origin) == -ENOENT)
-        router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+    dispatch_iq(hc, IQ_TO_SERVER);
 }
 
 /* RFC 6121 §5.2.2: a missing or unknown type is "normal". */
@@ -175,9 +412,27 @@ static void message_unavailable(struct hook_ctx *hc, enum msg_type mt)
 {
     if (mt == MT_HEADLINE || mt == MT_ERROR)
         return;
-    if (mt != MT_GROUPCHAT && modules_run_hooks(HOOK_UNDELIVERABLE, hc) == HOOK_HANDLED)
+    if (mt != MT_GROUPCHAT && run_hooks(HOOK_UNDELIVERABLE, hc) == HOOK_HANDLED)
         return;
     router_error(hc->srv, hc->st, SC_SERVICE_UNAVAILABLE, NULL);
+}
+
+struct best {
+    int priority;
+    enum msg_type mt;
+};
+
+static void find_best(struct session *s, void *ud)
+{
+    struct best *b = ud;
+    if (s->available && s->priority >= 0 && s->priority > b->priority)
+        b->priority = s->priority;
+}
+
+static bool is_chosen(const struct session *s, void *ud)
+{
+    const struct best *b = ud;
+    return s->available && s->priority >= 0 && (b->mt == MT_HEADLINE || s->priority == b->priority);
 }
 
 /* RFC 6121 §8.5.2.1.1: normal and chat go to the available resources with
@@ -187,58 +442,39 @@ static void message_unavailable(struct hook_ctx *hc, enum msg_type mt)
  * JID; if only such resources exist, it is as if none were available. */
 static void message_to_bare(struct hook_ctx *hc, const char *bare)
 {
-    struct server *srv = hc->srv;
-    enum msg_type mt = message_type(hc->st);
-    if (mt == MT_ERROR)
+    struct router *r = hc->srv->router;
+    struct best b = {-1, message_type(hc->st)};
+    if (b.mt == MT_ERROR)
         return;
-    if (mt == MT_GROUPCHAT) {
-        router_error(srv, hc->st, SC_SERVICE_UNAVAILABLE, NULL);
-        return;
-    }
-    int best = -1;
-    for (struct session *s = router_sessions(srv->router, bare); s; s = s->next)
-        if (s->available && s->priority >= 0 && s->priority > best)
-            best = s->priority;
-    if (best < 0) {
-        message_unavailable(hc, mt);
+    if (b.mt == MT_GROUPCHAT) {
+        router_error(hc->srv, hc->st, SC_SERVICE_UNAVAILABLE, NULL);
         return;
     }
-    for (struct session *s = router_sessions(srv->router, bare), *n; s; s = n) {
-        n = s->next;
-        if (s->available && s->priority >= 0 && (mt == MT_HEADLINE || s->priority == best))
-            s->ops->deliver(s, hc->st);
-    }
+    router_each(r, bare, find_best, &b);
+    if (b.priority < 0)
+        message_unavailable(hc, b.mt);
+    else
+        router_deliver_if(r, bare, hc->st, is_chosen, &b);
 }
 
-static void to_account(struct hook_ctx *hc)
+void router_deliver_bare(struct hook_ctx *hc)
 {
-    struct server *srv = hc->srv;
-    struct stanza *st = hc->st;
     char bare[3 * (JID_PART_MAX + 1)];
-    const struct jid *to = hc->to;
-    if (jid_format(to, true, bare, sizeof bare) >= sizeof bare)
+    if (jid_format(hc->to, true, bare, sizeof bare) >= sizeof bare)
         return;
-    switch (stanza_kind(st->root)) {
-    case STANZA_MESSAGE:
-        message_to_bare(hc, bare);
-        break;
+    switch (hc->kind) {
+    case STANZA_MESSAGE: message_to_bare(hc, bare); break;
     case STANZA_PRESENCE:
         /* Subscriptions and probes belong to the presence module (its
          * inbound hook); other presence reaches every available resource
          * (§8.5.2.1.2) and is dropped if there is none (§8.5.2.2.2). */
-        for (struct session *s = router_sessions(srv->router, bare), *n; s; s = n) {
-            n = s->next;
-            if (s->available)
-                s->ops->deliver(s, st);
-        }
+        router_deliver_available(hc->srv->router, bare, hc->st);
         break;
     case STANZA_IQ:
-        if (is_iq_request(st) &&
-            modules_dispatch_iq(srv, st, hc->from, to, IQ_TO_ACCOUNT, hc->origin) == -ENOENT)
-            router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+        if (is_iq_request(hc->st))
+            dispatch_iq(hc, IQ_TO_ACCOUNT);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -251,39 +487,21 @@ static void to_missing_resource(struct hook_ctx *hc)
 {
     struct server *srv = hc->srv;
     struct stanza *st = hc->st;
-    switch (stanza_kind(st->root)) {
+    switch (hc->kind) {
     case STANZA_MESSAGE:
         switch (message_type(st)) {
-        case MT_CHAT:
-            to_account(hc);
-            break;
+        case MT_CHAT: router_deliver_bare(hc); break;
         case MT_NORMAL:
-        case MT_GROUPCHAT:
-            router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
-            break;
-        default:
-            break; /* headline, error */
+        case MT_GROUPCHAT: router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL); break;
+        default: break; /* headline, error */
         }
         break;
     case STANZA_IQ:
         if (is_iq_request(st))
             router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
         break;
-    default:
-        break; /* presence to a gone resource is dropped */
+    default: break; /* presence to a gone resource is dropped */
     }
-}
-
-/* RFC 6121 §8.5.1: is there no such account? An account with a session
- * exists; otherwise ask the store (microseconds, on the loop). A store
- * error counts as "exists", so the stanza takes its ordinary path. */
-static bool account_missing(struct server *srv, const struct jid *to)
-{
-    char bare[3 * (JID_PART_MAX + 1)];
-    if (jid_format(to, true, bare, sizeof bare) < sizeof bare &&
-        router_sessions(srv->router, bare))
-        return false;
-    return srv->store && store_account_exists_sync(srv->store, to->domain, to->local) == 0;
 }
 
 /* RFC 6121 §8.5.1: iq requests and messages bounce with
@@ -294,9 +512,26 @@ static void to_missing_account(struct server *srv, struct stanza *st)
     enum stanza_kind k = stanza_kind(st->root);
     if (k == STANZA_IQ && is_iq_request(st))
         router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
-    else if (k == STANZA_MESSAGE && message_type(st) != MT_HEADLINE &&
-             message_type(st) != MT_ERROR)
+    else if (k == STANZA_MESSAGE && message_type(st) != MT_HEADLINE && message_type(st) != MT_ERROR)
         router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+}
+
+/* An existing local account: inbound hooks, then the full JID's session
+ * or the bare JID's choice. */
+static void to_account(struct hook_ctx *hc)
+{
+    if (run_hooks(HOOK_INBOUND, hc) == HOOK_HANDLED)
+        return; /* blocked, a subscription handled, ... */
+    if (!hc->to->resource) {
+        router_deliver_bare(hc);
+        return;
+    }
+    /* Looked up again: a hook may have ended sessions. */
+    struct session *s = router_session_full(hc->srv->router, hc->to);
+    if (s)
+        s->ops->deliver(s, hc->st);
+    else
+        to_missing_resource(hc);
 }
 
 void router_route(struct server *srv, struct stanza *st, const struct jid *from,
@@ -311,31 +546,27 @@ void router_route(struct server *srv, struct stanza *st, const struct jid *from,
         to = &own;
     }
     struct hook_ctx hc = {srv, NULL, st, stanza_kind(st->root), from, to, no_to, origin};
-    struct host *host = hosts_find(srv->hosts, to->domain);
-    if (origin && modules_run_hooks(HOOK_OUTBOUND, &hc) == HOOK_HANDLED) {
+    struct route rt;
+    if (origin && run_hooks(HOOK_OUTBOUND, &hc) == HOOK_HANDLED) {
         /* a module answered, stored or forwarded it */
-    } else if (host && host_kind(host) == HOST_COMPONENT) {
-        /* RFC 6120 §10.5: a local service takes its own stanzas; while
-         * it is not connected, as if there were no such entity. */
-        if (host_deliver(host, st) < 0)
-            to_missing_account(srv, st);
-    } else if (!host || host_kind(host) != HOST_LOCAL) {
-        /* Server-to-server comes with the s2s issue. */
-        router_error(srv, st, SC_REMOTE_SERVER_NOT_FOUND, NULL);
-    } else if (!to->local) {
-        to_server(srv, st, from, to, origin);
-    } else if (account_missing(srv, to)) {
-        to_missing_account(srv, st);
-    } else if (modules_run_hooks(HOOK_INBOUND, &hc) == HOOK_HANDLED) {
-        /* blocked, a subscription handled, ... */
-    } else if (to->resource) {
-        struct session *s = router_session_full(srv->router, to);
-        if (s)
-            s->ops->deliver(s, st);
-        else
-            to_missing_resource(&hc);
     } else {
-        to_account(&hc);
+        switch (router_resolve(srv->router, to, &rt)) {
+        case ROUTE_COMPONENT:
+            /* RFC 6120 §10.5: a local service takes its own stanzas; while
+             * it is not connected, as if there were no such entity. */
+            if (host_deliver(rt.host, st) < 0)
+                to_missing_account(srv, st);
+            break;
+        case ROUTE_REMOTE:
+            /* Server-to-server comes with the s2s issue. */
+            router_error(srv, st, SC_REMOTE_SERVER_NOT_FOUND, NULL);
+            break;
+        case ROUTE_SERVER: to_server(&hc); break;
+        case ROUTE_NOBODY: to_missing_account(srv, st); break;
+        case ROUTE_SESSION:
+        case ROUTE_SESSIONS:
+        case ROUTE_ACCOUNT: to_account(&hc); break;
+        }
     }
     jid_free(&own);
 }
