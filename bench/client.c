@@ -96,10 +96,7 @@ int client_send(struct client *c, const char *xml, size_t n)
     return flush_tls(c);
 }
 
-static int send_str(struct client *c, const char *s)
-{
-    return client_send(c, s, strlen(s));
-}
+static int send_str(struct client *c, const char *s) { return client_send(c, s, strlen(s)); }
 
 size_t client_write_queue(const struct client *c)
 {

@@ -102,10 +102,7 @@ uint64_t lg_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static double secs(uint64_t ns)
-{
-    return (double)ns / 1e9;
-}
+static double secs(uint64_t ns) { return (double)ns / 1e9; }
 
 const char *lg_user_name(const struct lg *lg, unsigned user, char *buf, size_t n)
 {
@@ -1041,24 +1038,13 @@ static int parse_conns(struct lg_opts *o, char *s)
 
 static int parse_opts(struct run *r, int argc, char **argv)
 {
-    static const struct option opts[] = {{"host", 1, 0, 'H'},
-                                         {"port", 1, 0, 'p'},
-                                         {"domain", 1, 0, 'd'},
-                                         {"user-fmt", 1, 0, 'f'},
-                                         {"password", 1, 0, 'P'},
-                                         {"users", 1, 0, 'u'},
-                                         {"concurrency", 1, 0, 'c'},
-                                         {"seconds", 1, 0, 's'},
-                                         {"conns", 1, 0, 'n'},
-                                         {"server-pid", 1, 0, 'r'},
-                                         {"settle", 1, 0, 'S'},
-                                         {"pairs", 1, 0, 'a'},
-                                         {"window", 1, 0, 'w'},
-                                         {"roster", 0, 0, 'R'},
-                                         {"messages", 1, 0, 'm'},
-                                         {"rounds", 1, 0, 'o'},
-                                         {"senders", 1, 0, 'e'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"host", 1, 0, 'H'},        {"port", 1, 0, 'p'},     {"domain", 1, 0, 'd'},
+        {"user-fmt", 1, 0, 'f'},    {"password", 1, 0, 'P'}, {"users", 1, 0, 'u'},
+        {"concurrency", 1, 0, 'c'}, {"seconds", 1, 0, 's'},  {"conns", 1, 0, 'n'},
+        {"server-pid", 1, 0, 'r'},  {"settle", 1, 0, 'S'},   {"pairs", 1, 0, 'a'},
+        {"window", 1, 0, 'w'},      {"roster", 0, 0, 'R'},   {"messages", 1, 0, 'm'},
+        {"rounds", 1, 0, 'o'},      {"senders", 1, 0, 'e'},  {0, 0, 0, 0}};
     struct lg_opts *o = &r->o;
     char conns[] = "1000,10000";
     *o = (struct lg_opts){.host = "127.0.0.1",
@@ -1078,12 +1064,9 @@ static int parse_opts(struct run *r, int argc, char **argv)
     if (argc < 2)
         return -EINVAL;
     const char *mode = argv[1];
-    static const char *const modes[] = {[M_IDLE] = "idle",
-                                        [M_CHURN] = "churn",
-                                        [M_MSGS] = "msgs",
-                                        [M_SUBSCRIBE] = "subscribe",
-                                        [M_OFFLINE] = "offline",
-                                        [M_FLOOD] = "flood"};
+    static const char *const modes[] = {
+        [M_IDLE] = "idle",           [M_CHURN] = "churn",     [M_MSGS] = "msgs",
+        [M_SUBSCRIBE] = "subscribe", [M_OFFLINE] = "offline", [M_FLOOD] = "flood"};
     size_t m = 0;
     while (m < sizeof modes / sizeof modes[0] && strcmp(mode, modes[m]))
         m++;
@@ -1127,8 +1110,8 @@ static int parse_opts(struct run *r, int argc, char **argv)
         ok = false;
     if ((r->mode == M_MSGS || r->mode == M_SUBSCRIBE) && o->users < 2 * o->pairs)
         ok = false;
-    if (r->mode == M_FLOOD && (o->senders == 0 || o->senders > 10000 || o->users < o->senders + 2 ||
-                               o->window > 100))
+    if (r->mode == M_FLOOD &&
+        (o->senders == 0 || o->senders > 10000 || o->users < o->senders + 2 || o->window > 100))
         ok = false;
     if (r->mode == M_SUBSCRIBE)
         o->roster = true; /* roster pushes go to sessions that asked for the roster */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make check`: builds and runs every test — unit, end to end, and both
-# again under AddressSanitizer and UBSan — checks that the generated
-# docs are current, then prints one closing line.
+# again under AddressSanitizer and UBSan — checks that the code is
+# clang-format clean and the generated docs are current, then prints one
+# closing line.
 set -u
 cd "$(dirname "$0")/.."
 log=$(mktemp -d)
@@ -31,11 +32,21 @@ stage() { # name, make arguments...
 }
 
 stage layering layering
-stage build all
-stage lint docs-check
-stage unit unit
-stage bench-unit -C bench check BUILD="$PWD/build"
-stage e2e e2e
+# COVERAGE=1 (CI): the plain build is the gcov one, and the line coverage
+# of these tests is printed after them (one e2e run instead of two).
+plain=(BUILD=build)
+if [ "${COVERAGE:-0}" = 1 ]; then
+    plain=(BUILD=build-cov COV=1 OPT="-O1 -g")
+    find build-cov -name '*.gcda' -delete 2>/dev/null
+fi
+stage build "${plain[@]}" all
+stage lint "${plain[@]}" format-check docs-check
+stage unit "${plain[@]}" unit
+stage bench-unit -C bench check BUILD="$PWD/${plain[0]#BUILD=}"
+stage e2e "${plain[@]}" e2e
+if [ "${COVERAGE:-0}" = 1 ]; then
+    make --no-print-directory coverage-report
+fi
 stage unit-asan BUILD=build-asan SAN=1 OPT="-O1 -g" unit
 stage e2e-asan BUILD=build-asan SAN=1 OPT="-O1 -g" e2e
 

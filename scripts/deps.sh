@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config make gcc clang libclang-rt-14-dev
 libuv1-dev libssl-dev openssl libexpat1-dev libsqlite3-dev sqlite3
 libidn11-dev libidn2-dev libfyaml-dev
 libcmocka-dev python3 python3-pytest python3-slixmpp profanity tmux go-sendxmpp
-clang-format-19 gcovr"
+clang-format-19 clang-tools gcovr"
 
 missing=""
 for p in $PKGS; do

@@ -132,7 +132,8 @@ static int listen_one(struct server *srv, const char *addr, int port, bool direc
     char *err = NULL;
     int rc = listener_start(&srv->listeners[srv->nlisteners], srv->loop, &o, c2s_accept, srv, &err);
     if (rc < 0) {
-        fprintf(stderr, "taube: cannot listen on [%s]:%d: %s\n", addr, port, err ? err : uv_strerror(rc));
+        fprintf(stderr, "taube: cannot listen on [%s]:%d: %s\n", addr, port,
+                err ? err : uv_strerror(rc));
         free(err);
         return rc;
     }
@@ -301,8 +302,10 @@ static void cleanup(struct server *srv, struct control *control)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *path = NULL;

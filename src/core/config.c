@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* Bounds on what a config file may make us do. A real file has a few
  * hundred nodes and depth 3; aliases could multiply that (a "billion
  * laughs" document), so the tree is measured before aliases are resolved. */
@@ -137,6 +136,8 @@ struct unit {
     uint64_t factor;
 };
 
+/* Decimal and binary units side by side. */
+/* clang-format off */
 static const struct unit size_units[] = {
     {"B", 1},
     {"KB", 1000ULL}, {"KiB", 1ULL << 10},
@@ -145,6 +146,7 @@ static const struct unit size_units[] = {
     {"TB", 1000000000000ULL}, {"TiB", 1ULL << 40},
     {NULL, 0},
 };
+/* clang-format on */
 
 /* Largest unit first, for printing. */
 static const struct unit duration_units[] = {
@@ -167,10 +169,7 @@ static const struct unit *units_of(enum config_type t)
 }
 
 /* What a number without a unit counts: bytes, or seconds. */
-static uint64_t bare_factor(enum config_type t)
-{
-    return t == CFG_MILLIS ? 1000 : 1;
-}
+static uint64_t bare_factor(enum config_type t) { return t == CFG_MILLIS ? 1000 : 1; }
 
 /* Parses decimal digits only (no sign, no hex: a config value is written by
  * a person); *used counts all the digits, even past an overflow. Returns 0,
@@ -191,8 +190,8 @@ static int parse_digits(const char *s, size_t len, size_t *used, uint64_t *out)
 /* "256KiB", "50 MB", "30s", "500ms", or a plain number (bytes, seconds). Sizes
  * take their unit in any case; durations lower-case only ("M" could be
  * read as months). */
-static int parse_scaled(const struct config_option *o, const char *s, size_t len,
-                        uint64_t *out, char *why, size_t wn)
+static int parse_scaled(const struct config_option *o, const char *s, size_t len, uint64_t *out,
+                        char *why, size_t wn)
 {
     char sh[MAX_SHOWN + 4];
     size_t used;
@@ -208,7 +207,8 @@ static int parse_scaled(const struct config_option *o, const char *s, size_t len
         size_t n = strlen(t->name);
         if (n != len - u)
             continue;
-        if (o->type == CFG_SIZE ? strncasecmp(s + u, t->name, n) == 0 : memcmp(s + u, t->name, n) == 0)
+        if (o->type == CFG_SIZE ? strncasecmp(s + u, t->name, n) == 0
+                                : memcmp(s + u, t->name, n) == 0)
             unit = t;
     }
     if (u < len && !unit)
@@ -231,7 +231,9 @@ static void format_scaled(enum config_type t, uint64_t v, char *out, size_t n)
         snprintf(out, n, "%llu%s", (unsigned long long)(v / best->factor), best->name);
     else
         snprintf(out, n, "%llu%s", (unsigned long long)v,
-                 t == CFG_DURATION ? "s" : t == CFG_MILLIS ? "ms" : "");
+                 t == CFG_DURATION ? "s"
+                 : t == CFG_MILLIS ? "ms"
+                                   : "");
 }
 
 /* ---- What each option allows, in words (messages, comments, docs) ---- */
@@ -257,7 +259,8 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
     case CFG_SIZE:
         format_scaled(o->type, (uint64_t)o->min, lo, sizeof lo);
         format_scaled(o->type, (uint64_t)o->max, hi, sizeof hi);
-        snprintf(out, n, "%s to %s (bytes, or units B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)", lo, hi);
+        snprintf(out, n, "%s to %s (bytes, or units B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)", lo,
+                 hi);
         break;
     case CFG_DURATION:
         format_scaled(o->type, (uint64_t)o->min, lo, sizeof lo);
@@ -286,17 +289,24 @@ void config_describe_allowed(const struct config_option *o, char *out, size_t n)
     case CFG_DOMAINS:
         snprintf(out, n, "a list of %lld to %lld domain names (no port, no trailing dot)", mn, mx);
         break;
-    case CFG_JIDS: snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx); break;
-    case CFG_ADDRS: snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx); break;
+    case CFG_JIDS:
+        snprintf(out, n, "a list of %lld to %lld bare JIDs (user@domain)", mn, mx);
+        break;
+    case CFG_ADDRS:
+        snprintf(out, n, "a list of %lld to %lld IPv4 or IPv6 addresses", mn, mx);
+        break;
     case CFG_SECRETS:
-        snprintf(out, n, "a mapping of %lld to %lld domain names to secrets of %d to %d printable "
-                         "characters", mn, mx, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
+        snprintf(out, n,
+                 "a mapping of %lld to %lld domain names to secrets of %d to %d printable "
+                 "characters",
+                 mn, mx, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
         break;
     }
 }
 
 const char *config_type_name(enum config_type t)
 {
+    /* clang-format off */
     static const char *const names[] = {
         [CFG_BOOL] = "bool",       [CFG_INT] = "integer",
         [CFG_SIZE] = "size",       [CFG_DURATION] = "duration",
@@ -306,6 +316,7 @@ const char *config_type_name(enum config_type t)
         [CFG_DOMAINS] = "list of domains", [CFG_JIDS] = "list of JIDs",
         [CFG_ADDRS] = "list of addresses", [CFG_SECRETS] = "domain: secret",
     };
+    /* clang-format on */
     return names[t];
 }
 
@@ -385,7 +396,9 @@ static int normalize_addr(const char *s, size_t len, char **out, char *why, size
     if (len < sizeof in) {
         memcpy(in, s, len);
         in[len] = '\0';
-        af = inet_pton(AF_INET, in, bin) == 1 ? AF_INET : inet_pton(AF_INET6, in, bin) == 1 ? AF_INET6 : 0;
+        af = inet_pton(AF_INET, in, bin) == 1    ? AF_INET
+             : inet_pton(AF_INET6, in, bin) == 1 ? AF_INET6
+                                                 : 0;
     }
     if (!af || !inet_ntop(af, bin, canon, sizeof canon)) {
         char sh[MAX_SHOWN + 4];
@@ -395,7 +408,8 @@ static int normalize_addr(const char *s, size_t len, char **out, char *why, size
     return *out ? 0 : -ENOMEM;
 }
 
-static int check_text(const struct config_option *o, const char *s, size_t len, char *why, size_t wn)
+static int check_text(const struct config_option *o, const char *s, size_t len, char *why,
+                      size_t wn)
 {
     char sh[MAX_SHOWN + 4];
     if (len == 0)
@@ -408,8 +422,8 @@ static int check_text(const struct config_option *o, const char *s, size_t len, 
 }
 
 /* One list item, checked and normalised into *out. */
-static int parse_item(const struct config_option *o, const char *s, size_t len,
-                      char **out, char *why, size_t wn)
+static int parse_item(const struct config_option *o, const char *s, size_t len, char **out,
+                      char *why, size_t wn)
 {
     switch (o->type) {
     case CFG_DOMAINS: return config_normalize_domain(s, len, out, why, wn);
@@ -425,8 +439,8 @@ static int parse_item(const struct config_option *o, const char *s, size_t len,
     return *out ? 0 : -ENOMEM;
 }
 
-static int parse_number(const struct config_option *o, const char *s, size_t len,
-                        uint64_t *v, char *why, size_t wn)
+static int parse_number(const struct config_option *o, const char *s, size_t len, uint64_t *v,
+                        char *why, size_t wn)
 {
     char sh[MAX_SHOWN + 4];
     size_t used;
@@ -488,17 +502,22 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
         return snprintf(why, wn, "the value contains a NUL byte"), -EINVAL;
     switch (o->type) {
     case CFG_BOOL:
-        i = choice_index((const char *const[]){"false", "true", "False", "True", "FALSE", "TRUE", NULL}, s, len);
+        i = choice_index(
+            (const char *const[]){"false", "true", "False", "True", "FALSE", "TRUE", NULL}, s, len);
         if (i < 0)
             return snprintf(why, wn, "'%s' is not a boolean", shown(s, len, sh)), -EINVAL;
         *(bool *)field(c, o) = i % 2;
         return 0;
-    case CFG_INT: case CFG_SIZE: case CFG_DURATION: case CFG_MILLIS:
+    case CFG_INT:
+    case CFG_SIZE:
+    case CFG_DURATION:
+    case CFG_MILLIS:
         if ((r = parse_number(o, s, len, &v, why, wn)) < 0)
             return r;
         store_int(c, o, v);
         return 0;
-    case CFG_ENUM: case CFG_STRING:
+    case CFG_ENUM:
+    case CFG_STRING:
         if (o->choices && (i = choice_index(o->choices, s, len)) < 0)
             return snprintf(why, wn, "'%s' is not a known value", shown(s, len, sh)), -EINVAL;
         if (o->type == CFG_ENUM)
@@ -516,15 +535,15 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
             return r;
         if ((int64_t)strlen(str) > o->max || !printable(str, strlen(str))) {
             if ((int64_t)strlen(str) > o->max)
-                snprintf(why, wn, "'%s' is %zu bytes long", shown(str, strlen(str), sh), strlen(str));
+                snprintf(why, wn, "'%s' is %zu bytes long", shown(str, strlen(str), sh),
+                         strlen(str));
             else
                 snprintf(why, wn, "'%s' contains control characters", shown(str, strlen(str), sh));
             return free(str), -EINVAL;
         }
         store_str(c, o, str);
         return 0;
-    default:
-        return snprintf(why, wn, "a list is expected"), -EINVAL;
+    default: return snprintf(why, wn, "a list is expected"), -EINVAL;
     }
 }
 
@@ -693,7 +712,8 @@ static bool is_null(struct fy_node *n)
         return false;
     size_t len;
     const char *s = fy_node_get_scalar(n, &len);
-    return !s || len == 0 || choice_index((const char *const[]){"~", "null", "Null", "NULL", NULL}, s, len) >= 0;
+    return !s || len == 0 ||
+           choice_index((const char *const[]){"~", "null", "Null", "NULL", NULL}, s, len) >= 0;
 }
 
 static void report_bad(struct load *ld, const struct config_option *o, struct fy_node *at,
@@ -709,7 +729,8 @@ static void report_bad(struct load *ld, const struct config_option *o, struct fy
 
 /* Checks one list item and appends it to l. 0, -EINVAL (why says what is
  * wrong) or -ENOMEM. */
-static int add_item(const struct config_option *o, struct strlist *l, struct fy_node *item, char *why)
+static int add_item(const struct config_option *o, struct strlist *l, struct fy_node *item,
+                    char *why)
 {
     char sh[MAX_SHOWN + 4];
     size_t len;
@@ -719,7 +740,8 @@ static int add_item(const struct config_option *o, struct strlist *l, struct fy_
     if (memchr(s, '\0', len))
         return snprintf(why, WHY_LEN, "an item contains a NUL byte"), -EINVAL;
     if ((int64_t)l->n >= o->max)
-        return snprintf(why, WHY_LEN, "the list has more than %lld items", (long long)o->max), -EINVAL;
+        return snprintf(why, WHY_LEN, "the list has more than %lld items", (long long)o->max),
+               -EINVAL;
     char *out;
     int r = parse_item(o, s, len, &out, why, WHY_LEN);
     if (r == 0 && (r = list_add(l, out)) == 1)
@@ -742,7 +764,8 @@ static int add_secret(const struct config_option *o, struct strlist *l, struct f
         return snprintf(why, WHY_LEN, "more than %lld entries", (long long)o->max), -EINVAL;
     if (vl < CONFIG_SECRET_MIN || vl > CONFIG_SECRET_MAX || !printable(vs, vl))
         return snprintf(why, WHY_LEN, "a secret must be %d to %d printable characters",
-                        CONFIG_SECRET_MIN, CONFIG_SECRET_MAX), -EINVAL;
+                        CONFIG_SECRET_MIN, CONFIG_SECRET_MAX),
+               -EINVAL;
     char *dom;
     int r = config_normalize_domain(ks, kl, &dom, why, WHY_LEN);
     if (r < 0)
@@ -782,7 +805,8 @@ static int secrets_value(const struct config_option *o, struct strlist *l, struc
 
 /* A list value: a sequence, a single scalar (a list of one) or null (the
  * empty list). Stored only if every item is good. */
-static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
+static void set_list(struct load *ld, const struct config_option *o, struct fy_node *key,
+                     struct fy_node *v)
 {
     char why[WHY_LEN];
     struct strlist l = {0};
@@ -812,7 +836,8 @@ static void set_list(struct load *ld, const struct config_option *o, struct fy_n
         strlist_free(&l);
 }
 
-static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key, struct fy_node *v)
+static void set_option(struct load *ld, const struct config_option *o, struct fy_node *key,
+                       struct fy_node *v)
 {
     ld->where[option_index(&ld->c->schema, o)] = node_mark(key);
     if (config_is_list(o->type))
@@ -846,8 +871,8 @@ static void section_keys(const struct config_schema *sc, const char *section, si
     }
 }
 
-static const struct config_option *find_option(const struct config_schema *sc,
-                                               const char *section, const char *key, size_t klen)
+static const struct config_option *find_option(const struct config_schema *sc, const char *section,
+                                               const char *key, size_t klen)
 {
     size_t slen = strlen(section);
     for (size_t i = 0, n = config_schema_noptions(sc); i < n; i++) {
@@ -867,7 +892,8 @@ static void load_section(struct load *ld, const struct config_section *sec, stru
     if (!fy_node_is_mapping(map)) {
         struct fy_mark m = node_mark(map);
         section_keys(&ld->c->schema, sec->name, strlen(sec->name), keys, sizeof keys);
-        report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s", sec->name, keys);
+        report_at(ld, m.line >= 0 ? &m : NULL, "section '%s' is not a mapping; allowed: keys %s",
+                  sec->name, keys);
         return;
     }
     void *it = NULL;
@@ -903,7 +929,8 @@ static void load_root(struct load *ld, struct fy_node *root)
         return;
     if (!fy_node_is_mapping(root)) {
         struct fy_mark m = node_mark(root);
-        report_at(ld, m.line >= 0 ? &m : NULL, "the file is not a mapping of sections; allowed: %s", names);
+        report_at(ld, m.line >= 0 ? &m : NULL, "the file is not a mapping of sections; allowed: %s",
+                  names);
         return;
     }
     void *it = NULL;
@@ -966,7 +993,8 @@ static void report_diag(struct load *ld, struct fy_diag *diag)
         if (e->msg && strcmp(e->msg, "duplicate key") == 0) {
             size_t tl = 0;
             const char *t = e->fyt ? fy_token_get_text(e->fyt, &tl) : NULL;
-            report_at(ld, &m, "duplicate key '%s'; allowed: each key once", t ? shown(t, tl, sh) : "?");
+            report_at(ld, &m, "duplicate key '%s'; allowed: each key once",
+                      t ? shown(t, tl, sh) : "?");
         } else {
             report_at(ld, &m, "YAML: %s", e->msg ? e->msg : "syntax error");
         }
@@ -978,8 +1006,11 @@ static void report_diag(struct load *ld, struct fy_diag *diag)
 static size_t utf8_len(const unsigned char *s, size_t left)
 {
     unsigned c = s[0];
-    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-             : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t n = c < 0x80                 ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
     if (n == 0 || n > left)
         return 0;
     for (size_t i = 1; i < n; i++)
@@ -1007,7 +1038,8 @@ static bool check_bytes(struct load *ld, const char *data, size_t len)
             return false;
         }
         if (n == 0 || (b < 0x20 && b != '\n' && b != '\r') || b == 0x7f) {
-            report_at(ld, &m, "byte 0x%02x is not text; allowed: UTF-8 text without control characters", b);
+            report_at(ld, &m,
+                      "byte 0x%02x is not text; allowed: UTF-8 text without control characters", b);
             return false;
         }
         if (b == '\n')
@@ -1045,8 +1077,10 @@ static int parse_yaml(struct load *ld, const char *data, size_t len)
             report_at(ld, m.line >= 0 ? &m : NULL, "a second YAML document; allowed: one document");
             fy_parse_document_destroy(p, extra);
         } else if (measure(fy_document_root(doc), 0, &count) < 0) {
-            report_at(ld, NULL, "the document is too large once aliases are expanded; "
-                                "allowed: %d nodes, nested %d deep", MAX_NODES, MAX_DEPTH);
+            report_at(ld, NULL,
+                      "the document is too large once aliases are expanded; "
+                      "allowed: %d nodes, nested %d deep",
+                      MAX_NODES, MAX_DEPTH);
         } else if (fy_document_resolve(doc) == 0 && !fy_diag_got_error(diag)) {
             load_root(ld, fy_document_root(doc));
         }
@@ -1094,7 +1128,8 @@ static void check_component_domains(struct load *ld)
             if (strncmp(sec->items[i], dom->items[j], dl) == 0 && sec->items[i][dl] == ' ')
                 report_at(ld, &ld->where[option_index(&ld->c->schema, o)],
                           "key '%s': '%s' is also in 'server.domains'; allowed: a domain "
-                          "that is not a virtual host", o->key, dom->items[j]);
+                          "that is not a virtual host",
+                          o->key, dom->items[j]);
         }
 }
 
@@ -1113,7 +1148,9 @@ static void check_ports(struct load *ld)
             const struct fy_mark *m = &ld->where[option_index(&ld->c->schema, b)];
             if (m->line < 0)
                 m = &ld->where[option_index(&ld->c->schema, a)];
-            report_at(ld, m, "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or 0 (off)",
+            report_at(ld, m,
+                      "key '%s': port %d is also '%s'; allowed: a port no other listener uses, or "
+                      "0 (off)",
                       b->key, pb, a->key);
         }
     }
@@ -1133,8 +1170,8 @@ static void resolve_default_paths(struct load *ld)
             ld->oom = true;
         if (r == -EINVAL) {
             config_describe_allowed(o, allowed, sizeof allowed);
-            report_at(ld, NULL, "key '%s': the default, resolved, %s; allowed: %s (set the key)", o->key,
-                      why, allowed);
+            report_at(ld, NULL, "key '%s': the default, resolved, %s; allowed: %s (set the key)",
+                      o->key, why, allowed);
         }
     }
 }
@@ -1173,7 +1210,8 @@ static char *absolute_name(const char *name)
 static int finish(struct load *ld, int r, char **err)
 {
     if (ld->nerr > CONFIG_MAX_ERRORS)
-        buf_printf(&ld->errs, "%s: %d more errors not shown\n", ld->name, ld->nerr - CONFIG_MAX_ERRORS);
+        buf_printf(&ld->errs, "%s: %d more errors not shown\n", ld->name,
+                   ld->nerr - CONFIG_MAX_ERRORS);
     if (r == 0 && ld->oom)
         r = -ENOMEM;
     else if (r == 0 && ld->nerr)
@@ -1243,8 +1281,10 @@ static int read_file(const char *path, char **data, size_t *len)
     if (fd < 0)
         return -errno;
     struct stat st;
-    int r = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL
-                                        : st.st_size > CONFIG_MAX_FILE ? -EFBIG : 0;
+    int r = fstat(fd, &st) < 0             ? -errno
+            : !S_ISREG(st.st_mode)         ? -EINVAL
+            : st.st_size > CONFIG_MAX_FILE ? -EFBIG
+                                           : 0;
     char *d = r == 0 ? malloc((size_t)st.st_size + 1) : NULL;
     if (r == 0 && !d)
         r = -ENOMEM;
@@ -1275,10 +1315,12 @@ int config_load(struct config *c, const struct config_schema *s, const char *pat
     char *data = NULL;
     size_t len = 0;
     int r = abs ? read_file(abs, &data, &len) : -errno;
-    if (r < 0) {
+    if (r < 0 || !abs) { /* !abs: r < 0 too (errno is set), but the analyzer cannot tell */
         free(abs);
         if (err && asprintf(err, "%s: cannot read: %s", path,
-                            r == -EFBIG ? "larger than 1 MiB" : r == -EINVAL ? "not a regular file" : strerror(-r)) < 0)
+                            r == -EFBIG    ? "larger than 1 MiB"
+                            : r == -EINVAL ? "not a regular file"
+                                           : strerror(-r)) < 0)
             *err = NULL;
         return r;
     }
@@ -1286,7 +1328,6 @@ int config_load(struct config *c, const struct config_schema *s, const char *pat
     free(data);
     return r;
 }
-
 
 /* ---- Options accepted before their feature exists ---- */
 
@@ -1311,8 +1352,9 @@ size_t config_warn_unserved(const struct config *c, FILE *f)
         n++;
     }
     if (c->component_secrets.n > 0 && c->component_port == 0) {
-        fprintf(f, "taube: warning: component.secrets lists %zu component(s), but "
-                   "component.port is 0: none can connect, and stanzas to them are refused.\n",
+        fprintf(f,
+                "taube: warning: component.secrets lists %zu component(s), but "
+                "component.port is 0: none can connect, and stanzas to them are refused.\n",
                 c->component_secrets.n);
         n++;
     }

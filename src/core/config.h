@@ -33,6 +33,8 @@ struct config_schema {
     size_t n;
 };
 
+/* The comments are aligned by hand, group by group. */
+/* clang-format off */
 struct config {
     struct config_schema schema; /* the tables it was read with */
     void *blocks[CONFIG_MAX_TABLES]; /* per table with a block_size: its own
@@ -142,6 +144,7 @@ struct config {
     unsigned retention_inactive_after; /* retention.inactive_after 365d (182d..366d) */
     unsigned retention_warn_before;    /* retention.warn_before 30d (1d..90d) */
 };
+/* clang-format on */
 
 /* Loads and validates path (read whole, at most CONFIG_MAX_FILE bytes).
  * Returns 0, or a negative errno (-EINVAL: the file is wrong; -ENOMEM; the
@@ -252,7 +255,6 @@ const void *config_block(const struct config *c, const struct config_table *t);
  * a block). */
 const void *config_value(const struct config *c, const struct config_option *o);
 
-
 extern const struct config_table config_core_table;
 /* *s = the core's table alone. */
 void config_schema_core(struct config_schema *s);
@@ -270,8 +272,7 @@ const struct config_section *config_schema_section(const struct config_schema *s
 #define CFG_FIELD_IN(T, f, check) \
     .offset = offsetof(T, f) + 0 * sizeof(check), .size = sizeof(((T *)0)->f)
 #define CFG_IN_BOOL(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, bool: 1))
-#define CFG_IN_INT(T, f) \
-    CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, int: 1, unsigned: 1, uint64_t: 1))
+#define CFG_IN_INT(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, int: 1, unsigned: 1, uint64_t: 1))
 #define CFG_IN_STR(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, char *: 1))
 #define CFG_IN_LIST(T, f) CFG_FIELD_IN(T, f, _Generic(((T *)0)->f, struct strlist: 1))
 #define CFG_AS_BOOL(f) CFG_IN_BOOL(struct config, f)

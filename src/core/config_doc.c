@@ -48,16 +48,24 @@ static void put_comment(FILE *f, const char *indent, const char *text)
 static void put_value(FILE *f, const struct config_option *o, const char *domain,
                       const struct config_init_opts *io)
 {
-    struct { const char *key; int port; } ports[] = {
-        {"c2s.port", io->c2s_port}, {"c2s.tls_port", io->c2s_tls_port},
+    struct {
+        const char *key;
+        int port;
+    } ports[] = {
+        {"c2s.port", io->c2s_port},
+        {"c2s.tls_port", io->c2s_tls_port},
     };
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
         if (strcmp(o->key, ports[i].key) == 0 && ports[i].port)
             return (void)fprintf(f, "%d", ports[i].port);
     /* Nothing listens on these yet: the file must not say they work. A
      * port asked for is kept as a comment, for the version that does. */
-    struct { const char *key; int port; } later[] = {
-        {"s2s.port", io->s2s_port}, {"http.port", io->https_port},
+    struct {
+        const char *key;
+        int port;
+    } later[] = {
+        {"s2s.port", io->s2s_port},
+        {"http.port", io->https_port},
     };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (strcmp(o->key, later[i].key) == 0 && later[i].port)
@@ -86,10 +94,11 @@ static void write_config(FILE *f, const struct config_schema *sc, const char *do
                          const struct config_init_opts *io)
 {
     char allowed[400], line[600];
-    put_comment(f, "", "Taube configuration. Every option is listed with its default; change "
-                       "what you need, or delete what you leave as it is. Relative paths are "
-                       "relative to the directory of this file. Check the file with "
-                       "`taube --check -c FILE`. Reference: docs/configuration.md.");
+    put_comment(f, "",
+                "Taube configuration. Every option is listed with its default; change "
+                "what you need, or delete what you leave as it is. Relative paths are "
+                "relative to the directory of this file. Check the file with "
+                "`taube --check -c FILE`. Reference: docs/configuration.md.");
     for (size_t s = 0, ns = config_schema_nsections(sc); s < ns; s++) {
         const char *name = config_schema_section(sc, s)->name;
         size_t nl = strlen(name);
@@ -116,7 +125,8 @@ int config_write_default(const char *path, const struct config_schema *sc,
                          const struct config_init_opts *o)
 {
     char why[WHY_LEN], *domain;
-    if (!o || !o->domain || config_normalize_domain(o->domain, strlen(o->domain), &domain, why, sizeof why) < 0)
+    if (!o || !o->domain ||
+        config_normalize_domain(o->domain, strlen(o->domain), &domain, why, sizeof why) < 0)
         return -EINVAL;
     int ports[] = {o->c2s_port, o->c2s_tls_port, o->s2s_port, o->https_port};
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
@@ -171,31 +181,32 @@ static void put_default_cell(FILE *f, const struct config_option *o)
 void config_print_reference(FILE *f, const struct config_schema *sc)
 {
     char allowed[400];
-    fputs("# Configuration\n\n"
-          "Taube reads one YAML file at start-up, given with `-c FILE`. `taubectl init` "
-          "writes one with every option at its default and a comment above each; "
-          "`taube.example.yaml` in the source tree is such a file. "
-          "`taube --check -c FILE` checks, without starting the server or changing anything, "
-          "what start-up loads: the file, every domain's certificate and key (matching, valid "
-          "now, naming the domain), the TLS ciphers, and the database (its directory takes new "
-          "files; an existing file is a database whose schema this build knows).\n\n"
-          "The file is a mapping of sections (`server:`, `c2s:`, ...) to mappings of keys. "
-          "Only `server.domains` must be set; every other key has the default below. "
-          "The smallest valid file:\n\n"
-          "```yaml\nserver:\n  domains: [example.org]\n```\n\n"
-          "Relative paths resolve against the directory of the configuration file, not "
-          "the current directory. Sizes are bytes, or a number with a unit: `B`, `KB` "
-          "(1000), `KiB` (1024), `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`. Durations are "
-          "seconds, or a number with a unit: `s`, `m`, `h`, `d`, `w`. A list with one "
-          "item may be written as that item alone.\n\n"
-          "Unknown sections and keys, duplicate keys, and values of the wrong type or out "
-          "of range are errors. Each names the file, line and column, the key, what is "
-          "wrong and what is allowed:\n\n"
-          "```\ntaube.yaml:9:9: key 'c2s.port': '70000' is out of range; allowed: 0 to 65535\n```\n\n"
-          "This reference is generated from the option tables (`taubectl config-doc`): the "
-          "core's in `src/core/config_table.c`, each module's in its descriptor in "
-          "`src/modules/`; edit the tables, not this file.\n",
-          f);
+    fputs(
+        "# Configuration\n\n"
+        "Taube reads one YAML file at start-up, given with `-c FILE`. `taubectl init` "
+        "writes one with every option at its default and a comment above each; "
+        "`taube.example.yaml` in the source tree is such a file. "
+        "`taube --check -c FILE` checks, without starting the server or changing anything, "
+        "what start-up loads: the file, every domain's certificate and key (matching, valid "
+        "now, naming the domain), the TLS ciphers, and the database (its directory takes new "
+        "files; an existing file is a database whose schema this build knows).\n\n"
+        "The file is a mapping of sections (`server:`, `c2s:`, ...) to mappings of keys. "
+        "Only `server.domains` must be set; every other key has the default below. "
+        "The smallest valid file:\n\n"
+        "```yaml\nserver:\n  domains: [example.org]\n```\n\n"
+        "Relative paths resolve against the directory of the configuration file, not "
+        "the current directory. Sizes are bytes, or a number with a unit: `B`, `KB` "
+        "(1000), `KiB` (1024), `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`. Durations are "
+        "seconds, or a number with a unit: `s`, `m`, `h`, `d`, `w`. A list with one "
+        "item may be written as that item alone.\n\n"
+        "Unknown sections and keys, duplicate keys, and values of the wrong type or out "
+        "of range are errors. Each names the file, line and column, the key, what is "
+        "wrong and what is allowed:\n\n"
+        "```\ntaube.yaml:9:9: key 'c2s.port': '70000' is out of range; allowed: 0 to 65535\n```\n\n"
+        "This reference is generated from the option tables (`taubectl config-doc`): the "
+        "core's in `src/core/config_table.c`, each module's in its descriptor in "
+        "`src/modules/`; edit the tables, not this file.\n",
+        f);
     for (size_t s = 0, ns = config_schema_nsections(sc); s < ns; s++) {
         const char *name = config_schema_section(sc, s)->name;
         size_t nl = strlen(name);

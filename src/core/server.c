@@ -13,10 +13,7 @@ const char *server_host(const struct server *srv, const char *domain)
     return NULL;
 }
 
-int64_t server_now(const struct server *srv)
-{
-    return (int64_t)time(NULL) + srv->clock_offset;
-}
+int64_t server_now(const struct server *srv) { return (int64_t)time(NULL) + srv->clock_offset; }
 
 /* glibc keeps what connections freed (their TLS state, parser and
  * buffers, scattered over the heap) for reuse, and gives back only the

@@ -97,8 +97,8 @@ static int add_san(X509 *x, const char *domain, bool critical)
             rc = -ENOMEM;
         }
     }
-    if (rc == 0 && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, critical ? 1 : 0,
-                                     X509V3_ADD_DEFAULT) != 1)
+    if (rc == 0 &&
+        X509_add1_ext_i2d(x, NID_subject_alt_name, gens, critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1)
         rc = -EIO;
     GENERAL_NAMES_free(gens);
     return rc;
@@ -196,8 +196,7 @@ static int finish(FILE *f, bool ok)
     return (fclose(f) == 0 && ok) ? 0 : -EIO;
 }
 
-static int write_pem(X509 *x, EVP_PKEY *key, const char *crt_path, const char *key_path,
-                     char **err)
+static int write_pem(X509 *x, EVP_PKEY *key, const char *crt_path, const char *key_path, char **err)
 {
     FILE *f = create_excl(key_path, 0600, err);
     if (!f)
@@ -227,7 +226,7 @@ int certgen_write(const char *dns_name, const char *crt_path, const char *key_pa
         *err = NULL;
     if (!dns_name_ok(dns_name))
         return cert_fail(err, -EINVAL, "'%s' is not a DNS name (letters, digits, '-', '.')",
-                    dns_name);
+                         dns_name);
     EVP_PKEY *key = EVP_EC_gen("P-256");
     if (!key)
         return cert_fail(err, -EIO, "cannot generate a P-256 key");

@@ -141,8 +141,7 @@ static int make_store(const char *config_path, char **db_path)
     return rc < 0 ? CTL_FAIL : CTL_OK;
 }
 
-static void print_done(const struct init_paths *p, const char *db, const char *domain,
-                       bool kept)
+static void print_done(const struct init_paths *p, const char *db, const char *domain, bool kept)
 {
     printf("created %s\n", p->config);
     if (kept)

@@ -146,6 +146,7 @@ static void print_full(void *ud, const struct report_info *r)
 static int report_id(struct ctl *ctl, int64_t *id)
 {
     const char *s = ctl->args[0];
+    *id = 0; /* the analyzer cannot see that ctl_usage_error is never CTL_OK */
     size_t n = strspn(s, "0123456789");
     if (n == 0 || n > 15 || s[n] != '\0' || (*id = strtoll(s, NULL, 10)) <= 0)
         return ctl_usage_error(ctl, "give the report's number, as `report list` shows it");

@@ -112,6 +112,7 @@ static int get_password(const struct ctl *ctl, char *buf, size_t cap)
 {
     const char *given = ctl_opt(ctl, "password");
     int rc = 0;
+    buf[0] = '\0'; /* the readers below write it on success; the analyzer cannot see that */
     if (given) {
         if (strlen(given) > PW_MAX)
             rc = -E2BIG;
@@ -286,8 +287,8 @@ int cmd_user_list(struct ctl *ctl)
         ctl_err("invalid domain '%s'", ctl->args[0]);
         return CTL_FAIL;
     }
-    int rc = store_account_list_sync(ctl->store, ctl->nargs == 1 ? domain : NULL,
-                                     print_account, NULL);
+    int rc =
+        store_account_list_sync(ctl->store, ctl->nargs == 1 ? domain : NULL, print_account, NULL);
     if (rc < 0)
         return store_failed("list the accounts", rc);
     return fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
@@ -449,8 +450,7 @@ int cmd_user_delete(struct ctl *ctl)
     enum live_result r = live_call(ctl, "delete", &j, NULL);
     int rc = r == LIVE_DONE ? 0 : -EIO;
     if (r == LIVE_OFFLINE) {
-        struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL,
-                             &modules_data_parts};
+        struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL, &modules_data_parts};
         rc = account_delete(&d, j.domain, j.local);
     }
     int ret = r == LIVE_FAILED ? CTL_FAIL : report_store(rc, &j, "deleted", r == LIVE_OFFLINE);

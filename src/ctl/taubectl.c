@@ -28,6 +28,8 @@ static int cmd_config_doc(struct ctl *ctl);
 /* Options that take no value (a flag is present or not). */
 static const char *const flag_options[] = {"force", "skip-existing"};
 
+/* One command per entry, laid out by hand. */
+/* clang-format off */
 static const struct ctl_command commands[] = {
     {"init",
      "--dir DIR --domain DOMAIN [--c2s-port N] [--c2s-tls-port N] [--s2s-port N] "
@@ -91,6 +93,7 @@ static const struct ctl_command commands[] = {
      "warn and delete inactive accounts now (through the running server if there is one)",
      0, 0, {"now"}, CTL_NEEDS_STORE, cmd_retention_run},
 };
+/* clang-format on */
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 void ctl_err(const char *fmt, ...)
@@ -113,18 +116,18 @@ const char *ctl_opt(const struct ctl *ctl, const char *name)
 
 static void print_command(FILE *f, const struct ctl_command *c)
 {
-    fprintf(f, "  taubectl %s%s%s\n      %s\n", c->name, c->args[0] ? " " : "", c->args,
-            c->help);
+    fprintf(f, "  taubectl %s%s%s\n      %s\n", c->name, c->args[0] ? " " : "", c->args, c->help);
 }
 
 static void print_help(FILE *f)
 {
-    fputs("usage: taubectl [-c FILE] COMMAND [ARGS]\n\n"
-          "  -c, --config FILE   configuration file (default: $TAUBE_CONFIG, else " CTL_DEFAULT_CONFIG
-          ")\n"
-          "  -h, --help          this help; COMMAND --help for one command\n\n"
-          "commands:\n",
-          f);
+    fputs(
+        "usage: taubectl [-c FILE] COMMAND [ARGS]\n\n"
+        "  -c, --config FILE   configuration file (default: $TAUBE_CONFIG, else " CTL_DEFAULT_CONFIG
+        ")\n"
+        "  -h, --help          this help; COMMAND --help for one command\n\n"
+        "commands:\n",
+        f);
     for (size_t i = 0; i < NCOMMANDS; i++)
         print_command(f, &commands[i]);
 }
@@ -367,8 +370,7 @@ int main(int argc, char **argv)
 {
     struct cmdline cl = {0};
     if (split(&cl, argc, argv) < 0) {
-        fputs("usage: taubectl [-c FILE] COMMAND [ARGS]; taubectl --help lists commands\n",
-              stderr);
+        fputs("usage: taubectl [-c FILE] COMMAND [ARGS]; taubectl --help lists commands\n", stderr);
         return CTL_USAGE;
     }
     int used = 0;

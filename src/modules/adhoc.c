@@ -22,7 +22,6 @@
 #define MAX_SESSIONS_PER_JID 8
 #define SESSIONID_MAX 48
 
-
 struct adhoc_session {
     char id[SESSIONID_MAX];
     const struct adhoc_command *cmd;

@@ -287,6 +287,7 @@ static int disable_user(struct adhoc_stage *s)
     if (s->stage == 0)
         return accounts_form(s, "Disabling a user", "The Jabber ID(s) to disable", true);
     struct buf reason;
+    char none[] = "";
     buf_init(&reason, STORE_REASON_MAX + 1);
     int rc = adhoc_field_text(s->form, "reason", " ", &reason);
     if (rc == -ENOBUFS)
@@ -294,7 +295,7 @@ static int disable_user(struct adhoc_stage *s)
     else if (rc == -ENOMEM)
         rc = adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
     else
-        rc = apply_accounts(s, disable_one, reason.data ? reason.data : "", "Disabled");
+        rc = apply_accounts(s, disable_one, reason.data ? reason.data : none, "Disabled");
     buf_free(&reason);
     return rc;
 }

@@ -89,10 +89,7 @@ static int blist_add(struct blist *l, const char *jid)
     return 0;
 }
 
-static void blist_remove(struct blist *l, const char *jid)
-{
-    free(hmap_del(&l->jids, jid));
-}
+static void blist_remove(struct blist *l, const char *jid) { free(hmap_del(&l->jids, jid)); }
 
 static void blist_clear(struct blist *l)
 {
@@ -156,8 +153,7 @@ struct cands {
 };
 
 /* Adds local@domain/resource with either end optional (NULL). */
-static void cand_add(struct cands *c, const char *local, const char *domain,
-                     const char *resource)
+static void cand_add(struct cands *c, const char *local, const char *domain, const char *resource)
 {
     int len = snprintf(c->buf[c->n], JID_STR_MAX, "%s%s%s%s%s", local ? local : "",
                        local ? "@" : "", domain, resource ? "/" : "", resource ? resource : "");
@@ -204,10 +200,7 @@ static bool is_blocked(struct blocking *b, const struct jid *acc, const struct j
     return hit;
 }
 
-static struct blocking *state_of(struct server *srv)
-{
-    return module_state(srv, &mod_blocking);
-}
+static struct blocking *state_of(struct server *srv) { return module_state(srv, &mod_blocking); }
 
 bool blocking_is_blocked(struct server *srv, const char *domain, const char *user,
                          const struct jid *peer)
@@ -416,7 +409,7 @@ static void push(struct server *srv, const struct jid *acc, const char *name, ch
 
 static enum stanza_cond cond_of(int rc)
 {
-    return rc == -EINVAL ? SC_JID_MALFORMED
+    return rc == -EINVAL   ? SC_JID_MALFORMED
            : rc == -EDQUOT ? SC_RESOURCE_CONSTRAINT
                            : SC_INTERNAL_SERVER_ERROR;
 }
@@ -594,10 +587,7 @@ static void blocking_fini(struct server *srv, void *state)
 
 /* ---- the data contract ---- */
 
-static void count_one(void *ud, const char *jid)
-{
-    *(uint64_t *)ud += strlen(jid);
-}
+static void count_one(void *ud, const char *jid) { *(uint64_t *)ud += strlen(jid); }
 
 static int blocking_describe(const struct data_ctx *d, const char *domain, const char *user,
                              data_fact_fn fn, void *ud)
@@ -677,8 +667,12 @@ static const struct config_section blocking_cfg_sections[] = {
 
 static const struct config_option blocking_cfg_options[] = {
     /* blocking */
-    {.key = "blocking.max_items", .type = CFG_INT, CFG_IN_INT(struct blocking_config, max_items),
-     .min = 1, .max = 100000, .def = "1000",
+    {.key = "blocking.max_items",
+     .type = CFG_INT,
+     CFG_IN_INT(struct blocking_config, max_items),
+     .min = 1,
+     .max = 100000,
+     .def = "1000",
      .help = "Most JIDs on one user's block list; blocking more is refused with "
              "resource-constraint."},
 };

@@ -100,8 +100,7 @@ static int add_strings(struct buf *S, const char *const *v, size_t n)
 static int add_form(struct buf *S, const struct disco_form *f)
 {
     int rc = add(S, f->form_type);
-    const void **p =
-        rc ? NULL : sorted(f->fields, f->nfields, sizeof *f->fields, false, cmp_field);
+    const void **p = rc ? NULL : sorted(f->fields, f->nfields, sizeof *f->fields, false, cmp_field);
     if (rc == 0 && !p)
         rc = -ENOMEM;
     for (size_t i = 0; rc == 0 && i < f->nfields; i++) {

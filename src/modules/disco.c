@@ -172,15 +172,12 @@ static int disco_init(struct server *srv, void *state)
     if (rc == 0)
         rc = collect_contacts(ds, srv->cfg);
     if (rc == 0)
-        rc = caps_ver_sha1(&ds->id, 1, ds->features, ds->nfeatures, &ds->form, ds->nforms,
-                           ds->ver);
+        rc = caps_ver_sha1(&ds->id, 1, ds->features, ds->nfeatures, &ds->form, ds->nforms, ds->ver);
     if (rc < 0)
         return rc;
     snprintf(ds->node_ver, sizeof ds->node_ver, "%s#%s", CAPS_NODE, ds->ver);
     return 0;
 }
-
-
 
 static int disco_stream_features(struct server *srv, void *state, struct buf *out)
 {
@@ -378,21 +375,53 @@ static const struct config_section disco_cfg_sections[] = {
 
 static const struct config_option disco_cfg_options[] = {
     /* contact */
-    {.key = "contact.abuse", .type = CFG_STRLIST, CFG_AS_LIST(contact_abuse), .min = 0, .max = 10,
+    {.key = "contact.abuse",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_abuse),
+     .min = 0,
+     .max = 10,
      .help = "Where to report abuse (abuse-addresses)."},
-    {.key = "contact.admin", .type = CFG_STRLIST, CFG_AS_LIST(contact_admin), .min = 0, .max = 10,
+    {.key = "contact.admin",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_admin),
+     .min = 0,
+     .max = 10,
      .help = "How to reach the administrators (admin-addresses)."},
-    {.key = "contact.feedback", .type = CFG_STRLIST, CFG_AS_LIST(contact_feedback), .min = 0, .max = 10,
+    {.key = "contact.feedback",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_feedback),
+     .min = 0,
+     .max = 10,
      .help = "Where to send feedback (feedback-addresses)."},
-    {.key = "contact.sales", .type = CFG_STRLIST, CFG_AS_LIST(contact_sales), .min = 0, .max = 10,
+    {.key = "contact.sales",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_sales),
+     .min = 0,
+     .max = 10,
      .help = "Sales contact (sales-addresses)."},
-    {.key = "contact.security", .type = CFG_STRLIST, CFG_AS_LIST(contact_security), .min = 0, .max = 10,
+    {.key = "contact.security",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_security),
+     .min = 0,
+     .max = 10,
      .help = "Where to report security issues (security-addresses)."},
-    {.key = "contact.status", .type = CFG_STRLIST, CFG_AS_LIST(contact_status), .min = 0, .max = 10,
+    {.key = "contact.status",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_status),
+     .min = 0,
+     .max = 10,
      .help = "Pages or accounts that tell the service status (status-addresses)."},
-    {.key = "contact.support", .type = CFG_STRLIST, CFG_AS_LIST(contact_support), .min = 0, .max = 10,
+    {.key = "contact.support",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_support),
+     .min = 0,
+     .max = 10,
      .help = "Where users get help (support-addresses)."},
-    {.key = "contact.policy", .type = CFG_STRLIST, CFG_AS_LIST(contact_policy), .min = 0, .max = 5,
+    {.key = "contact.policy",
+     .type = CFG_STRLIST,
+     CFG_AS_LIST(contact_policy),
+     .min = 0,
+     .max = 5,
      .help = "Web addresses of the terms of service and privacy policy. XEP-0157 "
              "registers no field for them, so they are not published over XMPP; the "
              "web page and the registration form show them."},

@@ -134,8 +134,8 @@ static void record_logout(struct server *srv, struct last_state *ls, struct sess
     bool last_one = router_is_last(srv->router, s);
     if (last_one && s->jid.local) {
         /* Committed by the writer thread; a failure is logged there. */
-        int64_t rc = store_last_set_req(srv->storeq, s->jid.domain, s->jid.local,
-                                        server_now(srv), p ? p->text : NULL);
+        int64_t rc = store_last_set_req(srv->storeq, s->jid.domain, s->jid.local, server_now(srv),
+                                        p ? p->text : NULL);
         if (rc < 0)
             log_warn("last: could not queue a logout (%d)", (int)rc);
     }
@@ -186,8 +186,7 @@ static void account_last(const struct iq_request *rq)
     if (rc == 0)
         reply_seconds(rq, server_now(rq->srv) - t, status.data);
     else
-        iq_reply_error(rq, rc == -ENOENT ? SC_SERVICE_UNAVAILABLE : SC_INTERNAL_SERVER_ERROR,
-                       NULL);
+        iq_reply_error(rq, rc == -ENOENT ? SC_SERVICE_UNAVAILABLE : SC_INTERNAL_SERVER_ERROR, NULL);
     buf_free(&status);
 }
 

@@ -32,10 +32,7 @@
 #define NS_MEMBER "urn:taube:member"
 #define NOTE_MAX 512
 
-static struct data_ctx ctx_of(const struct adhoc_stage *s)
-{
-    return modules_data_ctx(s->srv);
-}
+static struct data_ctx ctx_of(const struct adhoc_stage *s) { return modules_data_ctx(s->srv); }
 
 static const char *pick(const struct adhoc_stage *s, const char *en, const char *de)
 {

@@ -81,15 +81,16 @@ enum session_event {
     SESSION_CLOSING,     /* about to be unregistered; still routable */
 };
 
-
 /* ---- descriptor v2: the parts below are declared in the descriptor and
  * merged by the registry (docs/architecture.md, "Adding a storage-backed
  * feature"). ---- */
 
 /* A top-level stream element that is not a routed stanza (XEP-0077
  * registration before login, XEP-0198 stream management in a session). */
-enum { STREAM_PREAUTH = 1,  /* on TLS, before SASL succeeded: any element */
-       STREAM_SESSION = 2 }; /* after SASL: elements other than message,
+enum {
+    STREAM_PREAUTH = 1,  /* on TLS, before SASL succeeded: any element */
+    STREAM_SESSION = 2
+}; /* after SASL: elements other than message,
                               * presence and iq (those are routed) */
 
 struct stream_ctx {
@@ -173,9 +174,10 @@ struct module {
      * (nothing if it keeps none); export_xml: appends the account's data
      * as children of the XEP-0227 <user/> element (urn:xmpp:pie:0 is the
      * default namespace there). 0 or -errno. */
-    int (*describe)(const struct data_ctx *d, const char *domain, const char *user,
-                    data_fact_fn fn, void *ud);
-    int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user, struct buf *out);
+    int (*describe)(const struct data_ctx *d, const char *domain, const char *user, data_fact_fn fn,
+                    void *ud);
+    int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user,
+                      struct buf *out);
     int (*erase)(const struct data_ctx *d, const char *domain, const char *user);
     int (*sweep)(const struct data_ctx *d);
 
@@ -257,8 +259,8 @@ int modules_preauth_features(struct server *srv, struct buf *out);
 /* Hands st to the first module whose stream handler for phase takes it.
  * c is the stream's context without state and slot; *slots is made on
  * first use. 0 handled, -ENOENT nobody takes it, or the handler's -errno. */
-int modules_stream_element(unsigned phase, const struct stream_ctx *c,
-                           struct module_slots **slots, const struct stanza *st);
+int modules_stream_element(unsigned phase, const struct stream_ctx *c, struct module_slots **slots,
+                           const struct stanza *st);
 /* The stream is gone: every module's stream_closed, then frees *slots. */
 void modules_stream_closed(struct server *srv, struct module_slots **slots);
 /* Runs the delivery filters for s over st in registry order. Returns the
@@ -266,9 +268,8 @@ void modules_stream_closed(struct server *srv, struct module_slots **slots);
  * a new reference, unless a filter replaced it), or NULL: dropped. */
 struct stanza *modules_filter_delivery(struct server *srv, struct session *s, struct stanza *st);
 /* The same over a given list of modules and their states (unit tests). */
-struct stanza *modules_filter_list(const struct module *const *mods, size_t n,
-                                   void *const *states, struct server *srv, struct session *s,
-                                   struct stanza *st);
+struct stanza *modules_filter_list(const struct module *const *mods, size_t n, void *const *states,
+                                   struct server *srv, struct session *s, struct stanza *st);
 /* Calls fn with each account disco identity (registry order). */
 void modules_account_identities(void (*fn)(void *ud, const struct disco_identity *id), void *ud);
 /* The control command called name, or NULL. */

@@ -196,8 +196,8 @@ static int store_message(struct hook_ctx *c, int64_t now)
     stanza_unref(st);
     if (rc == 0) {
         struct offline_limits lim = {cfg->offline_max_messages, cfg->offline_max_bytes};
-        int64_t id = store_offline_add(c->srv->storeq, c->to->domain, c->to->local, now,
-                                       out.data, out.len, &lim, stored, p);
+        int64_t id = store_offline_add(c->srv->storeq, c->to->domain, c->to->local, now, out.data,
+                                       out.len, &lim, stored, p);
         rc = id < 0 ? (int)id : 0;
     }
     buf_free(&out);
@@ -213,12 +213,9 @@ static enum hook_result offline_undeliverable(struct hook_ctx *c)
         (type && strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0))
         return HOOK_PASS;
     switch (worth_storing(c->st->root)) {
-    case KEEP_DROP:
-        return HOOK_HANDLED;
-    case KEEP_REFUSE:
-        return HOOK_PASS; /* the router answers service-unavailable */
-    case KEEP_STORE:
-        break;
+    case KEEP_DROP: return HOOK_HANDLED;
+    case KEEP_REFUSE: return HOOK_PASS; /* the router answers service-unavailable */
+    case KEEP_STORE: break;
     }
     int rc = store_message(c, server_now(c->srv));
     if (rc == 0)
@@ -646,8 +643,10 @@ static void offline_fini(struct server *srv, void *state)
 {
     (void)srv;
     struct offline *o = state;
-    while (o && o->deliveries)
-        delivery_free(o->deliveries);
+    for (struct delivery *d = o ? o->deliveries : NULL, *next; d; d = next) {
+        next = d->next;
+        delivery_free(d);
+    }
 }
 
 /* ---- the data contract ---- */
@@ -703,7 +702,8 @@ static int offline_export(const struct data_ctx *d, const char *domain, const ch
                           struct buf *out)
 {
     struct export_ctx e = {out, buf_append_str(out, "<offline-messages>")};
-    int n = e.err ? 0 : store_offline_list_sync(d->store, domain, user, 0, SIZE_MAX, export_row, &e);
+    int n =
+        e.err ? 0 : store_offline_list_sync(d->store, domain, user, 0, SIZE_MAX, export_row, &e);
     if (n < 0 && n != -ENOENT)
         return n;
     return e.err ? e.err : buf_append_str(out, "</offline-messages>");
@@ -729,12 +729,20 @@ static const struct config_section offline_cfg_sections[] = {
 
 static const struct config_option offline_cfg_options[] = {
     /* offline */
-    {.key = "offline.max_messages", .type = CFG_INT, CFG_AS_INT(offline_max_messages),
-     .min = 0, .max = 1000000, .def = "1000",
+    {.key = "offline.max_messages",
+     .type = CFG_INT,
+     CFG_AS_INT(offline_max_messages),
+     .min = 0,
+     .max = 1000000,
+     .def = "1000",
      .help = "Most messages kept for one offline user; when full, senders get a "
              "resource-constraint error and nothing more is stored. 0 stores none."},
-    {.key = "offline.max_bytes", .type = CFG_SIZE, CFG_AS_INT(offline_max_bytes),
-     .min = 0, .max = 1 * CFG_GiB, .def = "10MiB",
+    {.key = "offline.max_bytes",
+     .type = CFG_SIZE,
+     CFG_AS_INT(offline_max_bytes),
+     .min = 0,
+     .max = 1 * CFG_GiB,
+     .def = "10MiB",
      .help = "Most bytes of messages kept for one offline user (as stored XML); "
              "when full, senders get a resource-constraint error."},
 };

@@ -62,8 +62,7 @@ int pie_user_open(struct store *store, const char *domain, const char *user, str
     return rc;
 }
 
-int pie_export_user(const struct data_ctx *d, const char *domain, const char *user,
-                    struct buf *out)
+int pie_export_user(const struct data_ctx *d, const char *domain, const char *user, struct buf *out)
 {
     size_t mark = out->len;
     int rc = pie_user_open(d->store, domain, user, out);

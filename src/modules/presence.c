@@ -57,8 +57,8 @@ static int parse_priority(struct stanza *st)
 /* §4.7.1: the defined values of 'type'. */
 static bool type_valid(const char *type)
 {
-    static const char *const types[] = {"unavailable", "subscribe", "subscribed", "unsubscribe",
-                                        "unsubscribed", "probe", "error"};
+    static const char *const types[] = {"unavailable",  "subscribe", "subscribed", "unsubscribe",
+                                        "unsubscribed", "probe",     "error"};
     if (!type)
         return true;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -67,10 +67,7 @@ static bool type_valid(const char *type)
     return false;
 }
 
-static bool is_type(const char *type, const char *want)
-{
-    return type && strcmp(type, want) == 0;
-}
+static bool is_type(const char *type, const char *want) { return type && strcmp(type, want) == 0; }
 
 /* ---- sending ---- */
 
@@ -475,7 +472,8 @@ static void answer_probe(struct hook_ctx *c)
     unsigned f = jid_bare_equal(c->from, c->to) ? ROSTER_FROM : roster_flags(c->srv, c->to, pbare);
     if (c->to->resource) {
         struct session *s = router_session_full(c->srv->router, c->to);
-        bool allowed = (f & ROSTER_FROM) || (s && (directed_has(s, prober) || directed_has(s, pbare)));
+        bool allowed =
+            (f & ROSTER_FROM) || (s && (directed_has(s, prober) || directed_has(s, pbare)));
         if (allowed)
             send_mere(c->srv, s && s->available ? s->full : owner,
                       s && s->available ? NULL : "unavailable", id, prober);
@@ -530,8 +528,12 @@ static const struct config_section presence_cfg_sections[] = {
 
 static const struct config_option presence_cfg_options[] = {
     /* presence */
-    {.key = "presence.max_directed", .type = CFG_INT, CFG_AS_INT(presence_max_directed),
-     .min = 1, .max = 10000, .def = "100",
+    {.key = "presence.max_directed",
+     .type = CFG_INT,
+     CFG_AS_INT(presence_max_directed),
+     .min = 1,
+     .max = 10000,
+     .def = "100",
      .help = "Most entities one session's directed presence is remembered for (they "
              "get unavailable presence when the session ends)."},
 };

@@ -43,8 +43,8 @@ static const struct private_config *options_of(const struct server *srv)
 
 static bool reserved_ns(const char *ns)
 {
-    return !*ns || strncmp(ns, "jabber:", 7) == 0 ||
-           strncmp(ns, "http://jabber.org/", 18) == 0 || strcmp(ns, "vcard-temp") == 0;
+    return !*ns || strncmp(ns, "jabber:", 7) == 0 || strncmp(ns, "http://jabber.org/", 18) == 0 ||
+           strcmp(ns, "vcard-temp") == 0;
 }
 
 /* Checks the request's target and children; 0 or the condition to send. */
@@ -88,8 +88,8 @@ static void private_get(const struct iq_request *rq, const struct xml_node *want
 {
     struct buf xml;
     buf_init(&xml, 2 * options_of(rq->srv)->max_element_size + 1024);
-    int rc = store_private_get(rq->srv->store, rq->to->domain, rq->to->local, want->ns,
-                               want->name, &xml);
+    int rc = store_private_get(rq->srv->store, rq->to->domain, rq->to->local, want->ns, want->name,
+                               &xml);
     struct stanza *stored = NULL;
     if (rc == 0 && !(stored = fragment_parse(xml.data, xml.len, rq->srv->cfg->max_depth)))
         log_warn("private: a stored element does not parse");
@@ -105,8 +105,8 @@ static void private_get(const struct iq_request *rq, const struct xml_node *want
 
 /* Serializes every child into out, one after another, and points items
  * at them. -ENOBUFS if one is over the element limit. */
-static int serialize_children(const struct iq_request *rq, struct private_item *items,
-                              size_t *n, struct buf *out)
+static int serialize_children(const struct iq_request *rq, struct private_item *items, size_t *n,
+                              struct buf *out)
 {
     size_t limit = options_of(rq->srv)->max_element_size, k = 0;
     size_t off[PRIVATE_MAX_CHILDREN];
@@ -155,9 +155,8 @@ static void private_set(const struct iq_request *rq)
         rc = -ENOMEM;
     if (rc == 0) {
         /* Answered from private_stored, after the commit. */
-        int64_t id = store_private_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, items,
-                                           n, options_of(rq->srv)->max_total_size, private_stored,
-                                           l);
+        int64_t id = store_private_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, items, n,
+                                           options_of(rq->srv)->max_total_size, private_stored, l);
         rc = id < 0 ? (int)id : 0;
         if (rc < 0)
             iq_later_free(l);
@@ -218,7 +217,8 @@ static int private_describe(const struct data_ctx *d, const char *domain, const 
     return fn(ud, &f);
 }
 
-struct export {
+struct export
+{
     struct buf *out;
     int rc;
 };
@@ -269,12 +269,20 @@ static const struct config_section private_cfg_sections[] = {
 
 static const struct config_option private_cfg_options[] = {
     /* private */
-    {.key = "private.max_element_size", .type = CFG_SIZE, CFG_IN_INT(struct private_config, max_element_size),
-     .min = 1 * CFG_KiB, .max = 1 * CFG_MiB, .def = "64KiB",
+    {.key = "private.max_element_size",
+     .type = CFG_SIZE,
+     CFG_IN_INT(struct private_config, max_element_size),
+     .min = 1 * CFG_KiB,
+     .max = 1 * CFG_MiB,
+     .def = "64KiB",
      .help = "Largest single element a client can keep in private storage; larger is "
              "refused with not-acceptable."},
-    {.key = "private.max_total_size", .type = CFG_SIZE, CFG_IN_INT(struct private_config, max_total_size),
-     .min = 1 * CFG_KiB, .max = 64 * CFG_MiB, .def = "256KiB",
+    {.key = "private.max_total_size",
+     .type = CFG_SIZE,
+     CFG_IN_INT(struct private_config, max_total_size),
+     .min = 1 * CFG_KiB,
+     .max = 64 * CFG_MiB,
+     .def = "256KiB",
      .help = "Most private storage one user can fill in all; a store that would go over "
              "is refused with resource-constraint and nothing of it is kept."},
 };

@@ -593,8 +593,8 @@ static int register_preauth_iq(const struct stream_ctx *c, const struct stanza *
         rs->send_ud = c->send_ud;
         *c->slot = rs;
     }
-    struct reg_request r = {.srv = c->srv, .state = c->state, .rs = rs, .domain = c->domain,
-                            .st = st};
+    struct reg_request r = {
+        .srv = c->srv, .state = c->state, .rs = rs, .domain = c->domain, .st = st};
     preauth_dispatch(&r, c->peer);
     if (r.reply) {
         c->send(c->send_ud, r.reply);
@@ -688,9 +688,9 @@ static void change_stored(void *ud, int rc, int64_t value)
     struct reg_job *j = ud;
     (void)value;
     router_send(j->srv, rc == 0 ? iq_result_new(j->st)
-                                : stanza_error_reply(j->st, rc == -EAGAIN
-                                                                ? SC_RESOURCE_CONSTRAINT
-                                                                : SC_INTERNAL_SERVER_ERROR,
+                                : stanza_error_reply(j->st,
+                                                     rc == -EAGAIN ? SC_RESOURCE_CONSTRAINT
+                                                                   : SC_INTERNAL_SERVER_ERROR,
                                                      NULL));
     job_free(j);
 }
@@ -867,33 +867,58 @@ static const struct config_section register_cfg_sections[] = {
 
 static const struct config_option register_cfg_options[] = {
     /* invites */
-    {.key = "invites.expires", .type = CFG_DURATION, CFG_AS_INT(invites_expires),
-     .min = 1 * CFG_HOUR, .max = 365 * CFG_DAY, .def = "7d",
+    {.key = "invites.expires",
+     .type = CFG_DURATION,
+     CFG_AS_INT(invites_expires),
+     .min = 1 * CFG_HOUR,
+     .max = 365 * CFG_DAY,
+     .def = "7d",
      .help = "How long a new registration code stays valid unless `invite create "
              "--expires` says otherwise."},
 
     /* registration */
-    {.key = "registration.enabled", .type = CFG_BOOL, CFG_AS_BOOL(registration_enabled),
+    {.key = "registration.enabled",
+     .type = CFG_BOOL,
+     CFG_AS_BOOL(registration_enabled),
      .def = "true",
      .help = "Offer in-band registration (with a registration code) to clients over TLS."},
-    {.key = "registration.policy_version", .type = CFG_STRING,
-     CFG_AS_STR(registration_policy_version), .max = 64, .def = "1",
+    {.key = "registration.policy_version",
+     .type = CFG_STRING,
+     CFG_AS_STR(registration_policy_version),
+     .max = 64,
+     .def = "1",
      .help = "Version of the policy (contact.policy, which the consent field of the "
              "registration form names and links); stored with each account's consent. "
              "Change it when the policy changes."},
-    {.key = "registration.min_password_length", .type = CFG_INT,
-     CFG_AS_INT(registration_min_password), .min = 1, .max = 128, .def = "8",
+    {.key = "registration.min_password_length",
+     .type = CFG_INT,
+     CFG_AS_INT(registration_min_password),
+     .min = 1,
+     .max = 128,
+     .def = "8",
      .help = "Shortest password (bytes) accepted at registration or password change; "
              "shorter is refused with not-acceptable."},
-    {.key = "registration.max_password_length", .type = CFG_INT,
-     CFG_AS_INT(registration_max_password), .min = 16, .max = 1023, .def = "256",
+    {.key = "registration.max_password_length",
+     .type = CFG_INT,
+     CFG_AS_INT(registration_max_password),
+     .min = 16,
+     .max = 1023,
+     .def = "256",
      .help = "Longest password (bytes) accepted at registration or password change."},
-    {.key = "registration.max_attempts_per_hour", .type = CFG_INT,
-     CFG_AS_INT(registration_max_attempts), .min = 1, .max = 100000, .def = "10",
+    {.key = "registration.max_attempts_per_hour",
+     .type = CFG_INT,
+     CFG_AS_INT(registration_max_attempts),
+     .min = 1,
+     .max = 100000,
+     .def = "10",
      .help = "Registration attempts (and XEP-0401 code checks) allowed per IP address "
              "(IPv6: per /64) per hour; more are refused with policy-violation."},
-    {.key = "registration.tracked_addresses", .type = CFG_INT,
-     CFG_AS_INT(registration_tracked_addresses), .min = 16, .max = 1000000, .def = "4096",
+    {.key = "registration.tracked_addresses",
+     .type = CFG_INT,
+     CFG_AS_INT(registration_tracked_addresses),
+     .min = 16,
+     .max = 1000000,
+     .def = "4096",
      .help = "How many addresses the per-address limit above remembers (about 100 bytes "
              "each). When more addresses than this try to register within the hour, the "
              "least recently seen are forgotten first (their count starts again); nobody is "

@@ -247,8 +247,8 @@ static bool stream_takes(const struct stream_handler *h, unsigned phase, const s
            (!h->name || strcmp(h->name, r->name) == 0) && (!h->wants || h->wants(r));
 }
 
-int modules_stream_element(unsigned phase, const struct stream_ctx *c,
-                           struct module_slots **slots, const struct stanza *st)
+int modules_stream_element(unsigned phase, const struct stream_ctx *c, struct module_slots **slots,
+                           const struct stanza *st)
 {
     for (size_t i = 0; i < taube_nmodules; i++) {
         const struct module *m = taube_modules[i];
@@ -281,9 +281,8 @@ void modules_stream_closed(struct server *srv, struct module_slots **slots)
     *slots = NULL;
 }
 
-struct stanza *modules_filter_list(const struct module *const *mods, size_t n,
-                                   void *const *states, struct server *srv, struct session *s,
-                                   struct stanza *st)
+struct stanza *modules_filter_list(const struct module *const *mods, size_t n, void *const *states,
+                                   struct server *srv, struct session *s, struct stanza *st)
 {
     struct filter_ctx c = {srv, NULL, s, stanza_ref(st)};
     for (size_t i = 0; i < n; i++) {
@@ -317,10 +316,7 @@ const struct control_command *modules_control_command(const char *name)
     return NULL;
 }
 
-void iq_reply(const struct iq_request *rq, struct stanza *result)
-{
-    router_send(rq->srv, result);
-}
+void iq_reply(const struct iq_request *rq, struct stanza *result) { router_send(rq->srv, result); }
 
 void iq_reply_error(const struct iq_request *rq, enum stanza_cond c, const char *text)
 {

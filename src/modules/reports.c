@@ -399,26 +399,44 @@ static const struct config_section reports_cfg_sections[] = {
 
 static const struct config_option reports_cfg_options[] = {
     /* reports */
-    {.key = "reports.keep_after_reporter_deleted", .type = CFG_BOOL,
-     CFG_AS_BOOL(reports_keep_after_reporter_deleted), .def = "false",
+    {.key = "reports.keep_after_reporter_deleted",
+     .type = CFG_BOOL,
+     CFG_AS_BOOL(reports_keep_after_reporter_deleted),
+     .def = "false",
      .help = "Whether a report outlives its reporter's account: false deletes it with the "
              "account (promise P18); true keeps it as \"reported by a deleted account\", "
              "without the reporter's name, until dismissed or reports.max_age old. Say "
              "which in your privacy policy."},
-    {.key = "reports.max_age", .type = CFG_DURATION, CFG_AS_INT(reports_max_age),
-     .min = 1 * CFG_DAY, .max = 730 * CFG_DAY, .def = "180d",
+    {.key = "reports.max_age",
+     .type = CFG_DURATION,
+     CFG_AS_INT(reports_max_age),
+     .min = 1 * CFG_DAY,
+     .max = 730 * CFG_DAY,
+     .def = "180d",
      .help = "How long a report is kept if the operator does not dismiss it; older "
              "reports are deleted by the daily retention run."},
-    {.key = "reports.max_per_day", .type = CFG_INT, CFG_AS_INT(reports_max_per_day),
-     .min = 1, .max = 10000, .def = "20",
+    {.key = "reports.max_per_day",
+     .type = CFG_INT,
+     CFG_AS_INT(reports_max_per_day),
+     .min = 1,
+     .max = 10000,
+     .def = "20",
      .help = "Most reports one user can make in 24 hours; further blocks still work, "
              "their reports are not stored."},
-    {.key = "reports.max_per_user", .type = CFG_INT, CFG_AS_INT(reports_max_per_user),
-     .min = 1, .max = 100000, .def = "100",
+    {.key = "reports.max_per_user",
+     .type = CFG_INT,
+     CFG_AS_INT(reports_max_per_user),
+     .min = 1,
+     .max = 100000,
+     .def = "100",
      .help = "Most reports kept from one user; further blocks still work, their reports "
              "are not stored until the operator dismisses some."},
-    {.key = "reports.max_text_length", .type = CFG_INT, CFG_AS_INT(reports_max_text_length),
-     .min = 0, .max = 65536, .def = "2000",
+    {.key = "reports.max_text_length",
+     .type = CFG_INT,
+     CFG_AS_INT(reports_max_text_length),
+     .min = 0,
+     .max = 65536,
+     .def = "2000",
      .help = "Longest reporter's text, and longest copy of the reported messages, kept "
              "with a report (bytes); longer is cut. 0 keeps neither."},
 };

@@ -378,7 +378,7 @@ static int retention_describe(const struct data_ctx *d, const char *domain, cons
 {
     struct retention_policy p = retention_policy_of(d->cfg);
     int64_t warned = 0;
-    struct account_info info;
+    struct account_info info = {0}; /* for the analyzer: the store's failures are < 0 */
     int rc = store_retention_get_sync(d->store, domain, user, &warned);
     if (rc == 0)
         rc = store_account_info_sync(d->store, domain, user, &info);
@@ -457,12 +457,20 @@ static const struct config_section retention_cfg_sections[] = {
 
 static const struct config_option retention_cfg_options[] = {
     /* retention */
-    {.key = "retention.inactive_after", .type = CFG_DURATION, CFG_AS_INT(retention_inactive_after),
-     .min = 182 * CFG_DAY, .max = 366 * CFG_DAY, .def = "365d",
+    {.key = "retention.inactive_after",
+     .type = CFG_DURATION,
+     CFG_AS_INT(retention_inactive_after),
+     .min = 182 * CFG_DAY,
+     .max = 366 * CFG_DAY,
+     .def = "365d",
      .help = "How long an account may go without a login before it is deleted: 6 to 12 "
              "months (182d to 366d)."},
-    {.key = "retention.warn_before", .type = CFG_DURATION, CFG_AS_INT(retention_warn_before),
-     .min = 1 * CFG_DAY, .max = 90 * CFG_DAY, .def = "30d",
+    {.key = "retention.warn_before",
+     .type = CFG_DURATION,
+     CFG_AS_INT(retention_warn_before),
+     .min = 1 * CFG_DAY,
+     .max = 90 * CFG_DAY,
+     .def = "30d",
      .help = "How long before the deletion the account is sent a warning message. An "
              "account is never deleted less than this long after its warning, even if the "
              "server was down when the warning was due."},

@@ -276,8 +276,10 @@ static void update_item(const struct iq_request *rq, struct set_req *r)
         iq_reply_error(rq, SC_POLICY_VIOLATION, "Too many contacts");
         return;
     }
-    struct roster_item put = {.jid = r->jid_s, .name = (char *)r->name,
-                              .groups = (char **)r->groups, .ngroups = r->ngroups,
+    struct roster_item put = {.jid = r->jid_s,
+                              .name = (char *)r->name,
+                              .groups = (char **)r->groups,
+                              .ngroups = r->ngroups,
                               .flags = flags | ROSTER_ITEM};
     if (roster_commit(srv, srv->store, srv->cfg, rq->to, &put, true) < 0) {
         iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
@@ -495,25 +497,49 @@ static const struct config_section roster_cfg_sections[] = {
 
 static const struct config_option roster_cfg_options[] = {
     /* roster */
-    {.key = "roster.max_items", .type = CFG_INT, CFG_AS_INT(roster_max_items),
-     .min = 1, .max = 100000, .def = "1000",
+    {.key = "roster.max_items",
+     .type = CFG_INT,
+     CFG_AS_INT(roster_max_items),
+     .min = 1,
+     .max = 100000,
+     .def = "1000",
      .help = "Most contacts in one user's roster; adding more is refused with "
              "policy-violation."},
-    {.key = "roster.max_name_length", .type = CFG_INT, CFG_AS_INT(roster_max_name_length),
-     .min = 1, .max = 4096, .def = "256",
+    {.key = "roster.max_name_length",
+     .type = CFG_INT,
+     CFG_AS_INT(roster_max_name_length),
+     .min = 1,
+     .max = 4096,
+     .def = "256",
      .help = "Longest contact name (handle) in bytes; longer is refused with not-acceptable."},
-    {.key = "roster.max_groups", .type = CFG_INT, CFG_AS_INT(roster_max_groups),
-     .min = 1, .max = 1000, .def = "32",
+    {.key = "roster.max_groups",
+     .type = CFG_INT,
+     CFG_AS_INT(roster_max_groups),
+     .min = 1,
+     .max = 1000,
+     .def = "32",
      .help = "Most groups one contact can be in; more is refused with not-acceptable."},
-    {.key = "roster.max_group_length", .type = CFG_INT, CFG_AS_INT(roster_max_group_length),
-     .min = 1, .max = 4096, .def = "256",
+    {.key = "roster.max_group_length",
+     .type = CFG_INT,
+     CFG_AS_INT(roster_max_group_length),
+     .min = 1,
+     .max = 4096,
+     .def = "256",
      .help = "Longest group name in bytes; longer is refused with not-acceptable."},
-    {.key = "roster.max_pending", .type = CFG_INT, CFG_AS_INT(roster_max_pending),
-     .min = 1, .max = 100000, .def = "100",
+    {.key = "roster.max_pending",
+     .type = CFG_INT,
+     CFG_AS_INT(roster_max_pending),
+     .min = 1,
+     .max = 100000,
+     .def = "100",
      .help = "Most unanswered subscription requests kept for one user; further "
              "requests are dropped until the user answers some."},
-    {.key = "roster.version_log", .type = CFG_INT, CFG_AS_INT(roster_version_log),
-     .min = 1, .max = 100000, .def = "200",
+    {.key = "roster.version_log",
+     .type = CFG_INT,
+     CFG_AS_INT(roster_version_log),
+     .min = 1,
+     .max = 100000,
+     .def = "200",
      .help = "Roster changes remembered per user for versioned roster requests; a client "
              "whose cached version is older gets the whole roster."},
 };

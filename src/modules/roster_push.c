@@ -52,10 +52,7 @@ void roster_cache_fini(struct roster_cache *rc)
     hmap_free(&rc->rosters);
 }
 
-struct roster_cache *roster_cache_of(struct server *srv)
-{
-    return module_state(srv, &mod_roster);
-}
+struct roster_cache *roster_cache_of(struct server *srv) { return module_state(srv, &mod_roster); }
 
 bool roster_bare(const struct jid *owner, char out[BARE_MAX])
 {

@@ -13,7 +13,15 @@
 
 /* A.1, from the user's point of view. */
 enum sub_state {
-    S_NONE, S_NONE_OUT, S_NONE_IN, S_NONE_OUT_IN, S_TO, S_TO_IN, S_FROM, S_FROM_OUT, S_BOTH,
+    S_NONE,
+    S_NONE_OUT,
+    S_NONE_IN,
+    S_NONE_OUT_IN,
+    S_TO,
+    S_TO_IN,
+    S_FROM,
+    S_FROM_OUT,
+    S_BOTH,
     S_COUNT
 };
 
@@ -64,28 +72,28 @@ struct sub_rule {
 /* A.2.1-A.2.4: the user sends. Rows in enum sub_state order. */
 static const struct sub_rule out_rules[4][S_COUNT] = {
     [SUB_SUBSCRIBE] = {R(NONE_OUT, A_PASS), R(NONE_OUT, A_PASS), R(NONE_OUT_IN, A_PASS),
-                       R(NONE_OUT_IN, A_PASS), R(TO, A_PASS), R(TO_IN, A_PASS),
-                       R(FROM_OUT, A_PASS), R(FROM_OUT, A_PASS), R(BOTH, A_PASS)},
-    [SUB_UNSUBSCRIBE] = {R(NONE, A_PASS), R(NONE, A_PASS), R(NONE_IN, A_PASS),
-                         R(NONE_IN, A_PASS), R(NONE, A_PASS), R(NONE_IN, A_PASS),
-                         R(FROM, A_PASS), R(FROM, A_PASS), R(FROM, A_PASS)},
+                       R(NONE_OUT_IN, A_PASS), R(TO, A_PASS), R(TO_IN, A_PASS), R(FROM_OUT, A_PASS),
+                       R(FROM_OUT, A_PASS), R(BOTH, A_PASS)},
+    [SUB_UNSUBSCRIBE] = {R(NONE, A_PASS), R(NONE, A_PASS), R(NONE_IN, A_PASS), R(NONE_IN, A_PASS),
+                         R(NONE, A_PASS), R(NONE_IN, A_PASS), R(FROM, A_PASS), R(FROM, A_PASS),
+                         R(FROM, A_PASS)},
     [SUB_SUBSCRIBED] = {R(NONE, A_PREAPPROVE), R(NONE_OUT, A_PREAPPROVE), R(FROM, A_PASS),
-                        R(FROM_OUT, A_PASS), R(TO, A_PREAPPROVE), R(BOTH, A_PASS),
-                        R(FROM, 0), R(FROM_OUT, 0), R(BOTH, 0)},
+                        R(FROM_OUT, A_PASS), R(TO, A_PREAPPROVE), R(BOTH, A_PASS), R(FROM, 0),
+                        R(FROM_OUT, 0), R(BOTH, 0)},
     [SUB_UNSUBSCRIBED] = {R(NONE, A_UNAPPROVE), R(NONE_OUT, A_UNAPPROVE), R(NONE, A_PASS),
-                          R(NONE_OUT, A_PASS), R(TO, A_UNAPPROVE), R(TO, A_PASS),
-                          R(NONE, A_PASS), R(NONE_OUT, A_PASS), R(TO, A_PASS)},
+                          R(NONE_OUT, A_PASS), R(TO, A_UNAPPROVE), R(TO, A_PASS), R(NONE, A_PASS),
+                          R(NONE_OUT, A_PASS), R(TO, A_PASS)},
 };
 
 /* A.3.1-A.3.4: the user receives. */
 static const struct sub_rule in_rules[4][S_COUNT] = {
-    [SUB_SUBSCRIBE] = {R(NONE_IN, A_PASS), R(NONE_OUT_IN, A_PASS), R(NONE_IN, 0),
-                       R(NONE_OUT_IN, 0), R(TO_IN, A_PASS), R(TO_IN, 0),
-                       R(FROM, A_AUTOREPLY), R(FROM_OUT, A_AUTOREPLY), R(BOTH, A_AUTOREPLY)},
+    [SUB_SUBSCRIBE] = {R(NONE_IN, A_PASS), R(NONE_OUT_IN, A_PASS), R(NONE_IN, 0), R(NONE_OUT_IN, 0),
+                       R(TO_IN, A_PASS), R(TO_IN, 0), R(FROM, A_AUTOREPLY),
+                       R(FROM_OUT, A_AUTOREPLY), R(BOTH, A_AUTOREPLY)},
     [SUB_UNSUBSCRIBE] = {R(NONE, 0), R(NONE_OUT, 0), R(NONE, A_PASS | A_AUTOREPLY),
-                         R(NONE_OUT, A_PASS | A_AUTOREPLY), R(TO, 0),
-                         R(TO, A_PASS | A_AUTOREPLY), R(NONE, A_PASS | A_AUTOREPLY),
-                         R(NONE_OUT, A_PASS | A_AUTOREPLY), R(TO, A_PASS | A_AUTOREPLY)},
+                         R(NONE_OUT, A_PASS | A_AUTOREPLY), R(TO, 0), R(TO, A_PASS | A_AUTOREPLY),
+                         R(NONE, A_PASS | A_AUTOREPLY), R(NONE_OUT, A_PASS | A_AUTOREPLY),
+                         R(TO, A_PASS | A_AUTOREPLY)},
     [SUB_SUBSCRIBED] = {R(NONE, 0), R(TO, A_PASS), R(NONE_IN, 0), R(TO_IN, A_PASS), R(TO, 0),
                         R(TO_IN, 0), R(FROM, 0), R(BOTH, A_PASS), R(BOTH, 0)},
     [SUB_UNSUBSCRIBED] = {R(NONE, 0), R(NONE, A_PASS), R(NONE_IN, 0), R(NONE_IN, A_PASS),
@@ -115,10 +123,10 @@ void sub_send(struct server *srv, const struct jid *from, const char *to, const 
 {
     char bare[BARE_MAX];
     struct stanza *st = roster_bare(from, bare) ? stanza_new("presence", NS_CLIENT) : NULL;
-    if (st && (xml_set_attr(st, st->root, "from", bare) < 0 ||
-               xml_set_attr(st, st->root, "to", to) < 0 ||
-               xml_set_attr(st, st->root, "type", type) < 0 ||
-               (status && xml_add_text_elem(st, st->root, "status", status) < 0))) {
+    if (st &&
+        (xml_set_attr(st, st->root, "from", bare) < 0 || xml_set_attr(st, st->root, "to", to) < 0 ||
+         xml_set_attr(st, st->root, "type", type) < 0 ||
+         (status && xml_add_text_elem(st, st->root, "status", status) < 0))) {
         stanza_unref(st);
         st = NULL;
     }

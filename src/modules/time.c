@@ -28,7 +28,8 @@ static void entity_time(const struct iq_request *rq)
 
     struct stanza *res = iq_result_new(rq->st);
     struct xml_node *t = res ? xml_add_child(res, res->root, "time", NS_TIME) : NULL;
-    if (!t || xml_add_text_elem(res, t, "tzo", tzo) < 0 || xml_add_text_elem(res, t, "utc", stamp) < 0) {
+    if (!t || xml_add_text_elem(res, t, "tzo", tzo) < 0 ||
+        xml_add_text_elem(res, t, "utc", stamp) < 0) {
         if (res)
             stanza_unref(res);
         iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);

@@ -129,7 +129,7 @@ static void remember_hash(struct vcard_state *vs, const char *bare, const char *
 }
 
 static void vcard_session_event(struct server *srv, void *state, struct session *s,
-                                 enum session_event ev)
+                                enum session_event ev)
 {
     struct vcard_state *vs = state;
     if (ev == SESSION_BOUND && !hmap_get(&vs->hashes, s->bare)) {
@@ -148,8 +148,7 @@ static void vcard_session_event(struct server *srv, void *state, struct session 
  * user's available broadcast presence, unless the client put one in. */
 static enum hook_result vcard_outbound(struct hook_ctx *c)
 {
-    if (c->kind != STANZA_PRESENCE || !c->no_to || !c->origin ||
-        xml_attr(c->st->root, "type"))
+    if (c->kind != STANZA_PRESENCE || !c->no_to || !c->origin || xml_attr(c->st->root, "type"))
         return HOOK_PASS;
     struct vcard_state *vs = c->state;
     const struct photo *p = hmap_get(&vs->hashes, c->origin->bare);
@@ -166,10 +165,7 @@ static enum hook_result vcard_outbound(struct hook_ctx *c)
 
 /* ---- get and set ---- */
 
-static bool is_own(const struct iq_request *rq)
-{
-    return jid_bare_equal(rq->from, rq->to);
-}
+static bool is_own(const struct iq_request *rq) { return jid_bare_equal(rq->from, rq->to); }
 
 /* Answers with the stored vCard parsed back into the result. */
 static void reply_stored(const struct iq_request *rq, const struct buf *xml)
@@ -266,8 +262,8 @@ static void vcard_set(const struct iq_request *rq)
     if (p) {
         vcard_photo_hash((struct stanza *)rq->st, rq->payload, p->hash);
         /* Answered from vcard_stored, after the commit. */
-        id = store_vcard_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, xml.data,
-                                 xml.len, p->hash, vcard_stored, p);
+        id = store_vcard_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, xml.data, xml.len,
+                                 p->hash, vcard_stored, p);
     }
     buf_free(&xml);
     if (id < 0) {
@@ -275,8 +271,7 @@ static void vcard_set(const struct iq_request *rq)
             iq_later_free(p->l);
             free(p);
         }
-        iq_reply_error(rq, id == -EAGAIN ? SC_RESOURCE_CONSTRAINT : SC_INTERNAL_SERVER_ERROR,
-                       NULL);
+        iq_reply_error(rq, id == -EAGAIN ? SC_RESOURCE_CONSTRAINT : SC_INTERNAL_SERVER_ERROR, NULL);
     }
 }
 
@@ -339,8 +334,12 @@ static const struct config_section vcard_cfg_sections[] = {
 
 static const struct config_option vcard_cfg_options[] = {
     /* vcard */
-    {.key = "vcard.max_size", .type = CFG_SIZE, CFG_AS_INT(vcard_max_size),
-     .min = 1 * CFG_KiB, .max = 1 * CFG_MiB, .def = "128KiB",
+    {.key = "vcard.max_size",
+     .type = CFG_SIZE,
+     CFG_AS_INT(vcard_max_size),
+     .min = 1 * CFG_KiB,
+     .max = 1 * CFG_MiB,
+     .def = "128KiB",
      .help = "Largest vCard (with its avatar image) one user can store; a larger one is "
              "refused with not-acceptable and the old one kept."},
 };

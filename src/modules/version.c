@@ -44,9 +44,16 @@ static const struct config_section version_cfg_sections[] = {
 
 static const struct config_option version_cfg_options[] = {
     /* version */
-    {.key = "version.show_os", .type = CFG_BOOL, CFG_AS_BOOL(version_show_os), .def = "false",
+    {.key = "version.show_os",
+     .type = CFG_BOOL,
+     CFG_AS_BOOL(version_show_os),
+     .def = "false",
      .help = "Whether version answers name the operating system."},
-    {.key = "version.name", .type = CFG_STRING, CFG_AS_STR(version_name), .max = 64, .def = "Taube",
+    {.key = "version.name",
+     .type = CFG_STRING,
+     CFG_AS_STR(version_name),
+     .max = 64,
+     .def = "Taube",
      .help = "Software name given in version answers."},
 };
 

@@ -198,10 +198,7 @@ static int on_stream_open(void *ud, const struct xml_node *root)
     return 0;
 }
 
-static void on_stream_close(void *ud)
-{
-    close_stream(ud);
-}
+static void on_stream_close(void *ud) { close_stream(ud); }
 
 /* ---- top-level elements by state ---- */
 
@@ -296,12 +293,8 @@ static void dispatch(struct c2s *c, struct stanza *st)
             authed_element(c, st);
         }
         break;
-    case C2S_SASL:
-        c2s_sasl_element(c, st);
-        break;
-    case C2S_SESSION:
-        authed_element(c, st);
-        break;
+    case C2S_SASL: c2s_sasl_element(c, st); break;
+    case C2S_SESSION: authed_element(c, st); break;
     default:
         stanza_unref(st);
         c2s_stream_error(c, STREAM_BAD_FORMAT, NULL);
@@ -327,18 +320,13 @@ static int on_stanza(void *ud, struct stanza *st)
 static enum stream_cond xml_error_cond(long err)
 {
     switch (-err) {
-    case XMLE_RESTRICTED:
-        return STREAM_RESTRICTED_XML;
+    case XMLE_RESTRICTED: return STREAM_RESTRICTED_XML;
     case XMLE_TOO_BIG:
     case XMLE_TOO_DEEP:
-    case XMLE_TOO_MANY_ATTRS:
-        return STREAM_POLICY_VIOLATION;
-    case XMLE_NOMEM:
-        return STREAM_RESOURCE_CONSTRAINT;
-    case XMLE_BAD_ENCODING:
-        return STREAM_UNSUPPORTED_ENCODING;
-    default:
-        return STREAM_NOT_WELL_FORMED;
+    case XMLE_TOO_MANY_ATTRS: return STREAM_POLICY_VIOLATION;
+    case XMLE_NOMEM: return STREAM_RESOURCE_CONSTRAINT;
+    case XMLE_BAD_ENCODING: return STREAM_UNSUPPORTED_ENCODING;
+    default: return STREAM_NOT_WELL_FORMED;
     }
 }
 

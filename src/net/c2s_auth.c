@@ -156,8 +156,8 @@ static bool authzid_ok(struct c2s *c)
     struct jid j;
     if (jid_parse(&j, authzid, strlen(authzid)) < 0)
         return false;
-    bool ok = j.local && !j.resource && strcmp(j.local, c->user) == 0 &&
-              strcmp(j.domain, c->domain) == 0;
+    bool ok =
+        j.local && !j.resource && strcmp(j.local, c->user) == 0 && strcmp(j.domain, c->domain) == 0;
     jid_free(&j);
     return ok;
 }
@@ -185,8 +185,8 @@ static void handle_result(struct c2s *c, enum sasl_result r, uint8_t *out, size_
 static void plain_work(uv_work_t *w)
 {
     struct plain_job *j = w->data;
-    j->result = sasl_creds(j->sasl, j->have_creds ? &j->creds : NULL, j->secret,
-                           sizeof j->secret, &j->out, &j->out_len);
+    j->result = sasl_creds(j->sasl, j->have_creds ? &j->creds : NULL, j->secret, sizeof j->secret,
+                           &j->out, &j->out_len);
 }
 
 static void plain_job_free(struct plain_job *j)
@@ -280,8 +280,8 @@ static void creds_done(void *ud, int err, const struct account_creds *creds)
     }
     uint8_t *out = NULL;
     size_t out_len = 0;
-    enum sasl_result r = sasl_creds(c->sasl, sc, store_server_secret(c->srv->store), 32, &out,
-                                    &out_len);
+    enum sasl_result r =
+        sasl_creds(c->sasl, sc, store_server_secret(c->srv->store), 32, &out, &out_len);
     handle_result(c, r, out, out_len);
 }
 
@@ -332,9 +332,7 @@ static void handle_result(struct c2s *c, enum sasl_result r, uint8_t *out, size_
         c->state = C2S_SASL;
         need_creds(c);
         break;
-    case SASL_OK:
-        sasl_succeeded(c, out, out_len);
-        break;
+    case SASL_OK: sasl_succeeded(c, out, out_len); break;
     case SASL_FAIL: sasl_failed(c); break;
     }
     free(out);

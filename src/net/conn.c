@@ -156,7 +156,6 @@ static void net_run(struct net_ctx *ctx)
         uv_idle_stop(&ctx->idle);
 }
 
-
 static void on_prepare(uv_prepare_t *h) { net_run(h->data); }
 static void on_check(uv_check_t *h) { net_run(h->data); }
 

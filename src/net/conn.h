@@ -118,8 +118,8 @@ struct tls_cert {
 /* One server context for all domains: TLS 1.2 and 1.3 only, modern
  * ciphers, SNI picks the domain's certificate (the first is the default),
  * ALPN "xmpp-client" accepted for direct TLS. *err gets a message. */
-struct tls_ctx *tls_ctx_new(const struct tls_cert *certs, size_t n,
-                            const char *ciphers, const char *ciphersuites, char **err);
+struct tls_ctx *tls_ctx_new(const struct tls_cert *certs, size_t n, const char *ciphers,
+                            const char *ciphersuites, char **err);
 void tls_ctx_free(struct tls_ctx *t);
 /* Checks that a certificate/key pair loads, matches, is valid now and
  * names domain (directly or by wildcard); taube --check and start-up. */

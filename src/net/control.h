@@ -36,8 +36,8 @@ extern const size_t control_ncommands;
  * arguments in args[0..*nargs), or NULL with the reason for the error
  * reply in *why (a NUL or control byte, no such command, too many or too
  * few arguments). */
-const struct control_command *control_parse(char *line, size_t len, const char **args,
-                                            int *nargs, const char **why);
+const struct control_command *control_parse(char *line, size_t len, const char **args, int *nargs,
+                                            const char **why);
 
 /* Binds the socket (replacing a stale one left by a crash, refusing if a
  * live server answers on it). 0 or -errno with *err set. */

@@ -124,10 +124,8 @@ static int cmd_status(struct server *srv, const char *const *args, int nargs, st
 }
 
 const struct control_command control_commands[] = {
-    {"status", 0, 0, cmd_status},
-    {"kick", 1, 2, cmd_kick},
-    {"suspend", 2, 2, cmd_suspend},
-    {"unsuspend", 1, 1, cmd_unsuspend},
+    {"status", 0, 0, cmd_status},   {"kick", 1, 2, cmd_kick},
+    {"suspend", 2, 2, cmd_suspend}, {"unsuspend", 1, 1, cmd_unsuspend},
     {"delete", 1, 1, cmd_delete},
     /* modules add theirs in their descriptors (retention: retention-run,
      * clock-offset). */

@@ -117,10 +117,7 @@ struct listener_group *listener_group_new(unsigned max_connections)
     return g;
 }
 
-void listener_group_free(struct listener_group *g)
-{
-    free(g);
-}
+void listener_group_free(struct listener_group *g) { free(g); }
 
 /* The members' own counts: conn.c keeps them exact (failed set-ups too). */
 unsigned listener_group_count(const struct listener_group *g)
@@ -221,6 +218,7 @@ static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss, s
 static int bound_port(int fd)
 {
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss); /* the analyzer does not know getsockname fills it */
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -errno;

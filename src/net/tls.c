@@ -32,9 +32,9 @@
 
 /* Mozilla "intermediate" TLS 1.2 suites without DHE (forward secrecy by
  * ECDHE only; no DH parameters to manage). */
-#define TLS_DEFAULT_CIPHERS                                                                       \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                  \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                  \
+#define TLS_DEFAULT_CIPHERS \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 static const unsigned char alpn_xmpp_client[] = "xmpp-client";
@@ -447,8 +447,9 @@ static int check_names(X509 *x, const char *domain, char **err)
     int ok = X509_check_host(x, (const char *)alabel, 0, 0, NULL) == 1;
     idn2_free(alabel);
     if (!ok) {
-        set_err(err, "it does not name %s, so clients would refuse it; use one that does "
-                     "(or make a self-signed one with `taubectl cert`)",
+        set_err(err,
+                "it does not name %s, so clients would refuse it; use one that does "
+                "(or make a self-signed one with `taubectl cert`)",
                 domain);
         return -EINVAL;
     }

@@ -24,17 +24,16 @@ struct offline_limits {
  * account, in one transaction with the limit check. 0; -EDQUOT if the
  * message would exceed lim (nothing stored); -ENOENT if no such account;
  * -EINVAL for an empty message; or another -errno. */
-int store_offline_add_sync(struct store *s, const char *domain, const char *user,
-                           int64_t unix_time, const char *xml, size_t len,
-                           const struct offline_limits *lim);
+int store_offline_add_sync(struct store *s, const char *domain, const char *user, int64_t unix_time,
+                           const char *xml, size_t len, const struct offline_limits *lim);
 
 /* Calls cb for up to max messages with id > after_id, oldest first. The
  * strings are valid only during the call; cb must not call into the store.
  * Returns the number of messages listed, or -errno (-ENOENT: no account). */
 typedef void (*store_offline_cb)(void *ud, int64_t id, int64_t unix_time, const char *xml,
                                  size_t len);
-int store_offline_list_sync(struct store *s, const char *domain, const char *user,
-                            int64_t after_id, size_t max, store_offline_cb cb, void *ud);
+int store_offline_list_sync(struct store *s, const char *domain, const char *user, int64_t after_id,
+                            size_t max, store_offline_cb cb, void *ud);
 
 /* Deletes the listed messages of the account (ids from
  * store_offline_list_sync) in one transaction; ids of other accounts are
@@ -48,8 +47,8 @@ int store_offline_clear_sync(struct store *s, const char *domain, const char *us
 
 /* Number and total XML bytes of the account's offline messages.
  * 0, -ENOENT or -errno. */
-int store_offline_usage_sync(struct store *s, const char *domain, const char *user,
-                             uint64_t *count, uint64_t *bytes);
+int store_offline_usage_sync(struct store *s, const char *domain, const char *user, uint64_t *count,
+                             uint64_t *bytes);
 
 /* The schema steps of this area (a {0, NULL}-ended list, store.h). */
 extern const struct store_migration store_offline_migrations[];

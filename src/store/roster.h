@@ -62,8 +62,7 @@ int roster_version_sync(struct store *s, const char *domain, const char *user, i
  * bumped and the change logged, keeping the newest log_max changes.
  * *ver gets the version the row now carries (may be NULL). 0 or -errno. */
 int roster_put_sync(struct store *s, const char *domain, const char *user,
-                    const struct roster_item *it, bool versioned, unsigned log_max,
-                    int64_t *ver);
+                    const struct roster_item *it, bool versioned, unsigned log_max, int64_t *ver);
 /* Deletes the row; versioned as above. 0, -ENOENT or -errno. */
 int roster_delete_sync(struct store *s, const char *domain, const char *user, const char *jid,
                        bool versioned, unsigned log_max, int64_t *ver);

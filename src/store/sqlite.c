@@ -66,7 +66,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK_TO] = "ROLLBACK TO req",
 };
 
-
 /* ---- errors ---- */
 
 /* Maps an SQLite result code to a negative errno. */
@@ -133,8 +132,8 @@ static sqlite3_stmt *stmt_get(struct store *s, enum stmt_id id)
 {
     if (s->stmt[id])
         return s->stmt[id];
-    int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                &s->stmt[id], NULL);
+    int rc =
+        sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL);
     if (rc != SQLITE_OK) {
         store_db_fail(s, rc, "preparing a statement");
         s->stmt[id] = NULL;
@@ -280,7 +279,7 @@ int store_exec_account(struct store *s, const char *sql, const char *domain, con
 int store_stmt_account_id(struct store *s, const char *sql, const char *domain, const char *user,
                           sqlite3_stmt **out)
 {
-    sqlite3_int64 id;
+    sqlite3_int64 id = 0; /* for the analyzer: store_account_id's failures are < 0 */
     *out = NULL;
     int rc = store_account_id(s, domain, user, &id);
     if (rc < 0)
@@ -326,8 +325,8 @@ static int query_int(sqlite3 *db, const char *sql, int *out)
 static int set_version(sqlite3 *db, int v)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, "UPDATE schema_version SET version = ?1 WHERE id = 1", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(db, "UPDATE schema_version SET version = ?1 WHERE id = 1", -1, &st,
+                                NULL);
     if (rc != SQLITE_OK)
         return sql_errno(rc);
     sqlite3_bind_int(st, 1, v);
@@ -348,8 +347,8 @@ static int set_pragmas(sqlite3 *db, char **err)
     if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
         return set_err(err, -EIO, "cannot set WAL mode: %s", sqlite3_errmsg(db));
     rc = sqlite3_step(st);
-    bool wal = rc == SQLITE_ROW &&
-               sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    bool wal =
+        rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
     sqlite3_finalize(st);
     if (!wal)
         return set_err(err, -EIO, "cannot set WAL mode: %s", sqlite3_errmsg(db));
@@ -450,8 +449,8 @@ static int migrate(struct store *s, const struct store_schema *schema, char **er
 static int secret_read(struct store *s)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT secret FROM server_secret WHERE id = 1", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT secret FROM server_secret WHERE id = 1", -1, &st, NULL) !=
+        SQLITE_OK)
         return -EIO;
     int step = sqlite3_step(st), rc = -EIO;
     if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == STORE_SECRET_LEN) {
@@ -469,8 +468,8 @@ static int secret_create(struct store *s)
     if (RAND_bytes(s->secret, STORE_SECRET_LEN) != 1)
         return -EIO;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO server_secret (id, secret) VALUES (1, ?1)", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO server_secret (id, secret) VALUES (1, ?1)", -1, &st,
+                           NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_bind_blob(st, 1, s->secret, STORE_SECRET_LEN, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
@@ -491,8 +490,7 @@ static int load_secret(struct store *s, char **err)
     if (rc == 0)
         return exec_const(s->db, "COMMIT", err);
     exec_const(s->db, "ROLLBACK", NULL);
-    return set_err(err, rc, "cannot read or create the server secret: %s",
-                   sqlite3_errmsg(s->db));
+    return set_err(err, rc, "cannot read or create the server secret: %s", sqlite3_errmsg(s->db));
 }
 
 /* The database holds password-equivalent material for SCRAM (StoredKey
@@ -522,8 +520,7 @@ void store_global_init(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int store_open(struct store **out, const char *path, const struct store_schema *schema,
-               char **err)
+int store_open(struct store **out, const char *path, const struct store_schema *schema, char **err)
 {
     *out = NULL;
     if (err)
@@ -588,7 +585,8 @@ static int check_schema(const char *path, size_t nsteps, char **err)
         rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
-        rc = set_err(err, sql_errno(rc), "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        rc = set_err(err, sql_errno(rc), "%s: %s", path,
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     } else if (query_int(db, "SELECT version FROM schema_version WHERE id = 1", &v) < 0) {
         rc = 0; /* no version table yet: store_open creates it */
     } else {
@@ -804,8 +802,7 @@ int store_account_delete_sync(struct store *s, const char *domain, const char *u
 /* cb must not call back into this store: the list statement is still
  * running while it is called. */
 int store_account_list_sync(struct store *s, const char *domain,
-                            void (*cb)(void *ud, const char *user, const char *domain),
-                            void *ud)
+                            void (*cb)(void *ud, const char *user, const char *domain), void *ud)
 {
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_LIST);
     if (!st)
@@ -816,8 +813,7 @@ int store_account_list_sync(struct store *s, const char *domain,
     }
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        cb(ud, (const char *)sqlite3_column_text(st, 0),
-           (const char *)sqlite3_column_text(st, 1));
+        cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
     int rc = step == SQLITE_DONE ? 0 : store_db_fail(s, step, "listing accounts");
     store_stmt_done(st);
     return rc;

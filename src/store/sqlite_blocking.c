@@ -11,12 +11,12 @@
 #define BLOCK_JID_MAX (3 * JID_PART_MAX + 2)
 
 static const char sql_list[] = "SELECT jid FROM blocklist WHERE account_id = ?1 ORDER BY jid";
-static const char sql_insert[] = "INSERT OR IGNORE INTO blocklist (account_id, jid) VALUES (?1, ?2)";
+static const char sql_insert[] =
+    "INSERT OR IGNORE INTO blocklist (account_id, jid) VALUES (?1, ?2)";
 static const char sql_count[] = "SELECT count(*) FROM blocklist WHERE account_id = ?1";
 static const char sql_delete[] = "DELETE FROM blocklist WHERE account_id = ?1 AND jid = ?2";
 static const char sql_clear[] = "DELETE FROM blocklist WHERE account_id = ?1";
-static const char sql_match[] =
-    "SELECT 1 FROM blocklist WHERE account_id = ?1 AND jid = ?2";
+static const char sql_match[] = "SELECT 1 FROM blocklist WHERE account_id = ?1 AND jid = ?2";
 
 int store_blocking_list_sync(struct store *s, const char *domain, const char *user,
                              void (*cb)(void *ud, const char *jid), void *ud)

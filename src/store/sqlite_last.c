@@ -13,9 +13,8 @@ static const char SQL_SET[] =
     "INSERT INTO last_activity (account_id, logout, status)"
     " SELECT id, ?3, ?4 FROM accounts WHERE domain = ?1 AND username = ?2"
     " ON CONFLICT (account_id) DO UPDATE SET logout = excluded.logout, status = excluded.status";
-static const char SQL_DELETE[] =
-    "DELETE FROM last_activity WHERE account_id ="
-    " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
+static const char SQL_DELETE[] = "DELETE FROM last_activity WHERE account_id ="
+                                 " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
 
 int store_last_set(struct store *s, const char *domain, const char *user, int64_t t,
                    const char *status)

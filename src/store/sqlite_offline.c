@@ -102,8 +102,8 @@ static int usage_by_id(struct store *s, sqlite3_int64 acc, uint64_t *count, uint
     return rc;
 }
 
-int store_offline_usage_sync(struct store *s, const char *domain, const char *user,
-                             uint64_t *count, uint64_t *bytes)
+int store_offline_usage_sync(struct store *s, const char *domain, const char *user, uint64_t *count,
+                             uint64_t *bytes)
 {
     sqlite3_int64 acc;
     int rc = store_account_id(s, domain, user, &acc);
@@ -156,9 +156,8 @@ static int add_in_tx(struct store *s, const char *domain, const char *user, int6
     return 0;
 }
 
-int store_offline_add_sync(struct store *s, const char *domain, const char *user,
-                           int64_t unix_time, const char *xml, size_t len,
-                           const struct offline_limits *lim)
+int store_offline_add_sync(struct store *s, const char *domain, const char *user, int64_t unix_time,
+                           const char *xml, size_t len, const struct offline_limits *lim)
 {
     if (len == 0 || len > INT_MAX)
         return -EINVAL;
@@ -169,8 +168,8 @@ int store_offline_add_sync(struct store *s, const char *domain, const char *user
     return store_tx_end(s, rc);
 }
 
-int store_offline_list_sync(struct store *s, const char *domain, const char *user,
-                            int64_t after_id, size_t max, store_offline_cb cb, void *ud)
+int store_offline_list_sync(struct store *s, const char *domain, const char *user, int64_t after_id,
+                            size_t max, store_offline_cb cb, void *ud)
 {
     sqlite3_stmt *st;
     int rc = store_stmt_account_id(s, sql_list, domain, user, &st);

@@ -18,9 +18,8 @@ static const char SQL_TOTAL[] =
 static const char SQL_LIST[] =
     "SELECT p.ns, p.name, p.xml FROM private_xml p JOIN accounts a ON a.id = p.account_id"
     " WHERE a.domain = ?1 AND a.username = ?2 ORDER BY p.ns, p.name";
-static const char SQL_DELETE[] =
-    "DELETE FROM private_xml WHERE account_id ="
-    " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
+static const char SQL_DELETE[] = "DELETE FROM private_xml WHERE account_id ="
+                                 " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s, size_t len)
 {
@@ -110,10 +109,9 @@ int store_private_list(struct store *s, const char *domain, const char *user,
         return rc;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct private_item it = {(const char *)sqlite3_column_text(st, 0),
-                                  (const char *)sqlite3_column_text(st, 1),
-                                  (const char *)sqlite3_column_text(st, 2),
-                                  (size_t)sqlite3_column_bytes(st, 2)};
+        struct private_item it = {
+            (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+            (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2)};
         if (it.ns && it.name && it.xml)
             cb(ud, &it);
     }

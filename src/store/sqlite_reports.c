@@ -13,8 +13,8 @@ static const char sql_count[] =
 static const char sql_insert[] =
     "INSERT INTO reports (account_id, jid, jid_bare, reason, text, msg_ids, msg_text, created)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-#define SELECT_REPORT                                                                              \
-    "SELECT r.id, a.username || '@' || a.domain, r.jid, r.reason, r.text, r.msg_ids,"              \
+#define SELECT_REPORT \
+    "SELECT r.id, a.username || '@' || a.domain, r.jid, r.reason, r.text, r.msg_ids," \
     " r.msg_text, r.created FROM reports r LEFT JOIN accounts a ON a.id = r.account_id"
 static const char sql_list[] = SELECT_REPORT " WHERE ?1 = 0 OR r.id = ?1 ORDER BY r.id";
 static const char sql_list_by[] = SELECT_REPORT " WHERE r.account_id = ?1 ORDER BY r.id";

@@ -28,8 +28,7 @@ static const char SQL_VERSION_BUMP[] =
     " ON CONFLICT (account_id) DO UPDATE SET ver = ver + 1";
 static const char SQL_LOG_ADD[] =
     "INSERT INTO roster_changes (account_id, ver, jid) VALUES (?1, ?2, ?3)";
-static const char SQL_LOG_TRIM[] =
-    "DELETE FROM roster_changes WHERE account_id = ?1 AND ver <= ?2";
+static const char SQL_LOG_TRIM[] = "DELETE FROM roster_changes WHERE account_id = ?1 AND ver <= ?2";
 static const char SQL_FLOOR[] =
     "UPDATE roster_versions SET log_floor = max(log_floor, ?2) WHERE account_id = ?1";
 static const char SQL_PUT[] =
@@ -274,8 +273,7 @@ static int version_bump(struct store *s, sqlite3_int64 id, const char *jid, unsi
 }
 
 /* The row write inside put's transaction. */
-static int item_write(struct store *s, sqlite3_int64 id, const struct roster_item *it,
-                      int64_t ver)
+static int item_write(struct store *s, sqlite3_int64 id, const struct roster_item *it, int64_t ver)
 {
     char *groups = groups_join(it);
     sqlite3_stmt *st = groups ? store_stmt(s, SQL_PUT) : NULL;
@@ -316,8 +314,7 @@ static int64_t row_ver(struct store *s, sqlite3_int64 id, const char *jid)
 }
 
 int roster_put_sync(struct store *s, const char *domain, const char *user,
-                    const struct roster_item *it, bool versioned, unsigned log_max,
-                    int64_t *ver)
+                    const struct roster_item *it, bool versioned, unsigned log_max, int64_t *ver)
 {
     if (!it->jid || !*it->jid)
         return -EINVAL;
@@ -374,7 +371,7 @@ int roster_changes_sync(struct store *s, const char *domain, const char *user, i
                         void (*cb)(void *ud, const char *jid, int64_t ver), void *ud)
 {
     sqlite3_int64 id;
-    int64_t ver, floor;
+    int64_t ver = 0, floor = 0; /* for the analyzer, which cannot see that rc <= 0 */
     int rc = store_account_id(s, domain, user, &id);
     if (rc == 0)
         rc = version_of(s, id, &ver, &floor);
@@ -404,8 +401,7 @@ int roster_holders_sync(struct store *s, const char *jid,
     int rc = bind_text(st, 1, jid);
     int step = SQLITE_DONE;
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-        cb(ud, (const char *)sqlite3_column_text(st, 0),
-           (const char *)sqlite3_column_text(st, 1));
+        cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
     if (rc == 0 && step != SQLITE_DONE)
         rc = store_db_fail(s, step, "finding rosters holding a contact");
     store_stmt_done(st);

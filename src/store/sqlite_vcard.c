@@ -13,9 +13,8 @@ static const char SQL_SET[] =
     "INSERT INTO vcards (account_id, xml, photo_hash)"
     " SELECT id, ?3, ?4 FROM accounts WHERE domain = ?1 AND username = ?2"
     " ON CONFLICT (account_id) DO UPDATE SET xml = excluded.xml, photo_hash = excluded.photo_hash";
-static const char SQL_DELETE[] =
-    "DELETE FROM vcards WHERE account_id ="
-    " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
+static const char SQL_DELETE[] = "DELETE FROM vcards WHERE account_id ="
+                                 " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
 
 /* Copies a stored hash: anything but 40 hex digits reads as no photo. */
 static void copy_hash(sqlite3_stmt *st, int col, char hash[VCARD_HASH_LEN + 1])

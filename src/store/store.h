@@ -65,8 +65,8 @@ struct store_ops {
     /* The writes (see the area headers for each one's contract). */
     int (*offline_add)(struct store *s, const char *domain, const char *user, int64_t unix_time,
                        const char *xml, size_t len, const struct offline_limits *lim);
-    int (*offline_delete)(struct store *s, const char *domain, const char *user,
-                          const int64_t *ids, size_t n);
+    int (*offline_delete)(struct store *s, const char *domain, const char *user, const int64_t *ids,
+                          size_t n);
     int (*touch_login)(struct store *s, const char *domain, const char *user, int64_t unix_time);
     int (*last_set)(struct store *s, const char *domain, const char *user, int64_t t,
                     const char *status);
@@ -119,8 +119,7 @@ int store_schema_add(struct store_schema *s, const struct store_migration *steps
  * schema (every version from 1 to the highest declared exactly once,
  * else -EINVAL naming the version). 0 or -errno; *err gets a malloc'ed
  * message on failure. */
-int store_open(struct store **out, const char *path, const struct store_schema *schema,
-               char **err);
+int store_open(struct store **out, const char *path, const struct store_schema *schema, char **err);
 /* taube --check: would store_open succeed? Checks, changing nothing, that
  * the directory takes new files and that an existing file is a database
  * this build can read and migrate. 0 or -errno with *err set. */
@@ -154,8 +153,7 @@ int store_account_delete_sync(struct store *s, const char *domain, const char *u
 /* Lists accounts of domain (NULL: all), calling cb for each, in byte
  * order of "user@domain". cb must not call into the store. */
 int store_account_list_sync(struct store *s, const char *domain,
-                            void (*cb)(void *ud, const char *user, const char *domain),
-                            void *ud);
+                            void (*cb)(void *ud, const char *user, const char *domain), void *ud);
 /* 1 if the account exists, 0 if not, or a negative errno. */
 int store_account_exists_sync(struct store *s, const char *domain, const char *user);
 

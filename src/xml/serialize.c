@@ -13,8 +13,7 @@
  * otherwise turn it into \n. Tab and \n in attributes: otherwise normalised
  * to spaces. */
 static const unsigned char esc_class[256] = {
-    ['&'] = 1, ['<'] = 1, ['>'] = 1, ['\r'] = 1,
-    ['"'] = 2, ['\''] = 2, ['\n'] = 2, ['\t'] = 2,
+    ['&'] = 1, ['<'] = 1, ['>'] = 1, ['\r'] = 1, ['"'] = 2, ['\''] = 2, ['\n'] = 2, ['\t'] = 2,
 };
 
 static const char *esc_entity(unsigned char c)

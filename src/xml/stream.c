@@ -412,8 +412,7 @@ static void XMLCALL on_xml_decl(void *ud, const XML_Char *version, const XML_Cha
 static enum xml_error map_expat_error(enum XML_Error e)
 {
     switch (e) {
-    case XML_ERROR_NO_MEMORY:
-        return XMLE_NOMEM;
+    case XML_ERROR_NO_MEMORY: return XMLE_NOMEM;
     case XML_ERROR_UNDEFINED_ENTITY:
     case XML_ERROR_RECURSIVE_ENTITY_REF:
     case XML_ERROR_ASYNC_ENTITY:
@@ -421,10 +420,8 @@ static enum xml_error map_expat_error(enum XML_Error e)
     case XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF:
     case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
     case XML_ERROR_ENTITY_DECLARED_IN_PE:
-    case XML_ERROR_AMPLIFICATION_LIMIT_BREACH:
-        return XMLE_RESTRICTED;
-    default:
-        return XMLE_NOT_WELL_FORMED;
+    case XML_ERROR_AMPLIFICATION_LIMIT_BREACH: return XMLE_RESTRICTED;
+    default: return XMLE_NOT_WELL_FORMED;
     }
 }
 
@@ -584,7 +581,7 @@ long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len)
         size_t at = 0;
         int rc = feed_piece(xs, data + done, n, &at);
         if (rc < 0)
-            return stream_fail(xs, (enum xml_error)-rc);
+            return stream_fail(xs, (enum xml_error) - rc);
         if (rc == 0) {
             active_park(xs->act);
             return xs->phase == PH_CLOSED ? (long)len : (long)(done + at);

@@ -65,8 +65,8 @@ struct xml_node *xml_elem_new(struct stanza *st, struct xml_node *parent, const 
     return n;
 }
 
-int xml_attr_append(struct stanza *st, struct xml_node *n, struct xml_attr **tail,
-                    const char *name, const char *value)
+int xml_attr_append(struct stanza *st, struct xml_node *n, struct xml_attr **tail, const char *name,
+                    const char *value)
 {
     struct xml_attr *at = arena_alloc(st->arena, sizeof *at);
     if (!at)

@@ -61,10 +61,10 @@ struct stanza *stanza_copy(const struct stanza *st);
 
 /* Strings and nodes allocated in the stanza's arena. All return NULL on
  * ENOMEM. ns NULL means the parent's namespace. */
-struct xml_node *xml_add_child(struct stanza *st, struct xml_node *parent,
-                               const char *name, const char *ns);
-struct xml_node *xml_add_text(struct stanza *st, struct xml_node *parent,
-                              const char *text, size_t len);
+struct xml_node *xml_add_child(struct stanza *st, struct xml_node *parent, const char *name,
+                               const char *ns);
+struct xml_node *xml_add_text(struct stanza *st, struct xml_node *parent, const char *text,
+                              size_t len);
 /* Sets or replaces an attribute; value NULL removes it. 0 or -ENOMEM. */
 int xml_set_attr(struct stanza *st, struct xml_node *n, const char *name, const char *value);
 /* Copies the subtree src (from any stanza) under parent in st. */

@@ -32,7 +32,7 @@ struct xml_node *xml_elem_new(struct stanza *st, struct xml_node *parent, const 
 /* Appends an attribute after *tail (NULL: n has none yet) without looking
  * for duplicates; name is used as is (already in st's arena or static),
  * value is copied. Updates *tail. 0 or -ENOMEM. */
-int xml_attr_append(struct stanza *st, struct xml_node *n, struct xml_attr **tail,
-                    const char *name, const char *value);
+int xml_attr_append(struct stanza *st, struct xml_node *n, struct xml_attr **tail, const char *name,
+                    const char *value);
 
 #endif

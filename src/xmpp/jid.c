@@ -75,10 +75,7 @@ static bool all_ascii(const char *s, size_t len)
     return true;
 }
 
-static char ascii_lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
+static char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
 /* ASCII code points the profiles prohibit: C.2.1 controls everywhere, plus
  * for nodeprep C.1.1 (space) and the RFC 6122 Appendix A.5 additions. */
@@ -299,15 +296,9 @@ static int jid_copy_parts(struct jid *out, const struct jid *in, bool with_resou
                         strlen(in->domain), res, res ? strlen(res) : 0);
 }
 
-int jid_copy(struct jid *out, const struct jid *in)
-{
-    return jid_copy_parts(out, in, true);
-}
+int jid_copy(struct jid *out, const struct jid *in) { return jid_copy_parts(out, in, true); }
 
-int jid_bare(struct jid *out, const struct jid *in)
-{
-    return jid_copy_parts(out, in, false);
-}
+int jid_bare(struct jid *out, const struct jid *in) { return jid_copy_parts(out, in, false); }
 
 /* Appends src to out[*pos..cap) like strlcat would, counting the full
  * length in *pos even when it does not fit. */

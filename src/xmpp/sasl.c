@@ -115,15 +115,9 @@ enum sasl_result sasl_fail_why(struct sasl *s, enum sasl_failure f, const char *
     return sasl_fail(s, f);
 }
 
-enum sasl_failure sasl_failure(const struct sasl *s)
-{
-    return s->failure;
-}
+enum sasl_failure sasl_failure(const struct sasl *s) { return s->failure; }
 
-const char *sasl_failure_text(const struct sasl *s)
-{
-    return s->fail_text;
-}
+const char *sasl_failure_text(const struct sasl *s) { return s->fail_text; }
 
 bool sasl_failure_is_attempt(const struct sasl *s)
 {
@@ -135,15 +129,9 @@ bool sasl_cb_any(const struct sasl_cb *cb)
     return cb->tls && (cb->have_exporter || cb->endpoint_len > 0 || cb->unique_len > 0);
 }
 
-const char *sasl_username(const struct sasl *s)
-{
-    return s->username;
-}
+const char *sasl_username(const struct sasl *s) { return s->username; }
 
-const char *sasl_authzid(const struct sasl *s)
-{
-    return s->authzid;
-}
+const char *sasl_authzid(const struct sasl *s) { return s->authzid; }
 
 int sasl_set_server_nonce(struct sasl *s, const char *nonce)
 {

@@ -41,8 +41,8 @@ size_t scram_hash_len(enum scram_hash h); /* 20 or 32 */
 int scram_derive(enum scram_hash h, const char *password, uint32_t iterations,
                  struct scram_creds *out);
 /* Same with a given salt (tests, PLAIN verification). */
-int scram_derive_salt(enum scram_hash h, const char *password, const uint8_t *salt,
-                      size_t salt_len, uint32_t iterations, struct scram_creds *out);
+int scram_derive_salt(enum scram_hash h, const char *password, const uint8_t *salt, size_t salt_len,
+                      uint32_t iterations, struct scram_creds *out);
 /* Verifies a plaintext password against stored credentials (PLAIN):
  * derives and compares StoredKey in constant time. Slow like scram_derive. */
 bool scram_verify_password(const struct scram_creds *c, const char *password);
@@ -118,8 +118,8 @@ void sasl_free(struct sasl *s); /* wipes secrets */
  * NULL for none); the caller frees it. An <auth/> without initial response
  * is fed as in_len 0: the result is SASL_CONTINUE with *out NULL, i.e. an
  * empty <challenge/> (allowed once). Messages over 4 KiB fail. */
-enum sasl_result sasl_step(struct sasl *s, const uint8_t *in, size_t in_len,
-                           uint8_t **out, size_t *out_len);
+enum sasl_result sasl_step(struct sasl *s, const uint8_t *in, size_t in_len, uint8_t **out,
+                           size_t *out_len);
 /* After SASL_NEED_CREDS: the SASLprep'ed authentication identity. */
 const char *sasl_username(const struct sasl *s);
 /* The authorization identity the client asked for, or NULL. */
@@ -130,8 +130,8 @@ const char *sasl_authzid(const struct sasl *s);
  * the password is verified here. Returns the next result like sasl_step
  * (SCRAM: SASL_CONTINUE with server-first-message in *out). */
 enum sasl_result sasl_creds(struct sasl *s, const struct scram_creds *creds,
-                            const uint8_t *server_secret, size_t secret_len,
-                            uint8_t **out, size_t *out_len);
+                            const uint8_t *server_secret, size_t secret_len, uint8_t **out,
+                            size_t *out_len);
 enum sasl_failure sasl_failure(const struct sasl *s);
 /* Why, in a few English words for the client's <text/> and the debug log
  * (a static string; no user data), or NULL: a wrong password or proof

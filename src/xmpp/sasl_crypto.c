@@ -23,10 +23,7 @@ static const EVP_MD *scram_md(enum scram_hash h)
     return h == SCRAM_SHA1 ? EVP_sha1() : EVP_sha256();
 }
 
-size_t scram_hash_len(enum scram_hash h)
-{
-    return h == SCRAM_SHA1 ? 20 : 32;
-}
+size_t scram_hash_len(enum scram_hash h) { return h == SCRAM_SHA1 ? 20 : 32; }
 
 int scram_hmac(enum scram_hash h, const uint8_t *key, size_t key_len, const void *data, size_t len,
                uint8_t out[SCRAM_MAX_KEY])

@@ -32,10 +32,7 @@ struct attr {
     bool more;
 };
 
-static bool is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 /* Reads the attribute at *pos (value non-empty, up to ',' or the end). */
 static bool next_attr(const char *m, size_t len, size_t *pos, struct attr *a)

@@ -74,8 +74,7 @@ static struct stanza *reply_skeleton(const struct stanza *orig, const char *type
     return st;
 }
 
-struct stanza *stanza_error_reply(const struct stanza *orig, enum stanza_cond c,
-                                  const char *text)
+struct stanza *stanza_error_reply(const struct stanza *orig, enum stanza_cond c, const char *text)
 {
     if (stanza_is_error(orig->root))
         return NULL;

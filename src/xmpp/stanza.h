@@ -50,8 +50,7 @@ const char *stanza_cond_name(enum stanza_cond c);
  * swapped, type "error", the condition with its default error type, and
  * an optional human-readable text. Returns NULL (nothing to send) if orig
  * is itself an error: errors are never answered with errors. */
-struct stanza *stanza_error_reply(const struct stanza *orig, enum stanza_cond c,
-                                  const char *text);
+struct stanza *stanza_error_reply(const struct stanza *orig, enum stanza_cond c, const char *text);
 /* Adds <name>text</name> under parent (parent's namespace). 0 or -ENOMEM. */
 int xml_add_text_elem(struct stanza *st, struct xml_node *parent, const char *name,
                       const char *text);

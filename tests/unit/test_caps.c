@@ -46,8 +46,8 @@ static void test_complex_example(void **state)
     const char *const os[] = {"Mac"}, *const osv[] = {"10.5.1"};
     const char *const sw[] = {"Psi"}, *const swv[] = {"0.11"};
     const struct disco_field fields[] = {
-        {"software_version", swv, 1}, {"os", os, 1}, {"ip_version", ipv, 2},
-        {"software", sw, 1}, {"os_version", osv, 1},
+        {"software_version", swv, 1}, {"os", os, 1},          {"ip_version", ipv, 2},
+        {"software", sw, 1},          {"os_version", osv, 1},
     };
     const struct disco_form form = {"urn:xmpp:dataforms:softwareinfo", fields, 5};
     char ver[CAPS_VER_LEN + 1];

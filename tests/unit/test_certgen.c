@@ -103,8 +103,8 @@ static void test_profile(void **state)
     assert_true(X509_get_extended_key_usage(x) & XKU_SSL_SERVER);
     assert_int_equal(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
     int days = 0, secs = 0;
-    assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x),
-                                    X509_get0_notAfter(x)), 1);
+    assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)),
+                     1);
     assert_int_equal(days, CERTGEN_DAYS);
     assert_int_equal(X509_cmp_current_time(X509_get0_notBefore(x)) <= 0, 1);
     const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
@@ -144,8 +144,7 @@ static void test_serials_differ(void **state)
     unlink(f->key);
     generate(f, "example.org");
     X509 *b = read_cert(f->crt);
-    assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(a), X509_get0_serialNumber(b)),
-                         0);
+    assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(a), X509_get0_serialNumber(b)), 0);
     X509_free(a);
     X509_free(b);
 }
@@ -173,8 +172,8 @@ static void test_refuses_existing(void **state)
 static void test_bad_names(void **state)
 {
     struct fixture *f = *state;
-    static const char *const bad[] = {"", "a,DNS:evil.org", "a..b", ".a", "a.", "é.org",
-                                      "a b", "a/b"};
+    static const char *const bad[] = {"",   "a,DNS:evil.org", "a..b", ".a",
+                                      "a.", "é.org",          "a b",  "a/b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *err = NULL;
         assert_int_equal(certgen_write(bad[i], f->crt, f->key, &err), -EINVAL);

@@ -79,7 +79,8 @@ static void test_table_is_sane(void **state)
         size_t s = 0;
         while (s < config_schema_nsections(test_schema()) &&
                (strlen(config_schema_section(test_schema(), s)->name) != (size_t)(dot - o->key) ||
-                strncmp(config_schema_section(test_schema(), s)->name, o->key, (size_t)(dot - o->key)) != 0))
+                strncmp(config_schema_section(test_schema(), s)->name, o->key,
+                        (size_t)(dot - o->key)) != 0))
             s++;
         if (s == config_schema_nsections(test_schema()))
             fail_msg("option %s has no section", o->key);
@@ -89,7 +90,7 @@ static void test_table_is_sane(void **state)
         assert_true(o->help && strlen(o->help) > 10);
         assert_true(o->min <= o->max || o->type == CFG_BOOL || o->type == CFG_ENUM);
         if (o->size == 4 && (o->type == CFG_INT || o->type == CFG_SIZE || o->type == CFG_DURATION ||
-                            o->type == CFG_MILLIS))
+                             o->type == CFG_MILLIS))
             assert_true(o->max <= INT32_MAX);
         if (o->type == CFG_ENUM)
             assert_non_null(o->choices);
@@ -119,8 +120,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.https_port, 0);
     assert_contains(c.tls_ciphers, "ECDHE-RSA-CHACHA20-POLY1305");
     assert_null(strstr(c.tls_ciphers, "CBC"));
-    assert_string_equal(c.tls_ciphersuites,
-                        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256");
+    assert_string_equal(
+        c.tls_ciphersuites,
+        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256");
     assert_int_equal(c.max_stanza_size, 262144);
     assert_int_equal(c.max_depth, 32);
     assert_int_equal(c.max_attrs, 64);
@@ -173,56 +175,57 @@ static void test_minimal_file(void **state)
     config_free(&c);
 }
 
-static const char full[] =
-    "# every section\n"
-    "server:\n"
-    "  domains: [Example.ORG, \"bücher.example\", xn--caf-dma.example]\n"
-    "  admins:\n"
-    "    - alice@Example.org\n"
-    "    - bob@bücher.example\n"
-    "  data_dir: /var/lib/taube\n"
-    "  certs_dir: tls\n"
-    "  control_socket: run/ctl.sock\n"
-    "log:\n"
-    "  level: debug\n"
-    "network:\n"
-    "  listen: [\"127.0.0.1\", \"::0:1\"]\n"
-    "c2s:\n"
-    "  port: 15222\n"
-    "  tls_port: 0\n"
-    "s2s: {port: 15269}\n"
-    "http:\n"
-    "  port: 15443\n"
-    "tls:\n"
-    "  ciphers: 'ECDHE-RSA-AES128-GCM-SHA256'\n"
-    "  ciphersuites: TLS_AES_128_GCM_SHA256\n"
-    "limits:\n"
-    "  max_stanza_size: 50 KB\n"
-    "  max_depth: &n 40\n"
-    "  max_attributes: *n\n"
-    "  auth_timeout: 2m\n"
-    "  idle_timeout: 1d\n"
-    "  keepalive_interval: 90\n"
-    "  read_rate: 1kib\n"
-    "  read_burst: 1GiB\n"
-    "  max_auth_attempts: 5\n"
-    "  max_connections: 20\n"
-    "  send_queue_max: 2MiB\n"
-    "version:\n"
-    "  show_os: true\n"
-    "  name: Taube test\n"
-    "store:\n"
-    "  backend: sqlite\n"
-    "  path: db/t.db\n"
-    "auth:\n"
-    "  scram_iterations: 10000\n";
+static const char full[] = "# every section\n"
+                           "server:\n"
+                           "  domains: [Example.ORG, \"bücher.example\", xn--caf-dma.example]\n"
+                           "  admins:\n"
+                           "    - alice@Example.org\n"
+                           "    - bob@bücher.example\n"
+                           "  data_dir: /var/lib/taube\n"
+                           "  certs_dir: tls\n"
+                           "  control_socket: run/ctl.sock\n"
+                           "log:\n"
+                           "  level: debug\n"
+                           "network:\n"
+                           "  listen: [\"127.0.0.1\", \"::0:1\"]\n"
+                           "c2s:\n"
+                           "  port: 15222\n"
+                           "  tls_port: 0\n"
+                           "s2s: {port: 15269}\n"
+                           "http:\n"
+                           "  port: 15443\n"
+                           "tls:\n"
+                           "  ciphers: 'ECDHE-RSA-AES128-GCM-SHA256'\n"
+                           "  ciphersuites: TLS_AES_128_GCM_SHA256\n"
+                           "limits:\n"
+                           "  max_stanza_size: 50 KB\n"
+                           "  max_depth: &n 40\n"
+                           "  max_attributes: *n\n"
+                           "  auth_timeout: 2m\n"
+                           "  idle_timeout: 1d\n"
+                           "  keepalive_interval: 90\n"
+                           "  read_rate: 1kib\n"
+                           "  read_burst: 1GiB\n"
+                           "  max_auth_attempts: 5\n"
+                           "  max_connections: 20\n"
+                           "  send_queue_max: 2MiB\n"
+                           "version:\n"
+                           "  show_os: true\n"
+                           "  name: Taube test\n"
+                           "store:\n"
+                           "  backend: sqlite\n"
+                           "  path: db/t.db\n"
+                           "auth:\n"
+                           "  scram_iterations: 10000\n";
 
 static void test_single_value_is_a_list(void **state)
 {
     (void)state;
     struct config c;
     char *err = NULL;
-    assert_int_equal(load(&c, "server:\n  domains: example.org\n  admins:\nnetwork: {listen: \"::1\"}\n", &err), 0);
+    assert_int_equal(
+        load(&c, "server:\n  domains: example.org\n  admins:\nnetwork: {listen: \"::1\"}\n", &err),
+        0);
     assert_int_equal(c.domains.n, 1);
     assert_string_equal(c.domains.items[0], "example.org");
     assert_int_equal(c.admins.n, 0);
@@ -241,14 +244,17 @@ static void test_idn_domains_match_the_jid_code(void **state)
     (void)state;
     struct config c;
     char *err = NULL;
-    int r = load(&c, "server:\n  domains: [\"FA\xc3\x9f.de\", fass.de, xn--bcher-kva.example]\n"
-                     "  admins: [\"a@XN--FA-HIA.DE\"]\n", &err);
+    int r = load(&c,
+                 "server:\n  domains: [\"FA\xc3\x9f.de\", fass.de, xn--bcher-kva.example]\n"
+                 "  admins: [\"a@XN--FA-HIA.DE\"]\n",
+                 &err);
     if (r != 0)
         fail_msg("load: %d %s", r, err ? err : "");
     assert_int_equal(c.domains.n, 3); /* faß.de and fass.de are two domains */
     assert_string_equal(c.domains.items[0], "fa\xc3\x9f.de");
     assert_string_equal(c.domains.items[1], "fass.de");
-    assert_string_equal(c.domains.items[2], "b\xc3\xbc" "cher.example");
+    assert_string_equal(c.domains.items[2], "b\xc3\xbc"
+                                            "cher.example");
     assert_string_equal(c.admins.items[0], "a@fa\xc3\x9f.de");
     static const char *spellings[] = {"fa\xc3\x9f.de", "FA\xc3\x9f.DE", "xn--fa-hia.de",
                                       "Xn--Fa-Hia.De.", "\xef\xbd\x86\xef\xbd\x81\xc3\x9f.de"};
@@ -264,7 +270,8 @@ static void test_idn_domains_match_the_jid_code(void **state)
     }
     config_free(&c);
     EXPECT_ERROR("server:\n  domains: [\"fa\xc3\x9f.de\", xn--fa-hia.de]\n", "listed twice");
-    EXPECT_ERROR("server:\n  domains: [\"\xe2\x98\x83.net\"]\n", "not a valid international domain name");
+    EXPECT_ERROR("server:\n  domains: [\"\xe2\x98\x83.net\"]\n",
+                 "not a valid international domain name");
 }
 
 static void test_component_secrets(void **state)
@@ -272,9 +279,11 @@ static void test_component_secrets(void **state)
     (void)state;
     struct config c;
     char *err = NULL;
-    int r = load(&c, "server:\n  domains: [example.org]\ncomponent:\n  port: 5347\n"
-                     "  secrets:\n    Bot.Example.org: \"sixteen chars ok\"\n"
-                     "    \"FA\xc3\x9f.example\": 0123456789abcdef0123\n", &err);
+    int r = load(&c,
+                 "server:\n  domains: [example.org]\ncomponent:\n  port: 5347\n"
+                 "  secrets:\n    Bot.Example.org: \"sixteen chars ok\"\n"
+                 "    \"FA\xc3\x9f.example\": 0123456789abcdef0123\n",
+                 &err);
     if (r != 0)
         fail_msg("load: %d %s", r, err ? err : "");
     assert_int_equal(c.component_port, 5347);
@@ -288,18 +297,23 @@ static void test_component_secrets(void **state)
     assert_int_equal(c.component_port, 0); /* off by default */
     assert_int_equal(c.component_secrets.n, 0);
     config_free(&c);
-    assert_int_equal(load(&c, "server:\n  domains: [example.org]\ncomponent:\n  secrets: {}\n", &err), 0);
+    assert_int_equal(
+        load(&c, "server:\n  domains: [example.org]\ncomponent:\n  secrets: {}\n", &err), 0);
     config_free(&c);
     EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {b.example: short}\n",
                  "t.yaml:4:13:", "key 'component.secrets'", "secret must be 16 to 1023");
-    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {A.example: 0123456789abcdef}\n",
-                 "'a.example' is also in 'server.domains'");
-    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets:\n    b.example: 0123456789abcdef\n"
-                 "    B.example: 0123456789abcdef\n", "'b.example' is listed twice");
+    EXPECT_ERROR(
+        "server:\n  domains: [a.example]\ncomponent:\n  secrets: {A.example: 0123456789abcdef}\n",
+        "'a.example' is also in 'server.domains'");
+    EXPECT_ERROR(
+        "server:\n  domains: [a.example]\ncomponent:\n  secrets:\n    b.example: 0123456789abcdef\n"
+        "    B.example: 0123456789abcdef\n",
+        "'b.example' is listed twice");
     EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: [b.example]\n",
                  "a mapping of domain: secret is expected");
-    EXPECT_ERROR("server:\n  domains: [a.example]\ncomponent:\n  secrets: {b_x.example: 0123456789abcdef}\n",
-                 "'_' is not allowed");
+    EXPECT_ERROR(
+        "server:\n  domains: [a.example]\ncomponent:\n  secrets: {b_x.example: 0123456789abcdef}\n",
+        "'_' is not allowed");
     EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 5347\ncomponent:\n  port: 5347\n",
                  "key 'component.port': port 5347 is also 'c2s.port'");
 }
@@ -359,45 +373,53 @@ static void test_type_errors(void **state)
     (void)state;
     EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 70000\n",
                  "t.yaml:4:9: key 'c2s.port': '70000' is out of range; allowed: 0 to 65535");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: -1\n", "t.yaml:4:9:", "key 'c2s.port'",
-                 "not a whole number", "allowed: 0 to 65535");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 0x10\n", "t.yaml:4:9:", "not a whole number");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  show_os: yes\n", "t.yaml:4:12:",
-                 "key 'version.show_os'", "allowed: true or false");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlog:\n  level: loud\n", "t.yaml:4:10:", "key 'log.level'",
-                 "allowed: error, warn, info or debug");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nstore:\n  backend: postgres\n", "t.yaml:4:12:",
-                 "key 'store.backend'", "allowed: sqlite");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name: ''\n", "t.yaml:4:9:", "key 'version.name'",
-                 "empty", "allowed:");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name: \"a\\tb\"\n", "t.yaml:4:9:",
-                 "control characters", "allowed:");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name:\n", "key 'version.name': no value", "allowed:");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name: [a]\n", "t.yaml:4:",
-                 "key 'version.name': a single value is expected");
-    EXPECT_ERROR("server:\n  domains: [a.example]\n  data_dir: ''\n", "t.yaml:3:13:", "key 'server.data_dir'",
-                 "allowed:");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  max_stanza_size: 10 parsecs\n", "t.yaml:4:20:",
-                 "key 'limits.max_stanza_size'", "unknown unit", "allowed: 10KB to 16MiB");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 1M\n", "t.yaml:4:17:",
-                 "key 'limits.auth_timeout'", "unknown unit", "allowed: 500ms to 10m");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 499ms\n", "out of range",
-                 "allowed: 500ms");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 500MS\n", "unknown unit");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: -1\n",
+                 "t.yaml:4:9:", "key 'c2s.port'", "not a whole number", "allowed: 0 to 65535");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 0x10\n",
+                 "t.yaml:4:9:", "not a whole number");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  show_os: yes\n",
+                 "t.yaml:4:12:", "key 'version.show_os'", "allowed: true or false");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlog:\n  level: loud\n",
+                 "t.yaml:4:10:", "key 'log.level'", "allowed: error, warn, info or debug");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nstore:\n  backend: postgres\n",
+                 "t.yaml:4:12:", "key 'store.backend'", "allowed: sqlite");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name: ''\n",
+                 "t.yaml:4:9:", "key 'version.name'", "empty", "allowed:");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name: \"a\\tb\"\n",
+                 "t.yaml:4:9:", "control characters", "allowed:");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name:\n",
+                 "key 'version.name': no value", "allowed:");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nversion:\n  name: [a]\n",
+                 "t.yaml:4:", "key 'version.name': a single value is expected");
+    EXPECT_ERROR("server:\n  domains: [a.example]\n  data_dir: ''\n",
+                 "t.yaml:3:13:", "key 'server.data_dir'", "allowed:");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  max_stanza_size: 10 parsecs\n",
+                 "t.yaml:4:20:", "key 'limits.max_stanza_size'", "unknown unit",
+                 "allowed: 10KB to 16MiB");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 1M\n",
+                 "t.yaml:4:17:", "key 'limits.auth_timeout'", "unknown unit",
+                 "allowed: 500ms to 10m");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 499ms\n",
+                 "out of range", "allowed: 500ms");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: 500MS\n",
+                 "unknown unit");
     EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  auth_timeout: s\n", "not a number");
     EXPECT_ERROR("server:\n  domains: [a.example]\nauth:\n  scram_iterations: 4095\n",
                  "key 'auth.scram_iterations'", "allowed: 4096 to");
     EXPECT_ERROR("server:\n  domains: [a.example]\nnetwork:\n  listen: [\"1.2.3.4\", localhost]\n",
                  "t.yaml:4:23:", "key 'network.listen'", "not an IP address", "allowed:");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nnetwork:\n  listen: []\n", "t.yaml:4:",
-                 "key 'network.listen': the list has 0 items", "allowed: a list of 1 to 32");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nnetwork:\n  listen: [\"::\", \"::0\"]\n", "listed twice");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nnetwork:\n  listen: []\n",
+                 "t.yaml:4:", "key 'network.listen': the list has 0 items",
+                 "allowed: a list of 1 to 32");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nnetwork:\n  listen: [\"::\", \"::0\"]\n",
+                 "listed twice");
 }
 
 static void test_domain_errors(void **state)
 {
     (void)state;
-    EXPECT_ERROR("server:\n  domains: []\n", "t.yaml:2:", "key 'server.domains'", "0 items", "allowed:");
+    EXPECT_ERROR("server:\n  domains: []\n", "t.yaml:2:", "key 'server.domains'", "0 items",
+                 "allowed:");
     EXPECT_ERROR("server:\n  admins: []\n", "t.yaml: key 'server.domains' is missing; allowed:");
     EXPECT_ERROR("server:\n  domains: [example.org:5222]\n", "t.yaml:2:13:", "no port", "allowed:");
     EXPECT_ERROR("server:\n  domains: [example.org.]\n", "t.yaml:2:13:", "trailing dot");
@@ -405,15 +427,19 @@ static void test_domain_errors(void **state)
     EXPECT_ERROR("server:\n  domains: [-a.org]\n", "starts or ends with '-'");
     EXPECT_ERROR("server:\n  domains: [a..org]\n", "a label is empty");
     EXPECT_ERROR("server:\n  domains: [10.0.0.1]\n", "an IP address is not a domain name");
-    EXPECT_ERROR("server:\n  domains: [aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org]\n",
+    EXPECT_ERROR("server:\n  domains: "
+                 "[aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org]\n",
                  "longer than 63");
     EXPECT_ERROR("server:\n  domains: [a.example, A.Example]\n", "t.yaml:2:24:", "listed twice");
     EXPECT_ERROR("server:\n  domains: [\"a\\0b.org\"]\n", "NUL byte");
     EXPECT_ERROR("server:\n  domains: [xn--zz.example]\n", "not a valid international domain name");
-    EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [bob]\n", "t.yaml:3:12:", "key 'server.admins'",
-                 "user part and '@'", "allowed: a list of 0 to 100 bare JIDs");
-    EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [bob@a.example/phone]\n", "no '/resource'");
-    EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [\"b<b@a.example\"]\n", "not allowed in the user part");
+    EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [bob]\n",
+                 "t.yaml:3:12:", "key 'server.admins'", "user part and '@'",
+                 "allowed: a list of 0 to 100 bare JIDs");
+    EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [bob@a.example/phone]\n",
+                 "no '/resource'");
+    EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [\"b<b@a.example\"]\n",
+                 "not allowed in the user part");
     EXPECT_ERROR("server:\n  domains: [a.example]\n  admins: [bob@a.example:5222]\n", "no port");
 }
 
@@ -423,7 +449,8 @@ static void test_list_too_long(void **state)
     char text[4096] = "server:\n  domains:\n";
     for (int i = 0; i < 101; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), "    - d%d.example\n", i);
-    EXPECT_ERROR(text, "t.yaml:103:7: key 'server.domains': the list has more than 100 items; allowed: a list of 1 to 100");
+    EXPECT_ERROR(text, "t.yaml:103:7: key 'server.domains': the list has more than 100 items; "
+                       "allowed: a list of 1 to 100");
 }
 
 static void test_structure_errors(void **state)
@@ -433,12 +460,15 @@ static void test_structure_errors(void **state)
                  "t.yaml:4:3: unknown key 'prot' in section 'c2s'; allowed: port, tls_port");
     EXPECT_ERROR("server:\n  domains: [a.example]\nxmpp:\n  port: 5222\n",
                  "t.yaml:3:1: unknown section 'xmpp'; allowed: server, log, network");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 1\n  port: 2\n", "t.yaml:5:",
-                 "duplicate key 'port'");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nserver:\n  admins: []\n", "t.yaml:3:", "duplicate key 'server'");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 1\n  port: 2\n",
+                 "t.yaml:5:", "duplicate key 'port'");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nserver:\n  admins: []\n",
+                 "t.yaml:3:", "duplicate key 'server'");
     EXPECT_ERROR("server:\n  domains: [a.example\n", "t.yaml:3:1: YAML: ");
-    EXPECT_ERROR("- server\n", "t.yaml:1:3: the file is not a mapping of sections; allowed: server");
-    EXPECT_ERROR("server: 5\n", "t.yaml:1:9: section 'server' is not a mapping; allowed: keys domains, admins");
+    EXPECT_ERROR("- server\n",
+                 "t.yaml:1:3: the file is not a mapping of sections; allowed: server");
+    EXPECT_ERROR("server: 5\n",
+                 "t.yaml:1:9: section 'server' is not a mapping; allowed: keys domains, admins");
     EXPECT_ERROR("", "t.yaml: key 'server.domains' is missing");
     EXPECT_ERROR("# only a comment\n", "t.yaml: key 'server.domains' is missing");
 }
@@ -446,15 +476,16 @@ static void test_structure_errors(void **state)
 static void test_document_errors(void **state)
 {
     (void)state;
-    EXPECT_ERROR("server:\n  domains: [a.example]\n---\nlog: {}\n", "t.yaml:4:1: a second YAML document");
+    EXPECT_ERROR("server:\n  domains: [a.example]\n---\nlog: {}\n",
+                 "t.yaml:4:1: a second YAML document");
     EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: *nope\n", "t.yaml:4:", "YAML: ");
     EXPECT_ERROR("server:\n  domains: &x [*x]\n", "too large once aliases are expanded");
     /* A "billion laughs" document must be refused before it is expanded. */
     char bomb[2048];
     int n = snprintf(bomb, sizeof bomb, "server:\n  admins: &a0 [a@b.c, a@b.c, a@b.c, a@b.c]\n");
     for (int i = 1; i < 12; i++)
-        n += snprintf(bomb + n, sizeof bomb - (size_t)n, "  x%d: &a%d [*a%d, *a%d, *a%d, *a%d]\n", i, i, i - 1,
-                      i - 1, i - 1, i - 1);
+        n += snprintf(bomb + n, sizeof bomb - (size_t)n, "  x%d: &a%d [*a%d, *a%d, *a%d, *a%d]\n",
+                      i, i, i - 1, i - 1, i - 1, i - 1);
     EXPECT_ERROR(bomb, "too large once aliases are expanded", "allowed:");
     EXPECT_ERROR("server:\n  domains: [a.example]\nc2s:\n  port: 5269\ns2s:\n  port: 5269\n",
                  "t.yaml:6:3: key 's2s.port': port 5269 is also 'c2s.port'; allowed:");
@@ -472,14 +503,16 @@ static void test_bytes_that_are_not_text(void **state)
     free(err);
     static const char nul[] = "server:\n  domains: [a.example]\n\0";
     err = NULL;
-    assert_int_equal(config_load_buffer(&c, test_schema(), "t.yaml", nul, sizeof nul - 1, &err), -EINVAL);
+    assert_int_equal(config_load_buffer(&c, test_schema(), "t.yaml", nul, sizeof nul - 1, &err),
+                     -EINVAL);
     assert_contains(err, "t.yaml:3:1: byte 0x00 is not text");
     free(err);
     /* "? r:<TAB>:" crashed libfyaml 0.7.12 (found by fuzz_config). */
     EXPECT_ERROR("? r:\t:", "t.yaml:1:5: a tab character; allowed: spaces");
     EXPECT_ERROR("server:\n  domains: [a.example] # a\tcomment\n", "t.yaml:2:27: a tab");
-    EXPECT_ERROR("server:\n  domains: [\xed\xa0\x80]\n", "t.yaml:2:13: byte 0xed"); /* a surrogate */
-    EXPECT_ERROR("server:\n  domains: [\xc0\xaf]\n", "t.yaml:2:13: byte 0xc0");         /* overlong */
+    EXPECT_ERROR("server:\n  domains: [\xed\xa0\x80]\n",
+                 "t.yaml:2:13: byte 0xed"); /* a surrogate */
+    EXPECT_ERROR("server:\n  domains: [\xc0\xaf]\n", "t.yaml:2:13: byte 0xc0"); /* overlong */
 }
 
 static void test_many_errors_are_capped(void **state)
@@ -503,13 +536,16 @@ static void test_many_errors_are_capped(void **state)
 static void test_sizes_and_durations(void **state)
 {
     (void)state;
-    static const struct { const char *key, *value; uint64_t want; } ok[] = {
-        {"max_stanza_size", "262144", 262144},   {"max_stanza_size", "1MiB", 1048576},
-        {"max_stanza_size", "1 MB", 1000000},    {"max_stanza_size", "16MiB", 16777216},
-        {"max_stanza_size", "10000B", 10000},    {"send_queue_max", "1gib", 1073741824},
-        {"auth_timeout", "10m", 600000},         {"auth_timeout", "5", 5000},
-        {"auth_timeout", "500ms", 500},          {"congestion_timeout", "1500ms", 1500},
-        {"idle_timeout", "2h", 7200000},         {"idle_timeout", "1d", 86400000},
+    static const struct {
+        const char *key, *value;
+        uint64_t want;
+    } ok[] = {
+        {"max_stanza_size", "262144", 262144}, {"max_stanza_size", "1MiB", 1048576},
+        {"max_stanza_size", "1 MB", 1000000},  {"max_stanza_size", "16MiB", 16777216},
+        {"max_stanza_size", "10000B", 10000},  {"send_queue_max", "1gib", 1073741824},
+        {"auth_timeout", "10m", 600000},       {"auth_timeout", "5", 5000},
+        {"auth_timeout", "500ms", 500},        {"congestion_timeout", "1500ms", 1500},
+        {"idle_timeout", "2h", 7200000},       {"idle_timeout", "1d", 86400000},
         {"keepalive_interval", "45s", 45},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -521,7 +557,8 @@ static void test_sizes_and_durations(void **state)
             fail_msg("%s: %s", ok[i].value, err);
         const struct config_option *o = NULL;
         for (size_t j = 0; j < config_schema_noptions(test_schema()); j++)
-            if (strcmp(config_schema_option(test_schema(), j)->key + strlen("limits."), ok[i].key) == 0 &&
+            if (strcmp(config_schema_option(test_schema(), j)->key + strlen("limits."),
+                       ok[i].key) == 0 &&
                 strncmp(config_schema_option(test_schema(), j)->key, "limits.", 7) == 0)
                 o = config_schema_option(test_schema(), j);
         assert_non_null(o);
@@ -534,7 +571,13 @@ static void test_sizes_and_durations(void **state)
         config_free(&c);
     }
     static const char *const bad[] = {
-        "99999999999999999999TiB", "18446744073709551616", "17000000TiB", "16MiB1", "1.5MiB", "MiB", "1 M i B",
+        "99999999999999999999TiB",
+        "18446744073709551616",
+        "17000000TiB",
+        "16MiB1",
+        "1.5MiB",
+        "MiB",
+        "1 M i B",
         "085Ki", /* a unit prefix: once read past the value (found by fuzz_config) */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -542,9 +585,11 @@ static void test_sizes_and_durations(void **state)
         snprintf(text, sizeof text, "%slimits:\n  max_stanza_size: %s\n", minimal, bad[i]);
         EXPECT_ERROR(text, "t.yaml:4:20: key 'limits.max_stanza_size': ", "allowed: 10KB to 16MiB");
     }
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  max_stanza_size: 99999999999999999999TiB\n",
-                 "'99999999999999999999TiB' is too large");
-    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  idle_timeout: 30500000000000000d\n", "too large");
+    EXPECT_ERROR(
+        "server:\n  domains: [a.example]\nlimits:\n  max_stanza_size: 99999999999999999999TiB\n",
+        "'99999999999999999999TiB' is too large");
+    EXPECT_ERROR("server:\n  domains: [a.example]\nlimits:\n  idle_timeout: 30500000000000000d\n",
+                 "too large");
 }
 
 /* A fresh directory under /tmp, removed by cleanup_dir. */
@@ -638,8 +683,9 @@ static void test_relative_paths(void **state)
     snprintf(sub, sizeof sub, "%s/etc", dir);
     assert_int_equal(mkdir(sub, 0700), 0);
     snprintf(path, sizeof path, "%s/taube.yaml", sub);
-    write_file(path, "server:\n  domains: [a.example]\n  data_dir: ../var\n  certs_dir: /etc/certs\n"
-                     "store:\n  path: db.sqlite\n");
+    write_file(path,
+               "server:\n  domains: [a.example]\n  data_dir: ../var\n  certs_dir: /etc/certs\n"
+               "store:\n  path: db.sqlite\n");
     /* Loaded through a relative name from another directory. */
     char *cwd = getcwd(NULL, 0);
     assert_int_equal(chdir(dir), 0);
@@ -718,7 +764,8 @@ static void test_load_file_errors(void **state)
     free(err);
     /* The control socket must fit sun_path. */
     write_file(path, "server:\n  domains: [a.example]\n  control_socket: "
-                     "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                     "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                     "aaaaaaaaaaaaaaaaaaaaa"
                      "aaaaaaaaaaaaaaaa.sock\n");
     err = NULL;
     assert_int_equal(config_load(&c, test_schema(), path, &err), -EINVAL);

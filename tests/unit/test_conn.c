@@ -49,7 +49,8 @@ static int write_pem(const char *crt, const char *keyf, X509 *x, EVP_PKEY *k)
 {
     FILE *f = fopen(crt, "w");
     FILE *g = fopen(keyf, "w");
-    int ok = f && g && PEM_write_X509(f, x) && PEM_write_PrivateKey(g, k, NULL, NULL, 0, NULL, NULL);
+    int ok =
+        f && g && PEM_write_X509(f, x) && PEM_write_PrivateKey(g, k, NULL, NULL, 0, NULL, NULL);
     if (f)
         fclose(f);
     if (g)
@@ -524,7 +525,10 @@ static bool plain_line(int fd, const char *want)
     return strcmp(got, want) == 0;
 }
 
-static bool plain_send(int fd, const char *s) { return send(fd, s, strlen(s), MSG_NOSIGNAL) == (ssize_t)strlen(s); }
+static bool plain_send(int fd, const char *s)
+{
+    return send(fd, s, strlen(s), MSG_NOSIGNAL) == (ssize_t)strlen(s);
+}
 
 static bool tls_line(SSL *ssl, const char *want)
 {
@@ -540,7 +544,10 @@ static bool tls_line(SSL *ssl, const char *want)
     return strcmp(got, want) == 0;
 }
 
-static bool tls_send(SSL *ssl, const char *s) { return SSL_write(ssl, s, (int)strlen(s)) == (int)strlen(s); }
+static bool tls_send(SSL *ssl, const char *s)
+{
+    return SSL_write(ssl, s, (int)strlen(s)) == (int)strlen(s);
+}
 
 static SSL *cli_tls(struct cli *k, int fd, SSL_CTX **out_ctx)
 {
@@ -946,8 +953,7 @@ static void run_congestion(bool tls)
     assert_true(s.reader_at_drain);
     assert_false(s.congested_at_drain);
     if (s.queued_at_drain > FLOOD_QUEUE_MAX / 4)
-        fail_msg("queued %zu at drain, low-water mark %zu", s.queued_at_drain,
-                 FLOOD_QUEUE_MAX / 4);
+        fail_msg("queued %zu at drain, low-water mark %zu", s.queued_at_drain, FLOOD_QUEUE_MAX / 4);
     assert_int_equal(k.big_got, s.flood_sent);
     /* The total follows the queue, and a closed conn leaves nothing. */
     assert_int_equal(s.total_after_flood, s.queued_after_flood);
@@ -1038,8 +1044,8 @@ static void run_mark(bool tls, bool rst)
 {
     struct srv s;
     srv_init(&s, tls, tls, FLOOD_QUEUE_MAX, 1);
-    struct cli k = {.port = s.port, .sni = tls ? "example.org" : NULL, .rst = rst,
-                    .small_rcvbuf = rst};
+    struct cli k = {
+        .port = s.port, .sni = tls ? "example.org" : NULL, .rst = rst, .small_rcvbuf = rst};
     srv_run(&s, client_mark, &k);
     assert_string_equal(k.err, "");
     /* Each mark fired exactly once, before on_close. */
@@ -1104,7 +1110,6 @@ static void test_pause_resume(void **state)
     assert_true(s.pauses >= 50);
     assert_int_equal(s.data_while_paused, 0);
 }
-
 
 /* ---- accept limits ---- */
 
@@ -1306,20 +1311,13 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_starttls_echo),
-        cmocka_unit_test(test_direct_tls_alpn_sni),
-        cmocka_unit_test(test_tls11_refused),
-        cmocka_unit_test(test_channel_binding),
-        cmocka_unit_test(test_big_write_plain),
-        cmocka_unit_test(test_big_write_tls),
-        cmocka_unit_test(test_abrupt_close),
-        cmocka_unit_test(test_congestion_drain),
-        cmocka_unit_test(test_flush_marks),
-        cmocka_unit_test(test_pause_resume),
-        cmocka_unit_test(test_max_connections),
-        cmocka_unit_test(test_emfile_backoff),
-        cmocka_unit_test(test_check_cert),
-        cmocka_unit_test(test_listener_errors),
+        cmocka_unit_test(test_starttls_echo),   cmocka_unit_test(test_direct_tls_alpn_sni),
+        cmocka_unit_test(test_tls11_refused),   cmocka_unit_test(test_channel_binding),
+        cmocka_unit_test(test_big_write_plain), cmocka_unit_test(test_big_write_tls),
+        cmocka_unit_test(test_abrupt_close),    cmocka_unit_test(test_congestion_drain),
+        cmocka_unit_test(test_flush_marks),     cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_max_connections), cmocka_unit_test(test_emfile_backoff),
+        cmocka_unit_test(test_check_cert),      cmocka_unit_test(test_listener_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

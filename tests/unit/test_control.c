@@ -22,10 +22,7 @@
 
 static const char *const users[] = {"alice", "bob", NULL};
 
-static int setup(void **state)
-{
-    return fixture_setup(state, "localhost", users);
-}
+static int setup(void **state) { return fixture_setup(state, "localhost", users); }
 
 /* ---- the store ---- */
 

@@ -39,8 +39,13 @@ static void test_refused(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "<a xmlns='x'>", "<a xmlns='x'/><b/>", "<a xmlns='x'/>junk", "text",
-        "<!DOCTYPE a><a/>", "<a xmlns='x'><!-- c --></a>",
+        "",
+        "<a xmlns='x'>",
+        "<a xmlns='x'/><b/>",
+        "<a xmlns='x'/>junk",
+        "text",
+        "<!DOCTYPE a><a/>",
+        "<a xmlns='x'><!-- c --></a>",
         "<a><b><c><d><e><f><g><h><i><j>x</j></i></h></g></f></e></d></c></b></a>",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

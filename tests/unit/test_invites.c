@@ -123,10 +123,7 @@ static void test_duration(void **state)
 
 static const char *const users[] = {"existing", NULL};
 
-static int setup(void **state)
-{
-    return fixture_setup(state, DOMAIN, users);
-}
+static int setup(void **state) { return fixture_setup(state, DOMAIN, users); }
 
 /* A stored code with its hash in *hash; returns its id. */
 static int64_t add_invite(struct store *s, uint8_t hash[INVITE_HASH_LEN], uint8_t seed,

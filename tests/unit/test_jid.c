@@ -43,10 +43,7 @@ static void expect_invalid_len(const char *s, size_t len)
     assert_null(j.domain);
 }
 
-static void expect_invalid(const char *s)
-{
-    expect_invalid_len(s, strlen(s));
-}
+static void expect_invalid(const char *s) { expect_invalid_len(s, strlen(s)); }
 
 static void test_rfc7622_examples(void **state)
 {
@@ -178,9 +175,10 @@ static void test_domains(void **state)
     expect_jid("fass.de", NULL, "fass.de", NULL);
     expect_jid("\xce\xb2\xcf\x8c\xce\xbb\xce\xbf\xcf\x82.com", NULL,
                "\xce\xb2\xcf\x8c\xce\xbb\xce\xbf\xcf\x82.com", NULL); /* final sigma kept */
-    expect_invalid("\xe2\x98\x83.net");   /* a symbol: valid in IDNA2003, not in 2008 */
+    expect_invalid("\xe2\x98\x83.net"); /* a symbol: valid in IDNA2003, not in 2008 */
     expect_invalid("ab--cd.example"); /* reserved "??--" label that is not an A-label */
-    expect_invalid("\xcc\x88" "a.example"); /* a label may not start with a combining mark */
+    expect_invalid("\xcc\x88"
+                   "a.example"); /* a label may not start with a combining mark */
     expect_invalid(".");
     expect_invalid("example.com..");
     expect_invalid("example..com");

@@ -185,8 +185,11 @@ static void stream_elements_go_to_their_module(void **state)
     config_defaults(&cfg, &schema);
     struct server srv = {.cfg = &cfg};
     struct sent sent = {0};
-    struct stream_ctx ctx = {.srv = &srv, .domain = "example.org", .peer = "192.0.2.1",
-                             .send = record_send, .send_ud = &sent};
+    struct stream_ctx ctx = {.srv = &srv,
+                             .domain = "example.org",
+                             .peer = "192.0.2.1",
+                             .send = record_send,
+                             .send_ud = &sent};
     struct module_slots *slots = NULL;
 
     /* Not registration: nobody takes it, and no slots are made. */

@@ -52,7 +52,8 @@ static void test_vcard_bad_input(void **state)
     assert_int_equal(store_vcard_set(f->s, D, "nobody", "<vCard/>", 8, NULL), -ENOENT);
     assert_int_equal(store_vcard_set(f->s, D, "alice", "<vCard/>", 8, "ABC"), -EINVAL);
     assert_int_equal(store_vcard_set(f->s, D, "alice", "<vCard/>", 8,
-                                     "01B87FCD030B72895FF8E88DB57EC525450F000D"), -EINVAL);
+                                     "01B87FCD030B72895FF8E88DB57EC525450F000D"),
+                     -EINVAL);
     assert_int_equal(store_vcard_delete(f->s, D, "nobody"), 0);
 }
 

@@ -198,8 +198,8 @@ static void test_data_contract(void **state)
     assert_int_equal(mod_reports.describe(&d, D, "alice", fact_line, &out), 0);
     char want[128];
     snprintf(want, sizeof want, "reports count=1 bytes=%zu oldest=%lld keep=%d secs=%d until=%lld ",
-             strlen("x@evil.example") + 4 + 9 + strlen("x@evil.example\tid'1\n") + 5,
-             (long long)T0, KEEP_MAX_AGE, 180 * 86400, (long long)T0 + 180 * 86400);
+             strlen("x@evil.example") + 4 + 9 + strlen("x@evil.example\tid'1\n") + 5, (long long)T0,
+             KEEP_MAX_AGE, 180 * 86400, (long long)T0 + 180 * 86400);
     if (!strstr(out.data, want))
         fail_msg("want %s in %s", want, out.data);
     assert_non_null(strstr(out.data, "deleted with your account"));
@@ -225,8 +225,7 @@ static void test_data_contract(void **state)
     assert_int_equal(mod_reports.describe(&d, D, "alice", fact_line, &out), 0);
     assert_non_null(strstr(out.data, "they stay, without your name"));
     assert_int_equal(mod_reports.erase(&d, D, "alice"), 0);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM reports WHERE account_id IS NULL"),
-                     1);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM reports WHERE account_id IS NULL"), 1);
     cfg.reports_keep_after_reporter_deleted = false;
     add(f, "bob", &r, &roomy);
     assert_int_equal(mod_reports.erase(&d, D, "bob"), 0);

@@ -290,8 +290,9 @@ static void test_config_bounds(void **state)
                                     "retention:\n  inactive_after: 100d\n";
     struct config c;
     char *err = NULL;
-    assert_int_equal(config_load_buffer(&c, test_schema(), "/tmp/t.yaml", too_short, sizeof too_short - 1, &err),
-                     -EINVAL);
+    assert_int_equal(
+        config_load_buffer(&c, test_schema(), "/tmp/t.yaml", too_short, sizeof too_short - 1, &err),
+        -EINVAL);
     assert_non_null(err);
     assert_non_null(strstr(err, "key 'retention.inactive_after'"));
     assert_non_null(strstr(err, "allowed: 26w to 366d")); /* 26w is 182d */
@@ -300,7 +301,8 @@ static void test_config_bounds(void **state)
     static const char good[] = "server:\n  domains: [example.org]\n"
                                "retention:\n  inactive_after: 200d\n  warn_before: 14d\n";
     err = NULL;
-    assert_int_equal(config_load_buffer(&c, test_schema(), "/tmp/t.yaml", good, sizeof good - 1, &err), 0);
+    assert_int_equal(
+        config_load_buffer(&c, test_schema(), "/tmp/t.yaml", good, sizeof good - 1, &err), 0);
     assert_int_equal(c.retention_inactive_after, 200 * DAY);
     assert_int_equal(c.retention_warn_before, 14 * DAY);
     config_free(&c);

@@ -21,9 +21,10 @@ static int setup(void **state)
 static int put(struct fixture *f, const char *user, const char *jid, const char *name,
                unsigned flags, bool versioned, int64_t *ver)
 {
-    char *groups[] = {"Friends", "Work \xc3\xa9"};
-    struct roster_item it = {.jid = (char *)jid, .name = (char *)name, .groups = groups,
-                             .ngroups = 2, .flags = flags};
+    char friends[] = "Friends", work[] = "Work \xc3\xa9";
+    char *groups[] = {friends, work};
+    struct roster_item it = {
+        .jid = (char *)jid, .name = (char *)name, .groups = groups, .ngroups = 2, .flags = flags};
     return roster_put_sync(f->s, DOM, user, &it, versioned, 3, ver);
 }
 
@@ -31,7 +32,8 @@ static void test_put_load_roundtrip(void **state)
 {
     struct fixture *f = *state;
     int64_t ver = -1;
-    assert_int_equal(put(f, "alice", "bob@" DOM, "Bob <b>", ROSTER_ITEM | ROSTER_TO, true, &ver), 0);
+    assert_int_equal(put(f, "alice", "bob@" DOM, "Bob <b>", ROSTER_ITEM | ROSTER_TO, true, &ver),
+                     0);
     assert_int_equal(ver, 1);
     struct roster_item it;
     assert_int_equal(roster_load_sync(f->s, DOM, "alice", "bob@" DOM, &it), 0);
@@ -52,8 +54,8 @@ static void test_put_load_roundtrip(void **state)
 static void test_no_groups_and_status(void **state)
 {
     struct fixture *f = *state;
-    struct roster_item in = {.jid = "carol@" DOM, .status = "let me in",
-                             .flags = ROSTER_PENDING_IN};
+    struct roster_item in = {
+        .jid = (char[]){"carol@" DOM}, .status = (char[]){"let me in"}, .flags = ROSTER_PENDING_IN};
     assert_int_equal(roster_put_sync(f->s, DOM, "alice", &in, false, 10, NULL), 0);
     struct roster_item it;
     assert_int_equal(roster_load_sync(f->s, DOM, "alice", "carol@" DOM, &it), 0);
@@ -174,9 +176,9 @@ static void test_holders_and_erase(void **state)
 static void test_empty_jid_refused(void **state)
 {
     struct fixture *f = *state;
-    struct roster_item it = {.jid = "", .flags = ROSTER_ITEM};
+    struct roster_item it = {.jid = (char[]){""}, .flags = ROSTER_ITEM};
     assert_int_equal(roster_put_sync(f->s, DOM, "alice", &it, true, 3, NULL), -EINVAL);
-    it.jid = "x@" DOM;
+    it.jid = (char[]){"x@" DOM};
     assert_int_equal(roster_put_sync(f->s, DOM, "nobody", &it, true, 3, NULL), -ENOENT);
 }
 
@@ -186,10 +188,10 @@ static void test_contract_export_describe_erase(void **state)
     struct fixture *f = *state;
     struct config cfg = {.roster_version_log = 10};
     struct data_ctx d = {.store = f->s, .cfg = &cfg, .now = 0, .srv = NULL};
-    assert_int_equal(put(f, "carol", "bob@" DOM, "B&b", ROSTER_ITEM | ROSTER_TO | ROSTER_ASK,
-                         true, NULL), 0);
-    struct roster_item req = {.jid = "alice@" DOM, .status = "hi <3",
-                              .flags = ROSTER_PENDING_IN};
+    assert_int_equal(
+        put(f, "carol", "bob@" DOM, "B&b", ROSTER_ITEM | ROSTER_TO | ROSTER_ASK, true, NULL), 0);
+    struct roster_item req = {
+        .jid = (char[]){"alice@" DOM}, .status = (char[]){"hi <3"}, .flags = ROSTER_PENDING_IN};
     assert_int_equal(roster_put_sync(f->s, DOM, "carol", &req, false, 10, NULL), 0);
     assert_int_equal(put(f, "alice", "carol@" DOM, NULL, ROSTER_ITEM | ROSTER_FROM, true, NULL), 0);
     assert_int_equal(put(f, "bob", "carol@" DOM, NULL, ROSTER_PENDING_IN, false, NULL), 0);
@@ -197,10 +199,15 @@ static void test_contract_export_describe_erase(void **state)
     struct buf out;
     buf_init(&out, 0);
     assert_int_equal(mod_roster.export_xml(&d, DOM, "carol", &out), 0);
-    const char *want[] = {"<query xmlns='jabber:iq:roster'", "jid='bob@example.org'",
-                          "name='B&amp;b'", "subscription='to'", "ask='subscribe'",
-                          "<group>Friends</group>", "type='subscribe'",
-                          "from='alice@example.org'", "hi &lt;3"};
+    const char *want[] = {"<query xmlns='jabber:iq:roster'",
+                          "jid='bob@example.org'",
+                          "name='B&amp;b'",
+                          "subscription='to'",
+                          "ask='subscribe'",
+                          "<group>Friends</group>",
+                          "type='subscribe'",
+                          "from='alice@example.org'",
+                          "hi &lt;3"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(out.data, want[i]))
             fail_msg("export lacks %s: %s", want[i], out.data);
@@ -240,7 +247,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changes_since_and_log_bound, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_holders_and_erase, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_empty_jid_refused, setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_contract_export_describe_erase, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_contract_export_describe_erase, setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

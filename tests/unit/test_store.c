@@ -18,10 +18,7 @@ static int newest(void)
     return (int)n;
 }
 
-static int setup(void **state)
-{
-    return fixture_setup(state, NULL, NULL);
-}
+static int setup(void **state) { return fixture_setup(state, NULL, NULL); }
 
 static void reopen(struct fixture *f)
 {

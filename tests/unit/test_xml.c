@@ -97,17 +97,20 @@ static void rec_done(struct rec *r, struct xml_stream *xs)
     buf_free(&r->log);
 }
 
-static long feed_str(struct xml_stream *xs, const char *s) { return xml_stream_feed(xs, s, strlen(s)); }
+static long feed_str(struct xml_stream *xs, const char *s)
+{
+    return xml_stream_feed(xs, s, strlen(s));
+}
 
 /* ---- the sample stream ---- */
 
-#define HEADER                                                                                     \
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "                                   \
-    "xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0' "              \
+#define HEADER \
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' " \
+    "xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0' " \
     "xml:lang='en'>"
 
-static const char sample[] =
-    HEADER "\n"
+static const char sample[] = HEADER
+    "\n"
     "<message to='a@example.com/r' type='chat' id='m1'><body>Hi &amp; &lt;there&gt; &#x263A; "
     "caf\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80</body>"
     "<x xmlns='urn:x' a=\"q&quot;'\">t<y><z  k='1'/></y>u<![CDATA[<raw>]]></x></message> \r\n\t"
@@ -837,9 +840,9 @@ static void test_header_attrs(void **state)
     struct rec r;
     struct xml_stream *xs = rec_stream(&r, NULL);
     assert_true(feed_str(xs, HEADER) > 0);
-    assert_string_equal(r.log.data, "OPEN {" STREAMS_NS
-                                    "}stream to=example.com version=1.0 xml:lang=en "
-                                    "xmlns=jabber:client\n");
+    assert_string_equal(r.log.data,
+                        "OPEN {" STREAMS_NS "}stream to=example.com version=1.0 xml:lang=en "
+                        "xmlns=jabber:client\n");
     rec_done(&r, xs);
 }
 
