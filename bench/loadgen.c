@@ -36,7 +36,7 @@
 #define OFF_GAP_S 0.3  /* offline: pause between the sender's logout and the login */
 #define OFF_MAX_ROUNDS 20
 
-enum mode { M_IDLE, M_CHURN, M_MSGS, M_SUBSCRIBE, M_OFFLINE };
+enum mode { M_IDLE, M_CHURN, M_MSGS, M_SUBSCRIBE, M_OFFLINE, M_FLOOD };
 enum phase {
     P_RAMP,
     P_SETTLE,
@@ -77,10 +77,15 @@ struct run {
     unsigned round, next_index;
     uint64_t t_store, t_gap_end;
     struct off_round off[OFF_MAX_ROUNDS];
+    /* flood */
+    uv_timer_t ping_timer;
+    uint64_t acked, ping_seq, ping_sent_ns, pings, next_rcpt;
+    bool ping_out;
     int exit_code;
 };
 
 static void enter(struct run *r, enum phase p, double seconds);
+static void flood_iq_result(struct run *r, struct client *c, const char *id);
 static void offline_send(struct run *r, struct client *c);
 static void offline_message(struct run *r, struct client *c, const char *e, const char *body,
                             size_t n);
@@ -247,7 +252,7 @@ static int open_client(struct run *r)
         return -ENOMEM;
     c->lg = &r->lg;
     c->slot = r->free_slots[--r->n_free];
-    bool paired = r->mode == M_MSGS || r->mode == M_SUBSCRIBE;
+    bool paired = r->mode == M_MSGS || r->mode == M_SUBSCRIBE || r->mode == M_FLOOD;
     c->user = paired ? c->slot : r->next_user++ % r->o.users;
     r->lg.clients[c->slot] = c;
     r->lg.started++;
@@ -364,6 +369,11 @@ void lg_client_message(struct lg *lg, struct client *c, const char *e, const cha
 {
     if (run_of(lg)->mode == M_OFFLINE)
         return offline_message(run_of(lg), c, e, body, n);
+    if (run_of(lg)->mode == M_FLOOD) { /* only bounces come back to a sender */
+        if (strstr(e, "type='error'") || strstr(e, "type=\"error\""))
+            lg->bounced++;
+        return;
+    }
     char num[24];
     size_t k = n < sizeof num - 1 ? n : sizeof num - 1;
     memcpy(num, body, k);
@@ -417,6 +427,8 @@ void lg_client_subscribed(struct lg *lg, struct client *c)
 void lg_client_iq_result(struct lg *lg, struct client *c, const char *id)
 {
     struct run *r = run_of(lg);
+    if (r->mode == M_FLOOD)
+        return flood_iq_result(r, c, id);
     if (r->mode != M_OFFLINE || r->phase != P_OFF_STORE || strcmp(id, "stored"))
         return;
     /* the answer follows every message on this stream: all are stored */
@@ -517,6 +529,119 @@ static void finish(struct run *r)
 {
     close_all(r);
     enter(r, P_STOPPING, STOP_WAIT_S);
+}
+
+/* ---- write flood: offline storage under load ---- */
+
+/* Client slot 0 (user0) is the unrelated client that pings the server;
+ * slots 1..senders send, each, --batch chat messages to the bare JIDs of
+ * accounts that are never online (the rest of the accounts, in turn),
+ * then a ping. The server answers the ping after it handled the batch,
+ * and since stored messages are committed before their sender's next
+ * stanza is answered, the answer means "the batch is on disk": those are
+ * the writes counted. Then the next batch. */
+static void flood_send(struct run *r, struct client *c)
+{
+    struct lg *lg = &r->lg;
+    char batch[16384], user[64];
+    size_t used = 0;
+    unsigned first = r->o.senders + 1, nrcpt = r->o.users - first;
+    for (unsigned i = 0; i <= r->o.window; i++) {
+        int n;
+        if (i < r->o.window) {
+            unsigned to = first + (unsigned)(r->next_rcpt++ % nrcpt);
+            n = snprintf(batch + used, sizeof batch - used,
+                         "<message to='%s@%s' type='chat' id='w%" PRIu64 "'><body>flood %" PRIu64
+                         ": a message for someone who is away</body></message>",
+                         lg_user_name(lg, to, user, sizeof user), r->o.domain, c->seq, c->seq);
+            c->seq++;
+        } else {
+            n = snprintf(batch + used, sizeof batch - used,
+                         "<iq type='get' id='f' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>",
+                         r->o.domain);
+        }
+        if (n < 0 || (size_t)n >= sizeof batch - used)
+            return lg_error(lg, c, "flood batch too large");
+        used += (size_t)n;
+    }
+    lg->sent += r->o.window;
+    client_send(c, batch, used);
+}
+
+static void flood_iq_result(struct run *r, struct client *c, const char *id)
+{
+    struct lg *lg = &r->lg;
+    if (c->slot == 0 && id[0] == 'q') {
+        if (lg->measuring)
+            hist_add(lg, lg_now_ns() - r->ping_sent_ns);
+        r->pings += lg->measuring;
+        r->ping_out = false;
+    } else if (c->slot > 0 && strcmp(id, "f") == 0) {
+        if (lg->measuring)
+            r->acked += r->o.window;
+        if (lg->sending)
+            flood_send(r, c);
+    }
+}
+
+/* Every 5 ms, unless the last ping is still out: one ping from user0. */
+static void flood_ping(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    struct client *p = r->lg.clients[0];
+    if (!p || r->ping_out || !p->is_online)
+        return;
+    char iq[160];
+    int n = snprintf(iq, sizeof iq,
+                     "<iq type='get' id='q%" PRIu64 "' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>",
+                     r->ping_seq++, r->o.domain);
+    r->ping_out = true;
+    r->ping_sent_ns = lg_now_ns();
+    client_send(p, iq, (size_t)n);
+}
+
+static void flood_report(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    double el = secs(now - r->t_phase);
+    result("flood_writes", "%" PRIu64, r->acked);
+    result("flood_writes_per_s", "%.1f", r->acked / el);
+    result("flood_pings", "%" PRIu64, r->pings);
+    result("flood_ping_ms_p50", "%.3f", hist_ms(lg, 0.50));
+    result("flood_ping_ms_p99", "%.3f", hist_ms(lg, 0.99));
+    result("flood_bounced", "%" PRIu64, lg->bounced);
+    cpu_report(r, "flood", el, r->acked);
+}
+
+static void flood_tick(struct run *r, uint64_t now)
+{
+    struct lg *lg = &r->lg;
+    if (r->phase == P_RAMP && lg->started >= r->target && lg->connecting == 0) {
+        if (lg->online < r->target) {
+            fprintf(stderr, "loadgen: only %" PRIu64 " of %u clients logged in\n", lg->online,
+                    r->target);
+            r->exit_code = 1;
+            return finish(r);
+        }
+        lg->sending = true;
+        for (unsigned i = 1; i < r->target; i++)
+            flood_send(r, lg->clients[i]);
+        uv_timer_start(&r->ping_timer, flood_ping, 5, 5);
+        enter(r, P_WARM, MSG_WARMUP_S);
+    } else if (r->phase == P_WARM && now >= r->t_until) {
+        hist_clear(lg);
+        lg->measuring = true;
+        cpu_mark(r);
+        enter(r, P_MEASURE, r->o.seconds);
+    } else if (r->phase == P_MEASURE && now >= r->t_until) {
+        lg->measuring = false;
+        lg->sending = false;
+        uv_timer_stop(&r->ping_timer);
+        flood_report(r, now);
+        enter(r, P_DRAIN, 5);
+    } else if (r->phase == P_DRAIN && now >= r->t_until - 4000000000u) {
+        finish(r); /* a second for the last batches' answers */
+    }
 }
 
 static void idle_tick(struct run *r, uint64_t now)
@@ -744,6 +869,7 @@ static void on_tick(uv_timer_t *t)
     if (r->phase == P_STOPPING) {
         if (r->lg.live == 0 || now >= r->t_until) {
             uv_close((uv_handle_t *)&r->tick, NULL);
+            uv_close((uv_handle_t *)&r->ping_timer, NULL);
             uv_close((uv_handle_t *)&r->check, NULL);
             uv_stop(r->lg.loop); /* clients still open are abandoned */
         }
@@ -762,6 +888,8 @@ static void on_tick(uv_timer_t *t)
         subscribe_tick(r, now);
     else if (r->mode == M_OFFLINE)
         offline_tick(r, now);
+    else if (r->mode == M_FLOOD)
+        flood_tick(r, now);
     else
         msgs_tick(r, now);
 }
@@ -808,8 +936,10 @@ static int setup(struct run *r)
     for (size_t i = 0; i < r->max_clients; i++) /* pop order: slot 0 first */
         r->free_slots[r->n_free++] = (unsigned)(r->max_clients - 1 - i);
     uv_timer_init(lg->loop, &r->tick);
+    uv_timer_init(lg->loop, &r->ping_timer);
     uv_check_init(lg->loop, &r->check);
     r->tick.data = r;
+    r->ping_timer.data = r;
     r->check.data = lg;
     uv_check_start(&r->check, on_check);
     return uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
@@ -844,6 +974,11 @@ static void begin(struct run *r)
         hard = r->o.seconds + 30;
         enter(r, P_RUN, r->o.seconds);
         cpu_mark(r);
+    } else if (r->mode == M_FLOOD) {
+        r->max_clients = r->o.senders + 1;
+        r->target = r->o.senders + 1;
+        hard = 120 + r->o.seconds;
+        enter(r, P_RAMP, 0);
     } else if (r->mode == M_OFFLINE) {
         r->max_clients = 2;
         hard = 30 + r->o.rounds * (2.0 * OFF_STEP_S + OFF_GAP_S);
@@ -861,7 +996,7 @@ static void begin(struct run *r)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen idle|churn|msgs|subscribe|offline --port N [options]\n"
+    fprintf(stderr, "usage: loadgen idle|churn|msgs|subscribe|offline|flood --port N [options]\n"
                     "  --host A        server address (127.0.0.1)\n"
                     "  --domain D      XMPP domain (localhost)\n"
                     "  --user-fmt F    account name format with one %%u (user%%u)\n"
@@ -873,7 +1008,9 @@ static void usage(void)
                     "  --server-pid P  server process: its VmRSS (idle, required) and CPU time\n"
                     "  --settle S      idle: wait before reading RSS (3)\n"
                     "  --pairs N       msgs: pairs of clients (250)\n"
-                    "  --window N      msgs: messages in flight per sender (16)\n"
+                    "  --window N      msgs: messages in flight per sender (16);\n"
+                    "                  flood: messages per batch (a ping follows each)\n"
+                    "  --senders N     flood: clients storing messages for offline accounts (100)\n"
                     "  --roster        msgs, subscribe: roster get before initial presence\n"
                     "  --messages N    offline: messages stored per round (1000)\n"
                     "  --rounds N      offline: rounds, the median is reported (3)\n"
@@ -901,23 +1038,13 @@ static int parse_conns(struct lg_opts *o, char *s)
 
 static int parse_opts(struct run *r, int argc, char **argv)
 {
-    static const struct option opts[] = {{"host", 1, 0, 'H'},
-                                         {"port", 1, 0, 'p'},
-                                         {"domain", 1, 0, 'd'},
-                                         {"user-fmt", 1, 0, 'f'},
-                                         {"password", 1, 0, 'P'},
-                                         {"users", 1, 0, 'u'},
-                                         {"concurrency", 1, 0, 'c'},
-                                         {"seconds", 1, 0, 's'},
-                                         {"conns", 1, 0, 'n'},
-                                         {"server-pid", 1, 0, 'r'},
-                                         {"settle", 1, 0, 'S'},
-                                         {"pairs", 1, 0, 'a'},
-                                         {"window", 1, 0, 'w'},
-                                         {"roster", 0, 0, 'R'},
-                                         {"messages", 1, 0, 'm'},
-                                         {"rounds", 1, 0, 'o'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"host", 1, 0, 'H'},        {"port", 1, 0, 'p'},     {"domain", 1, 0, 'd'},
+        {"user-fmt", 1, 0, 'f'},    {"password", 1, 0, 'P'}, {"users", 1, 0, 'u'},
+        {"concurrency", 1, 0, 'c'}, {"seconds", 1, 0, 's'},  {"conns", 1, 0, 'n'},
+        {"server-pid", 1, 0, 'r'},  {"settle", 1, 0, 'S'},   {"pairs", 1, 0, 'a'},
+        {"window", 1, 0, 'w'},      {"roster", 0, 0, 'R'},   {"messages", 1, 0, 'm'},
+        {"rounds", 1, 0, 'o'},      {"senders", 1, 0, 'e'},  {0, 0, 0, 0}};
     struct lg_opts *o = &r->o;
     char conns[] = "1000,10000";
     *o = (struct lg_opts){.host = "127.0.0.1",
@@ -931,16 +1058,15 @@ static int parse_opts(struct run *r, int argc, char **argv)
                           .pairs = 250,
                           .window = 16,
                           .messages = 1000,
-                          .rounds = 3};
+                          .rounds = 3,
+                          .senders = 100};
     parse_conns(o, conns);
     if (argc < 2)
         return -EINVAL;
     const char *mode = argv[1];
-    static const char *const modes[] = {[M_IDLE] = "idle",
-                                        [M_CHURN] = "churn",
-                                        [M_MSGS] = "msgs",
-                                        [M_SUBSCRIBE] = "subscribe",
-                                        [M_OFFLINE] = "offline"};
+    static const char *const modes[] = {
+        [M_IDLE] = "idle",           [M_CHURN] = "churn",     [M_MSGS] = "msgs",
+        [M_SUBSCRIBE] = "subscribe", [M_OFFLINE] = "offline", [M_FLOOD] = "flood"};
     size_t m = 0;
     while (m < sizeof modes / sizeof modes[0] && strcmp(mode, modes[m]))
         m++;
@@ -970,6 +1096,7 @@ static int parse_opts(struct run *r, int argc, char **argv)
         case 'R': o->roster = true; break;
         case 'm': o->messages = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'o': o->rounds = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'e': o->senders = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'v': o->verbose++; break;
         default: return -EINVAL;
         }
@@ -982,6 +1109,9 @@ static int parse_opts(struct run *r, int argc, char **argv)
     if (r->mode == M_IDLE && o->server_pid <= 0)
         ok = false;
     if ((r->mode == M_MSGS || r->mode == M_SUBSCRIBE) && o->users < 2 * o->pairs)
+        ok = false;
+    if (r->mode == M_FLOOD &&
+        (o->senders == 0 || o->senders > 10000 || o->users < o->senders + 2 || o->window > 100))
         ok = false;
     if (r->mode == M_SUBSCRIBE)
         o->roster = true; /* roster pushes go to sessions that asked for the roster */

@@ -8,7 +8,7 @@
  *   client.c  - one connection: TCP, STARTTLS over memory BIOs, SASL, bind,
  *               initial presence, then a ping whose answer marks the login
  *               complete; chat messages afterwards;
- *   loadgen.c - the scenarios (idle, churn, subscribe, msgs, offline), timers
+ *   loadgen.c - the scenarios (idle, churn, subscribe, msgs, offline, flood), timers
  *               and statistics.
  *
  * Ownership: struct lg owns every client; a client is freed only after its
@@ -143,6 +143,7 @@ struct lg_opts {
     bool roster;       /* log in with a roster get before initial presence */
     unsigned messages; /* offline: messages stored per round */
     unsigned rounds;   /* offline: rounds */
+    unsigned senders;  /* flood: clients storing messages for offline accounts */
     int verbose;
 };
 

@@ -5,10 +5,11 @@
 #
 # Tunables (environment): BENCH_USERS (500), BENCH_CONCURRENCY (100),
 # BENCH_CONNS (1000,10000), BENCH_SECONDS (10), BENCH_PAIRS (250),
-# BENCH_WINDOW (8), BENCH_OFFLINE (1000), BENCH_ROUNDS (3), BENCH_TAUBE_PORT
-# (17222), BENCH_PROSODY_PORT (17322), BENCH_ONLY (taube|prosody: run one
-# server), BENCH_SCENARIOS (idle churn msgs roster offline: a subset, in this
-# order), BENCH_KEEP=1 (keep the work dir).
+# BENCH_WINDOW (8), BENCH_OFFLINE (1000), BENCH_ROUNDS (3), BENCH_SENDERS
+# (100), BENCH_BATCH (10), BENCH_TAUBE_PORT (17222), BENCH_PROSODY_PORT
+# (17322), BENCH_ONLY (taube|prosody: run one server), BENCH_SCENARIOS (idle
+# churn msgs roster offline flood: a subset, in this order), BENCH_KEEP=1
+# (keep the work dir).
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -22,7 +23,9 @@ PAIRS=${BENCH_PAIRS:-250}
 WINDOW=${BENCH_WINDOW:-8}
 OFFLINE=${BENCH_OFFLINE:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
-SCENARIOS=" ${BENCH_SCENARIOS:-idle churn msgs roster offline} "
+SENDERS=${BENCH_SENDERS:-100}
+BATCH=${BENCH_BATCH:-10}
+SCENARIOS=" ${BENCH_SCENARIOS:-idle churn msgs roster offline flood} "
 TAUBE_PORT=${BENCH_TAUBE_PORT:-17222}
 PROSODY_PORT=${BENCH_PROSODY_PORT:-17322}
 ONLY=${BENCH_ONLY:-}
@@ -166,6 +169,13 @@ measure() {
         "${LOADGEN_CPU[@]}" "$LOADGEN" offline "${common[@]}" --messages "$OFFLINE" \
             --rounds "$ROUNDS" >>"$out" || log "$name: offline scenario failed"
         [ "$name" = taube ] && taube_offline_check
+        wait_quiet "$SERVER_PID"
+    fi
+    if wanted flood; then
+        # Last: it leaves many stored messages behind for accounts 101...
+        log "$name: write flood ($SENDERS senders storing offline messages, batches of $BATCH, ${SECS}s) and a pinging client"
+        "${LOADGEN_CPU[@]}" "$LOADGEN" flood "${common[@]}" --senders "$SENDERS" \
+            --window "$BATCH" --seconds "$SECS" >>"$out" || log "$name: flood scenario failed"
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || log "$name: the server died during the run"
 }
@@ -215,6 +225,7 @@ limits max_connections 20000
 limits read_rate 1GiB
 limits read_burst 1GiB
 limits max_unauthenticated_per_address 1000000
+offline max_messages 100000
 EOF
     # The idle scenario spreads its connections over the accounts
     # round-robin: allow that many resources per account (default 10).
@@ -389,6 +400,15 @@ report() {
     row "  storing them (send + ping answer), ms" "$(get taube offline_store_ms)" \
         "$(get prosody offline_store_ms)" lower
     row "  delivered / with delay stamp (min)" "$(off_counts taube)" "$(off_counts prosody)" ""
+    row "offline writes/s, flood ($SENDERS senders)" "$(get taube flood_writes_per_s)" \
+        "$(get prosody flood_writes_per_s)" higher
+    row "  ping p50 of another client, ms" "$(get taube flood_ping_ms_p50)" \
+        "$(get prosody flood_ping_ms_p50)" lower
+    row "  ping p99 of another client, ms" "$(get taube flood_ping_ms_p99)" \
+        "$(get prosody flood_ping_ms_p99)" lower
+    row "  server / loadgen CPU %, flood" "$(cpu_pair taube flood)" "$(cpu_pair prosody flood)" ""
+    row "  bounced (offline store refused)" "$(get taube flood_bounced)" \
+        "$(get prosody flood_bounced)" lower
     echo
     echo "CPU % is of one core over the measured interval. A load generator near 100 % means the"
     echo "measured rate is the client's limit; \"per server CPU-second\" is the server's capacity."
@@ -399,20 +419,25 @@ report() {
 }
 
 targets() {
-    local kib logins lcap msgs mcap
+    local kib logins lcap msgs mcap writes p99
     kib=$(per_conn taube "${CONNS##*,}")
+    writes=$(get taube flood_writes_per_s)
+    p99=$(get taube flood_ping_ms_p99)
     logins=$(get taube churn_logins_per_s)
     lcap=$(get taube churn_per_server_cpu_s)
     msgs=$(get taube msgs_per_s)
     mcap=$(get taube msgs_per_server_cpu_s)
     echo
     echo "Taube targets (one core): measured rate; in brackets, per server CPU-second"
-    awk -v k="$kib" -v l="$logins" -v lc="$lcap" -v m="$msgs" -v mc="$mcap" '
+    awk -v k="$kib" -v l="$logins" -v lc="$lcap" -v m="$msgs" -v mc="$mcap" -v w="$writes" \
+        -v p="$p99" '
         function v(x, ok) { return x == "" ? "n/a" : (ok ? "met" : "MISSED") }
         BEGIN {
         printf "  < 32 KiB per idle authenticated TLS connection: %-6s %s\n", v(k, k + 0 < 32), k
         printf "  > 2,000 logins/s:                              %-6s %s (%s)\n", v(l, l + 0 > 2000), l, lc
         printf "  > 100,000 messages/s:                          %-6s %s (%s)\n", v(m, m + 0 > 100000), m, mc
+        printf "  >= 20,000 offline writes/s in a flood:        %-6s %s\n", v(w, w + 0 >= 20000), w
+        printf "  ping p99 <= 5 ms during that flood:           %-6s %s\n", v(p, p != "" && p + 0 <= 5), p
     }'
 }
 

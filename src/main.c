@@ -26,6 +26,7 @@
 #include "net/component.h"
 #include "net/conn.h"
 #include "net/control.h"
+#include "store/queue.h"
 #include "store/store.h"
 #include "xmpp/hosts.h"
 #include "xmpp/router.h"
@@ -279,14 +280,20 @@ static void cleanup(struct server *srv, struct control *control)
         listener_stop(srv->listeners[i]);
     component_stop(srv); /* before the walk too: its listeners free in their callbacks */
     control_stop(control); /* before the walk: its handles close through its callbacks */
+    store_queue_detach(srv->storeq); /* its completions wait for store_queue_stop */
     uv_walk(srv->loop, close_walk, NULL);
     uv_run(srv->loop, UV_RUN_DEFAULT);
+    /* The closing streams' last writes (logout times) are queued: the
+     * writer commits everything and exits; the completions run here,
+     * while the modules and the router they look things up in exist. */
+    store_queue_stop(srv->storeq);
     listener_group_free(srv->conn_group); /* its listeners are stopped */
     component_free(srv);
     modules_fini(srv);
     router_free(srv->router);
     hosts_free(srv->hosts);
     tls_ctx_free(srv->tls);
+    store_queue_free(srv->storeq);
     store_close(srv->store);
     buf_free(&srv->scratch);
     uv_loop_close(srv->loop);
@@ -349,7 +356,11 @@ int main(int argc, char **argv)
     struct control *control = NULL;
     struct store_schema store_schema; /* the store's steps and every module's */
     modules_store_schema(&store_schema);
-    if (store_open(&srv.store, cfg.store_path, &store_schema, &err) < 0) {
+    store_global_init();
+    if (store_open(&srv.store, cfg.store_path, &store_schema, &err) < 0 ||
+        store_queue_open(&srv.storeq, &loop, &store_sqlite_ops, cfg.store_path, &store_schema,
+                         &err) < 0 ||
+        store_queue_start(srv.storeq) < 0) {
         fprintf(stderr, "taube: store: %s\n", err ? err : "cannot open the database");
         free(err);
     } else {

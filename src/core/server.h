@@ -19,6 +19,7 @@
 #define SERVER_MAX_MODULES 64
 
 struct store;
+struct store_queue;
 struct tls_ctx;
 struct router;
 struct hosts;
@@ -30,7 +31,8 @@ struct c2s;
 struct server {
     uv_loop_t *loop;
     struct config *cfg;
-    struct store *store;
+    struct store *store;                 /* the loop's connection: reads (store.h) */
+    struct store_queue *storeq;          /* writes: the writer thread (store/queue.h) */
     struct tls_ctx *tls;
     struct router *router;
     struct hosts *hosts;                 /* domain -> local, component, remote (xmpp/hosts.h) */

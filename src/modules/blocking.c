@@ -23,9 +23,11 @@
 
 #include "core/hmap.h"
 #include "core/log.h"
+#include "modules/iq_later.h"
 #include "modules/module.h"
 #include "modules/reports.h"
 #include "store/blocking.h"
+#include "store/requests.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
@@ -434,32 +436,89 @@ static void mirror(struct blocking *b, const struct jid *acc, bool add, char **i
     }
 }
 
+/* A block or unblock waiting for its commit, then for its reports'. */
+struct change {
+    struct iq_later *l;
+    bool add;
+    char **items;
+    size_t n;
+    unsigned reports_out; /* reports queued and not yet completed */
+    bool reports_queued;  /* take_reports is done queuing */
+};
+
+static void change_free(struct change *ch)
+{
+    iq_later_free(ch->l);
+    free_items(ch->items, ch->n);
+    free(ch);
+}
+
+/* Applied and its reports stored (or refused): the answer, then the
+ * pushes to the account's other interested resources. */
+static void change_finish(struct change *ch)
+{
+    iq_later_result(ch->l);
+    push(ch->l->srv, &ch->l->account, ch->add ? "block" : "unblock", ch->items, ch->n);
+    change_free(ch);
+}
+
+static void report_done(void *ud)
+{
+    struct change *ch = ud;
+    if (--ch->reports_out == 0 && ch->reports_queued)
+        change_finish(ch);
+}
+
 /* XEP-0377: the reports attached to the items of an applied block, in
  * item order. A report beside the items, as slixmpp 1.8's stanza model
  * builds it (<block><item/><report/></block>), stands for every item
  * that has none of its own. Whatever becomes of a report, the block
  * stands. */
-static void take_reports(const struct iq_request *rq, char **items)
+static void take_reports(struct change *ch)
 {
-    const struct xml_node *shared = reports_find(rq->payload);
+    const struct xml_node *payload = iq_later_payload(ch->l);
+    const struct xml_node *shared = reports_find(payload);
     size_t i = 0;
-    for (const struct xml_node *it = xml_first_elem(rq->payload); it; it = xml_next_elem(it)) {
+    for (const struct xml_node *it = xml_first_elem(payload); it; it = xml_next_elem(it)) {
         if (reports_is_report(it))
             continue;
         const struct xml_node *own = reports_find(it);
-        /* After a limit or a failure the rest would fail the same way:
+        /* After a failure to queue, the rest would fail the same way:
          * one log line per block, not one per item. */
-        if ((own || shared) && reports_take(rq->srv, rq->to, own ? own : shared, items[i]) < 0)
-            break;
+        if (own || shared) {
+            ch->reports_out++;
+            if (reports_take(ch->l->srv, &ch->l->account, own ? own : shared, ch->items[i],
+                             report_done, ch) < 0) {
+                ch->reports_out--;
+                break;
+            }
+        }
         i++;
     }
+}
+
+/* The block list change is committed (or failed). */
+static void change_stored(void *ud, int rc, int64_t value)
+{
+    struct change *ch = ud;
+    (void)value;
+    if (rc < 0) {
+        iq_later_error(ch->l, cond_of(rc), NULL);
+        change_free(ch);
+        return;
+    }
+    mirror(ch->l->state, &ch->l->account, ch->add, ch->items, ch->n);
+    if (ch->add)
+        take_reports(ch);
+    ch->reports_queued = true;
+    if (ch->reports_out == 0)
+        change_finish(ch);
 }
 
 static void handle_change(const struct iq_request *rq, bool add)
 {
     if (!own_request(rq))
         return;
-    struct blocking *b = rq->state;
     size_t max = options_of(rq->srv)->max_items;
     char **items = NULL;
     int n = parse_items(rq->payload, max, &items);
@@ -467,23 +526,30 @@ static void handle_change(const struct iq_request *rq, bool add)
         iq_reply_error(rq, SC_BAD_REQUEST, "block needs at least one item");
         return;
     }
-    int rc = n;
-    if (n >= 0)
-        rc = add ? store_blocking_add_sync(rq->srv->store, rq->to->domain, rq->to->local,
-                                           (const char *const *)items, (size_t)n, max)
-                 : store_blocking_remove_sync(rq->srv->store, rq->to->domain, rq->to->local,
-                                              (const char *const *)items, (size_t)n);
-    if (rc < 0) {
-        free_items(items, n > 0 ? (size_t)n : 0);
-        iq_reply_error(rq, cond_of(rc), NULL);
+    if (n < 0) {
+        iq_reply_error(rq, cond_of(n), NULL);
         return;
     }
-    mirror(b, rq->to, add, items, (size_t)n);
-    if (add)
-        take_reports(rq, items);
-    iq_reply(rq, iq_result_new(rq->st));
-    push(rq->srv, rq->to, add ? "block" : "unblock", items, (size_t)n);
-    free_items(items, (size_t)n);
+    struct change *ch = calloc(1, sizeof *ch);
+    if (ch && !(ch->l = iq_later_new(rq))) {
+        free(ch);
+        ch = NULL;
+    }
+    if (!ch) {
+        free_items(items, (size_t)n);
+        iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    ch->add = add;
+    ch->items = items;
+    ch->n = (size_t)n;
+    /* Answered from change_stored, after the commit. */
+    int64_t id = store_blocking_req(rq->srv->storeq, add, rq->to->domain, rq->to->local,
+                                    (const char *const *)items, (size_t)n, max, change_stored, ch);
+    if (id < 0) {
+        change_free(ch);
+        iq_reply_error(rq, id == -EAGAIN ? SC_RESOURCE_CONSTRAINT : cond_of((int)id), NULL);
+    }
 }
 
 static void handle_block(const struct iq_request *rq) { handle_change(rq, true); }

@@ -22,6 +22,7 @@
 #include "modules/module.h"
 #include "modules/visibility.h"
 #include "store/last.h"
+#include "store/requests.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
@@ -132,10 +133,11 @@ static void record_logout(struct server *srv, struct last_state *ls, struct sess
     struct pending_status *p = hmap_del(&ls->status, s->full);
     bool last_one = router_is_last(srv->router, s);
     if (last_one && s->jid.local) {
-        int rc = store_last_set(srv->store, s->jid.domain, s->jid.local, server_now(srv),
-                                p ? p->text : NULL);
-        if (rc < 0 && rc != -ENOENT)
-            log_warn("last: could not record a logout (%d)", rc);
+        /* Committed by the writer thread; a failure is logged there. */
+        int64_t rc = store_last_set_req(srv->storeq, s->jid.domain, s->jid.local, server_now(srv),
+                                        p ? p->text : NULL);
+        if (rc < 0)
+            log_warn("last: could not queue a logout (%d)", (int)rc);
     }
     pending_free(p);
 }

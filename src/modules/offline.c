@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "modules/module.h"
 #include "store/offline.h"
+#include "store/requests.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
@@ -101,25 +102,107 @@ static struct stanza *with_delay(const struct stanza *st, const char *domain, in
     return c;
 }
 
+/* A message on its way to the store: what the completion needs to
+ * answer its sender and to reach a session that came online meanwhile. */
+struct pending_add {
+    struct offline *o;
+    struct stanza *st; /* the message as received (a reference) */
+    uint64_t origin;   /* the sender's session id, 0 if not a local session */
+    char *bare;        /* the recipient's bare JID */
+};
+
+static void pending_free(struct pending_add *p)
+{
+    if (p->st)
+        stanza_unref(p->st);
+    free(p->bare);
+    free(p);
+}
+
+/* Tells the sender that its message is not kept (RFC 6120 §8.3.3): a
+ * full quota or disk may pass ("wait"); anything else is our fault. An
+ * unknown account or a message too big: service-unavailable. The sender
+ * is a full JID: its session is asked for by id, so a new session that
+ * took the same resource meanwhile is not told about someone else's
+ * message. */
+static void refuse(struct server *srv, const struct stanza *st, uint64_t origin, int rc)
+{
+    if (origin) {
+        struct jid from;
+        const char *f = xml_attr(st->root, "from");
+        if (!f || jid_parse(&from, f, strlen(f)) < 0)
+            return;
+        struct session *s = router_session_full(srv->router, &from);
+        jid_free(&from);
+        if (!s || s->id != origin)
+            return; /* the sender has gone */
+    }
+    if (rc == -ENOENT || rc == -ENOBUFS)
+        router_error(srv, st, SC_SERVICE_UNAVAILABLE, NULL);
+    else if (rc == -EDQUOT || rc == -ENOSPC || rc == -EAGAIN)
+        router_error(srv, st, SC_RESOURCE_CONSTRAINT,
+                     rc == -EDQUOT ? "offline storage is full"
+                                   : "offline storage is unavailable, try again later");
+    else
+        router_error(srv, st, SC_INTERNAL_SERVER_ERROR, "the message could not be stored");
+}
+
+static void kick_delivery(struct offline *o, struct session *s);
+
+static void kick_if_available(struct session *s, void *ud)
+{
+    if (s->available && s->priority >= 0)
+        kick_delivery(ud, s);
+}
+
+/* The commit of one stored message. Stored: if a resource of the
+ * recipient became available while the write was queued, its backlog
+ * pass (which reads only committed rows) may have missed the message:
+ * start one now (start_delivery does nothing while one is under way). */
+static void stored(void *ud, int rc, int64_t value)
+{
+    struct pending_add *p = ud;
+    struct server *srv = p->o->srv;
+    (void)value;
+    if (rc < 0) {
+        log_debug("offline: not stored (%d)", rc);
+        refuse(srv, p->st, p->origin, rc);
+    } else if (!srv->stopping) {
+        router_each(srv->router, p->bare, kick_if_available, p->o);
+    }
+    pending_free(p);
+}
+
 /* Serializes the stamped message (self-contained: xmlns on the root, so
- * export can use it as is) and stores it. 0 or -errno from the store;
- * -ENOBUFS if it is over the stanza size limit. */
+ * export can use it as is) and queues its write; the sender learns of a
+ * failure from the completion. 0, or -errno if it could not be queued
+ * (-ENOBUFS: over the stanza size limit). */
 static int store_message(struct hook_ctx *c, int64_t now)
 {
     const struct config *cfg = c->srv->cfg;
-    struct stanza *st = with_delay(c->st, c->to->domain, now);
-    if (!st)
+    struct pending_add *p = calloc(1, sizeof *p);
+    struct stanza *st = p ? with_delay(c->st, c->to->domain, now) : NULL;
+    if (!st) {
+        free(p);
         return -ENOMEM;
+    }
+    p->o = c->state;
+    p->origin = c->origin ? c->origin->id : 0;
+    p->st = stanza_ref(c->st);
+    p->bare = jid_to_string(c->to, true);
     struct buf out;
     buf_init(&out, cfg->max_stanza_size);
-    int rc = xml_serialize(st->root, "", &out);
+    int rc = p->bare ? xml_serialize(st->root, "", &out) : -ENOMEM;
     stanza_unref(st);
     if (rc == 0) {
         struct offline_limits lim = {cfg->offline_max_messages, cfg->offline_max_bytes};
-        rc = store_offline_add_sync(c->srv->store, c->to->domain, c->to->local, now, out.data,
-                                    out.len, &lim);
+        int64_t id = store_offline_add(c->srv->storeq, c->to->domain, c->to->local, now, out.data,
+                                       out.len, &lim, stored, p);
+        rc = id < 0 ? (int)id : 0;
     }
     buf_free(&out);
+    if (rc < 0)
+        pending_free(p);
     return rc;
 }
 
@@ -136,18 +219,11 @@ static enum hook_result offline_undeliverable(struct hook_ctx *c)
     }
     int rc = store_message(c, server_now(c->srv));
     if (rc == 0)
-        return HOOK_HANDLED;
+        return HOOK_HANDLED; /* the completion answers a failure */
     log_debug("offline: not stored (%d)", rc);
-    if (rc == -ENOENT || rc == -ENOBUFS)
-        return HOOK_PASS; /* no such account, or too big: service-unavailable */
-    /* The sender must know the message is not kept (RFC 6120 §8.3.3): a
-     * full quota or disk may pass ("wait"); anything else is our fault. */
-    if (rc == -EDQUOT || rc == -ENOSPC)
-        router_error(c->srv, c->st, SC_RESOURCE_CONSTRAINT,
-                     rc == -EDQUOT ? "offline storage is full"
-                                   : "offline storage is unavailable, try again later");
-    else
-        router_error(c->srv, c->st, SC_INTERNAL_SERVER_ERROR, "the message could not be stored");
+    if (rc == -ENOBUFS)
+        return HOOK_PASS; /* too big: service-unavailable */
+    refuse(c->srv, c->st, 0, rc);
     return HOOK_HANDLED;
 }
 
@@ -246,11 +322,13 @@ static int ids_push(struct ids *ids, int64_t id)
 /* One account's backlog going to one session:
  *   SEND     a pass may run (now, or from the timer)
  *   FLUSHING a pass was queued; waiting for its bytes to reach the kernel
- *   DELETE   they did; deleting the rows failed, retried from the timer
+ *   DELETING they did; the delete of its rows is queued to the store
+ *   DELETE   deleting the rows failed, retried from the timer
  * The record outlives its session while FLUSHING (the conn answers the
- * flush mark before it is freed); it never dereferences s after
+ * flush mark before it is freed) and DELETING (the store's completion
+ * comes before shutdown frees the module); it never dereferences s after
  * SESSION_CLOSING, when s becomes NULL. */
-enum dstate { D_SEND, D_FLUSHING, D_DELETE };
+enum dstate { D_SEND, D_FLUSHING, D_DELETING, D_DELETE };
 
 struct delivery {
     struct offline *o;
@@ -393,11 +471,26 @@ static void warn_delete_failed(struct offline *o, int rc)
 /* Deletes the rows the stream has taken. Then the next pass, or, if the
  * store refuses (disk full), a retry with back-off: nothing more is sent
  * until the rows already sent are gone, so none is ever sent twice. */
+static void delete_done(void *ud, int rc, int64_t value);
+
 static void delete_sent(struct delivery *d)
 {
     struct offline *o = d->o;
     d->timed = false;
-    int rc = store_offline_delete_sync(o->srv->store, d->domain, d->user, d->sent.v, d->sent.n);
+    d->state = D_DELETING;
+    int64_t id = store_offline_delete(o->srv->storeq, d->domain, d->user, d->sent.v, d->sent.n,
+                                      delete_done, d);
+    if (id < 0)
+        delete_done(d, (int)id, 0);
+}
+
+/* The delete's commit (or failure). The record waited for it even if its
+ * session went meanwhile (session_gone leaves a D_DELETING record alone). */
+static void delete_done(void *ud, int rc, int64_t value)
+{
+    struct delivery *d = ud;
+    struct offline *o = d->o;
+    (void)value;
     if (rc < 0 && rc != -ENOENT) {
         warn_delete_failed(o, rc);
         if (!d->s) {
@@ -498,13 +591,27 @@ static void start_delivery(struct offline *o, struct session *s)
     run_pass(d);
 }
 
+/* A message was committed for s's account while s was available: a
+ * delivery under way makes one more pass (it lists rows after the last
+ * it sent), else one starts. */
+static void kick_delivery(struct offline *o, struct session *s)
+{
+    for (struct delivery *d = o->deliveries; d; d = d->next) {
+        if (d->s && strcmp(d->user, s->jid.local) == 0 && strcmp(d->domain, s->jid.domain) == 0) {
+            d->more = true;
+            return;
+        }
+    }
+    start_delivery(o, s);
+}
+
 static void session_gone(struct offline *o, struct session *s)
 {
     struct delivery *d = find_by_session(o, s->id);
     if (!d)
         return;
     d->s = NULL;
-    if (d->state != D_FLUSHING)
+    if (d->state != D_FLUSHING && d->state != D_DELETING)
         delivery_free(d); /* its flush mark, if any, has fired */
 }
 

@@ -18,8 +18,10 @@
 
 #include "core/log.h"
 #include "modules/fragment.h"
+#include "modules/iq_later.h"
 #include "modules/module.h"
 #include "store/private.h"
+#include "store/requests.h"
 #include "xmpp/ns.h"
 
 /* Its options, in its own block (core/config.h, config_block): struct
@@ -124,6 +126,21 @@ static int serialize_children(const struct iq_request *rq, struct private_item *
     return 0;
 }
 
+static void private_stored(void *ud, int rc, int64_t value)
+{
+    struct iq_later *l = ud;
+    (void)value;
+    if (rc == -EDQUOT)
+        iq_later_error(l, SC_RESOURCE_CONSTRAINT, "Private storage is full");
+    else if (rc == -EAGAIN)
+        iq_later_error(l, SC_RESOURCE_CONSTRAINT, NULL);
+    else if (rc < 0)
+        iq_later_error(l, SC_INTERNAL_SERVER_ERROR, NULL);
+    else
+        iq_later_result(l);
+    iq_later_free(l);
+}
+
 static void private_set(const struct iq_request *rq)
 {
     const struct config *cfg = rq->srv->cfg;
@@ -133,18 +150,24 @@ static void private_set(const struct iq_request *rq)
     /* Escaping can make the serialized form longer than what was received. */
     buf_init(&out, 2 * cfg->max_stanza_size + 1024);
     int rc = serialize_children(rq, items, &n, &out);
-    if (rc == 0)
-        rc = store_private_set(rq->srv->store, rq->to->domain, rq->to->local, items, n,
-                               options_of(rq->srv)->max_total_size);
+    struct iq_later *l = rc == 0 ? iq_later_new(rq) : NULL;
+    if (rc == 0 && !l)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        /* Answered from private_stored, after the commit. */
+        int64_t id = store_private_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, items, n,
+                                           options_of(rq->srv)->max_total_size, private_stored, l);
+        rc = id < 0 ? (int)id : 0;
+        if (rc < 0)
+            iq_later_free(l);
+    }
     buf_free(&out);
     if (rc == -ENOBUFS)
         iq_reply_error(rq, SC_NOT_ACCEPTABLE, "An element is too large");
-    else if (rc == -EDQUOT)
-        iq_reply_error(rq, SC_RESOURCE_CONSTRAINT, "Private storage is full");
+    else if (rc == -EAGAIN)
+        iq_reply_error(rq, SC_RESOURCE_CONSTRAINT, NULL);
     else if (rc < 0)
         iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
-    else
-        iq_reply(rq, iq_result_new(rq->st));
 }
 
 static void private_query(const struct iq_request *rq)

@@ -40,6 +40,7 @@
 #include "modules/invite.h"
 #include "modules/module.h"
 #include "store/invites.h"
+#include "store/requests.h"
 #include "store/store.h"
 #include "xmpp/jid.h"
 #include "xmpp/ns.h"
@@ -363,18 +364,9 @@ static struct stanza *derive_failure(const struct reg_job *j, int status)
     return NULL;
 }
 
-/* Loop thread: the store transaction and the answer. */
-static struct stanza *create_finish(struct reg_job *j, int status)
+/* The answer to a creation, from the store's outcome. */
+static struct stanza *create_reply(struct reg_job *j, int rc)
 {
-    if (status < 0 || j->derive_rc < 0)
-        return derive_failure(j, status);
-    struct invited_account a = {.domain = j->domain,
-                                .user = j->user,
-                                .creds = &j->creds,
-                                .hash = j->hash,
-                                .now = server_now(j->srv),
-                                .policy_version = j->srv->cfg->registration_policy_version};
-    int rc = store_account_create_invited_sync(j->srv->store, &a);
     if (rc == 0) {
         log_info("register: an account was created with a registration code");
         j->rs->preauth = false;
@@ -384,15 +376,16 @@ static struct stanza *create_finish(struct reg_job *j, int status)
         return stanza_error_reply(j->st, SC_CONFLICT, "this user name is taken");
     if (rc == -ENOENT || rc == -ETIME || rc == -ECANCELED || rc == -EUSERS)
         return stanza_error_reply(j->st, SC_NOT_ALLOWED, "a valid registration code is required");
+    if (rc == -EAGAIN)
+        return stanza_error_reply(j->st, SC_RESOURCE_CONSTRAINT, NULL);
     return stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
 }
 
-static void create_done(uv_work_t *w, int status)
+/* The end of a job: the stream is told, if it is still there. */
+static void create_answer(struct reg_job *j, struct stanza *reply)
 {
-    struct reg_job *j = w->data;
     struct reg_stream *rs = j->rs;
     rs->busy = false;
-    struct stanza *reply = create_finish(j, status);
     if (rs->orphaned) {
         /* Nobody to tell: the account is still created if all was
          * right, as it would be had the client left after sending. */
@@ -402,6 +395,35 @@ static void create_done(uv_work_t *w, int status)
     }
     stanza_unref(reply);
     job_free(j);
+}
+
+/* The creation's commit (or failure). */
+static void create_stored(void *ud, int rc, int64_t value)
+{
+    struct reg_job *j = ud;
+    (void)value;
+    create_answer(j, create_reply(j, rc));
+}
+
+/* Loop thread, after the derivation: the account, the code's use and the
+ * consent go to the store in one request; the answer comes from
+ * create_stored, after the commit. rs stays busy until then. */
+static void create_done(uv_work_t *w, int status)
+{
+    struct reg_job *j = w->data;
+    if (status < 0 || j->derive_rc < 0) {
+        create_answer(j, derive_failure(j, status));
+        return;
+    }
+    struct invited_account a = {.domain = j->domain,
+                                .user = j->user,
+                                .creds = &j->creds,
+                                .hash = j->hash,
+                                .now = server_now(j->srv),
+                                .policy_version = j->srv->cfg->registration_policy_version};
+    int64_t id = store_account_create_invited_req(j->srv->storeq, &a, create_stored, j);
+    if (id < 0)
+        create_answer(j, create_reply(j, (int)id));
 }
 
 /* Hands the derivation to a worker; the answer comes from create_done. */
@@ -661,14 +683,30 @@ static void remove_account(const struct iq_request *rq, const struct xml_node *q
         log_info("register: an account removed itself");
 }
 
+static void change_stored(void *ud, int rc, int64_t value)
+{
+    struct reg_job *j = ud;
+    (void)value;
+    router_send(j->srv, rc == 0 ? iq_result_new(j->st)
+                                : stanza_error_reply(j->st,
+                                                     rc == -EAGAIN ? SC_RESOURCE_CONSTRAINT
+                                                                   : SC_INTERNAL_SERVER_ERROR,
+                                                     NULL));
+    job_free(j);
+}
+
+/* After the derivation: the new keys go to the store; the answer comes
+ * from change_stored, after the commit. */
 static void change_done(uv_work_t *w, int status)
 {
     struct reg_job *j = w->data;
     struct stanza *reply = derive_failure(j, status);
     if (!reply) {
-        int rc = store_account_set_creds_sync(j->srv->store, j->domain, j->user, &j->creds);
-        reply = rc == 0 ? iq_result_new(j->st)
-                        : stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
+        int64_t id = store_account_set_creds_req(j->srv->storeq, j->domain, j->user, &j->creds,
+                                                 change_stored, j);
+        if (id >= 0)
+            return;
+        reply = stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
     }
     router_send(j->srv, reply);
     job_free(j);

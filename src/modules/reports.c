@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "modules/module.h"
 #include "store/reports.h"
+#include "store/requests.h"
 #include "xmpp/ns.h"
 
 #define NS_SID "urn:xmpp:sid:0"
@@ -139,8 +140,33 @@ const struct xml_node *reports_find(const struct xml_node *n)
 
 /* ---- storing it ---- */
 
-static int store_parsed(struct server *srv, const struct jid *reporter, const char *jid,
-                        const char *reason, struct parsed *p, int64_t *id)
+struct report_pending {
+    void (*done)(void *ud);
+    void *ud;
+};
+
+static void log_outcome(int rc, int64_t id)
+{
+    if (rc == 0)
+        log_info("report %" PRId64 " stored for the operator", id);
+    else if (rc == -EAGAIN)
+        log_info("a report was not stored: its reporter reached reports.max_per_day");
+    else if (rc == -EDQUOT)
+        log_info("a report was not stored: its reporter reached reports.max_per_user");
+    else
+        log_warn("a report could not be stored (%s); the block was applied", strerror(-rc));
+}
+
+static void report_stored(void *ud, int rc, int64_t id)
+{
+    struct report_pending *p = ud;
+    log_outcome(rc, id);
+    p->done(p->ud);
+    free(p);
+}
+
+static int queue_parsed(struct server *srv, const struct jid *reporter, const char *jid,
+                        const char *reason, struct parsed *p, struct report_pending *rp)
 {
     struct jid j;
     if (jid_parse(&j, jid, strlen(jid)) < 0)
@@ -159,40 +185,35 @@ static int store_parsed(struct server *srv, const struct jid *reporter, const ch
         .created = server_now(srv),
     };
     struct report_limits lim = {srv->cfg->reports_max_per_day, srv->cfg->reports_max_per_user};
-    int rc = store_report_add_sync(srv->store, reporter->domain, reporter->local, &r, &lim, id);
+    int64_t rc = store_report_add_req(srv->storeq, reporter->domain, reporter->local, &r, &lim,
+                                      report_stored, rp);
     free(bare);
-    return rc;
+    return rc < 0 ? (int)rc : 0;
 }
 
-static void log_outcome(int rc, int64_t id)
-{
-    if (rc == 0)
-        log_info("report %" PRId64 " stored for the operator", id);
-    else if (rc == -EAGAIN)
-        log_info("a report was not stored: its reporter reached reports.max_per_day");
-    else if (rc == -EDQUOT)
-        log_info("a report was not stored: its reporter reached reports.max_per_user");
-    else
-        log_warn("a report could not be stored (%s); the block was applied", strerror(-rc));
-}
-
-long long reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *rep,
-                       const char *jid)
+int reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *rep,
+                 const char *jid, void (*done)(void *ud), void *ud)
 {
     size_t max = srv->cfg->reports_max_text_length;
+    struct report_pending *rp = malloc(sizeof *rp);
+    if (!rp)
+        return -ENOMEM;
+    *rp = (struct report_pending){done, ud};
     struct parsed p;
     buf_init(&p.text, max + 1);
     buf_init(&p.ids, REPORT_IDS_MAX);
     buf_init(&p.msgs, max + 1);
-    int64_t id = 0;
     int rc = parse_children(rep, &p, max);
     if (rc == 0)
-        rc = store_parsed(srv, reporter, jid, reason_of(rep), &p, &id);
+        rc = queue_parsed(srv, reporter, jid, reason_of(rep), &p, rp);
     buf_free(&p.text);
     buf_free(&p.ids);
     buf_free(&p.msgs);
-    log_outcome(rc, id);
-    return rc < 0 ? rc : (long long)id;
+    if (rc < 0) {
+        free(rp);
+        log_outcome(rc, 0);
+    }
+    return rc;
 }
 
 /* ---- the data contract ---- */

@@ -50,10 +50,13 @@ const struct xml_node *reports_find(const struct xml_node *n);
 
 /* report: a <report/> sent with a block that was just applied; jid: the
  * blocked item's JID, prepared; reporter: the blocking account's bare
- * JID. Stores the report for that JID. Returns the report's number
- * (> 0), or -errno if it was not stored (-EAGAIN, -EDQUOT: a limit;
- * others: the store) — for logs and tests, never for the block's answer. */
-long long reports_take(struct server *srv, const struct jid *reporter,
-                       const struct xml_node *report, const char *jid);
+ * JID. Queues the report for that JID to the store (store/queue.h); the
+ * outcome (stored, or a limit reached: -EAGAIN, -EDQUOT, or a store
+ * error) is logged on completion, then done(ud) is called, so that the
+ * block is answered after the commit. Returns 0 (done will be called) or
+ * -errno (nothing queued, done not called) — for logs and tests, never
+ * for the block's answer. */
+int reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *report,
+                 const char *jid, void (*done)(void *ud), void *ud);
 
 #endif

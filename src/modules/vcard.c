@@ -24,8 +24,10 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "modules/fragment.h"
+#include "modules/iq_later.h"
 #include "modules/vcard.h"
 #include "modules/module.h"
+#include "store/requests.h"
 #include "store/vcard.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -224,6 +226,31 @@ static void vcard_get(const struct iq_request *rq)
     buf_free(&xml);
 }
 
+/* A vCard set waiting for its commit; the hash goes to presence after it. */
+struct vcard_pending {
+    struct iq_later *l;
+    char hash[VCARD_HASH_LEN + 1];
+};
+
+static void vcard_stored(void *ud, int rc, int64_t value)
+{
+    struct vcard_pending *p = ud;
+    (void)value;
+    if (rc < 0) {
+        iq_later_error(p->l, SC_INTERNAL_SERVER_ERROR, NULL);
+    } else {
+        char bare[3 * (JID_PART_MAX + 1)];
+        /* For presence (XEP-0153), while the account has sessions: the
+         * entry goes with its last one. */
+        if (jid_format(&p->l->account, true, bare, sizeof bare) < sizeof bare &&
+            router_count(p->l->srv->router, bare) > 0)
+            remember_hash(p->l->state, bare, p->hash);
+        iq_later_result(p->l);
+    }
+    iq_later_free(p->l);
+    free(p);
+}
+
 static void vcard_set(const struct iq_request *rq)
 {
     if (!is_own(rq)) {
@@ -238,20 +265,26 @@ static void vcard_set(const struct iq_request *rq)
         iq_reply_error(rq, SC_NOT_ACCEPTABLE, "The vCard is too large");
         return;
     }
-    char hash[VCARD_HASH_LEN + 1];
-    if (rc == 0) {
-        vcard_photo_hash((struct stanza *)rq->st, rq->payload, hash);
-        rc =
-            store_vcard_set(rq->srv->store, rq->to->domain, rq->to->local, xml.data, xml.len, hash);
+    struct vcard_pending *p = rc == 0 ? calloc(1, sizeof *p) : NULL;
+    if (p && !(p->l = iq_later_new(rq))) {
+        free(p);
+        p = NULL;
+    }
+    int64_t id = -ENOMEM;
+    if (p) {
+        vcard_photo_hash((struct stanza *)rq->st, rq->payload, p->hash);
+        /* Answered from vcard_stored, after the commit. */
+        id = store_vcard_set_req(rq->srv->storeq, rq->to->domain, rq->to->local, xml.data, xml.len,
+                                 p->hash, vcard_stored, p);
     }
     buf_free(&xml);
-    if (rc < 0) {
-        iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
-        return;
+    if (id < 0) {
+        if (p) {
+            iq_later_free(p->l);
+            free(p);
+        }
+        iq_reply_error(rq, id == -EAGAIN ? SC_RESOURCE_CONSTRAINT : SC_INTERNAL_SERVER_ERROR, NULL);
     }
-    if (rq->origin)
-        remember_hash(rq->state, rq->origin->bare, hash);
-    iq_reply(rq, iq_result_new(rq->st));
 }
 
 /* ---- data contract ---- */

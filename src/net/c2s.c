@@ -309,8 +309,10 @@ static int on_stanza(void *ud, struct stanza *st)
         stanza_unref(st);
         return 1;
     }
+    if (c->state == C2S_SESSION && c2s_hold_stanza(c, st))
+        return 1; /* kept until its sender's writes are committed (c2s_hold.c) */
     dispatch(c, st);
-    return c->restart || c->state == C2S_CLOSING;
+    return c->restart || c->state == C2S_CLOSING || (c->pause_why & C2S_PAUSE_STORE);
 }
 
 /* ---- bytes in ---- */
@@ -383,6 +385,11 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
     c->last_read = c2s_now(c);
     c->ping_sent = 0; /* any traffic shows the peer is alive */
     charge_read(c, len);
+    c2s_feed(c, data, len);
+}
+
+void c2s_feed(struct c2s *c, const char *data, size_t len)
+{
     while (len > 0 && c->state != C2S_CLOSING) {
         size_t skipped = skip_space(c, data, len);
         data += skipped;
@@ -396,6 +403,12 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
         }
         data += n;
         len -= (size_t)n;
+        if ((c->pause_why & C2S_PAUSE_STORE) && !c->restart) {
+            /* The rest waits for the commit (c2s_hold.c). */
+            if (len > 0 && c2s_hold_input(c, data, len) < 0)
+                c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
+            return;
+        }
         if (!c->restart)
             continue;
         c2s_restart_stream(c);
@@ -450,6 +463,7 @@ static void c2s_free(struct c2s *c)
         c->next->prev = c->prev;
     srv->c2s_count--;
     c2s_preauth_release(c);
+    c2s_hold_free(c);
     c2s_auth_free(c);
     modules_stream_closed(srv, &c->slots);
     xml_stream_free(c->xs);

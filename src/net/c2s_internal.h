@@ -20,6 +20,7 @@ enum {
     C2S_PAUSE_AUTH = 2, /* after a failed authentication, until resume_at */
     C2S_PAUSE_PEER = 4, /* a receiver of its stanzas is congested: its drain */
     C2S_PAUSE_JOB = 8,  /* a password is being checked on a worker thread */
+    C2S_PAUSE_STORE = 16, /* a write its stanza caused is not committed yet */
 };
 
 struct plain_job;
@@ -69,6 +70,10 @@ struct c2s {
     char ping_id[20];
     int64_t tokens;             /* read-rate bucket, bytes */
     struct c2s *prev, *next;    /* srv->c2s_all */
+    uint64_t store_wait;        /* newest write of its own not known committed, or 0 */
+    struct stanza *held_st;     /* C2S_PAUSE_STORE: the stanza waiting for that commit */
+    char *held;                 /* input read before the pause, fed after it */
+    size_t held_len;
 };
 
 /* c2s.c */
@@ -110,6 +115,23 @@ void c2s_stanza(struct c2s *c, struct stanza *st);
 /* Also resumes the senders waiting on this stream (c2s_release_waiters). */
 void c2s_unbind(struct c2s *c);
 void c2s_send_ping(struct c2s *c);
+
+/* c2s_hold.c: a client waits for the commit of what it asked to store.
+ * Call after routing one of its stanzas (mark = store_queue_hold_mark
+ * before it): remembers the writes it queued that hold their sender. */
+void c2s_hold_for_store(struct c2s *c, uint64_t mark);
+/* Before dispatching st (state SESSION): true if st was taken, to be
+ * dispatched once c's writes are committed (reading pauses meanwhile).
+ * Messages pass at once (the server answers none with a result: they may
+ * join the same group commit); anything else waits. */
+bool c2s_hold_stanza(struct c2s *c, struct stanza *st);
+/* Keeps data[0..len), read but not fed while the stream is held.
+ * 0 or -ENOMEM. */
+int c2s_hold_input(struct c2s *c, const char *data, size_t len);
+/* At free: no barrier may call back into c. */
+void c2s_hold_free(struct c2s *c);
+/* c2s.c: feeds bytes already charged to the read budget. */
+void c2s_feed(struct c2s *c, const char *data, size_t len);
 
 /* c2s_fair.c: backpressure and who pays for a slow reader. */
 /* Did the client choose this receiver (message, presence with 'to', iq

@@ -12,6 +12,8 @@
 #include "core/log.h"
 #include "modules/module.h"
 #include "net/c2s_internal.h"
+#include "store/queue.h"
+#include "store/requests.h"
 #include "store/store.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -194,7 +196,8 @@ static void do_bind(struct c2s *c, const struct stanza *st, const struct xml_nod
         old->ops->kick(old, STREAM_CONFLICT, "Replaced by a new connection");
     bind_result(c, st);
     modules_session_event(c->srv, c->sess, SESSION_BOUND);
-    store_account_touch_login(c->srv->store, c->domain, c->user, server_now(c->srv));
+    if (store_touch_login(c->srv->storeq, c->domain, c->user, server_now(c->srv)) < 0)
+        log_warn("c2s %s: could not queue the login time", conn_id(c->conn));
 }
 
 static bool is_type(const struct stanza *st, const char *type)
@@ -267,8 +270,10 @@ static void route(struct c2s *c, struct stanza *st, enum stanza_kind kind)
          * if it chose the receivers (c2s_fair.c). */
         struct c2s *outer = c->srv->dispatching;
         c->srv->dispatching = c2s_sender_chose(st, kind) ? c : NULL;
+        uint64_t mark = store_queue_hold_mark(c->srv->storeq);
         router_route(c->srv, st, &c->sess->jid, to_s ? &to : NULL, c->sess);
         c->srv->dispatching = outer;
+        c2s_hold_for_store(c, mark);
     }
     if (to_s)
         jid_free(&to);

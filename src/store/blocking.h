@@ -3,8 +3,9 @@
  * "domain/res" or "domain").
  *
  * domain and user are the account's, prepared by the caller. Every
- * function completes inline (SQLite) and commits before returning.
- * Thread: the store's (see store.h).
+ * function runs on the calling thread and commits before returning
+ * (taubectl, tests, the store queue's writer). The server reads on its
+ * loop and writes through store/requests.h (store_blocking_req).
  */
 #ifndef TAUBE_STORE_BLOCKING_H
 #define TAUBE_STORE_BLOCKING_H

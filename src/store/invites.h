@@ -4,8 +4,9 @@
  *
  * Codes are stored only as their keyed hash (modules/invite.h makes
  * them); this header never sees a code. domain and user are prepared
- * by the caller. Every function completes inline and commits before it
- * returns. Thread: the store's (see store.h).
+ * by the caller. Every function runs on the calling thread and commits
+ * before it returns (see store.h); the server's registration writes go
+ * through store/requests.h (store_account_create_invited_req).
  */
 #ifndef TAUBE_STORE_INVITES_H
 #define TAUBE_STORE_INVITES_H

@@ -2,8 +2,10 @@
  * went offline, and the status text of its last unavailable presence.
  * One row per account, gone with it (ON DELETE CASCADE, promise P18).
  *
- * The SQLite backend completes inline: call from the loop thread (the
- * server) or from taubectl. domain and user are prepared by the caller.
+ * These run on the calling thread (taubectl, tests, the store queue's
+ * writer); the server reads on its loop and records logouts through
+ * store/requests.h (store_last_set_req). domain and user are prepared by
+ * the caller.
  */
 #ifndef TAUBE_STORE_LAST_H
 #define TAUBE_STORE_LAST_H
@@ -19,8 +21,8 @@ struct store;
 #define LAST_STATUS_MAX 1024
 
 /* Records a logout at unix time t with an optional status (NULL: none).
- * Like the last login, this commit is not synced by itself: losing it to
- * a power cut is harmless, an fsync per logout on the loop is not.
+ * Like the last login, this commit is not synced by itself when alone:
+ * losing it to a power cut is harmless, an fsync per logout is not.
  * 0, -ENOENT (no such account), -EINVAL (status too long), -EIO. */
 int store_last_set(struct store *s, const char *domain, const char *user, int64_t t,
                    const char *status);

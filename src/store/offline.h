@@ -2,8 +2,9 @@
  * per account, in arrival order, until they are delivered.
  *
  * domain and user are prepared (jid_prep_*) by the caller. Every function
- * completes inline (SQLite) and commits before returning. Thread: the
- * store's (see store.h).
+ * runs on the calling thread and commits before returning (taubectl,
+ * tests, the store queue's writer). The server writes through
+ * store/requests.h (store_offline_add, store_offline_delete).
  */
 #ifndef TAUBE_STORE_OFFLINE_H
 #define TAUBE_STORE_OFFLINE_H

@@ -3,8 +3,9 @@
  * (serialized XML, promise P13). Rows go with the account (ON DELETE
  * CASCADE, promise P18).
  *
- * The SQLite backend completes inline: call from the loop thread (the
- * server) or from taubectl; a write that returns 0 is committed.
+ * These run on the calling thread (taubectl, tests, the store queue's
+ * writer); a write that returns 0 is committed. The server reads on its
+ * loop and writes through store/requests.h (store_private_set_req).
  * domain and user are prepared (jid_prep_*) by the caller.
  */
 #ifndef TAUBE_STORE_PRIVATE_H

@@ -5,8 +5,9 @@
  *
  * domain and user are the reporter's, prepared by the caller. Text
  * arguments are UTF-8, already cut to their limits by the caller; the
- * store refuses longer ones (-EINVAL). Every function completes inline
- * and commits before it returns. Thread: the store's (see store.h).
+ * store refuses longer ones (-EINVAL). Every function runs on the calling
+ * thread and commits before it returns (see store.h); the server stores
+ * reports through store/requests.h (store_report_add_req).
  */
 #ifndef TAUBE_STORE_REPORTS_H
 #define TAUBE_STORE_REPORTS_H

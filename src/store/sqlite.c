@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -60,6 +61,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                      " WHERE a.domain = ?1 AND a.username = ?2",
     [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
     [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
+    [ST_SAVEPOINT] = "SAVEPOINT req",
+    [ST_RELEASE] = "RELEASE req",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO req",
 };
 
 /* ---- errors ---- */
@@ -176,18 +180,66 @@ static int run_simple(struct store *s, enum stmt_id id, const char *what)
     return st ? store_stmt_exec(s, st, what) : -EIO;
 }
 
-int store_tx_begin(struct store *s) { return run_simple(s, ST_BEGIN, "beginning a transaction"); }
-static int tx_commit(struct store *s) { return run_simple(s, ST_COMMIT, "committing"); }
+/* The transaction is gone though we think one is open: SQLite rolled it
+ * back by itself (SQLITE_FULL, SQLITE_IOERR, ...). */
+static bool tx_lost(struct store *s)
+{
+    if (s->tx_depth == 0 || !sqlite3_get_autocommit(s->db))
+        return false;
+    s->tx_depth = 0;
+    store_offline_usage_forget(s);
+    return true;
+}
 
-/* Ends a transaction: commits if rc is 0, else rolls back. Returns the
- * first error. */
+int store_tx_begin(struct store *s)
+{
+    tx_lost(s);
+    int rc = s->tx_depth == 0 ? run_simple(s, ST_BEGIN, "beginning a transaction")
+                              : run_simple(s, ST_SAVEPOINT, "making a savepoint");
+    if (rc == 0)
+        s->tx_depth++;
+    return rc;
+}
+
+/* Ends a transaction or a savepoint: commits (releases) if rc is 0, else
+ * rolls back (to the savepoint). Returns the first error. */
 int store_tx_end(struct store *s, int rc)
 {
-    if (rc == 0)
-        return tx_commit(s);
+    if (s->tx_depth == 0 || tx_lost(s))
+        return rc ? rc : -EIO;
+    s->tx_depth--;
+    if (rc != 0)
+        store_offline_usage_forget(s); /* what it counted may be undone */
+    if (s->tx_depth > 0) {
+        if (rc == 0) {
+            rc = run_simple(s, ST_RELEASE, "releasing a savepoint");
+            if (rc < 0)
+                store_offline_usage_forget(s);
+            return rc;
+        }
+        if (run_simple(s, ST_ROLLBACK_TO, "rolling back a savepoint") == 0)
+            run_simple(s, ST_RELEASE, "releasing a savepoint");
+        tx_lost(s);
+        return rc;
+    }
+    if (rc == 0) {
+        rc = run_simple(s, ST_COMMIT, "committing");
+        if (rc < 0)
+            store_offline_usage_forget(s);
+        if (rc == 0 || sqlite3_get_autocommit(s->db))
+            return rc;
+    }
     if (sqlite3_get_autocommit(s->db) == 0)
         run_simple(s, ST_ROLLBACK, "rolling back");
     return rc;
+}
+
+void store_set_sync(struct store *s, bool full)
+{
+    if (s->sync_full == full || s->tx_depth > 0)
+        return;
+    if (run_simple(s, full ? ST_SYNC_FULL : ST_SYNC_NORMAL, "setting synchronous") == 0)
+        s->sync_full = full;
 }
 
 /* Binds the (domain, user) pair every account statement starts with. */
@@ -447,11 +499,25 @@ static int load_secret(struct store *s, char **err)
  * files the mode of the database file. */
 static int precreate(const char *path, char **err)
 {
+    /* An existing file is left alone: closing any descriptor of it would
+     * drop every POSIX lock this process holds on it, those of the
+     * connections already open (the server opens two: the loop's and the
+     * writer's), and another process could then take the database for
+     * unused and reset its WAL under them. */
+    struct stat sb;
+    if (stat(path, &sb) == 0)
+        return 0;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return set_err(err, -errno, "%s: %s", path, strerror(errno));
     close(fd);
     return 0;
+}
+
+void store_global_init(void)
+{
+    /* SQLITE_MISUSE once SQLite is initialized: then it stays as it was. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int store_open(struct store **out, const char *path, const struct store_schema *schema, char **err)
@@ -472,6 +538,7 @@ int store_open(struct store **out, const char *path, const struct store_schema *
                      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     } else {
         char *inner = NULL;
+        s->sync_full = true;
         rc = set_pragmas(s->db, &inner);
         if (rc == 0)
             rc = migrate(s, schema, &inner);
@@ -565,6 +632,8 @@ void store_close(struct store *s)
     for (size_t i = 0; (i = hmap_next(&s->cached, i, &k, &v)) != 0;)
         sqlite3_finalize(v);
     hmap_free(&s->cached);
+    store_offline_usage_forget(s);
+    hmap_free(&s->offline_usage);
     sqlite3_close(s->db);
     OPENSSL_cleanse(s->secret, sizeof s->secret);
     free(s);
@@ -716,6 +785,7 @@ int store_account_set_creds_sync(struct store *s, const char *domain, const char
 
 int store_account_delete_sync(struct store *s, const char *domain, const char *user)
 {
+    store_offline_usage_forget(s); /* its rows go, and its id may be reused */
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_DELETE);
     if (!st)
         return -EIO;
@@ -819,22 +889,26 @@ void store_account_get_creds(struct store *s, const char *domain, const char *us
     OPENSSL_cleanse(&c, sizeof c);
 }
 
-void store_account_touch_login(struct store *s, const char *domain, const char *user,
-                               int64_t unix_time)
+int store_account_touch_login(struct store *s, const char *domain, const char *user,
+                              int64_t unix_time)
 {
     sqlite3_stmt *st = stmt_get(s, ST_ACCOUNT_TOUCH);
     if (!st)
-        return;
-    if (store_bind_account(st, domain, user) < 0) {
+        return -EIO;
+    int rc = store_bind_account(st, domain, user);
+    if (rc < 0) {
         store_stmt_done(st);
-        return;
+        return rc;
     }
     sqlite3_bind_int64(st, 3, unix_time);
-    /* A login time lost to a power cut is harmless, an fsync per login on
-     * the loop thread is not (think of every client reconnecting after a
-     * restart): this commit is not synced by itself; the next FULL
-     * commit syncs the WAL, this frame included. */
-    run_simple(s, ST_SYNC_NORMAL, "relaxing synchronous");
-    store_stmt_exec(s, st, "recording the last login");
-    run_simple(s, ST_SYNC_FULL, "restoring synchronous");
+    /* A login time lost to a power cut is harmless: alone, this commit is
+     * not synced by itself; the next FULL commit syncs the WAL, this
+     * frame included. (In a group of the store queue the group decides.) */
+    bool was_full = s->sync_full;
+    store_set_sync(s, false);
+    rc = store_stmt_exec(s, st, "recording the last login");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = -ENOENT;
+    store_set_sync(s, was_full);
+    return rc;
 }

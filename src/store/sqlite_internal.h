@@ -33,6 +33,9 @@ enum stmt_id {
     ST_CREDS_GET,
     ST_SYNC_NORMAL,
     ST_SYNC_FULL,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_COUNT
 };
 
@@ -42,6 +45,10 @@ struct store {
     uint8_t secret[STORE_SECRET_LEN];
     sqlite3_stmt *stmt[ST_COUNT];
     struct hmap cached; /* SQL text (a static string) -> sqlite3_stmt */
+    struct hmap offline_usage;   /* account id (decimal) -> its offline count and bytes */
+    int64_t offline_usage_dv;    /* PRAGMA data_version the cache is valid for */
+    int tx_depth;            /* store_tx_begin nesting: 1 the transaction, more savepoints */
+    bool sync_full;          /* PRAGMA synchronous is FULL (else NORMAL) */
     int64_t disk_err_at;     /* monotonic s of the last disk error logged */
     unsigned disk_err_quiet; /* disk errors not logged since */
 };
@@ -53,9 +60,17 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql);
 void store_stmt_done(sqlite3_stmt *st);
 /* Steps a statement that returns no rows, then resets it. 0 or -errno. */
 int store_stmt_exec(struct store *s, sqlite3_stmt *st, const char *what);
-/* BEGIN IMMEDIATE; and COMMIT if rc is 0, else ROLLBACK (returns rc). */
+/* BEGIN IMMEDIATE; and COMMIT if rc is 0, else ROLLBACK (returns rc).
+ * Nested (inside a transaction already open on s: the store queue's
+ * group), they make a savepoint and release it or roll back to it, so an
+ * area function that wants "all or nothing" gets it inside a group too.
+ * A transaction SQLite rolled back by itself (full disk, I/O error) ends
+ * every level: store_tx_end then returns rc without touching the db. */
 int store_tx_begin(struct store *s);
 int store_tx_end(struct store *s, int rc);
+/* Sets PRAGMA synchronous to FULL (full) or NORMAL, if it is not so
+ * already. Outside a transaction only. */
+void store_set_sync(struct store *s, bool full);
 /* Binds ?1 = domain, ?2 = user (both checked for length). */
 int store_bind_account(sqlite3_stmt *st, const char *domain, const char *user);
 /* *out = the cached statement for sql with ?1 = domain and ?2 = user
@@ -79,6 +94,9 @@ int store_account_id(struct store *s, const char *domain, const char *user, sqli
  * -EINVAL (credentials) or -errno. */
 int store_account_insert_in_tx(struct store *s, const char *domain, const char *user,
                                const struct account_creds *c, int64_t created, sqlite3_int64 *id);
+/* Forgets the cached offline usage (sqlite_offline.c): after a rollback
+ * or a delete on this connection. */
+void store_offline_usage_forget(struct store *s);
 /* Logs what failed (never values; disk-full and I/O errors once a minute
  * at most) and maps the SQLite code to -errno. */
 int store_db_fail(struct store *s, int rc, const char *what);

@@ -15,15 +15,6 @@ static const char SQL_SET[] =
     " ON CONFLICT (account_id) DO UPDATE SET logout = excluded.logout, status = excluded.status";
 static const char SQL_DELETE[] = "DELETE FROM last_activity WHERE account_id ="
                                  " (SELECT id FROM accounts WHERE domain = ?1 AND username = ?2)";
-static const char SQL_SYNC_NORMAL[] = "PRAGMA synchronous = NORMAL";
-static const char SQL_SYNC_FULL[] = "PRAGMA synchronous = FULL";
-
-static void pragma(struct store *s, const char *sql)
-{
-    sqlite3_stmt *st = store_stmt(s, sql);
-    if (st)
-        store_stmt_exec(s, st, "setting synchronous");
-}
 
 int store_last_set(struct store *s, const char *domain, const char *user, int64_t t,
                    const char *status)
@@ -39,11 +30,12 @@ int store_last_set(struct store *s, const char *domain, const char *user, int64_
         return -ENOMEM;
     }
     sqlite3_bind_int64(st, 3, t);
-    pragma(s, SQL_SYNC_NORMAL);
+    bool was_full = s->sync_full;
+    store_set_sync(s, false); /* (no-op inside a group of the store queue) */
     rc = store_stmt_exec(s, st, "recording the last logout");
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = -ENOENT;
-    pragma(s, SQL_SYNC_FULL);
+    store_set_sync(s, was_full);
     return rc;
 }
 

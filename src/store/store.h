@@ -1,16 +1,25 @@
 /* Storage: the one interface every backend implements.
  *
- * SQLite (sqlite.c) is the embedded default: one file, WAL, foreign keys
- * on, versioned schema migrations applied by store_open. The shape is
- * asynchronous (request + completion callback) so that a networked
- * backend fits later; the SQLite backend completes inline, before the
- * request function returns (point queries take microseconds), which the
- * caller must allow for. Synchronous variants (suffix _sync) serve
- * taubectl and tests.
+ * Two layers:
+ * - struct store is one connection to the backend. SQLite (sqlite.c) is
+ *   the embedded default: one file, WAL, foreign keys on, versioned
+ *   schema migrations applied by store_open. Its functions (suffix _sync
+ *   and the plain ones of each area header) run on the calling thread and
+ *   commit before they return: taubectl and tests use them directly.
+ * - The server never writes through them on the loop thread. Its writes
+ *   are requests to the store queue (store/queue.h, store/requests.h):
+ *   one writer thread, holding its own connection, commits them in
+ *   groups, and the completions come back to the loop after the commit.
+ *   The writer reaches the backend only through struct store_ops below,
+ *   so a PostgreSQL backend is another ops table, not a change to callers.
+ * - Reads the server makes on the loop go to the loop's own connection
+ *   (struct server.store). Under WAL they never wait for the writer, and
+ *   they see what is committed: point reads by primary or unique key,
+ *   measured in microseconds (docs/architecture.md, "Storage").
  *
- * Every write that returns success is committed (durable in WAL with
- * synchronous=FULL for account data), so a client that was told it
- * succeeded never loses it to a crash.
+ * Every write whose completion reports success is committed (durable in
+ * WAL with synchronous=FULL for account data), so a client that was told
+ * it succeeded never loses it to a crash.
  *
  * Threads: one struct store is used from one thread at a time.
  */
@@ -24,6 +33,65 @@
 #include "xmpp/sasl.h"
 
 struct store;
+struct offline_limits;
+struct private_item;
+struct report_new;
+struct report_limits;
+struct invited_account;
+struct account_creds;
+struct store_schema;
+
+/* A backend, as the store queue's writer thread uses it. Each function
+ * runs on the connection it is given, on the writer thread. */
+struct store_ops {
+    const char *name;
+    int (*open)(struct store **out, const char *path, const struct store_schema *schema,
+                char **err);
+    void (*close)(struct store *s);
+    /* A group: one transaction around many requests. durable: the commit
+     * must reach the disk (else it may wait for the next durable one). */
+    int (*group_begin)(struct store *s, bool durable);
+    /* Commits if rc is 0, else rolls back; returns the first error. */
+    int (*group_end)(struct store *s, int rc);
+    /* One request inside the group: a savepoint, released if rc is 0,
+     * else rolled back to (undoing that request only). Returns rc, or the
+     * savepoint's own error. */
+    int (*req_begin)(struct store *s);
+    int (*req_end)(struct store *s, int rc);
+    /* True if the backend rolled the whole group back by itself (SQLite
+     * does on a full disk or an I/O error): its requests must run again. */
+    bool (*group_lost)(struct store *s);
+
+    /* The writes (see the area headers for each one's contract). */
+    int (*offline_add)(struct store *s, const char *domain, const char *user, int64_t unix_time,
+                       const char *xml, size_t len, const struct offline_limits *lim);
+    int (*offline_delete)(struct store *s, const char *domain, const char *user, const int64_t *ids,
+                          size_t n);
+    int (*touch_login)(struct store *s, const char *domain, const char *user, int64_t unix_time);
+    int (*last_set)(struct store *s, const char *domain, const char *user, int64_t t,
+                    const char *status);
+    int (*vcard_set)(struct store *s, const char *domain, const char *user, const char *xml,
+                     size_t len, const char *hash);
+    int (*private_set)(struct store *s, const char *domain, const char *user,
+                       const struct private_item *items, size_t n, uint64_t max_total);
+    int (*blocking_add)(struct store *s, const char *domain, const char *user,
+                        const char *const *jids, size_t n, size_t max_items);
+    int (*blocking_remove)(struct store *s, const char *domain, const char *user,
+                           const char *const *jids, size_t n);
+    int (*report_add)(struct store *s, const char *domain, const char *user,
+                      const struct report_new *r, const struct report_limits *lim, int64_t *id);
+    int (*account_create_invited)(struct store *s, const struct invited_account *a);
+    int (*account_set_creds)(struct store *s, const char *domain, const char *user,
+                             const struct account_creds *c);
+};
+
+/* The SQLite backend. */
+extern const struct store_ops store_sqlite_ops;
+
+/* Process-wide settings of the backend library, before the first
+ * store_open (SQLite: no memory statistics, whose global mutex every
+ * allocation would take). Optional. */
+void store_global_init(void);
 
 /* One schema step: brings the database from version - 1 to version, in
  * one transaction. Each data area declares its steps next to its SQL
@@ -99,9 +167,10 @@ void store_account_get_creds(struct store *s, const char *domain, const char *us
 int store_account_get_creds_sync(struct store *s, const char *domain, const char *user,
                                  struct account_creds *out);
 
-/* Records the time of a session start (promise P11). Fire and forget. */
-void store_account_touch_login(struct store *s, const char *domain, const char *user,
-                               int64_t unix_time);
+/* Records the time of a session start (promise P11). Not synced by
+ * itself when alone (a lost login time is harmless). 0, -ENOENT or -errno. */
+int store_account_touch_login(struct store *s, const char *domain, const char *user,
+                              int64_t unix_time);
 
 /* ---- suspension and account facts (P21, P22; sqlite_account.c) ---- */
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 from conftest import DOMAIN
-from xmppraw import RawXMPP, sasl_auth
+from xmppraw import RawXMPP, new_user, offline_count, sasl_auth, send_msg
 
 
 def auth(srv, user, password, mech='PLAIN', bind=False):
@@ -121,4 +121,53 @@ def test_kill9_during_a_burst_of_logins(make_server):
     srv.start()
     for user, pw in list(srv.passwords.items()) + added[-3:]:
         assert auth(srv, user, pw, 'SCRAM-SHA-256') == 'success', user
+    srv.check_clean_exit()
+
+
+def flood_loop(srv, user, rcpt, stop, acked, ended):
+    """Batches of 20 messages to rcpt (offline), each followed by a ping;
+    acked[rcpt] counts the messages of the batches whose ping was
+    answered. Taube answers an iq after the commit of the messages its
+    client sent before, so those messages are on disk."""
+    try:
+        raw = RawXMPP(srv.c2s_port, timeout=5)
+        raw.login(user, srv.passwords[user], resource='flood')
+        n = 0
+        while not stop.is_set():
+            for _ in range(20):
+                send_msg(raw, '%s@%s' % (rcpt, DOMAIN), 'chat', 'flood %d' % n, mid='f%d' % n)
+                n += 1
+            raw.sync()
+            acked[rcpt] = n
+    except Exception as e:  # the server was killed under us (or a bug: reported)
+        ended.append(repr(e))
+
+
+def test_kill9_during_an_offline_flood_loses_no_acknowledged_message(make_server):
+    """Three clients store messages for three offline accounts as fast as
+    the server takes them; kill -9 in the middle. After a restart every
+    message whose batch was acknowledged (its ping answered) is stored:
+    group commit answers nobody before its commit."""
+    srv = make_server()
+    rcpts = [new_user(srv, 'fl') for _ in range(3)]
+    stop, acked, ended = threading.Event(), {}, []
+    threads = [threading.Thread(target=flood_loop, args=(srv, u, r, stop, acked, ended))
+               for u, r in zip(('alice', 'bob', 'carol'), rcpts)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while sum(acked.values()) < 600 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        kill9(srv)
+        seen = dict(acked)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    assert sum(seen.values()) >= 600, 'too few acknowledged before the kill: %s %s' % (seen, ended)
+    srv.start()
+    for r in rcpts:
+        assert offline_count(srv, r) >= seen.get(r, 0), (r, offline_count(srv, r), seen)
+    assert integrity(srv) == (0, 'ok')
     srv.check_clean_exit()
