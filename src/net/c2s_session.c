@@ -216,20 +216,6 @@ static void before_bind(struct c2s *c, struct stanza *st)
         c2s_stream_error(c, STREAM_NOT_AUTHORIZED, NULL);
 }
 
-/* RFC 6120 §8.2.3: id required; get/set carry exactly one child. */
-static bool iq_valid(const struct stanza *st)
-{
-    const char *type = xml_attr(st->root, "type");
-    if (!xml_attr(st->root, "id") || !type)
-        return false;
-    size_t n = xml_count_elems(st->root);
-    if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)
-        return n == 1;
-    if (strcmp(type, "result") == 0)
-        return n <= 1;
-    return strcmp(type, "error") == 0;
-}
-
 /* The answer to our keepalive ping is for this stream alone. */
 static bool is_ping_answer(struct c2s *c, const struct stanza *st)
 {
@@ -286,7 +272,7 @@ static void in_session(struct c2s *c, struct stanza *st, enum stanza_kind kind)
         c2s_stream_error(c, STREAM_INVALID_FROM, NULL);
         return;
     }
-    if (kind == STANZA_IQ && !iq_valid(st)) {
+    if (kind == STANZA_IQ && !stanza_iq_valid(st->root)) {
         reply_error(c, st, SC_BAD_REQUEST);
         return;
     }

@@ -343,19 +343,6 @@ static int check_addresses(struct comp *c, struct stanza *st, struct jid *from, 
     return 0;
 }
 
-/* RFC 6120 §8.2.3: an iq has an id and a type; get and set carry one
- * child. */
-static bool iq_valid(const struct stanza *st)
-{
-    const char *type = xml_attr(st->root, "type");
-    if (!xml_attr(st->root, "id") || !type)
-        return false;
-    size_t n = xml_count_elems(st->root);
-    if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)
-        return n == 1;
-    return strcmp(type, "result") == 0 ? n <= 1 : strcmp(type, "error") == 0;
-}
-
 static void stanza_in(struct comp *c, struct stanza *st)
 {
     if (strcmp(st->root->ns, NS_COMPONENT) != 0) {
@@ -370,7 +357,7 @@ static void stanza_in(struct comp *c, struct stanza *st)
     struct jid from, to;
     if (check_addresses(c, st, &from, &to) < 0)
         return;
-    if (stanza_kind(st->root) == STANZA_IQ && !iq_valid(st))
+    if (stanza_kind(st->root) == STANZA_IQ && !stanza_iq_valid(st->root))
         reply_error(c, st, SC_BAD_REQUEST);
     else
         router_route(c->srv, st, &from, &to, NULL);

@@ -24,6 +24,19 @@ bool stanza_is_error(const struct xml_node *root)
     return type && strcmp(type, "error") == 0;
 }
 
+bool stanza_iq_valid(const struct xml_node *root)
+{
+    const char *type = xml_attr(root, "type");
+    if (!xml_attr(root, "id") || !type)
+        return false;
+    size_t n = xml_count_elems(root);
+    if (strcmp(type, "get") == 0 || strcmp(type, "set") == 0)
+        return n == 1;
+    if (strcmp(type, "result") == 0)
+        return n <= 1;
+    return strcmp(type, "error") == 0;
+}
+
 static const struct {
     const char *name;
     const char *type; /* RFC 6120 §8.3.3 default error type */

@@ -18,6 +18,9 @@ enum stanza_kind { STANZA_OTHER = 0, STANZA_MESSAGE, STANZA_PRESENCE, STANZA_IQ 
 enum stanza_kind stanza_kind(const struct xml_node *root);
 /* The type attribute is "error". */
 bool stanza_is_error(const struct xml_node *root);
+/* An iq as RFC 6120 §8.2.3 requires: an id and a type; get and set carry
+ * exactly one child, a result at most one. */
+bool stanza_iq_valid(const struct xml_node *root);
 
 /* RFC 6120 §8.3.3, in the order of the RFC. */
 enum stanza_cond {

@@ -120,6 +120,43 @@ static void stanza_kinds(void **state)
     stanza_unref(o);
 }
 
+/* An iq of type, with id or not, and n children. */
+static struct stanza *iq_of(const char *type, bool id, int n)
+{
+    struct stanza *st = stanza_new("iq", NS_CLIENT);
+    assert_non_null(st);
+    if (type)
+        assert_int_equal(xml_set_attr(st, st->root, "type", type), 0);
+    if (id)
+        assert_int_equal(xml_set_attr(st, st->root, "id", "i1"), 0);
+    for (int i = 0; i < n; i++)
+        assert_non_null(xml_add_child(st, st->root, "query", "urn:x"));
+    return st;
+}
+
+static void iq_validity(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type;
+        bool id;
+        int children;
+        bool valid;
+    } cases[] = {
+        {"get", true, 1, true},    {"set", true, 1, true},    {"get", true, 0, false},
+        {"set", true, 2, false},   {"get", false, 1, false},  {NULL, true, 1, false},
+        {"result", true, 0, true}, {"result", true, 1, true}, {"result", true, 2, false},
+        {"error", true, 2, true},  {"chat", true, 1, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct stanza *st = iq_of(cases[i].type, cases[i].id, cases[i].children);
+        if (stanza_iq_valid(st->root) != cases[i].valid)
+            fail_msg("case %zu: type %s id %d children %d", i,
+                     cases[i].type ? cases[i].type : "(none)", cases[i].id, cases[i].children);
+        stanza_unref(st);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +165,7 @@ int main(void)
         cmocka_unit_test(every_condition_has_a_name),
         cmocka_unit_test(stream_error_text_is_escaped),
         cmocka_unit_test(stanza_kinds),
+        cmocka_unit_test(iq_validity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
