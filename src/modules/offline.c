@@ -22,6 +22,7 @@
  * after the last row sent, so no row is sent twice on one stream.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -193,12 +194,14 @@ static int store_message(struct hook_ctx *c, int64_t now)
     struct buf out;
     buf_init(&out, cfg->max_stanza_size);
     int rc = p->bare ? xml_serialize(st->root, "", &out) : -ENOMEM;
+    if (rc > 0) /* xml_serialize returns 0 or -errno: never leave p unowned */
+        rc = -EINVAL;
     stanza_unref(st);
     if (rc == 0) {
         struct offline_limits lim = {cfg->offline_max_messages, cfg->offline_max_bytes};
         int64_t id = store_offline_add(c->srv->storeq, c->to->domain, c->to->local, now, out.data,
                                        out.len, &lim, stored, p);
-        rc = id < 0 ? (int)id : 0;
+        rc = id >= 0 ? 0 : id >= INT_MIN ? (int)id : -EIO;
     }
     buf_free(&out);
     if (rc < 0)

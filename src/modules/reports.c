@@ -2,6 +2,7 @@
 #include "modules/reports.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -188,7 +189,7 @@ static int queue_parsed(struct server *srv, const struct jid *reporter, const ch
     int64_t rc = store_report_add_req(srv->storeq, reporter->domain, reporter->local, &r, &lim,
                                       report_stored, rp);
     free(bare);
-    return rc < 0 ? (int)rc : 0;
+    return rc >= 0 ? 0 : rc >= INT_MIN ? (int)rc : -EIO;
 }
 
 int reports_take(struct server *srv, const struct jid *reporter, const struct xml_node *rep,
@@ -204,6 +205,8 @@ int reports_take(struct server *srv, const struct jid *reporter, const struct xm
     buf_init(&p.ids, REPORT_IDS_MAX);
     buf_init(&p.msgs, max + 1);
     int rc = parse_children(rep, &p, max);
+    if (rc > 0) /* the parsers return 0 or -errno: never leave rp unowned */
+        rc = -EINVAL;
     if (rc == 0)
         rc = queue_parsed(srv, reporter, jid, reason_of(rep), &p, rp);
     buf_free(&p.text);

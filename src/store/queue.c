@@ -169,11 +169,11 @@ static void writer_group(struct store_queue *q, struct req_list *g)
         }
     } else {
         size_t i = 0;
-        for (struct store_req *r = g->head; r; r = r->next) {
+        for (struct store_req *r = g->head; r && i < g->n; r = r->next) {
             v[i] = r;
             settled[i++] = false;
         }
-        run_group(q, v, g->n, settled);
+        run_group(q, v, i, settled);
         if (v != stackv)
             free(v);
         if (settled != stacks)
