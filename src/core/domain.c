@@ -28,6 +28,20 @@ static int say(char *why, size_t wn, const char *text)
     return -EINVAL;
 }
 
+/* The label s[start..end): 1..63 bytes, no hyphen at either end. 0 or
+ * -EINVAL. */
+static int label_shape(const char *s, size_t start, size_t end, char *why, size_t wn)
+{
+    size_t l = end - start;
+    if (l == 0)
+        return say(why, wn, "a label is empty");
+    if (l > LABEL_MAX)
+        return say(why, wn, "a label is longer than 63 bytes");
+    if (s[start] == '-' || s[end - 1] == '-')
+        return say(why, wn, "a label starts or ends with '-'");
+    return 0;
+}
+
 /* LDH labels (lower-case ASCII already), 1..63 bytes, no hyphen at either
  * end, at most DOMAIN_MAX bytes in all. */
 static int check_ldh(const char *s, size_t len, char *why, size_t wn)
@@ -46,13 +60,8 @@ static int check_ldh(const char *s, size_t len, char *why, size_t wn)
                 snprintf(why, wn, "'%c' is not allowed in a domain name", c);
             return -EINVAL;
         }
-        size_t l = i - start;
-        if (l == 0)
-            return say(why, wn, "a label is empty");
-        if (l > LABEL_MAX)
-            return say(why, wn, "a label is longer than 63 bytes");
-        if (s[start] == '-' || s[i - 1] == '-')
-            return say(why, wn, "a label starts or ends with '-'");
+        if (label_shape(s, start, i, why, wn) < 0)
+            return -EINVAL;
         start = i + 1;
     }
     return 0;
@@ -72,13 +81,9 @@ static int put_out(const char *s, size_t len, char *out, size_t cap)
  * -EINVAL. */
 static int fast_label(const char *s, size_t start, size_t end, char *why, size_t wn)
 {
+    if (label_shape(s, start, end, why, wn) < 0)
+        return -EINVAL;
     size_t l = end - start;
-    if (l == 0)
-        return say(why, wn, "a label is empty");
-    if (l > LABEL_MAX)
-        return say(why, wn, "a label is longer than 63 bytes");
-    if (s[start] == '-' || s[end - 1] == '-')
-        return say(why, wn, "a label starts or ends with '-'");
     /* "??--" labels are reserved for A-labels (RFC 5890 §2.3.1; RFC 7622
      * §3.2.1 allows NR-LDH labels and U-labels only). */
     if (l >= 4 && s[start + 2] == '-' && s[start + 3] == '-')
