@@ -19,7 +19,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 # gcov instrumentation (`make coverage` builds into its own directory).
 ifeq ($(COV),1)
-CFLAGS  += --coverage
+CFLAGS  += --coverage -fprofile-update=atomic
 LDFLAGS += --coverage
 endif
 

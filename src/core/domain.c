@@ -156,8 +156,18 @@ static int slow(const char *in, size_t len, char *out, size_t cap, char *why, si
     char *ulabel = NULL;
     if (r == 0 && (rc = idn2_to_unicode_8z8z((const char *)alabel, &ulabel, 0)) != IDN2_OK)
         r = idn_error(rc, why, wn);
+    /* An "xn--" label given as such is only decoded by the lookup, not
+     * checked: its U-label must itself be valid and give the same A-label
+     * again (RFC 5891 §5.4), or "xn--…" smuggles in a space or a capital. */
+    uint8_t *again = NULL;
+    if (r == 0 && (rc = idn2_lookup_u8((const uint8_t *)ulabel, &again,
+                                       IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL)) != IDN2_OK)
+        r = idn_error(rc, why, wn);
+    if (r == 0 && strcmp((const char *)again, (const char *)alabel) != 0)
+        r = say(why, wn, "an \"xn--\" label does not decode to a valid international name");
     if (r == 0)
         r = put_out(ulabel, strlen(ulabel), out, cap);
+    idn2_free(again);
     idn2_free(alabel);
     idn2_free(ulabel);
     return r;

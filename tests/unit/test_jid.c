@@ -188,6 +188,10 @@ static void test_domains(void **state)
     expect_invalid("-example.com");
     expect_invalid("example-.com");
     expect_invalid("xn--zzzz-.com");
+    /* An A-label whose decoded form is not a valid U-label: it holds a
+     * space (found by fuzz_jid). */
+    expect_invalid("xn--mnchenmnch--mnchenmnchenen-3ya.d");
+    expect_jid("xn--Mnchen-3ya.de", NULL, "m\xc3\xbcnchen.de", NULL);
     expect_invalid("999.1.1.1");
     expect_invalid("1.2.3");
     expect_invalid("[::1");
