@@ -3,10 +3,12 @@
 #include "account/account.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "core/server.h"
+#include "store/queue.h"
 #include "store/store.h"
 #include "xmpp/router.h"
 
@@ -58,6 +60,122 @@ static int erase_all(const struct data_ctx *d, const char *domain, const char *u
     return 0;
 }
 
+/* ---- deletion on the writer thread ---- */
+
+struct after_item {
+    void (*fn)(struct server *srv, void *arg);
+    void *arg;
+    struct after_item *next;
+};
+
+struct data_after {
+    struct after_item *head, **tail;
+};
+
+int data_after_add(const struct data_ctx *d, void (*fn)(struct server *srv, void *arg), void *arg)
+{
+    struct after_item *it = d->after ? malloc(sizeof *it) : NULL;
+    if (!it) {
+        fn(NULL, arg);
+        return -ENOMEM;
+    }
+    *it = (struct after_item){fn, arg, NULL};
+    *d->after->tail = it;
+    d->after->tail = &it->next;
+    return 0;
+}
+
+/* Runs (srv) or drops (srv NULL) what the parts deferred, in order. */
+static void after_run(struct data_after *a, struct server *srv)
+{
+    while (a->head) {
+        struct after_item *it = a->head;
+        a->head = it->next;
+        it->fn(srv, it->arg);
+        free(it);
+    }
+    a->tail = &a->head;
+}
+
+/* One deletion as a store request: the parts' erase and the account row,
+ * on the writer's connection, in the request's savepoint. */
+struct erase_job {
+    struct data_ctx d; /* store: the writer's connection, while it runs */
+    struct data_after after;
+    struct server *srv;
+    char *domain, *user;
+    int *result; /* the waiting caller's, while it waits or runs inline */
+};
+
+static void erase_job_free(struct erase_job *j)
+{
+    after_run(&j->after, NULL);
+    free(j->domain);
+    free(j->user);
+    free(j);
+}
+
+/* Writer thread: touches only the connection and the job. */
+static int erase_job_run(const struct store_ops *ops, struct store *conn, const struct store_req *r,
+                         int64_t *value)
+{
+    (void)ops;
+    (void)value;
+    struct erase_job *j = r->args;
+    after_run(&j->after, NULL); /* a run before was rolled back (group run again) */
+    j->d.store = conn;
+    int rc = erase_all(&j->d, j->domain, j->user);
+    if (rc == 0)
+        rc = store_account_delete_sync(conn, j->domain, j->user);
+    j->d.store = NULL;
+    return rc;
+}
+
+static void erase_job_done(void *ud, int rc, int64_t value)
+{
+    (void)value;
+    struct erase_job *j = ud;
+    if (j->result)
+        *j->result = rc;
+    if (rc == 0)
+        after_run(&j->after, j->srv);
+    erase_job_free(j);
+}
+
+/* Queues the erase and waits for its commit. 0 or -errno. */
+static int delete_queued(const struct data_ctx *d, const char *domain, const char *user)
+{
+    struct erase_job *j = calloc(1, sizeof *j);
+    struct store_req *r = j ? calloc(1, sizeof *r) : NULL;
+    if (!r || !(j->domain = strdup(domain)) || !(j->user = strdup(user))) {
+        if (j)
+            erase_job_free(j);
+        free(r);
+        return -ENOMEM;
+    }
+    j->srv = d->srv;
+    j->d = (struct data_ctx){.cfg = d->cfg, .now = d->now, .parts = d->parts, .after = &j->after};
+    j->after.tail = &j->after.head;
+    *r = (struct store_req){.run = erase_job_run,
+                            .cb = erase_job_done,
+                            .ud = j,
+                            .flags = STORE_REQ_DURABLE,
+                            .args = j,
+                            .size = sizeof *r};
+    int inline_rc = 1;
+    j->result = &inline_rc;
+    int64_t id = store_queue_submit(d->srv->storeq, r);
+    if (id < 0) {
+        erase_job_free(j);
+        return (int)id;
+    }
+    if (inline_rc != 1)
+        return inline_rc; /* it ran inline (no writer thread): done, and j is gone */
+    int rc = store_queue_wait(d->srv->storeq, (uint64_t)id);
+    j->result = NULL; /* its completion comes later, through the loop */
+    return rc;
+}
+
 int account_delete(const struct data_ctx *d, const char *domain, const char *user)
 {
     int rc = account_exists(d, domain, user);
@@ -65,9 +183,13 @@ int account_delete(const struct data_ctx *d, const char *domain, const char *use
         return rc == 0 ? -ENOENT : rc;
     size_t n =
         d->srv ? account_kick(d->srv, domain, user, STREAM_NOT_AUTHORIZED, "Account deleted") : 0;
-    rc = erase_all(d, domain, user);
-    if (rc == 0)
-        rc = store_account_delete_sync(d->store, domain, user);
+    if (d->srv && d->srv->storeq) {
+        rc = delete_queued(d, domain, user);
+    } else {
+        rc = erase_all(d, domain, user);
+        if (rc == 0)
+            rc = store_account_delete_sync(d->store, domain, user);
+    }
     if (d->srv)
         log_info("account: deletion %s, %zu stream(s) ended", rc == 0 ? "done" : "failed", n);
     return rc;

@@ -62,6 +62,10 @@ struct data_fact {
 /* Receives one fact; returns 0 or -errno (which describe passes on). */
 typedef int (*data_fact_fn)(void *ud, const struct data_fact *f);
 
+/* What must follow an erase on the loop once it is committed (roster
+ * pushes to contacts, in-memory mirrors): see data_after_add. */
+struct data_after;
+
 /* What the data contract functions get: no server needed, so taubectl can
  * call them with only the store open. */
 struct data_ctx {
@@ -70,7 +74,17 @@ struct data_ctx {
     int64_t now;
     struct server *srv;             /* the running server, or NULL (taubectl) */
     const struct data_parts *parts; /* whose data: modules_data_parts */
+    /* Set while erase runs on the store's writer thread for a running
+     * server (srv is NULL there: nothing of the server may be touched);
+     * NULL otherwise. */
+    struct data_after *after;
 };
+
+/* For an erase on the writer thread (d->after set): fn(srv, arg) runs on
+ * the loop after the erase is committed; if it is not (rolled back, or
+ * the server stops first) fn(NULL, arg) runs, to free arg. 0, or -ENOMEM
+ * (fn(NULL, arg) has run; the erase should fail, and is undone). */
+int data_after_add(const struct data_ctx *d, void (*fn)(struct server *srv, void *arg), void *arg);
 
 /* One part's data contract (a module's; modules/module.h says what each
  * function promises). A NULL function: the part keeps nothing of that. */
@@ -114,8 +128,14 @@ int account_unsuspend(struct server *srv, const char *domain, const char *user);
  * "Account deleted" (so their sessions close while the roster still
  * exists, and roster removals reach the contacts online). Then each
  * part's erase (which also removes the user from other users' data, e.g.
- * rosters), then the account row, whose foreign keys cascade. 0, -ENOENT
- * (no such account) or -errno. */
+ * rosters), then the account row, whose foreign keys cascade.
+ * With a running server and its store queue, the erase is one request
+ * to the writer thread, after every write queued before it, in one
+ * transaction (all or nothing); the loop waits for its commit
+ * (store_queue_wait) so that the caller can answer at once, and what the
+ * parts deferred (data_after_add) follows on the loop. Without one
+ * (taubectl) the parts run on d->store, in order. 0, -ENOENT (no such
+ * account) or -errno. */
 int account_delete(const struct data_ctx *d, const char *domain, const char *user);
 
 /* Every part's describe for the account, in order (promise P20). 0,

@@ -87,7 +87,8 @@ int cmd_user_export(struct ctl *ctl)
     if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
     const char *out_path = ctl_opt(ctl, "out");
-    struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL, &modules_data_parts};
+    struct data_ctx d = {ctl->store, &ctl->cfg,           (int64_t)time(NULL),
+                         NULL,       &modules_data_parts, NULL};
     struct buf b;
     buf_init(&b, EXPORT_MAX);
     int rc = pie_export_document(&d, j.domain, j.local, &b);
@@ -109,7 +110,8 @@ int cmd_user_report(struct ctl *ctl)
     struct jid j;
     if (ctl_parse_account_jid(ctl->args[0], &j) != 0)
         return CTL_FAIL;
-    struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL, &modules_data_parts};
+    struct data_ctx d = {ctl->store, &ctl->cfg,           (int64_t)time(NULL),
+                         NULL,       &modules_data_parts, NULL};
     struct buf b;
     buf_init(&b, 0);
     int rc = access_report(&d, j.domain, j.local, access_report_lang(lang), &b);

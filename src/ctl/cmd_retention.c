@@ -77,7 +77,7 @@ static void print_item(void *ud, const struct retention_item *it)
 
 int cmd_retention_report(struct ctl *ctl)
 {
-    struct data_ctx d = {ctl->store, &ctl->cfg, 0, NULL, &modules_data_parts};
+    struct data_ctx d = {ctl->store, &ctl->cfg, 0, NULL, &modules_data_parts, NULL};
     int rc = eval_time(ctl, &d.now);
     if (rc != CTL_OK)
         return rc;
@@ -117,7 +117,7 @@ static int run_live(struct ctl *ctl)
 
 int cmd_retention_run(struct ctl *ctl)
 {
-    struct data_ctx d = {ctl->store, &ctl->cfg, 0, NULL, &modules_data_parts};
+    struct data_ctx d = {ctl->store, &ctl->cfg, 0, NULL, &modules_data_parts, NULL};
     int rc = eval_time(ctl, &d.now);
     if (rc != CTL_OK)
         return rc;

@@ -450,7 +450,8 @@ int cmd_user_delete(struct ctl *ctl)
     enum live_result r = live_call(ctl, "delete", &j, NULL);
     int rc = r == LIVE_DONE ? 0 : -EIO;
     if (r == LIVE_OFFLINE) {
-        struct data_ctx d = {ctl->store, &ctl->cfg, (int64_t)time(NULL), NULL, &modules_data_parts};
+        struct data_ctx d = {ctl->store, &ctl->cfg,           (int64_t)time(NULL),
+                             NULL,       &modules_data_parts, NULL};
         rc = account_delete(&d, j.domain, j.local);
     }
     int ret = r == LIVE_FAILED ? CTL_FAIL : report_store(rc, &j, "deleted", r == LIVE_OFFLINE);

@@ -647,16 +647,32 @@ static int blocking_export(const struct data_ctx *d, const char *domain, const c
     return rc;
 }
 
+/* After the erase is committed: the in-memory list of the account, if
+ * loaded, is emptied too. arg: "local\0domain". */
+static void unmirror(struct server *srv, void *arg)
+{
+    const char *local = arg;
+    struct jid acc = {.local = local, .domain = local + strlen(local) + 1};
+    struct blocking *b = srv ? state_of(srv) : NULL;
+    if (b)
+        mirror(b, &acc, false, NULL, 0);
+    free(arg);
+}
+
 static int blocking_erase(const struct data_ctx *d, const char *domain, const char *user)
 {
     int rc = store_blocking_remove_sync(d->store, domain, user, NULL, 0);
     if (rc == -ENOENT)
         rc = 0;
-    struct blocking *b = d->srv ? state_of(d->srv) : NULL;
-    struct jid acc = {.local = user, .domain = domain};
-    if (rc == 0 && b)
-        mirror(b, &acc, false, NULL, 0);
-    return rc;
+    if (rc < 0 || !d->after)
+        return rc;
+    size_t lu = strlen(user), ld = strlen(domain);
+    char *arg = malloc(lu + ld + 2);
+    if (!arg)
+        return -ENOMEM;
+    memcpy(arg, user, lu + 1);
+    memcpy(arg + lu + 1, domain, ld + 1);
+    return data_after_add(d, unmirror, arg);
 }
 
 /* Its configuration: merged after the core's options (core/config.h),

@@ -173,7 +173,11 @@ struct module {
     /* describe: calls fn once per kind of data it keeps for the account
      * (nothing if it keeps none); export_xml: appends the account's data
      * as children of the XEP-0227 <user/> element (urn:xmpp:pie:0 is the
-     * default namespace there). 0 or -errno. */
+     * default namespace there). 0 or -errno.
+     * erase: removes what it keeps for the account, on d->store only: for
+     * a running server it runs on the store's writer thread (d->srv NULL,
+     * d->after set), and what must follow on the loop (pushes, in-memory
+     * copies) goes through data_after_add (account/account.h). */
     int (*describe)(const struct data_ctx *d, const char *domain, const char *user, data_fact_fn fn,
                     void *ud);
     int (*export_xml)(const struct data_ctx *d, const char *domain, const char *user,

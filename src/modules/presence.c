@@ -401,8 +401,7 @@ static void available(struct server *srv, struct session *s, struct stanza *st)
         return;
     probe_contacts(srv, s);
     struct pending_ctx pc = {srv, s};
-    if (roster_list_sync(srv->store, s->jid.domain, s->jid.local, ROSTER_PENDING_IN,
-                         deliver_request, &pc) < 0)
+    if (roster_list(srv, &s->jid, ROSTER_PENDING_IN, deliver_request, &pc) < 0)
         log_warn("presence: could not read stored subscription requests");
     modules_session_event(srv, s, SESSION_AVAILABLE);
 }

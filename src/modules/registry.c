@@ -153,7 +153,7 @@ const struct data_parts modules_data_parts = {MOD_COUNT, data_part};
 
 struct data_ctx modules_data_ctx(struct server *srv)
 {
-    return (struct data_ctx){srv->store, srv->cfg, server_now(srv), srv, &modules_data_parts};
+    return (struct data_ctx){srv->store, srv->cfg, server_now(srv), srv, &modules_data_parts, NULL};
 }
 
 enum hook_result modules_run_hooks(enum hook_kind kind, struct hook_ctx *c)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "modules/iq_later.h"
 #include "modules/module.h"
 #include "modules/roster.h"
 #include "xmpp/ns.h"
@@ -227,12 +228,39 @@ static enum stanza_cond check_set(const struct iq_request *rq, struct set_req *r
     return r->remove ? SC_UNDEFINED_CONDITION : check_groups(rq, item, r);
 }
 
+/* The answer to a roster set, after its commit (and push). */
+static void set_done(void *ud, int rc)
+{
+    struct iq_later *l = ud;
+    if (rc < 0)
+        iq_later_error(l, SC_INTERNAL_SERVER_ERROR, NULL);
+    else
+        iq_later_result(l);
+    iq_later_free(l);
+}
+
+/* Commits it (the row was before) and answers rq after the commit. false
+ * (rq answered with an error) if the write could not be queued. */
+static bool commit_and_answer(const struct iq_request *rq, const struct roster_item *it,
+                              unsigned before)
+{
+    struct server *srv = rq->srv;
+    struct iq_later *l = iq_later_new(rq);
+    int rc = l ? roster_commit(srv, srv->store, srv->cfg, rq->to, it, before, true, set_done, l)
+               : -ENOMEM;
+    if (rc < 0) {
+        iq_later_free(l);
+        iq_reply_error(rq, rc == -EAGAIN ? SC_RESOURCE_CONSTRAINT : SC_INTERNAL_SERVER_ERROR, NULL);
+    }
+    return rc == 0;
+}
+
 /* §2.5.2: removing a contact cancels subscriptions both ways. */
 static void remove_item(const struct iq_request *rq, struct set_req *r)
 {
     struct server *srv = rq->srv;
     struct roster_item old;
-    int rc = roster_load_sync(srv->store, rq->to->domain, rq->to->local, r->jid_s, &old);
+    int rc = roster_load(srv, srv->store, rq->to, r->jid_s, &old);
     if (rc < 0 || !(old.flags & ROSTER_ITEM)) {
         if (rc == 0)
             roster_item_clear(&old);
@@ -241,14 +269,11 @@ static void remove_item(const struct iq_request *rq, struct set_req *r)
         return;
     }
     unsigned f = old.flags;
-    struct roster_item gone = {.jid = r->jid_s, .flags = 0};
-    rc = roster_commit(srv, srv->store, srv->cfg, rq->to, &gone, true);
     roster_item_clear(&old);
-    if (rc < 0) {
-        iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
+    struct roster_item gone = {.jid = r->jid_s, .flags = 0};
+    if (!commit_and_answer(rq, &gone, f))
         return;
-    }
-    iq_reply(rq, iq_result_new(rq->st));
+    /* The contact learns it at once; the client's answer follows the commit. */
     if (f & ROSTER_FROM)
         presence_send_unavailable(srv, rq->to, r->jid_s);
     if (f & (ROSTER_TO | ROSTER_ASK))
@@ -262,7 +287,7 @@ static void update_item(const struct iq_request *rq, struct set_req *r)
 {
     struct server *srv = rq->srv;
     struct roster_item it = {0};
-    int rc = roster_load_sync(srv->store, rq->to->domain, rq->to->local, r->jid_s, &it);
+    int rc = roster_load(srv, srv->store, rq->to, r->jid_s, &it);
     unsigned flags = rc == 0 ? it.flags : 0;
     roster_item_clear(&it);
     if (rc < 0 && rc != -ENOENT) {
@@ -271,8 +296,7 @@ static void update_item(const struct iq_request *rq, struct set_req *r)
     }
     size_t n = 0;
     if (!(flags & ROSTER_ITEM) &&
-        (roster_count_sync(srv->store, rq->to->domain, rq->to->local, ROSTER_ITEM, &n) < 0 ||
-         n >= srv->cfg->roster_max_items)) {
+        (roster_count(srv, rq->to, ROSTER_ITEM, &n) < 0 || n >= srv->cfg->roster_max_items)) {
         iq_reply_error(rq, SC_POLICY_VIOLATION, "Too many contacts");
         return;
     }
@@ -281,11 +305,7 @@ static void update_item(const struct iq_request *rq, struct set_req *r)
                               .groups = (char **)r->groups,
                               .ngroups = r->ngroups,
                               .flags = flags | ROSTER_ITEM};
-    if (roster_commit(srv, srv->store, srv->cfg, rq->to, &put, true) < 0) {
-        iq_reply_error(rq, SC_INTERNAL_SERVER_ERROR, NULL);
-        return;
-    }
-    iq_reply(rq, iq_result_new(rq->st));
+    commit_and_answer(rq, &put, flags);
 }
 
 static void roster_set(const struct iq_request *rq)
@@ -443,8 +463,60 @@ static void collect_holder(void *ud, const char *domain, const char *user)
     strcpy(h->domains[h->n++], domain);
 }
 
-/* Takes the erased user out of one other local roster: the store row, and
- * with a running server the push and unavailable presence. */
+/* What a running server does once the removal of the erased user from
+ * one other roster is committed: the holder's cached flags, its roster
+ * push, and the unavailable presence it would have had. */
+struct erased_contact {
+    unsigned flags; /* the row's before the removal */
+    int64_t ver;
+    const char *holder_domain, *holder_local, *gone_domain, *gone_local, *gone;
+    char strings[]; /* the five strings */
+};
+
+static void erased_live(struct server *srv, void *arg)
+{
+    struct erased_contact *e = arg;
+    struct jid holder = {.local = e->holder_local, .domain = e->holder_domain};
+    struct jid gone = {.local = e->gone_local, .domain = e->gone_domain};
+    char to[BARE_MAX];
+    if (srv) {
+        roster_cache_note(srv, &holder, e->gone, 0);
+        struct roster_item del = {.jid = (char *)e->gone};
+        if (e->flags & ROSTER_ITEM)
+            roster_push(srv, &holder, NULL, &del, true, e->ver);
+        if ((e->flags & ROSTER_TO) && roster_bare(&holder, to))
+            sub_send(srv, &gone, to, "unavailable", NULL);
+    }
+    free(e);
+}
+
+static int defer_erased(const struct data_ctx *d, const struct jid *holder,
+                        const struct jid *gone_jid, const char *gone, unsigned flags, int64_t ver)
+{
+    const char *parts[] = {holder->domain, holder->local, gone_jid->domain, gone_jid->local, gone};
+    size_t len[5], total = 0;
+    for (int i = 0; i < 5; i++)
+        total += (len[i] = strlen(parts[i])) + 1;
+    struct erased_contact *e = malloc(sizeof *e + total);
+    if (!e)
+        return -ENOMEM;
+    e->flags = flags;
+    e->ver = ver;
+    const char **field[] = {&e->holder_domain, &e->holder_local, &e->gone_domain, &e->gone_local,
+                            &e->gone};
+    char *at = e->strings;
+    for (int i = 0; i < 5; i++) {
+        memcpy(at, parts[i], len[i] + 1);
+        *field[i] = at;
+        at += len[i] + 1;
+    }
+    return data_after_add(d, erased_live, e);
+}
+
+/* Takes the erased user out of one other local roster: the store row
+ * (versioned if it was an item, so the holder's clients learn of it), and
+ * for a running server, after the commit, the push and the unavailable
+ * presence (defer_erased). */
 static int erase_from(const struct data_ctx *d, const struct jid *holder, const char *gone,
                       const struct jid *gone_jid)
 {
@@ -454,13 +526,13 @@ static int erase_from(const struct data_ctx *d, const struct jid *holder, const 
         return rc == -ENOENT ? 0 : rc;
     unsigned f = old.flags;
     roster_item_clear(&old);
-    struct roster_item del = {.jid = (char *)gone, .flags = 0};
-    rc = roster_commit(d->srv, d->store, d->cfg, holder, &del, (f & ROSTER_ITEM) != 0);
-    if (rc == 0 && d->srv && (f & ROSTER_TO)) {
-        char to[BARE_MAX];
-        if (roster_bare(holder, to))
-            sub_send(d->srv, gone_jid, to, "unavailable", NULL);
-    }
+    int64_t ver = 0;
+    rc = roster_delete_sync(d->store, holder->domain, holder->local, gone, (f & ROSTER_ITEM) != 0,
+                            d->cfg->roster_version_log, &ver);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == 0 && d->after)
+        rc = defer_erased(d, holder, gone_jid, gone, f, ver);
     return rc;
 }
 

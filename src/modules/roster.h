@@ -1,8 +1,10 @@
 /* What the roster, subscription and presence code share (RFC 6121).
  *
  * roster.c: the jabber:iq:roster handlers and the data contract.
- * roster_push.c: the in-memory rosters of online accounts, committing a
- *   change (store, cache, roster pushes to interested resources).
+ * roster_push.c: the in-memory rosters of online accounts, roster pushes
+ *   to interested resources.
+ * roster_commit.c: committing a change through the store queue; the rows
+ *   decided but not yet committed, which every deciding read sees.
  * subscription.c: the subscription state machine (Appendix A tables).
  * presence.c: broadcast, probes, directed presence, session events.
  *
@@ -10,8 +12,9 @@
  * from memory. The roster (contact JID -> flags) is loaded when the
  * account's first resource binds and freed when its last resource leaves;
  * every change goes through roster_commit, which keeps it in step with
- * the store. Accounts without a cached roster (offline, or taubectl) are
- * read from the store.
+ * the decision (the store follows on commit). Accounts without a cached
+ * roster (offline, or taubectl) are read from the store and the pending
+ * rows.
  *
  * Owners are local accounts given as a JID whose local and domain parts
  * are used (any resource is ignored). Loop thread only.
@@ -51,6 +54,7 @@ bool roster_interested(const struct session *s);
 /* The roster module's state (registry-allocated, zeroed). */
 struct roster_cache {
     struct hmap rosters; /* owner bare JID -> struct cached_roster */
+    struct hmap pending; /* owner bare JID -> rows not yet committed (roster_commit.c) */
 };
 void roster_cache_init(struct roster_cache *rc);
 void roster_cache_fini(struct roster_cache *rc);
@@ -67,14 +71,48 @@ int roster_each(struct server *srv, const struct jid *owner, unsigned mask,
                 void (*fn)(void *ud, const char *jid, unsigned flags), void *ud);
 /* The flags of contact (a bare JID string) in owner's roster, 0 if none. */
 unsigned roster_flags(struct server *srv, const struct jid *owner, const char *contact);
+/* Sets contact's flags (0: none) in owner's cached roster, if loaded. */
+void roster_cache_note(struct server *srv, const struct jid *owner, const char *contact,
+                       unsigned flags);
 
-/* Makes it owner's row for it->jid. A row with neither ROSTER_ITEM nor
+/* ---- roster_commit.c ---- */
+
+/* Called on the loop once the change is committed (rc 0) or has failed. */
+typedef void (*roster_done_fn)(void *ud, int rc);
+
+/* Makes it owner's row for it->jid; before: the row's flags as the caller
+ * read them (roster_load). A row with neither ROSTER_ITEM nor
  * ROSTER_PENDING_IN is deleted. push: the change is visible (the version
- * is bumped and interested resources get a roster push; a deleted row is
- * pushed as subscription='remove'). srv may be NULL (taubectl): store
- * only. 0 or -errno. */
+ * is bumped and, after the commit, interested resources get a roster
+ * push; a deleted row is pushed as subscription='remove').
+ * With a running server the write is queued: reads through this header
+ * see the decided row at once, and done(ud, rc) follows the commit.
+ * Without one (srv NULL: taubectl) it is written on store at once and
+ * done is called before the return. 0, or -errno and done is not called. */
 int roster_commit(struct server *srv, struct store *store, const struct config *cfg,
-                  const struct jid *owner, const struct roster_item *it, bool push);
+                  const struct jid *owner, const struct roster_item *it, unsigned before, bool push,
+                  roster_done_fn done, void *ud);
+/* Reads owner's row for contact as decided (roster_load_sync, with the
+ * rows not yet committed over the store's). */
+int roster_load(struct server *srv, struct store *store, const struct jid *owner,
+                const char *contact, struct roster_item *out);
+/* Rows as decided whose flags share a bit with mask (0: all). */
+int roster_count(struct server *srv, const struct jid *owner, unsigned mask, size_t *n);
+/* roster_list_sync as decided (stored rows in JID order, then the
+ * pending ones). */
+int roster_list(struct server *srv, const struct jid *owner, unsigned mask,
+                void (*cb)(void *ud, const struct roster_item *it), void *ud);
+/* Whether contact's row has a change not yet committed; *flags gets its
+ * decided flags (0: deleted). */
+bool roster_pending_flags(struct server *srv, const struct jid *owner, const char *contact,
+                          unsigned *flags);
+/* Calls fn for each of owner's rows not yet committed (flags 0: a
+ * deletion). */
+void roster_pending_each(struct server *srv, const struct jid *owner,
+                         void (*fn)(void *ud, const struct roster_item *it), void *ud);
+/* Frees the pending rows (module shutdown, after the queue's last
+ * completions). */
+void roster_pending_fini(struct roster_cache *rc);
 /* Sends one roster push of it (removed: subscription='remove') with
  * version ver to one session, or to every interested resource of owner
  * if s is NULL. */

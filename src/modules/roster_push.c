@@ -30,7 +30,11 @@ bool roster_interested(const struct session *s)
     return rs && rs->requested;
 }
 
-void roster_cache_init(struct roster_cache *rc) { hmap_init(&rc->rosters); }
+void roster_cache_init(struct roster_cache *rc)
+{
+    hmap_init(&rc->rosters);
+    hmap_init(&rc->pending);
+}
 
 static void cached_roster_free(struct cached_roster *cr)
 {
@@ -50,6 +54,7 @@ void roster_cache_fini(struct roster_cache *rc)
     for (size_t i = 0; (i = hmap_next(&rc->rosters, i, &k, &v)) != 0;)
         cached_roster_free(v);
     hmap_free(&rc->rosters);
+    roster_pending_fini(rc);
 }
 
 struct roster_cache *roster_cache_of(struct server *srv) { return module_state(srv, &mod_roster); }
@@ -122,7 +127,8 @@ int roster_cache_acquire(struct server *srv, const struct jid *owner)
     }
     hmap_init(&cr->items);
     struct load_ctx lc = {cr, 0};
-    int rc2 = roster_list_sync(srv->store, owner->domain, owner->local, 0, load_one, &lc);
+    /* The rows as decided: a change not yet committed counts. */
+    int rc2 = roster_list(srv, owner, 0, load_one, &lc);
     if (rc2 == 0)
         rc2 = lc.err;
     if (rc2 == 0)
@@ -162,7 +168,7 @@ int roster_each(struct server *srv, const struct jid *owner, unsigned mask,
     struct cached_roster *cr = cached(srv, owner);
     if (!cr) {
         struct each_ctx ec = {mask, fn, ud};
-        return roster_list_sync(srv->store, owner->domain, owner->local, mask, each_row, &ec);
+        return roster_list(srv, owner, mask, each_row, &ec);
     }
     const char *k;
     void *v;
@@ -181,12 +187,26 @@ unsigned roster_flags(struct server *srv, const struct jid *owner, const char *c
         const struct cached_item *ci = hmap_get(&cr->items, contact);
         return ci ? ci->flags : 0;
     }
+    unsigned f = 0;
+    if (roster_pending_flags(srv, owner, contact, &f))
+        return f;
     struct roster_item it;
     if (roster_load_sync(srv->store, owner->domain, owner->local, contact, &it) < 0)
         return 0;
-    unsigned f = it.flags;
+    f = it.flags;
     roster_item_clear(&it);
     return f;
+}
+
+void roster_cache_note(struct server *srv, const struct jid *owner, const char *contact,
+                       unsigned flags)
+{
+    struct cached_roster *cr = cached(srv, owner);
+    if (cr && cache_set(cr, contact, flags) < 0) {
+        /* The cache would go stale: drop the contact from it; presence
+         * then errs on the side of not sending. */
+        free(hmap_del(&cr->items, contact));
+    }
 }
 
 static const char *sub_name(unsigned flags)
@@ -276,28 +296,4 @@ void roster_push(struct server *srv, const struct jid *owner, struct session *s,
         push_one(s, &pc);
     else
         router_each(srv->router, bare, push_interested, &pc);
-}
-
-int roster_commit(struct server *srv, struct store *store, const struct config *cfg,
-                  const struct jid *owner, const struct roster_item *it, bool push)
-{
-    bool keep = it->flags & (ROSTER_ITEM | ROSTER_PENDING_IN);
-    int64_t ver = 0;
-    int rc = keep ? roster_put_sync(store, owner->domain, owner->local, it, push,
-                                    cfg->roster_version_log, &ver)
-                  : roster_delete_sync(store, owner->domain, owner->local, it->jid, push,
-                                       cfg->roster_version_log, &ver);
-    if (rc == -ENOENT && !keep)
-        return 0; /* nothing was stored: nothing to remove */
-    if (rc < 0)
-        return rc;
-    struct cached_roster *cr = cached(srv, owner);
-    if (cr && cache_set(cr, it->jid, keep ? it->flags : 0) < 0) {
-        /* The cache would go stale: drop the contact from it; presence
-         * then errs on the side of not sending. */
-        free(hmap_del(&cr->items, it->jid));
-    }
-    if (push && srv)
-        roster_push(srv, owner, NULL, it, !(it->flags & ROSTER_ITEM), ver);
-    return 0;
 }

@@ -142,7 +142,7 @@ void sub_send(struct server *srv, const struct jid *from, const char *to, const 
 static int load_row(struct server *srv, const struct jid *user, const char *contact,
                     struct roster_item *it)
 {
-    int rc = roster_load_sync(srv->store, user->domain, user->local, contact, it);
+    int rc = roster_load(srv, srv->store, user, contact, it);
     if (rc != -ENOENT)
         return rc;
     int64_t ver;
@@ -158,12 +158,20 @@ static bool visible_change(unsigned before, unsigned after)
     return (after & ROSTER_ITEM || before & ROSTER_ITEM) && (before & seen) != (after & seen);
 }
 
-static int commit(struct server *srv, const struct jid *user, struct roster_item *it,
-                  unsigned before)
+/* Commits a changed row; done(ud, rc) follows the commit, or comes at
+ * once if nothing changed or the write could not be queued (logged). */
+static void commit(struct server *srv, const struct jid *user, struct roster_item *it,
+                   unsigned before, roster_done_fn done, void *ud)
 {
-    if (it->flags == before)
-        return 0;
-    return roster_commit(srv, srv->store, srv->cfg, user, it, visible_change(before, it->flags));
+    int rc = 0;
+    if (it->flags != before &&
+        (rc = roster_commit(srv, srv->store, srv->cfg, user, it, before,
+                            visible_change(before, it->flags), done, ud)) == 0)
+        return;
+    if (rc < 0)
+        log_warn("presence: could not store a subscription change");
+    if (done)
+        done(ud, rc);
 }
 
 /* Outbound: the new flags for rule r, or those of a (cancelled) pre-approval. */
@@ -215,11 +223,11 @@ void sub_outbound(struct server *srv, const struct stanza *st, const struct jid 
      * presence from each resource before the cancellation. */
     if (t == SUB_UNSUBSCRIBED && (r->act & A_PASS) && (before & ROSTER_FROM))
         presence_send_unavailable(srv, user, cbare);
-    /* The state is committed (and pushed) before the stanza is routed: a
-     * local contact's server answers within route_stamped (auto-replies,
-     * pre-approvals), and the answer must meet the new state. */
-    if (commit(srv, user, &it, before) < 0)
-        log_warn("presence: could not store a subscription change");
+    /* The state is decided before the stanza is routed: a local contact's
+     * server answers within route_stamped (auto-replies, pre-approvals),
+     * and the answer must meet the new state (roster_load sees it before
+     * its commit; the push follows the commit). */
+    commit(srv, user, &it, before, NULL, NULL);
     if (r->act & A_PASS)
         route_stamped(srv, st, ubare, cbare);
     /* §3.1.5: the newly subscribed contact gets current presence. */
@@ -244,6 +252,43 @@ static void deliver_user(struct server *srv, struct stanza *st, const char *bare
         router_deliver_if(srv->router, bare, st, available_or_interested, NULL);
 }
 
+/* An inbound subscription stanza whose state change is being committed:
+ * the user gets it after the commit, then the roster push, so that a
+ * roster get answered after the stanza shows the new state (§3.1.6,
+ * §3.2.3, §3.3.3: the stanza first, then the push). */
+struct deliver_later {
+    struct server *srv;
+    struct stanza *st; /* a reference */
+    bool subscribe;
+    char bare[BARE_MAX];
+};
+
+static void deliver_committed(void *ud, int rc)
+{
+    struct deliver_later *dl = ud;
+    (void)rc; /* delivered either way: the contact did send it */
+    deliver_user(dl->srv, dl->st, dl->bare, dl->subscribe);
+    stanza_unref(dl->st);
+    free(dl);
+}
+
+/* Delivers st to the user after it (changed from before) is committed,
+ * or at once if nothing changed. */
+static void deliver_after_commit(struct server *srv, struct stanza *st, const struct jid *user,
+                                 const char *bare, bool subscribe, struct roster_item *it,
+                                 unsigned before)
+{
+    struct deliver_later *dl = it->flags != before ? calloc(1, sizeof *dl) : NULL;
+    if (!dl) {
+        deliver_user(srv, st, bare, subscribe);
+        commit(srv, user, it, before, NULL, NULL);
+        return;
+    }
+    *dl = (struct deliver_later){srv, stanza_ref(st), subscribe, ""};
+    memcpy(dl->bare, bare, sizeof dl->bare);
+    commit(srv, user, it, before, deliver_committed, dl);
+}
+
 /* The status text of a request, if it fits (kept with the request). */
 static char *request_status(struct stanza *st)
 {
@@ -258,8 +303,7 @@ static char *request_status(struct stanza *st)
 static bool room_for_request(struct server *srv, const struct jid *user)
 {
     size_t n = 0;
-    return roster_count_sync(srv->store, user->domain, user->local, ROSTER_PENDING_IN, &n) == 0 &&
-           n < srv->cfg->roster_max_pending;
+    return roster_count(srv, user, ROSTER_PENDING_IN, &n) == 0 && n < srv->cfg->roster_max_pending;
 }
 
 /* An inbound subscribe the user pre-approved (§3.4.2): answered for the
@@ -269,8 +313,7 @@ static void accept_preapproved(struct server *srv, const struct jid *user, struc
 {
     unsigned before = it->flags;
     it->flags = (before & ~(ROSTER_APPROVED | ROSTER_PENDING_IN)) | ROSTER_FROM;
-    if (commit(srv, user, it, before) < 0)
-        log_warn("presence: could not store a subscription change");
+    commit(srv, user, it, before, NULL, NULL);
     sub_send(srv, user, cbare, "subscribed", NULL);
     presence_send_available(srv, user, cbare);
 }
@@ -305,11 +348,10 @@ void sub_inbound(struct server *srv, struct stanza *st, const struct jid *contac
         free(it.status);
         it.status = NULL;
     }
-    /* The stanza first, then the push (§3.1.6, §3.2.3, §3.3.3). */
     if (r->act & A_PASS)
-        deliver_user(srv, st, ubare, t == SUB_SUBSCRIBE);
-    if (commit(srv, user, &it, before) < 0)
-        log_warn("presence: could not store a subscription change");
+        deliver_after_commit(srv, st, user, ubare, t == SUB_SUBSCRIBE, &it, before);
+    else
+        commit(srv, user, &it, before, NULL, NULL);
     if (r->act & A_AUTOREPLY)
         sub_send(srv, user, cbare, t == SUB_SUBSCRIBE ? "subscribed" : "unsubscribed", NULL);
     if (t == SUB_SUBSCRIBE && (r->act & A_AUTOREPLY))

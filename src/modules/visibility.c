@@ -3,18 +3,17 @@
 
 #include <string.h>
 
-#include "store/roster.h"
+#include "modules/roster.h"
 #include "xmpp/jid.h"
 
-/* RFC 6121 §3: 'from' or 'both' in the user's roster. */
+/* RFC 6121 §3: 'from' or 'both' in the user's roster, as decided (a
+ * change not yet committed counts). */
 static bool subscribed_from(struct server *srv, const char *domain, const char *user,
                             const char *contact_bare)
 {
-    struct roster_item it = {0};
-    int rc = roster_load_sync(srv->store, domain, user, contact_bare, &it);
-    bool from = rc == 0 && (it.flags & ROSTER_ITEM) && (it.flags & ROSTER_FROM);
-    roster_item_clear(&it);
-    return from;
+    struct jid owner = {.local = user, .domain = domain};
+    unsigned f = roster_flags(srv, &owner, contact_bare);
+    return (f & ROSTER_ITEM) && (f & ROSTER_FROM);
 }
 
 bool presence_visible_to(struct server *srv, const char *domain, const char *user,

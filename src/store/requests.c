@@ -14,6 +14,7 @@
 #include "store/offline.h"
 #include "store/private.h"
 #include "store/reports.h"
+#include "store/roster.h"
 
 /* ---- packing a request ---- */
 
@@ -328,6 +329,83 @@ int64_t store_blocking_req(struct store_queue *q, bool add, const char *domain, 
     *a =
         (struct blocking_args){pack_str(&pk, domain), pack_str(&pk, user), copy, n, max_items, add};
     return submit(q, r, run_blocking, CLIENT_WRITE, cb, ud);
+}
+
+/* ---- rosters ---- */
+
+struct roster_args {
+    const char *domain, *user;
+    struct roster_item it; /* put: the row; delete: only it.jid */
+    unsigned log_max;
+    bool put, versioned;
+};
+
+static int run_roster(const struct store_ops *ops, struct store *c, const struct store_req *r,
+                      int64_t *value)
+{
+    const struct roster_args *a = r->args;
+    return a->put ? ops->roster_put(c, a->domain, a->user, &a->it, a->versioned, a->log_max, value)
+                  : ops->roster_delete(c, a->domain, a->user, a->it.jid, a->versioned, a->log_max,
+                                       value);
+}
+
+static int64_t roster_req(struct store_queue *q, bool put, const char *domain, const char *user,
+                          const struct roster_item *it, bool versioned, unsigned log_max,
+                          store_done_cb cb, void *ud)
+{
+    size_t ng = put ? it->ngroups : 0;
+    if (!it->jid || ng > SIZE_MAX / 16)
+        return -EINVAL;
+    size_t extra =
+        align8(ng * sizeof(char *)) + str_size(domain) + str_size(user) + str_size(it->jid);
+    if (put)
+        extra += str_size(it->name) + str_size(it->status);
+    for (size_t i = 0; i < ng; i++) {
+        size_t one = str_size(it->groups[i]);
+        if (one == 0 || one > SIZE_MAX - extra)
+            return -EINVAL;
+        extra += one;
+    }
+    struct roster_args *a;
+    struct pack pk;
+    struct store_req *r = req_new(sizeof *a, extra, (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    char **groups = (char **)(void *)pk.at;
+    pk.at += align8(ng * sizeof(char *));
+    for (size_t i = 0; i < ng; i++)
+        groups[i] = (char *)pack_str(&pk, it->groups[i]);
+    *a = (struct roster_args){
+        .domain = pack_str(&pk, domain),
+        .user = pack_str(&pk, user),
+        .it = {.jid = (char *)pack_str(&pk, it->jid),
+               .name = put ? (char *)pack_str(&pk, it->name) : NULL,
+               .status = put ? (char *)pack_str(&pk, it->status) : NULL,
+               .groups = ng ? groups : NULL,
+               .ngroups = ng,
+               .flags = it->flags},
+        .log_max = log_max,
+        .put = put,
+        .versioned = versioned,
+    };
+    /* roster_put_sync and roster_delete_sync are all or nothing by
+     * themselves (a savepoint of their own inside the group). */
+    return submit(q, r, run_roster, CLIENT_WRITE | STORE_REQ_ATOMIC, cb, ud);
+}
+
+int64_t store_roster_put_req(struct store_queue *q, const char *domain, const char *user,
+                             const struct roster_item *it, bool versioned, unsigned log_max,
+                             store_done_cb cb, void *ud)
+{
+    return roster_req(q, true, domain, user, it, versioned, log_max, cb, ud);
+}
+
+int64_t store_roster_delete_req(struct store_queue *q, const char *domain, const char *user,
+                                const char *jid, bool versioned, unsigned log_max, store_done_cb cb,
+                                void *ud)
+{
+    struct roster_item it = {.jid = (char *)jid};
+    return roster_req(q, false, domain, user, &it, versioned, log_max, cb, ud);
 }
 
 /* ---- reports ---- */

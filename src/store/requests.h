@@ -24,6 +24,7 @@
 
 struct offline_limits;
 struct private_item;
+struct roster_item;
 struct report_new;
 struct report_limits;
 
@@ -51,6 +52,17 @@ int64_t store_blocking_req(struct store_queue *q, bool add, const char *domain, 
 int64_t store_report_add_req(struct store_queue *q, const char *domain, const char *user,
                              const struct report_new *r, const struct report_limits *lim,
                              store_done_cb cb, void *ud);
+
+/* A roster row written (store_roster_put: it, groups and strings copied)
+ * or deleted (store_roster_delete), as roster_put_sync and
+ * roster_delete_sync; value: the version the change carries. Both are
+ * all or nothing by themselves. */
+int64_t store_roster_put_req(struct store_queue *q, const char *domain, const char *user,
+                             const struct roster_item *it, bool versioned, unsigned log_max,
+                             store_done_cb cb, void *ud);
+int64_t store_roster_delete_req(struct store_queue *q, const char *domain, const char *user,
+                                const char *jid, bool versioned, unsigned log_max, store_done_cb cb,
+                                void *ud);
 
 /* An account made with a registration code (store_account_create_invited_sync);
  * new credentials (store_account_set_creds_sync). Their blocks, which hold

@@ -3,8 +3,10 @@
  * request, a per-account roster version and a bounded change log for
  * versioned roster gets (§2.6).
  *
- * Synchronous: SQLite completes inline on the loop (microseconds), and a
- * change a client is told succeeded is committed before the call returns.
+ * Synchronous calls on the connection given: the server reads on the
+ * loop's connection (microseconds) and writes through the store queue
+ * (store_roster_put_req, requests.h), whose writer thread calls
+ * roster_put_sync and roster_delete_sync; taubectl calls them directly.
  * domain and user are prepared (jid_prep_*); contact JIDs are prepared
  * strings as jid_format writes them. Strings a function fills in are
  * heap-allocated and owned by the caller (roster_item_clear).

@@ -10,6 +10,7 @@
 #include "store/offline.h"
 #include "store/private.h"
 #include "store/reports.h"
+#include "store/roster.h"
 #include "store/sqlite_internal.h"
 #include "store/vcard.h"
 
@@ -50,4 +51,6 @@ const struct store_ops store_sqlite_ops = {
     .report_add = store_report_add_sync,
     .account_create_invited = store_account_create_invited_sync,
     .account_set_creds = store_account_set_creds_sync,
+    .roster_put = roster_put_sync,
+    .roster_delete = roster_delete_sync,
 };

@@ -40,6 +40,7 @@ struct report_limits;
 struct invited_account;
 struct account_creds;
 struct store_schema;
+struct roster_item;
 
 /* A backend, as the store queue's writer thread uses it. Each function
  * runs on the connection it is given, on the writer thread. */
@@ -83,6 +84,10 @@ struct store_ops {
     int (*account_create_invited)(struct store *s, const struct invited_account *a);
     int (*account_set_creds)(struct store *s, const char *domain, const char *user,
                              const struct account_creds *c);
+    int (*roster_put)(struct store *s, const char *domain, const char *user,
+                      const struct roster_item *it, bool versioned, unsigned log_max, int64_t *ver);
+    int (*roster_delete)(struct store *s, const char *domain, const char *user, const char *jid,
+                         bool versioned, unsigned log_max, int64_t *ver);
 };
 
 /* The SQLite backend. */

@@ -171,3 +171,39 @@ def test_kill9_during_an_offline_flood_loses_no_acknowledged_message(make_server
         assert offline_count(srv, r) >= seen.get(r, 0), (r, offline_count(srv, r), seen)
     assert integrity(srv) == (0, 'ok')
     srv.check_clean_exit()
+
+
+def test_answered_roster_changes_survive_kill9(make_server):
+    """Roster sets and subscription changes are written by the store's
+    writer thread; a client is answered (and pushed) only after their
+    commit. Every change answered before kill -9 is there after it."""
+    from xmppraw import ROSTER_NS, login, q, subscribe_both
+    srv = make_server()
+    alice, bob = login(srv, 'alice', 'a'), login(srv, 'bob', 'b')
+    try:
+        for c in (alice, bob):
+            c.interested()
+        subscribe_both(alice, bob)
+        # 30 sets in one write: each is answered after its own commit.
+        alice.send(''.join("<iq type='set' id='rs%d'><query xmlns='%s'><item jid='c%d@%s' "
+                           "name='C %d'><group>G</group></item></query></iq>"
+                           % (n, ROSTER_NS, n, DOMAIN, n) for n in range(30)))
+        for n in range(30):
+            res = alice.expect(lambda e, i='rs%d' % n: e.tag == q('jabber:client', 'iq')
+                               and e.get('id') == i, what='answer rs%d' % n)
+            assert res.get('type') == 'result'
+        kill9(srv)
+    finally:
+        alice.close()
+        bob.close()
+    srv.start()
+    alice = login(srv, 'alice', 'a2')
+    try:
+        _, items = alice.roster()
+        assert {'c%d@%s' % (n, DOMAIN) for n in range(30)} <= set(items)
+        assert items['c7@%s' % DOMAIN].get('name') == 'C 7'
+        assert items['bob@%s' % DOMAIN].get('subscription') == 'both'
+    finally:
+        alice.close()
+    assert integrity(srv) == (0, 'ok')
+    srv.check_clean_exit()

@@ -212,3 +212,31 @@ def test_subscription_stanzas_are_stamped_with_bare_jid(make_server):
     finally:
         alice.close()
         bob.close()
+
+
+def test_pending_request_limit_holds_for_requests_in_flight(make_server):
+    """roster.max_pending counts the requests decided but not yet
+    committed: eight requests that reach an offline account at once leave
+    exactly the limit stored."""
+    from xmppraw import new_user
+    srv = make_server({('roster', 'max_pending'): '3'})
+    target = new_user(srv, 'pend')
+    senders = [login(srv, new_user(srv, 'req'), 'r') for _ in range(8)]
+    try:
+        for c in senders:
+            c.send("<presence to='%s@localhost' type='subscribe'/>" % target)
+        for c in senders:
+            c.sync()
+    finally:
+        for c in senders:
+            c.close()
+    t = login(srv, target, 't')
+    try:
+        t.roster()
+        t.send('<presence/>')
+        t.presence(t.full)
+        t.sync()
+        got = [e for e in t.collect(0.7, 'presence') if e.get('type') == 'subscribe']
+        assert len(got) == 3, [e.get('from') for e in got]
+    finally:
+        t.close()

@@ -160,7 +160,7 @@ static void test_data_contract(void **state)
     struct fixture *f = *state;
     extern const struct module mod_vcard, mod_private, mod_last;
     const struct module *mods[] = {&mod_vcard, &mod_private, &mod_last};
-    struct data_ctx d = {f->s, NULL, 1100, NULL, NULL};
+    struct data_ctx d = {f->s, NULL, 1100, NULL, NULL, NULL};
     struct buf out;
     buf_init(&out, 0);
     /* nothing stored: nothing described or exported */

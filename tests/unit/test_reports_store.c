@@ -184,7 +184,7 @@ static void test_data_contract(void **state)
     struct fixture *f = *state;
     struct config cfg;
     config_defaults(&cfg, test_schema());
-    struct data_ctx d = {f->s, &cfg, T0 + 200 * DAY, NULL, NULL};
+    struct data_ctx d = {f->s, &cfg, T0 + 200 * DAY, NULL, NULL, NULL};
     struct report_new r = {.jid = "x@evil.example",
                            .jid_bare = "x@evil.example",
                            .reason = "spam",

@@ -174,7 +174,7 @@ static long long offline_count(const struct fixture *f, const char *user)
 static void run_at(struct fixture *f, const struct config *cfg, int64_t now,
                    struct retention_counts *n)
 {
-    struct data_ctx d = {f->s, cfg, now, NULL, &modules_data_parts};
+    struct data_ctx d = {f->s, cfg, now, NULL, &modules_data_parts, NULL};
     assert_int_equal(retention_run(&d, n), 0);
 }
 
@@ -260,7 +260,7 @@ static void test_report_changes_nothing(void **state)
 {
     struct fixture *f = *state;
     struct config cfg = test_config();
-    struct data_ctx d = {f->s, &cfg, T0, NULL, NULL};
+    struct data_ctx d = {f->s, &cfg, T0, NULL, NULL, NULL};
     struct seen s = {0};
     assert_int_equal(retention_report(&d, report_cb, &s), 0);
     assert_int_equal(s.n, 3);
@@ -316,7 +316,7 @@ static void test_describe_and_export(void **state)
 {
     struct fixture *f = *state;
     struct config cfg = test_config();
-    struct data_ctx d = {f->s, &cfg, T0, NULL, NULL};
+    struct data_ctx d = {f->s, &cfg, T0, NULL, NULL, NULL};
     struct buf out;
     buf_init(&out, 0);
     assert_int_equal(mod_retention.describe(&d, DOM, "fresh", fact_line, &out), 0);

@@ -9,6 +9,7 @@
 #include "store/offline.h"
 #include "store/queue.h"
 #include "store/requests.h"
+#include "store/roster.h"
 #include "store_fixture.h"
 
 /* ---- a fake backend ---- */
@@ -424,6 +425,64 @@ static void test_sqlite_offline_limit_sees_other_connections(void **state)
     store_close(other);
 }
 
+/* Roster rows through the queue: the request carries its own copy of the
+ * item (the caller's strings may go at once), the value is the version
+ * the change carries, and deleting a row that is not there is -ENOENT. */
+static void test_sqlite_roster_rows_copied_versioned_deleted(void **state)
+{
+    struct fixture *f = *state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct store_queue *q;
+    char *err = NULL;
+    assert_int_equal(
+        store_queue_open(&q, &loop, &store_sqlite_ops, f->path, fixture_schema(), &err), 0);
+    assert_int_equal(store_queue_start(q), 0);
+    struct outcome o = {.n = 0};
+    struct tag tags[4];
+    for (int i = 0; i < 4; i++)
+        tags[i] = (struct tag){&o, i};
+    char jid[] = "carol@example.org", dave[] = "dave@example.org", name[] = "Carol";
+    char group[] = "Friends";
+    char *groups[] = {group};
+    struct roster_item it = {
+        .jid = jid, .name = name, .groups = groups, .ngroups = 1, .flags = ROSTER_ITEM | ROSTER_TO};
+    assert_true(store_roster_put_req(q, "example.org", "alice", &it, true, 10, on_done, &tags[0]) >
+                0);
+    memset(name, 'x', sizeof name - 1); /* the request holds its own copy */
+    memset(group, 'y', sizeof group - 1);
+    it.jid = dave;
+    assert_true(store_roster_put_req(q, "example.org", "alice", &it, true, 10, on_done, &tags[1]) >
+                0);
+    assert_true(store_roster_delete_req(q, "example.org", "alice", "erin@example.org", true, 10,
+                                        on_done, &tags[2]) > 0);
+    assert_true(store_roster_delete_req(q, "example.org", "alice", "dave@example.org", false, 10,
+                                        on_done, &tags[3]) > 0);
+    for (int spins = 0; o.n < 4 && spins < 5000; spins++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    assert_int_equal(o.n, 4);
+    int want[] = {0, 0, -ENOENT, 0};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(o.rc[i], want[i]);
+    assert_true(o.value[0] > 0);
+    assert_int_equal(o.value[1], o.value[0] + 1);
+    struct roster_item got = {0};
+    assert_int_equal(roster_load_sync(f->s, "example.org", "alice", "dave@example.org", &got),
+                     -ENOENT);
+    assert_int_equal(roster_load_sync(f->s, "example.org", "alice", jid, &got), 0);
+    assert_string_equal(got.name, "Carol");
+    assert_int_equal(got.ngroups, 1);
+    assert_string_equal(got.groups[0], "Friends");
+    assert_int_equal(got.flags, ROSTER_ITEM | ROSTER_TO);
+    roster_item_clear(&got);
+    store_queue_detach(q);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    store_queue_free(q);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static int sqlite_setup(void **state)
 {
     static const char *const users[] = {"alice", "bob", NULL};
@@ -445,6 +504,8 @@ int main(void)
                                         qteardown),
         cmocka_unit_test_setup_teardown(test_inline_before_start_and_after_stop, qsetup, qteardown),
         cmocka_unit_test_setup_teardown(test_sqlite_offline_adds_grouped_and_each_answered,
+                                        sqlite_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_roster_rows_copied_versioned_deleted,
                                         sqlite_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_offline_limit_sees_other_connections,
                                         sqlite_setup, fixture_teardown),
