@@ -16,7 +16,14 @@ static const char sql_insert[] =
 static const char sql_count[] = "SELECT count(*) FROM blocklist WHERE account_id = ?1";
 static const char sql_delete[] = "DELETE FROM blocklist WHERE account_id = ?1 AND jid = ?2";
 static const char sql_clear[] = "DELETE FROM blocklist WHERE account_id = ?1";
-static const char sql_match[] = "SELECT 1 FROM blocklist WHERE account_id = ?1 AND jid = ?2";
+/* One statement for the whole match (the account and up to MATCH_MAX
+ * candidates, unused ones NULL): every inbound stanza for an account
+ * that is not online asks, and each statement outside a transaction is a
+ * read transaction of its own (WAL locks, system calls). */
+#define MATCH_MAX 4
+static const char sql_match[] = "SELECT 1 FROM blocklist WHERE account_id = "
+                                "(SELECT id FROM accounts WHERE domain = ?1 AND username = ?2) "
+                                "AND jid IN (?3, ?4, ?5, ?6) LIMIT 1";
 
 int store_blocking_list_sync(struct store *s, const char *domain, const char *user,
                              void (*cb)(void *ud, const char *jid), void *ud)
@@ -120,21 +127,23 @@ int store_blocking_remove_sync(struct store *s, const char *domain, const char *
     return store_tx_end(s, remove_in_tx(s, acc, jids, n));
 }
 
-static int match_one(struct store *s, sqlite3_int64 acc, const char *jid)
+/* cands[0..n), n <= MATCH_MAX, against the list in one statement. */
+static int match_some(struct store *s, const char *domain, const char *user,
+                      const char *const *cands, size_t n)
 {
-    size_t len = strlen(jid);
-    if (len == 0 || len > BLOCK_JID_MAX)
-        return 0;
-    sqlite3_stmt *st = store_stmt(s, sql_match);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, acc);
-    if (sqlite3_bind_text(st, 2, jid, (int)len, SQLITE_STATIC) != SQLITE_OK) {
-        store_stmt_done(st);
-        return -ENOMEM;
+    sqlite3_stmt *st;
+    int rc = store_stmt_account(s, sql_match, domain, user, &st);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = strlen(cands[i]);
+        if (len > 0 && len <= BLOCK_JID_MAX &&
+            sqlite3_bind_text(st, 3 + (int)i, cands[i], (int)len, SQLITE_STATIC) != SQLITE_OK)
+            rc = -ENOMEM;
     }
-    int step = sqlite3_step(st);
-    int rc = step == SQLITE_ROW    ? 1
+    int step = rc == 0 ? sqlite3_step(st) : SQLITE_DONE;
+    if (rc == 0)
+        rc = step == SQLITE_ROW    ? 1
              : step == SQLITE_DONE ? 0
                                    : store_db_fail(s, step, "looking up a blocked JID");
     store_stmt_done(st);
@@ -144,13 +153,12 @@ static int match_one(struct store *s, sqlite3_int64 acc, const char *jid)
 int store_blocking_match_sync(struct store *s, const char *domain, const char *user,
                               const char *const *cands, size_t n)
 {
-    sqlite3_int64 acc;
-    int rc = store_account_id(s, domain, user, &acc);
-    if (rc < 0)
-        return rc == -ENOENT ? 0 : rc;
-    for (size_t i = 0; i < n; i++)
-        if ((rc = match_one(s, acc, cands[i])) != 0)
+    /* No such account: no list (the subquery finds no id). */
+    for (size_t i = 0; i < n; i += MATCH_MAX) {
+        int rc = match_some(s, domain, user, cands + i, n - i < MATCH_MAX ? n - i : MATCH_MAX);
+        if (rc != 0)
             return rc;
+    }
     return 0;
 }
 

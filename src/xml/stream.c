@@ -27,6 +27,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/rand.h>
+
 /* XML_Parse takes an int; smaller pieces also let the size limit bite
  * before a huge unterminated element is all buffered. */
 #define FEED_PIECE 65536
@@ -427,10 +429,26 @@ static enum xml_error map_expat_error(enum XML_Error e)
 
 /* ---- parser life cycle ---- */
 
+/* The salt of expat's hash tables (against attribute-name hash
+ * flooding). Given none, expat makes one at every parse start (after
+ * every stop: a stream held for a store commit, a stream restart) with a
+ * getrandom(2) call and two getenv(3) lookups. OpenSSL's per-thread
+ * generator gives one without a system call. 0 lets expat make its own. */
+static unsigned long hash_salt(void)
+{
+    unsigned long salt = 0;
+    if (RAND_bytes((unsigned char *)&salt, sizeof salt) != 1)
+        return 0;
+    return salt;
+}
+
 /* Everything XML_ParserReset forgets. */
 static void parser_setup(struct xml_active *a)
 {
     XML_Parser p = a->p;
+    unsigned long salt = hash_salt();
+    if (salt)
+        XML_SetHashSalt(p, salt);
     XML_SetUserData(p, a);
     XML_SetReturnNSTriplet(p, XML_TRUE); /* the header's prefix, for the replay */
     XML_SetElementHandler(p, on_start, on_end);

@@ -153,6 +153,12 @@ class Profanity:
         if m is None or m.group(0) != 'logged in successfully':
             raise AssertionError('profanity did not log in; the screen:\n%s\nits log:\n%s'
                                  % (_trim(self.tmux.screen()), self.log_tail()))
+        # What profanity offers (/blocked, reports) depends on the server's
+        # disco#info, which it asks for after the login line: a command
+        # typed before the answer is refused as "not supported".
+        if not wait_until(lambda: 'connection_features_received' in self.log_text(), timeout):
+            raise AssertionError('profanity did not get the server features; its log:\n%s'
+                                 % self.log_tail())
 
     def sasl_auth_sent(self):
         """The <auth/> element libstrophe sent, from profanity's debug log."""

@@ -101,3 +101,48 @@ def test_message_to_unknown_local_user_is_not_delivered_elsewhere(server):
         assert stanza_error_condition(err) == 'service-unavailable', ET.tostring(err)
         bob.sync()
         assert bob.collect(0.2) == []
+
+
+def test_a_burst_in_one_write_arrives_whole_and_in_order(make_server):
+    """A client's burst is kept, unread, while it waits for a store commit
+    (an iq after messages to an offline account: net/c2s_hold.c) and fed
+    after it. In one write: 400 messages to an online account, 200 to an
+    offline one, a ping, 200 more, a ping. Everything arrives, each
+    stream in order; the offline account gets its 400 in order at its
+    next login."""
+    from xmppraw import PING_NS, new_user, offline_count
+    srv = make_server({('limits', 'read_rate'): '1GiB', ('limits', 'read_burst'): '1GiB'})
+    away = new_user(srv, 'away')
+    a, b = login(srv, 'alice', 'a', priority=0), login(srv, 'bob', 'b', priority=0)
+    try:
+        def msg(to, n):
+            return "<message to='%s' type='chat' id='m%d'><body>%d</body></message>" % (to, n, n)
+        burst = [msg('bob@localhost/b', n) for n in range(400)]
+        burst += [msg('%s@localhost' % away, n) for n in range(200)]
+        burst.append("<iq type='get' id='p1'><ping xmlns='%s'/></iq>" % PING_NS)
+        burst += [msg('%s@localhost' % away, n) for n in range(200, 400)]
+        burst.append("<iq type='get' id='p2'><ping xmlns='%s'/></iq>" % PING_NS)
+        a.send(''.join(burst))
+        for i in ('p1', 'p2'):
+            res = a.expect(lambda e, i=i: e.tag == q(CLIENT_NS, 'iq') and e.get('id') == i,
+                           what='pong %s' % i)
+            assert res.get('type') == 'result'
+        got = []
+        while len(got) < 400:
+            el = b.expect(lambda e: e.tag == q(CLIENT_NS, 'message'), what='message %d' % len(got))
+            got.append(int(el.findtext(q(CLIENT_NS, 'body'))))
+        assert got == list(range(400))
+        assert offline_count(srv, away) == 400
+    finally:
+        a.close()
+        b.close()
+    c = login(srv, away, 'x')
+    try:
+        c.send('<presence/>')
+        got = []
+        while len(got) < 400:
+            el = c.expect(lambda e: e.tag == q(CLIENT_NS, 'message'), what='stored %d' % len(got))
+            got.append(int(el.findtext(q(CLIENT_NS, 'body'))))
+        assert got == list(range(400))
+    finally:
+        c.close()
