@@ -364,16 +364,40 @@ static void test_inline_before_start_and_after_stop(void **state)
 
 /* ---- on SQLite, through the typed requests ---- */
 
+/* A queue with its writer thread on the fixture's database. */
+static struct store_queue *sqlite_queue(struct fixture *f, uv_loop_t *loop)
+{
+    assert_int_equal(uv_loop_init(loop), 0);
+    struct store_queue *q;
+    char *err = NULL;
+    assert_int_equal(store_queue_open(&q, loop, &store_sqlite_ops, f->path, fixture_schema(), &err),
+                     0);
+    assert_int_equal(store_queue_start(q), 0);
+    return q;
+}
+
+static void sqlite_queue_close(struct store_queue *q, uv_loop_t *loop)
+{
+    store_queue_detach(q);
+    uv_run(loop, UV_RUN_DEFAULT);
+    store_queue_free(q);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+/* Runs the loop until n completions came (at most about 5 s). */
+static void run_until(uv_loop_t *loop, const struct outcome *o, int n)
+{
+    for (int spins = 0; o->n < n && spins < 5000; spins++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
 static void test_sqlite_offline_adds_grouped_and_each_answered(void **state)
 {
     struct fixture *f = *state;
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    struct store_queue *q;
-    char *err = NULL;
-    assert_int_equal(
-        store_queue_open(&q, &loop, &store_sqlite_ops, f->path, fixture_schema(), &err), 0);
-    assert_int_equal(store_queue_start(q), 0);
+    struct store_queue *q = sqlite_queue(f, &loop);
     /* An account made by another connection after the queue opened (as
      * taubectl does beside a running server). */
     struct account_creds c = make_creds(2);
@@ -387,19 +411,13 @@ static void test_sqlite_offline_adds_grouped_and_each_answered(void **state)
     for (int i = 0; i < 8; i++)
         assert_true(store_offline_add(q, "example.org", who[i], 1700000000 + i, "<message/>", 10,
                                       &lim, on_done, &tags[i]) > 0);
-    for (int spins = 0; o.n < 8 && spins < 5000; spins++) {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
+    run_until(&loop, &o, 8);
     assert_int_equal(o.n, 8);
     int want[] = {0, 0, -ENOENT, 0, 0, -EDQUOT, 0, 0};
     for (int i = 0; i < 8; i++)
         assert_int_equal(o.rc[i], want[i]);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM offline_messages"), 6);
-    store_queue_detach(q);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    store_queue_free(q);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    sqlite_queue_close(q, &loop);
 }
 
 /* The per-connection count behind the offline limit check follows what
@@ -432,12 +450,7 @@ static void test_sqlite_roster_rows_copied_versioned_deleted(void **state)
 {
     struct fixture *f = *state;
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    struct store_queue *q;
-    char *err = NULL;
-    assert_int_equal(
-        store_queue_open(&q, &loop, &store_sqlite_ops, f->path, fixture_schema(), &err), 0);
-    assert_int_equal(store_queue_start(q), 0);
+    struct store_queue *q = sqlite_queue(f, &loop);
     struct outcome o = {.n = 0};
     struct tag tags[4];
     for (int i = 0; i < 4; i++)
@@ -458,10 +471,7 @@ static void test_sqlite_roster_rows_copied_versioned_deleted(void **state)
                                         on_done, &tags[2]) > 0);
     assert_true(store_roster_delete_req(q, "example.org", "alice", "dave@example.org", false, 10,
                                         on_done, &tags[3]) > 0);
-    for (int spins = 0; o.n < 4 && spins < 5000; spins++) {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
+    run_until(&loop, &o, 4);
     assert_int_equal(o.n, 4);
     int want[] = {0, 0, -ENOENT, 0};
     for (int i = 0; i < 4; i++)
@@ -477,10 +487,7 @@ static void test_sqlite_roster_rows_copied_versioned_deleted(void **state)
     assert_string_equal(got.groups[0], "Friends");
     assert_int_equal(got.flags, ROSTER_ITEM | ROSTER_TO);
     roster_item_clear(&got);
-    store_queue_detach(q);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    store_queue_free(q);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    sqlite_queue_close(q, &loop);
 }
 
 static int sqlite_setup(void **state)
