@@ -9,7 +9,9 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "store/queue.h"
+#include "store/requests.h"
 #include "store/store.h"
+#include "xmpp/jid.h"
 #include "xmpp/router.h"
 
 int account_exists(const struct data_ctx *d, const char *domain, const char *user)
@@ -28,20 +30,61 @@ size_t account_kick(struct server *srv, const char *domain, const char *user, en
     return router_kick_account(srv->router, domain, user, cond, text);
 }
 
-int account_suspend(struct server *srv, const char *domain, const char *user, const char *reason)
+/* A suspension set or lifted: kept until its write commits. */
+struct suspend_job {
+    struct server *srv;
+    account_done_fn done;
+    void *ud;
+    bool suspended;
+    char domain[JID_PART_MAX + 1], user[JID_PART_MAX + 1];
+};
+
+static void suspend_stored(void *ud, int rc, int64_t value)
 {
-    /* Stored first: a login racing with the kick must already fail. */
-    int rc = store_account_set_suspended_sync(srv->store, domain, user, true, reason);
-    if (rc < 0)
-        return rc;
-    size_t n = account_kick(srv, domain, user, STREAM_POLICY_VIOLATION, "Account suspended");
-    log_info("account: suspended, %zu stream(s) ended", n);
+    (void)value;
+    struct suspend_job *j = ud;
+    if (rc == 0 && j->suspended) {
+        size_t n =
+            account_kick(j->srv, j->domain, j->user, STREAM_POLICY_VIOLATION, "Account suspended");
+        log_info("account: suspended, %zu stream(s) ended", n);
+    }
+    j->done(j->ud, rc);
+    free(j);
+}
+
+static int set_suspended(struct server *srv, const char *domain, const char *user, bool suspended,
+                         const char *reason, account_done_fn done, void *ud)
+{
+    size_t dl = strlen(domain), ul = strlen(user);
+    if (dl > JID_PART_MAX || ul > JID_PART_MAX)
+        return -EINVAL;
+    struct suspend_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -ENOMEM;
+    *j = (struct suspend_job){.srv = srv, .done = done, .ud = ud, .suspended = suspended};
+    memcpy(j->domain, domain, dl + 1);
+    memcpy(j->user, user, ul + 1);
+    /* Stored first, streams ended after the commit: a login racing with
+     * the kick either sees the suspension or is ended by the kick. */
+    int64_t id =
+        store_account_suspend_req(srv->storeq, domain, user, suspended, reason, suspend_stored, j);
+    if (id < 0) {
+        free(j);
+        return (int)id;
+    }
     return 0;
 }
 
-int account_unsuspend(struct server *srv, const char *domain, const char *user)
+int account_suspend(struct server *srv, const char *domain, const char *user, const char *reason,
+                    account_done_fn done, void *ud)
 {
-    return store_account_set_suspended_sync(srv->store, domain, user, false, NULL);
+    return set_suspended(srv, domain, user, true, reason, done, ud);
+}
+
+int account_unsuspend(struct server *srv, const char *domain, const char *user,
+                      account_done_fn done, void *ud)
+{
+    return set_suspended(srv, domain, user, false, NULL, done, ud);
 }
 
 /* Every part's erase, in order; the first failure stops the deletion (the
@@ -104,7 +147,8 @@ struct erase_job {
     struct data_after after;
     struct server *srv;
     char *domain, *user;
-    int *result; /* the waiting caller's, while it waits or runs inline */
+    account_done_fn done;
+    void *ud;
 };
 
 static void erase_job_free(struct erase_job *j)
@@ -135,15 +179,16 @@ static void erase_job_done(void *ud, int rc, int64_t value)
 {
     (void)value;
     struct erase_job *j = ud;
-    if (j->result)
-        *j->result = rc;
     if (rc == 0)
         after_run(&j->after, j->srv);
+    log_info("account: deletion %s", rc == 0 ? "done" : "failed");
+    j->done(j->ud, rc);
     erase_job_free(j);
 }
 
-/* Queues the erase and waits for its commit. 0 or -errno. */
-static int delete_queued(const struct data_ctx *d, const char *domain, const char *user)
+/* Queues the erase; done follows its commit. */
+static int delete_queued(const struct data_ctx *d, const char *domain, const char *user,
+                         account_done_fn done, void *ud)
 {
     struct erase_job *j = calloc(1, sizeof *j);
     struct store_req *r = j ? calloc(1, sizeof *r) : NULL;
@@ -154,6 +199,8 @@ static int delete_queued(const struct data_ctx *d, const char *domain, const cha
         return -ENOMEM;
     }
     j->srv = d->srv;
+    j->done = done;
+    j->ud = ud;
     j->d = (struct data_ctx){.cfg = d->cfg, .now = d->now, .parts = d->parts, .after = &j->after};
     j->after.tail = &j->after.head;
     *r = (struct store_req){.run = erase_job_run,
@@ -162,18 +209,12 @@ static int delete_queued(const struct data_ctx *d, const char *domain, const cha
                             .flags = STORE_REQ_DURABLE,
                             .args = j,
                             .size = sizeof *r};
-    int inline_rc = 1;
-    j->result = &inline_rc;
     int64_t id = store_queue_submit(d->srv->storeq, r);
     if (id < 0) {
         erase_job_free(j);
         return (int)id;
     }
-    if (inline_rc != 1)
-        return inline_rc; /* it ran inline (no writer thread): done, and j is gone */
-    int rc = store_queue_wait(d->srv->storeq, (uint64_t)id);
-    j->result = NULL; /* its completion comes later, through the loop */
-    return rc;
+    return 0;
 }
 
 int account_delete(const struct data_ctx *d, const char *domain, const char *user)
@@ -181,18 +222,19 @@ int account_delete(const struct data_ctx *d, const char *domain, const char *use
     int rc = account_exists(d, domain, user);
     if (rc <= 0)
         return rc == 0 ? -ENOENT : rc;
-    size_t n =
-        d->srv ? account_kick(d->srv, domain, user, STREAM_NOT_AUTHORIZED, "Account deleted") : 0;
-    if (d->srv && d->srv->storeq) {
-        rc = delete_queued(d, domain, user);
-    } else {
-        rc = erase_all(d, domain, user);
-        if (rc == 0)
-            rc = store_account_delete_sync(d->store, domain, user);
-    }
-    if (d->srv)
-        log_info("account: deletion %s, %zu stream(s) ended", rc == 0 ? "done" : "failed", n);
-    return rc;
+    rc = erase_all(d, domain, user);
+    return rc == 0 ? store_account_delete_sync(d->store, domain, user) : rc;
+}
+
+int account_delete_live(const struct data_ctx *d, const char *domain, const char *user,
+                        account_done_fn done, void *ud)
+{
+    int rc = account_exists(d, domain, user);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    size_t n = account_kick(d->srv, domain, user, STREAM_NOT_AUTHORIZED, "Account deleted");
+    log_info("account: deleting, %zu stream(s) ended", n);
+    return delete_queued(d, domain, user, done, ud);
 }
 
 int account_describe(const struct data_ctx *d, const char *domain, const char *user,

@@ -115,28 +115,40 @@ int account_exists_live(struct server *srv, const char *domain, const char *user
  * with the stream error cond and text (NULL: none). How many. */
 size_t account_kick(struct server *srv, const char *domain, const char *user, enum stream_cond cond,
                     const char *text);
-/* Marks the account suspended with reason (kept for `user show`), then
- * ends its streams with <policy-violation/> "Account suspended". Its data
- * is kept; logins fail with <account-disabled/>. 0, -ENOENT, -EINVAL (the
- * reason is over STORE_REASON_MAX bytes or not UTF-8) or -errno. */
-int account_suspend(struct server *srv, const char *domain, const char *user, const char *reason);
-/* Lifts a suspension. 0, -ENOENT or -errno. */
-int account_unsuspend(struct server *srv, const char *domain, const char *user);
+/* What a live action reports, on the loop after its commit: 0 or -errno.
+ * It may run before the function that started it returns (a store queue
+ * that runs requests inline, at shutdown). */
+typedef void (*account_done_fn)(void *ud, int rc);
+
+/* Marks the account suspended with reason (kept for `user show`) and,
+ * once that is committed, ends its streams with <policy-violation/>
+ * "Account suspended". Its data is kept; logins fail with
+ * <account-disabled/>. Returns 0 (done will be called with 0, -ENOENT,
+ * -EINVAL: the reason is over STORE_REASON_MAX bytes or not UTF-8, or
+ * -errno) or -errno (done is not called). */
+int account_suspend(struct server *srv, const char *domain, const char *user, const char *reason,
+                    account_done_fn done, void *ud);
+/* Lifts a suspension, the same way: done gets 0, -ENOENT or -errno. */
+int account_unsuspend(struct server *srv, const char *domain, const char *user,
+                      account_done_fn done, void *ud);
 
 /* Deletes an account and everything every part keeps for it (promise
- * P18). With d->srv, its streams end first with <not-authorized/>
- * "Account deleted" (so their sessions close while the roster still
- * exists, and roster removals reach the contacts online). Then each
- * part's erase (which also removes the user from other users' data, e.g.
- * rosters), then the account row, whose foreign keys cascade.
- * With a running server and its store queue, the erase is one request
- * to the writer thread, after every write queued before it, in one
- * transaction (all or nothing); the loop waits for its commit
- * (store_queue_wait) so that the caller can answer at once, and what the
- * parts deferred (data_after_add) follows on the loop. Without one
- * (taubectl) the parts run on d->store, in order. 0, -ENOENT (no such
- * account) or -errno. */
+ * P18) on d->store, at once: each part's erase (which also removes the
+ * user from other users' data, e.g. rosters), then the account row,
+ * whose foreign keys cascade. For taubectl (no server). 0, -ENOENT (no
+ * such account) or -errno. */
 int account_delete(const struct data_ctx *d, const char *domain, const char *user);
+/* The same in a running server (d->srv and its store queue): the
+ * account's streams end first with <not-authorized/> "Account deleted"
+ * (so their sessions close while the roster still exists, and roster
+ * removals reach the contacts online); then the erase is one request to
+ * the writer thread, after every write queued before it, in one
+ * transaction (all or nothing), and what the parts deferred
+ * (data_after_add) follows on the loop before done. Returns 0 (done will
+ * get 0 or -errno), -ENOENT (no such account) or -errno (done is not
+ * called). */
+int account_delete_live(const struct data_ctx *d, const char *domain, const char *user,
+                        account_done_fn done, void *ud);
 
 /* Every part's describe for the account, in order (promise P20). 0,
  * -ENOENT (no such account) or the first -errno. */

@@ -22,6 +22,7 @@ struct store;
 struct store_queue;
 struct tls_ctx;
 struct router;
+struct control;
 struct hosts;
 struct components;
 struct listener;
@@ -35,6 +36,7 @@ struct server {
     struct store_queue *storeq;          /* writes: the writer thread (store/queue.h) */
     struct tls_ctx *tls;
     struct router *router;
+    struct control *control;             /* the control socket (net/control.h), or NULL */
     struct hosts *hosts;                 /* domain -> local, component, remote (xmpp/hosts.h) */
     struct components *components;       /* XEP-0114 listeners and streams (net/component.h) */
     struct listener *listeners[SERVER_MAX_LISTENERS];

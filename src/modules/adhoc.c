@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "modules/adhoc.h"
 #include "xmpp/ns.h"
+#include "modules/iq_later.h"
 #include "xmpp/router.h"
 
 #define SESSION_TTL 600 /* seconds a form may wait for its submission */
@@ -240,20 +241,25 @@ static struct adhoc_session *session_new(struct adhoc_state *st, struct server *
 
 /* ---- replies ---- */
 
-/* A stanza error with an optional XEP-0050 specific condition. */
-static void reply_error(const struct iq_request *rq, enum stanza_cond c, const char *app,
-                        const char *text)
+/* A stanza error to request with an optional XEP-0050 specific condition
+ * (without it if out of memory). */
+static void send_error(struct server *srv, const struct stanza *request, enum stanza_cond c,
+                       const char *app, const char *text)
 {
-    struct stanza *err = stanza_error_reply(rq->st, c, text);
+    struct stanza *err = stanza_error_reply(request, c, text);
     struct xml_node *e = err ? xml_child(err->root, "error", NULL) : NULL;
     if (err && app && (!e || !xml_add_child(err, e, app, NS_COMMANDS))) {
         stanza_unref(err);
-        err = NULL;
+        err = stanza_error_reply(request, c, text);
     }
     if (err)
-        router_send(rq->srv, err);
-    else
-        iq_reply_error(rq, c, text);
+        router_send(srv, err);
+}
+
+static void reply_error(const struct iq_request *rq, enum stanza_cond c, const char *app,
+                        const char *text)
+{
+    send_error(rq->srv, rq->st, c, app, text);
 }
 
 static struct stanza *command_result(const struct iq_request *rq, const char *node,
@@ -375,8 +381,14 @@ static void run_stage(const struct iq_request *rq, struct adhoc_state *st,
         .res = res,
         .cmd = cmd,
         .err = SC_INTERNAL_SERVER_ERROR,
+        .rq = rq,
+        .fw_state = st,
+        .sessionid = id,
+        .actions = actions,
     };
     int status = c->run(&stage);
+    if (status == ADHOC_LATER)
+        return; /* res belongs to the adhoc_later now */
     if (status < 0) {
         stanza_unref(res);
         reply_error(rq, stage.err, stage.err_app, stage.err_text);
@@ -547,6 +559,69 @@ int adhoc_field_text(const struct xml_node *form, const char *var, const char *s
         n++;
     }
     return n;
+}
+
+/* ---- a stage answered later ---- */
+
+struct adhoc_later {
+    struct adhoc_stage stage; /* its res and cmd: the reply being built */
+    struct iq_later *iq;
+    struct adhoc_state *st;
+    struct jid from;
+    char sessionid[SESSIONID_MAX];
+    char domain[JID_PART_MAX + 1];
+};
+
+struct adhoc_later *adhoc_later(struct adhoc_stage *s)
+{
+    struct adhoc_later *l = calloc(1, sizeof *l);
+    char *from = l ? jid_to_string(s->from, false) : NULL;
+    if (!from || jid_parse(&l->from, from, strlen(from)) < 0 || !(l->iq = iq_later_new(s->rq))) {
+        if (from)
+            jid_free(&l->from);
+        free(from);
+        free(l);
+        return NULL;
+    }
+    free(from);
+    l->st = s->fw_state;
+    snprintf(l->sessionid, sizeof l->sessionid, "%s", s->sessionid);
+    snprintf(l->domain, sizeof l->domain, "%s", s->domain);
+    l->stage = *s;
+    l->stage.from = &l->from;
+    l->stage.domain = l->domain;
+    l->stage.lang = NULL;
+    l->stage.form = NULL;
+    l->stage.rq = NULL;
+    l->stage.sessionid = l->sessionid;
+    return l;
+}
+
+struct adhoc_stage *adhoc_later_stage(struct adhoc_later *l) { return &l->stage; }
+
+void adhoc_later_done(struct adhoc_later *l, int status)
+{
+    struct adhoc_stage *s = &l->stage;
+    struct stanza *res = s->res;
+    if (status >= 0) {
+        struct adhoc_session *ses = session_find(l->st, l->sessionid);
+        if (ses)
+            sessions_drop(l->st, NULL, 0, ses);
+        int rc = finish_result(res, s->cmd, s->actions, ADHOC_COMPLETED);
+        if (rc == 0 && iq_later_sender_here(l->iq)) {
+            router_send(s->srv, res);
+            res = NULL;
+        } else if (rc < 0) {
+            iq_later_error(l->iq, SC_INTERNAL_SERVER_ERROR, NULL);
+        }
+    } else if (iq_later_sender_here(l->iq)) {
+        send_error(s->srv, l->iq->st, s->err, s->err_app, s->err_text);
+    }
+    if (res)
+        stanza_unref(res);
+    iq_later_free(l->iq);
+    jid_free(&l->from);
+    free(l);
 }
 
 int adhoc_fail(struct adhoc_stage *s, enum stanza_cond c, const char *app, const char *text)

@@ -31,7 +31,10 @@ enum adhoc_status {
     ADHOC_NEXT = 1,      /* executing: a form to submit, more stages follow */
     ADHOC_LAST = 2,      /* executing: a form whose submission completes */
     ADHOC_COMPLETED = 3, /* the session has ended (failures: a note type='error') */
+    ADHOC_LATER = 4,     /* the stage waits for store writes: see adhoc_later */
 };
+
+struct adhoc_later;
 
 /* One stage of a command's execution, as the command sees it. */
 struct adhoc_stage {
@@ -48,6 +51,11 @@ struct adhoc_stage {
     enum stanza_cond err;
     const char *err_app;
     const char *err_text;
+    /* The framework's, for adhoc_later. */
+    const struct iq_request *rq;
+    void *fw_state;
+    const char *sessionid;
+    struct xml_node *actions;
 };
 
 struct adhoc_command {
@@ -91,6 +99,23 @@ int adhoc_value_text(const struct xml_node *value, struct buf *out);
  * number of values, -ENOENT if the form has no such field, or -errno. */
 int adhoc_field_text(const struct xml_node *form, const char *var, const char *sep,
                      struct buf *out);
+/* ---- a last stage that answers after store writes ---- */
+
+/* Takes over the reply being built and what answering needs, so that a
+ * stage whose outcome depends on writes (store/requests.h) can answer
+ * from their completions: the stage returns ADHOC_LATER, and the command
+ * calls adhoc_later_done once. Read the submitted form first: it is gone
+ * when the stage returns. NULL if out of memory (fail the stage). */
+struct adhoc_later *adhoc_later(struct adhoc_stage *s);
+/* The stage as the command goes on with it (notes, a form, err): from,
+ * domain and srv stay valid; form and lang are NULL. */
+struct adhoc_stage *adhoc_later_stage(struct adhoc_later *l);
+/* Answers with status (ADHOC_COMPLETED: the result, and the session
+ * ends; -errno: the stage's error, and the session stays), if the
+ * requester's session is still the one that asked; frees l. May be
+ * called from within the stage itself. */
+void adhoc_later_done(struct adhoc_later *l, int status);
+
 /* Sets s->err and returns -EINVAL: a short way for a command to fail. */
 int adhoc_fail(struct adhoc_stage *s, enum stanza_cond c, const char *app, const char *text);
 

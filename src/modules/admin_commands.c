@@ -17,6 +17,7 @@
 #include "modules/adhoc.h"
 #include "modules/invite.h"
 #include "store/invites.h"
+#include "store/requests.h"
 #include "store/store.h"
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
@@ -44,8 +45,11 @@ static int accounts_form(struct adhoc_stage *s, const char *title, const char *l
 }
 
 /* What an accountjids command does to one local account (user prepared,
- * domain ours), with ud from apply_accounts. 0 or -errno. */
-typedef int (*account_fn)(struct adhoc_stage *s, const struct jid *j, void *ud);
+ * domain ours), with ud from apply_accounts: starts the account
+ * service's action, which calls done(done_ud, rc) after its commit.
+ * 0, or -errno (done is not called). */
+typedef int (*account_fn)(struct adhoc_stage *s, const struct jid *j, void *ud,
+                          account_done_fn done, void *done_ud);
 
 /* jid_text is whole (at most MAX_JID_TEXT bytes): cutting it could split
  * a UTF-8 sequence. */
@@ -79,29 +83,77 @@ static const char *failure_text(int rc)
                            : "failed";
 }
 
-static int apply_one(struct adhoc_stage *s, const struct xml_node *value, account_fn fn, void *ud,
-                     struct buf *text, unsigned *done)
+/* The accounts of one submission, answered once every action committed. */
+struct batch {
+    struct adhoc_later *later;
+    unsigned pending; /* actions not yet done, +1 while they are started */
+    unsigned done;
+    bool failed; /* a note could not be added */
+    const char *verb;
+};
+
+struct batch_item {
+    struct batch *b;
+    char text[MAX_JID_TEXT + 1]; /* the JID as submitted, for its note */
+};
+
+static void batch_release(struct batch *b)
 {
+    if (--b->pending > 0)
+        return;
+    struct adhoc_stage *s = adhoc_later_stage(b->later);
+    char note[MAX_NOTE];
+    snprintf(note, sizeof note, "%s %u account%s.", b->verb, b->done, b->done == 1 ? "" : "s");
+    int status = b->failed || adhoc_note(s, "info", note) < 0
+                     ? adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL)
+                     : ADHOC_COMPLETED;
+    adhoc_later_done(b->later, status);
+    free(b);
+}
+
+static void item_done(void *ud, int rc)
+{
+    struct batch_item *it = ud;
+    struct batch *b = it->b;
+    if (rc == 0)
+        b->done++;
+    else if (note_failure(adhoc_later_stage(b->later), it->text, failure_text(rc)) < 0)
+        b->failed = true;
+    free(it);
+    batch_release(b);
+}
+
+static int apply_one(struct batch *b, const struct xml_node *value, account_fn fn, void *ud,
+                     struct buf *text)
+{
+    struct adhoc_stage *s = adhoc_later_stage(b->later);
     buf_reset(text);
     int rc = adhoc_value_text(value, text);
     if (rc < 0 || text->len == 0)
         return rc == -ENOMEM ? rc : note_failure(s, "(value)", "empty or too long");
     struct jid j;
     const char *why = "";
-    rc = target_jid(s, text->data, &j, &why);
-    if (rc == 0) {
-        rc = fn(s, &j, ud);
-        why = failure_text(rc);
+    if (target_jid(s, text->data, &j, &why) < 0)
+        return note_failure(s, text->data, why);
+    struct batch_item *it = malloc(sizeof *it);
+    if (!it) {
         jid_free(&j);
+        return -ENOMEM;
     }
-    if (rc == -ENOMEM)
-        return rc;
-    *done += rc == 0;
-    return rc == 0 ? 0 : note_failure(s, text->data, why);
+    it->b = b;
+    snprintf(it->text, sizeof it->text, "%s", text->data);
+    b->pending++;
+    rc = fn(s, &j, ud, item_done, it);
+    jid_free(&j);
+    if (rc == 0)
+        return 0;
+    b->pending--;
+    free(it);
+    return rc == -ENOMEM ? rc : note_failure(s, text->data, failure_text(rc));
 }
 
 /* Applies fn to each JID of the submitted accountjids field; one note per
- * failure and one summing up. */
+ * failure and one summing up, sent once every action is committed. */
 static int apply_accounts(struct adhoc_stage *s, account_fn fn, void *ud, const char *verb)
 {
     const struct xml_node *f = adhoc_form_field(s->form, "accountjids");
@@ -109,19 +161,24 @@ static int apply_accounts(struct adhoc_stage *s, account_fn fn, void *ud, const 
         return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload", "The form has no accountjids");
     if (xml_count_elems(f) > MAX_TARGET_JIDS)
         return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload", "Too many JIDs at once");
+    struct batch *b = calloc(1, sizeof *b);
+    if (!b || !(b->later = adhoc_later(s))) {
+        free(b);
+        return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+    }
+    b->pending = 1;
+    b->verb = verb;
     struct buf text;
     buf_init(&text, MAX_JID_TEXT);
-    unsigned done = 0;
     int rc = 0;
     for (const struct xml_node *v = xml_first_elem(f); rc == 0 && v; v = xml_next_elem(v))
         if (strcmp(v->name, "value") == 0)
-            rc = apply_one(s, v, fn, ud, &text, &done);
+            rc = apply_one(b, v, fn, ud, &text);
     buf_free(&text);
-    char note[MAX_NOTE];
-    snprintf(note, sizeof note, "%s %u account%s.", verb, done, done == 1 ? "" : "s");
-    if (rc == 0)
-        rc = adhoc_note(s, "info", note);
-    return rc < 0 ? adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL) : ADHOC_COMPLETED;
+    if (rc < 0)
+        b->failed = true;
+    batch_release(b);
+    return ADHOC_LATER;
 }
 
 /* ---- get-registered-users-list (§4.18) ---- */
@@ -261,11 +318,12 @@ static int announce(struct adhoc_stage *s)
 
 /* The account's streams end, then all its data goes, as with taubectl
  * user delete and self-removal (P18). */
-static int delete_one(struct adhoc_stage *s, const struct jid *j, void *ud)
+static int delete_one(struct adhoc_stage *s, const struct jid *j, void *ud, account_done_fn done,
+                      void *done_ud)
 {
     (void)ud;
     struct data_ctx d = modules_data_ctx(s->srv);
-    return account_delete(&d, j->domain, j->local);
+    return account_delete_live(&d, j->domain, j->local, done, done_ud);
 }
 
 static int delete_user(struct adhoc_stage *s)
@@ -276,10 +334,11 @@ static int delete_user(struct adhoc_stage *s)
 }
 
 /* Suspension (P21, P22): streams end, logins fail, the data stays. */
-static int disable_one(struct adhoc_stage *s, const struct jid *j, void *ud)
+static int disable_one(struct adhoc_stage *s, const struct jid *j, void *ud, account_done_fn done,
+                       void *done_ud)
 {
     const char *reason = ud;
-    return account_suspend(s->srv, j->domain, j->local, *reason ? reason : NULL);
+    return account_suspend(s->srv, j->domain, j->local, *reason ? reason : NULL, done, done_ud);
 }
 
 static int disable_user(struct adhoc_stage *s)
@@ -300,10 +359,11 @@ static int disable_user(struct adhoc_stage *s)
     return rc;
 }
 
-static int reenable_one(struct adhoc_stage *s, const struct jid *j, void *ud)
+static int reenable_one(struct adhoc_stage *s, const struct jid *j, void *ud, account_done_fn done,
+                        void *done_ud)
 {
     (void)ud;
-    return account_unsuspend(s->srv, j->domain, j->local);
+    return account_unsuspend(s->srv, j->domain, j->local, done, done_ud);
 }
 
 static int reenable_user(struct adhoc_stage *s)
@@ -394,34 +454,64 @@ static int invite_result(struct adhoc_stage *s, const char *code, int64_t expire
     return x ? ADHOC_COMPLETED : adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
 }
 
+/* A code being stored: shown to the admin once its row is committed. */
+struct invite_job {
+    struct adhoc_later *later;
+    char text[INVITE_CODE_TEXT];
+    int64_t expires;
+    unsigned uses;
+};
+
+static void invite_stored(void *ud, int rc, int64_t id)
+{
+    struct invite_job *j = ud;
+    struct adhoc_stage *s = adhoc_later_stage(j->later);
+    int status;
+    if (rc == -EINVAL) {
+        status = adhoc_fail(s, SC_BAD_REQUEST, "bad-payload", "A text is too long");
+    } else if (rc < 0) {
+        status = adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+    } else {
+        log_info("admin command: registration code %lld created", (long long)id);
+        status = invite_result(s, j->text, j->expires, j->uses);
+    }
+    adhoc_later_done(j->later, status);
+    explicit_bzero(j->text, sizeof j->text);
+    free(j);
+}
+
 static int invite_store(struct adhoc_stage *s, const struct invite_req *r)
 {
     uint8_t code[INVITE_CODE_BYTES], hash[INVITE_HASH_LEN];
-    char text[INVITE_CODE_TEXT];
-    char *by = jid_to_string(s->from, true);
-    int64_t now = server_now(s->srv), id = 0;
-    int rc = by ? 0 : -ENOMEM;
-    if (rc == 0 &&
-        (invite_code_new(code, text) < 0 ||
-         invite_code_hash(store_server_secret(s->srv->store), INVITE_KEY_LEN, code, hash) < 0))
-        rc = -EIO;
+    struct invite_job *j = calloc(1, sizeof *j);
+    char *by = j ? jid_to_string(s->from, true) : NULL;
+    int64_t now = server_now(s->srv);
+    if (!by || invite_code_new(code, j->text) < 0 ||
+        invite_code_hash(store_server_secret(s->srv->store), INVITE_KEY_LEN, code, hash) < 0 ||
+        !(j->later = adhoc_later(s))) {
+        free(by);
+        free(j);
+        return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+    }
+    explicit_bzero(code, sizeof code);
+    j->expires = now + r->lifetime;
+    j->uses = r->nuses;
     struct invite_new in = {.domain = s->domain,
                             .hash = hash,
                             .given_to = r->given_to.data,
                             .note = r->note.len ? r->note.data : NULL,
                             .created_by = by,
                             .created = now,
-                            .expires = now + r->lifetime,
+                            .expires = j->expires,
                             .uses = r->nuses};
-    if (rc == 0)
-        rc = store_invite_create_sync(s->srv->store, &in, &id);
+    int64_t id = store_invite_create_req(s->srv->storeq, &in, invite_stored, j);
     free(by);
-    if (rc == -EINVAL)
-        return adhoc_fail(s, SC_BAD_REQUEST, "bad-payload", "A text is too long");
-    if (rc < 0)
-        return adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
-    log_info("admin command: registration code %lld created", (long long)id);
-    return invite_result(s, text, in.expires, r->nuses);
+    if (id < 0) {
+        struct adhoc_later *l = j->later;
+        free(j);
+        adhoc_later_done(l, adhoc_fail(adhoc_later_stage(l), SC_INTERNAL_SERVER_ERROR, NULL, NULL));
+    }
+    return ADHOC_LATER;
 }
 
 static int invite_form(struct adhoc_stage *s)

@@ -132,13 +132,28 @@ struct filter_ctx {
     struct stanza *st;
 };
 
-/* A control-socket command (net/control.c runs it; reply: one line, no
- * LF). Fills reply and returns 0, or -errno with the reason in reply. */
+/* A control-socket request being run (net/control.c). A command that
+ * can only answer after a store commit returns CONTROL_LATER and later
+ * calls call->answer(call, rc, text) once, on the loop, with a copy of
+ * *call: rc 0 answers "ok TEXT", -errno "error TEXT" (TEXT NULL: the
+ * error's name). A connection gone meanwhile (its client gave up, the
+ * server stops) is ignored. */
+struct control_call {
+    struct server *srv;
+    uint64_t id; /* the connection's */
+    void (*answer)(const struct control_call *call, int rc, const char *text);
+};
+#define CONTROL_LATER 1
+
+/* A control-socket command (reply: one line, no LF). Fills reply and
+ * returns 0, -errno with the reason in reply, or CONTROL_LATER (reply
+ * unused). */
 struct control_command {
     const char *name; /* "kick", "retention-run", ... */
     int min_args;
     int max_args;
-    int (*run)(struct server *srv, const char *const *args, int nargs, struct buf *reply);
+    int (*run)(const struct control_call *call, const char *const *args, int nargs,
+               struct buf *reply);
 };
 
 struct module {

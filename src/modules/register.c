@@ -656,6 +656,15 @@ static void registered_info(const struct iq_request *rq)
     iq_reply(rq, res);
 }
 
+static void removed(void *ud, int rc)
+{
+    (void)ud;
+    if (rc < 0)
+        log_error("register: removing an account failed: %s", strerror(-rc));
+    else
+        log_info("register: an account removed itself");
+}
+
 /* §3.2: the result, then every stream of the account ends with
  * <not-authorized/> and everything kept for it is erased (P18), by the
  * same path as `taubectl user delete` on a running server. */
@@ -676,11 +685,9 @@ static void remove_account(const struct iq_request *rq, const struct xml_node *q
     snprintf(domain, sizeof domain, "%s", rq->from->domain);
     snprintf(user, sizeof user, "%s", rq->from->local);
     struct data_ctx d = modules_data_ctx(rq->srv);
-    int rc = account_delete(&d, domain, user);
+    int rc = account_delete_live(&d, domain, user, removed, NULL);
     if (rc < 0)
-        log_error("register: removing an account failed: %s", strerror(-rc));
-    else
-        log_info("register: an account removed itself");
+        removed(NULL, rc);
 }
 
 static void change_stored(void *ud, int rc, int64_t value)

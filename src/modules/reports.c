@@ -363,13 +363,33 @@ static int reports_erase(const struct data_ctx *d, const char *domain, const cha
     return store_reports_erase_account_sync(d->store, domain, user, keep);
 }
 
+static void swept(int n)
+{
+    if (n > 0)
+        log_info("reports: %d report(s) older than reports.max_age deleted", n);
+}
+
+static void swept_live(void *ud, int rc, int64_t value)
+{
+    (void)ud;
+    if (rc < 0)
+        log_warn("reports: old reports could not be deleted (%d); the next run retries", rc);
+    else
+        swept((int)value);
+}
+
+/* In a running server the delete goes through the store queue. */
 static int reports_sweep(const struct data_ctx *d)
 {
     if (!d->cfg)
         return 0;
-    int n = store_reports_sweep_sync(d->store, d->now - (int64_t)d->cfg->reports_max_age);
-    if (n > 0)
-        log_info("reports: %d report(s) older than reports.max_age deleted", n);
+    int64_t before = d->now - (int64_t)d->cfg->reports_max_age;
+    if (d->srv && d->srv->storeq) {
+        int64_t id = store_reports_sweep_req(d->srv->storeq, before, swept_live, NULL);
+        return id < 0 ? (int)id : 0;
+    }
+    int n = store_reports_sweep_sync(d->store, before);
+    swept(n);
     return n < 0 ? n : 0;
 }
 

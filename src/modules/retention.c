@@ -17,6 +17,8 @@
 #include "core/log.h"
 #include "modules/module.h"
 #include "store/offline.h"
+#include "store/queue.h"
+#include "store/requests.h"
 #include "store/retention.h"
 #include "store/store.h"
 #include "xmpp/ns.h"
@@ -210,10 +212,10 @@ static int store_warning(const struct data_ctx *d, const struct cand *c, struct 
     return rc;
 }
 
-/* Records the warning, then sends it. The record comes first: a message
- * without a record would be sent again every day. A message that cannot
- * be stored (the offline store is full) still counts as the warning
- * (P12: "a message to the account, if possible"). */
+/* Without a server: records the warning, then stores it. The record
+ * comes first: a message without a record would be sent again every day.
+ * A message that cannot be stored (the offline store is full) still
+ * counts as the warning (P12: "a message to the account, if possible"). */
 static int warn(const struct data_ctx *d, const struct retention_policy *p, const struct cand *c)
 {
     int rc = store_retention_warn_sync(d->store, c->domain, c->user, d->now);
@@ -224,10 +226,6 @@ static int warn(const struct data_ctx *d, const struct retention_policy *p, cons
         log_warn("retention: out of memory building a warning; it is not sent");
         return 0;
     }
-    if (d->srv) {
-        router_send(d->srv, st);
-        return 0;
-    }
     rc = store_warning(d, c, st);
     if (rc < 0)
         log_warn("retention: a warning could not be stored as an offline message (%d)", rc);
@@ -235,6 +233,97 @@ static int warn(const struct data_ctx *d, const struct retention_policy *p, cons
 }
 
 /* ---- the run ---- */
+
+/* One inactivity pass. In a running server (srv) every warning and
+ * deletion goes through the store queue and is counted when it commits;
+ * the pass ends (end) when the last one has. Without one, all happens at
+ * once on the store. */
+struct pass {
+    struct retention_counts n;
+    struct retention_policy p;
+    struct server *srv;
+    int64_t now;
+    unsigned pending;             /* srv: actions not yet done, +1 while listing */
+    int rc;                       /* the listing's outcome */
+    void (*end)(struct pass *ps); /* srv: when pending reaches 0; frees ps */
+    struct control_call call;     /* retention-run's, for its answer */
+};
+
+/* One warning or deletion in flight (srv). */
+struct pass_item {
+    struct pass *ps;
+    struct cand c;
+};
+
+static void pass_release(struct pass *ps)
+{
+    if (--ps->pending == 0)
+        ps->end(ps);
+}
+
+static void counted(struct pass *ps, size_t *what, int rc)
+{
+    if (rc == 0) {
+        (*what)++;
+    } else {
+        ps->n.failed++;
+        log_warn("retention: an account could not be warned or deleted (%d); next run retries", rc);
+    }
+}
+
+/* The record is committed: now the message, through the router
+ * (delivered, or stored offline). */
+static void warning_recorded(void *ud, int rc, int64_t value)
+{
+    (void)value;
+    struct pass_item *it = ud;
+    struct pass *ps = it->ps;
+    if (rc == 0) {
+        struct data_ctx d = modules_data_ctx(ps->srv);
+        d.now = ps->now;
+        struct stanza *st = warning_new(&d, &ps->p, &it->c);
+        if (st)
+            router_send(ps->srv, st);
+        else
+            log_warn("retention: out of memory building a warning; it is not sent");
+    }
+    counted(ps, &ps->n.warned, rc);
+    free(it);
+    pass_release(ps);
+}
+
+static void account_deleted(void *ud, int rc)
+{
+    struct pass_item *it = ud;
+    struct pass *ps = it->ps;
+    counted(ps, &ps->n.deleted, rc == -ENOENT ? 0 : rc); /* -ENOENT: deleted meanwhile */
+    free(it);
+    pass_release(ps);
+}
+
+/* Queues the warning's record or the deletion; 0 or -errno. */
+static int start_live(const struct data_ctx *d, struct pass *ps, const struct cand *c,
+                      enum retention_action a)
+{
+    struct pass_item *it = malloc(sizeof *it);
+    if (!it)
+        return -ENOMEM;
+    *it = (struct pass_item){ps, *c};
+    ps->pending++;
+    int rc = 0;
+    if (a == RETENTION_WARN) {
+        int64_t id = store_retention_warn_req(d->srv->storeq, c->domain, c->user, d->now,
+                                              warning_recorded, it);
+        rc = id < 0 ? (int)id : 0;
+    } else {
+        rc = account_delete_live(d, c->domain, c->user, account_deleted, it);
+    }
+    if (rc < 0) {
+        ps->pending--;
+        free(it);
+    }
+    return rc;
+}
 
 static bool online(struct server *srv, const struct cand *c)
 {
@@ -246,62 +335,85 @@ static bool online(struct server *srv, const struct cand *c)
 static void run_one(const struct data_ctx *d, const struct retention_policy *p,
                     const struct cand *c, void *ud)
 {
-    struct retention_counts *n = ud;
-    if (d->srv && online(d->srv, c))
+    struct pass *ps = ud;
+    if (ps->srv && online(ps->srv, c))
         return; /* in use right now */
-    int rc = 0;
-    switch (retention_decide(p, d->now, c->last_use, c->warned_at)) {
-    case RETENTION_WARN:
+    enum retention_action a = retention_decide(p, d->now, c->last_use, c->warned_at);
+    if (a != RETENTION_WARN && a != RETENTION_DELETE)
+        return;
+    int rc;
+    if (ps->srv) {
+        rc = start_live(d, ps, c, a);
+        if (rc == -ENOENT && a == RETENTION_DELETE)
+            rc = 0; /* deleted meanwhile */
+        if (rc == 0)
+            return; /* counted when done */
+    } else if (a == RETENTION_WARN) {
         rc = warn(d, p, c);
-        n->warned += rc == 0;
-        break;
-    case RETENTION_DELETE:
+    } else {
         rc = account_delete(d, c->domain, c->user);
         if (rc == -ENOENT)
-            rc = 0; /* deleted meanwhile */
-        n->deleted += rc == 0;
-        break;
-    case RETENTION_KEEP:
-    case RETENTION_WAIT: break;
+            rc = 0;
     }
-    if (rc < 0) {
-        n->failed++;
-        log_warn("retention: an account could not be warned or deleted (%d); next run retries", rc);
-    }
+    counted(ps, a == RETENTION_WARN ? &ps->n.warned : &ps->n.deleted, rc);
 }
 
 extern const struct module mod_retention;
 
-/* The inactivity pass: warns and deletes as due, counting. */
-static int inactivity_pass(const struct data_ctx *d, struct retention_counts *out)
+/* The inactivity pass: warns and deletes as due. With ps->srv, ps->end
+ * follows (perhaps at once). */
+static void inactivity_pass(const struct data_ctx *d, struct pass *ps)
 {
-    struct retention_policy p = retention_policy_of(d->cfg);
-    *out = (struct retention_counts){0};
-    int rc = for_each_candidate(d, &p, run_one, out);
-    if (rc < 0)
-        log_error("retention: cannot list inactive accounts (%d)", rc);
-    return rc;
+    ps->p = retention_policy_of(d->cfg);
+    ps->now = d->now;
+    ps->pending = 1;
+    ps->rc = for_each_candidate(d, &ps->p, run_one, ps);
+    if (ps->rc < 0)
+        log_error("retention: cannot list inactive accounts (%d)", ps->rc);
+    if (ps->srv)
+        pass_release(ps);
+}
+
+static void log_counts(const struct pass *ps)
+{
+    if (ps->rc == 0 && (ps->n.warned || ps->n.deleted || ps->n.failed))
+        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", ps->n.warned,
+                 ps->n.deleted, ps->n.failed);
+}
+
+static void sweep_end(struct pass *ps)
+{
+    log_counts(ps);
+    free(ps);
 }
 
 /* This module's sweep (account_sweep, from the daily scheduler in sweep.c). */
 static int retention_sweep(const struct data_ctx *d)
 {
-    struct retention_counts n;
-    int rc = inactivity_pass(d, &n);
-    if (rc == 0 && (n.warned || n.deleted || n.failed))
-        log_info("retention: %zu account(s) warned, %zu deleted, %zu failed", n.warned, n.deleted,
-                 n.failed);
+    struct pass local = {0}, *ps = &local;
+    if (d->srv && d->srv->storeq) {
+        if (!(ps = calloc(1, sizeof *ps)))
+            return -ENOMEM;
+        ps->srv = d->srv;
+        ps->end = sweep_end;
+    }
+    inactivity_pass(d, ps);
+    int rc = ps->rc;
+    if (ps == &local)
+        log_counts(ps);
     return rc;
 }
 
 int retention_run(const struct data_ctx *d, struct retention_counts *out)
 {
-    int rc = inactivity_pass(d, out);
+    struct pass ps = {0};
+    inactivity_pass(d, &ps);
+    *out = ps.n;
     /* Then every other module's sweep, as the scheduler runs them (this
      * module's own is the pass above, counted for the caller). A failure
      * there is logged and retried on the next run. */
     account_sweep(d, mod_retention.name);
-    return rc;
+    return ps.rc;
 }
 
 /* ---- the report ---- */
@@ -338,23 +450,56 @@ int retention_report(const struct data_ctx *d,
 
 /* ---- in the server ---- */
 
-int retention_ctl_run(struct server *srv, const char *const *args, int nargs, struct buf *reply)
+/* retention-run's answer, once the other sweeps it queued have committed. */
+static void ctl_answer(void *ud, uint64_t tag)
+{
+    (void)tag;
+    struct pass *ps = ud;
+    char text[128];
+    snprintf(text, sizeof text, "warned %zu deleted %zu failed %zu", ps->n.warned, ps->n.deleted,
+             ps->n.failed);
+    ps->call.answer(&ps->call, 0, text);
+    free(ps);
+}
+
+static void ctl_end(struct pass *ps)
+{
+    log_counts(ps);
+    if (ps->rc < 0) {
+        char text[128];
+        snprintf(text, sizeof text, "cannot list inactive accounts: %s", strerror(-ps->rc));
+        ps->call.answer(&ps->call, ps->rc, text);
+        free(ps);
+        return;
+    }
+    struct data_ctx d = modules_data_ctx(ps->srv);
+    account_sweep(&d, mod_retention.name);
+    struct store_queue *q = ps->srv->storeq;
+    if (store_queue_when_done(q, store_queue_last_id(q), ctl_answer, ps, 0) != 0)
+        ctl_answer(ps, 0); /* all done already (or no memory for the barrier) */
+}
+
+int retention_ctl_run(const struct control_call *call, const char *const *args, int nargs,
+                      struct buf *reply)
 {
     (void)args;
     (void)nargs;
-    struct retention_counts n;
-    struct data_ctx d = modules_data_ctx(srv);
-    int rc = retention_run(&d, &n);
-    if (rc < 0) {
-        buf_printf(reply, "cannot list inactive accounts: %s", strerror(-rc));
-        return rc;
-    }
-    return buf_printf(reply, "warned %zu deleted %zu failed %zu", n.warned, n.deleted, n.failed);
+    struct pass *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return -ENOMEM;
+    (void)reply;
+    ps->srv = call->srv;
+    ps->call = *call;
+    ps->end = ctl_end;
+    struct data_ctx d = modules_data_ctx(call->srv);
+    inactivity_pass(&d, ps);
+    return CONTROL_LATER;
 }
 
-int retention_ctl_clock_offset(struct server *srv, const char *const *args, int nargs,
+int retention_ctl_clock_offset(const struct control_call *call, const char *const *args, int nargs,
                                struct buf *reply)
 {
+    struct server *srv = call->srv;
     char *end;
     errno = 0;
     long long v = nargs == 1 ? strtoll(args[0], &end, 10) : 0;

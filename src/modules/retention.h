@@ -77,9 +77,10 @@ struct retention_counts {
 
 /* Warns and deletes as due at d->now, counting, then runs every other
  * module's sweep (e.g. reports older than reports.max_age): what the
- * scheduler does, at once. With d->srv the warnings go through
- * the router (delivered, or stored offline) and deletions push roster
- * removals; without, warnings are stored as offline messages directly.
+ * scheduler does, at once, on d->store: warnings are stored as offline
+ * messages directly. For taubectl (no server); a running server runs
+ * the same pass through the store queue (its sweep, retention-run), with
+ * warnings sent through the router and deletions ending the streams.
  * Accounts that fail are counted in failed and retried on the next run.
  * 0 or -errno (the store failed to list accounts). */
 int retention_run(const struct data_ctx *d, struct retention_counts *out);
@@ -88,8 +89,9 @@ int retention_run(const struct data_ctx *d, struct retention_counts *out);
  * server's clock; reply "warned N deleted N failed N". "clock-offset
  * SECONDS": TEST ONLY, shifts server_now() by SECONDS (-3650 to 3650
  * days) so that the end-to-end tests can make time pass. */
-int retention_ctl_run(struct server *srv, const char *const *args, int nargs, struct buf *reply);
-int retention_ctl_clock_offset(struct server *srv, const char *const *args, int nargs,
+int retention_ctl_run(const struct control_call *call, const char *const *args, int nargs,
+                      struct buf *reply);
+int retention_ctl_clock_offset(const struct control_call *call, const char *const *args, int nargs,
                                struct buf *reply);
 
 #endif

@@ -44,6 +44,7 @@ struct control {
     char *path;
     struct control_conn *conns; /* open connections, for control_stop */
     size_t nconns;
+    uint64_t next_id;
     bool listening; /* listener handle initialised */
     bool bound;     /* the socket file is ours to unlink */
     int handles;    /* handles not yet closed (listener + conns) */
@@ -59,7 +60,9 @@ struct control_conn {
     size_t in_len;
     struct buf out;
     int open_handles; /* pipe, timer: freed when both closed */
-    bool done;        /* replied or closing: ignore further input */
+    bool done;        /* a request was read: ignore further input */
+    bool waiting;     /* its command answers later (CONTROL_LATER) */
+    uint64_t id;      /* for a later answer (struct control_call) */
     struct control_conn *prev, *next;
 };
 
@@ -114,6 +117,7 @@ static void conn_reply(struct control_conn *k, const char *status, const char *t
 {
     k->done = true;
     uv_read_stop((uv_stream_t *)&k->pipe);
+    uv_timer_stop(&k->timer);
     buf_reset(&k->out);
     int rc = buf_append_str(&k->out, status);
     if (rc == 0 && text && *text)
@@ -192,6 +196,20 @@ const struct control_command *control_parse(char *line, size_t len, const char *
     return cmd;
 }
 
+/* call->answer for a command that answered CONTROL_LATER. */
+static void answer_later(const struct control_call *call, int rc, const char *text)
+{
+    struct control *c = call->srv->control;
+    struct control_conn *k = c ? c->conns : NULL;
+    while (k && k->id != call->id)
+        k = k->next;
+    if (!k || !k->waiting)
+        return; /* the client went away, or the server stops */
+    k->waiting = false;
+    log_info("control: a command answered later: %s", rc < 0 ? "failed" : "done");
+    conn_reply(k, rc < 0 ? "error" : "ok", text ? text : rc < 0 ? strerror(-rc) : "");
+}
+
 static void run_line(struct control_conn *k, char *line, size_t len)
 {
     const char *args[CONTROL_MAX_ARGS];
@@ -204,7 +222,18 @@ static void run_line(struct control_conn *k, char *line, size_t len)
     }
     struct buf reply;
     buf_init(&reply, CONTROL_REPLY_MAX);
-    int rc = cmd->run(k->ctl->srv, args, nargs, &reply);
+    struct control_call call = {k->ctl->srv, k->id, answer_later};
+    k->done = true;
+    k->waiting = true; /* an answer during run (an inline store) finds it */
+    int rc = cmd->run(&call, args, nargs, &reply);
+    if (rc == CONTROL_LATER) {
+        /* No idle limit while the command waits: the client has its own. */
+        if (k->waiting)
+            uv_timer_stop(&k->timer);
+        buf_free(&reply);
+        return;
+    }
+    k->waiting = false;
     if (rc < 0 && reply.len == 0)
         buf_append_str(&reply, strerror(-rc));
     log_info("control: command %s: %s", cmd->name, rc < 0 ? "failed" : "done");
@@ -266,6 +295,7 @@ static bool peer_allowed(uv_pipe_t *p)
 static int conn_open(struct control *c, struct control_conn *k)
 {
     k->ctl = c;
+    k->id = ++c->next_id;
     buf_init(&k->out, CONTROL_REPLY_MAX + 16);
     if (uv_pipe_init(c->srv->loop, &k->pipe, 0) < 0)
         return -EIO;
@@ -402,6 +432,7 @@ int control_start(struct control **out, struct server *srv, const char *path, ch
         return set_err(err, -ENOMEM, "out of memory", path);
     }
     c->srv = srv;
+    srv->control = c;
     warn_open_dir(path);
     rc = bind_listen(c);
     if (rc < 0) {
@@ -425,6 +456,8 @@ void control_stop(struct control *c)
     if (!c || c->stopping)
         return;
     c->stopping = true;
+    if (c->srv->control == c)
+        c->srv->control = NULL;
     while (c->conns)
         conn_close(c->conns);
     if (c->bound)

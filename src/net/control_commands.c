@@ -2,11 +2,13 @@
  * actions they run are the account service's (account/account.h).
  *
  * Each command checks its arguments, acts on the loop, and answers one
- * line. JIDs arrive as "user@domain" and are prepared here; an account
+ * line; those that write (suspend, unsuspend, delete) answer after the
+ * commit (CONTROL_LATER). JIDs arrive as "user@domain" and are prepared here; an account
  * of a domain we do not serve is refused. Replies never repeat the JID,
  * so nothing private reaches a log through them.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,21 +40,24 @@ static int account_arg(struct server *srv, const char *arg, struct jid *j, struc
     return 0;
 }
 
+static const char *failure_text(int rc)
+{
+    return rc == -ENOENT   ? "no such account"
+           : rc == -EINVAL ? "the text is too long or not UTF-8"
+                           : strerror(-rc);
+}
+
 static int account_failed(int rc, struct buf *reply)
 {
-    if (rc == -ENOENT)
-        buf_append_str(reply, "no such account");
-    else if (rc == -EINVAL)
-        buf_append_str(reply, "the text is too long or not UTF-8");
-    else
-        buf_printf(reply, "%s", strerror(-rc));
+    buf_append_str(reply, failure_text(rc));
     return rc;
 }
 
-static int cmd_kick(struct server *srv, const char *const *args, int nargs, struct buf *reply)
+static int cmd_kick(const struct control_call *call, const char *const *args, int nargs,
+                    struct buf *reply)
 {
     struct jid j;
-    int rc = account_arg(srv, args[0], &j, reply);
+    int rc = account_arg(call->srv, args[0], &j, reply);
     if (rc < 0)
         return rc;
     const char *text = nargs > 1 && args[1][0] ? args[1] : NULL;
@@ -60,46 +65,72 @@ static int cmd_kick(struct server *srv, const char *const *args, int nargs, stru
         jid_free(&j);
         return account_failed(-EINVAL, reply);
     }
-    size_t n = account_kick(srv, j.domain, j.local, STREAM_POLICY_VIOLATION, text);
+    size_t n = account_kick(call->srv, j.domain, j.local, STREAM_POLICY_VIOLATION, text);
     jid_free(&j);
     return buf_printf(reply, "%zu session(s) ended", n);
 }
 
-static int cmd_suspend(struct server *srv, const char *const *args, int nargs, struct buf *reply)
+/* A live account action answered after its commit. */
+struct later {
+    struct control_call call;
+    const char *ok; /* the reply's text on success */
+};
+
+static void account_answered(void *ud, int rc)
 {
-    (void)nargs;
-    struct jid j;
-    int rc = account_arg(srv, args[0], &j, reply);
-    if (rc < 0)
-        return rc;
-    rc = account_suspend(srv, j.domain, j.local, args[1][0] ? args[1] : NULL);
-    jid_free(&j);
-    return rc < 0 ? account_failed(rc, reply) : buf_append_str(reply, "suspended");
+    struct later *l = ud;
+    l->call.answer(&l->call, rc, rc < 0 ? failure_text(rc) : l->ok);
+    free(l);
 }
 
-static int cmd_unsuspend(struct server *srv, const char *const *args, int nargs, struct buf *reply)
+enum action { ACT_SUSPEND, ACT_UNSUSPEND, ACT_DELETE };
+
+static int account_action(const struct control_call *call, enum action a, const char *arg,
+                          const char *reason, struct buf *reply)
 {
-    (void)nargs;
+    static const char *const done[] = {"suspended", "unsuspended", "deleted"};
     struct jid j;
-    int rc = account_arg(srv, args[0], &j, reply);
+    int rc = account_arg(call->srv, arg, &j, reply);
+    struct later *l = rc == 0 ? malloc(sizeof *l) : NULL;
     if (rc < 0)
         return rc;
-    rc = account_unsuspend(srv, j.domain, j.local);
+    if (!l) {
+        jid_free(&j);
+        return account_failed(-ENOMEM, reply);
+    }
+    *l = (struct later){*call, done[a]};
+    struct data_ctx d = modules_data_ctx(call->srv);
+    rc = a == ACT_SUSPEND
+             ? account_suspend(call->srv, j.domain, j.local, reason, account_answered, l)
+         : a == ACT_UNSUSPEND ? account_unsuspend(call->srv, j.domain, j.local, account_answered, l)
+                              : account_delete_live(&d, j.domain, j.local, account_answered, l);
     jid_free(&j);
-    return rc < 0 ? account_failed(rc, reply) : buf_append_str(reply, "unsuspended");
+    if (rc < 0) {
+        free(l);
+        return account_failed(rc, reply);
+    }
+    return CONTROL_LATER;
 }
 
-static int cmd_delete(struct server *srv, const char *const *args, int nargs, struct buf *reply)
+static int cmd_suspend(const struct control_call *call, const char *const *args, int nargs,
+                       struct buf *reply)
 {
     (void)nargs;
-    struct jid j;
-    int rc = account_arg(srv, args[0], &j, reply);
-    if (rc < 0)
-        return rc;
-    struct data_ctx d = modules_data_ctx(srv);
-    rc = account_delete(&d, j.domain, j.local);
-    jid_free(&j);
-    return rc < 0 ? account_failed(rc, reply) : buf_append_str(reply, "deleted");
+    return account_action(call, ACT_SUSPEND, args[0], args[1][0] ? args[1] : NULL, reply);
+}
+
+static int cmd_unsuspend(const struct control_call *call, const char *const *args, int nargs,
+                         struct buf *reply)
+{
+    (void)nargs;
+    return account_action(call, ACT_UNSUSPEND, args[0], NULL, reply);
+}
+
+static int cmd_delete(const struct control_call *call, const char *const *args, int nargs,
+                      struct buf *reply)
+{
+    (void)nargs;
+    return account_action(call, ACT_DELETE, args[0], NULL, reply);
 }
 
 static void count_one(void *ud, const char *user, const char *domain)
@@ -111,10 +142,12 @@ static void count_one(void *ud, const char *user, const char *domain)
 
 /* "ok TAB streams=N TAB sessions=N TAB accounts=N": for tests and
  * monitoring. */
-static int cmd_status(struct server *srv, const char *const *args, int nargs, struct buf *reply)
+static int cmd_status(const struct control_call *call, const char *const *args, int nargs,
+                      struct buf *reply)
 {
     (void)args;
     (void)nargs;
+    struct server *srv = call->srv;
     size_t accounts = 0;
     int rc = store_account_list_sync(srv->store, NULL, count_one, &accounts);
     if (rc < 0)

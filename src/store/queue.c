@@ -44,7 +44,6 @@ struct store_queue {
 
     uv_mutex_t mu;
     uv_cond_t cv;
-    uv_cond_t cv_done; /* a group went to done (store_queue_wait) */
     struct req_list in;   /* submitted, not yet taken by the writer */
     struct req_list done; /* completed, not yet delivered on the loop */
     bool stop;            /* the writer exits once in is empty */
@@ -189,7 +188,6 @@ static void writer_group(struct store_queue *q, struct req_list *g)
     }
     uv_mutex_lock(&q->mu);
     list_splice(&q->done, g);
-    uv_cond_broadcast(&q->cv_done);
     if (q->signal_ok)
         uv_async_send(&q->async);
     uv_mutex_unlock(&q->mu);
@@ -310,7 +308,7 @@ int store_queue_open(struct store_queue **out, uv_loop_t *loop, const struct sto
         free(q);
         return rc;
     }
-    if (uv_mutex_init(&q->mu) < 0 || uv_cond_init(&q->cv) < 0 || uv_cond_init(&q->cv_done) < 0 ||
+    if (uv_mutex_init(&q->mu) < 0 || uv_cond_init(&q->cv) < 0 ||
         uv_async_init(loop, &q->async, on_async) < 0) {
         ops->close(q->conn);
         free(q);
@@ -379,7 +377,6 @@ void store_queue_free(struct store_queue *q)
     free(q->cancelled);
     q->ops->close(q->conn);
     uv_cond_destroy(&q->cv);
-    uv_cond_destroy(&q->cv_done);
     uv_mutex_destroy(&q->mu);
     /* The async handle is closed by store_queue_detach (or by the loop's
      * owner walking its handles); its memory is this struct, so the
@@ -426,29 +423,6 @@ int64_t store_queue_submit(struct store_queue *q, struct store_req *r)
 }
 
 /* The request id in the done list (mu held), or NULL. */
-static struct store_req *find_done(struct store_queue *q, uint64_t id)
-{
-    for (struct store_req *r = q->done.head; r; r = r->next)
-        if (r->id == id)
-            return r;
-    return NULL;
-}
-
-int store_queue_wait(struct store_queue *q, uint64_t id)
-{
-    /* Completions are delivered on this thread only, so a request not
-     * yet delivered is queued, running, or in the done list. */
-    if (!q->running || id <= q->delivered_upto || id > q->next_id)
-        return -ENOENT;
-    uv_mutex_lock(&q->mu);
-    struct store_req *r;
-    while (!(r = find_done(q, id)))
-        uv_cond_wait(&q->cv_done, &q->mu);
-    int rc = r->rc;
-    uv_mutex_unlock(&q->mu);
-    return rc;
-}
-
 int store_queue_cancel(struct store_queue *q, uint64_t id)
 {
     if (id == 0 || id <= q->delivered_upto || id > q->next_id)
@@ -464,6 +438,8 @@ int store_queue_cancel(struct store_queue *q, uint64_t id)
     q->cancelled[q->ncancelled++] = id;
     return 0;
 }
+
+uint64_t store_queue_last_id(const struct store_queue *q) { return q->next_id; }
 
 uint64_t store_queue_hold_mark(const struct store_queue *q) { return q->hold_mark; }
 

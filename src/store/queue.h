@@ -117,20 +117,13 @@ void store_queue_free(struct store_queue *q);
  * is called from inside a completion: then right after that one). */
 int64_t store_queue_submit(struct store_queue *q, struct store_req *r);
 
-/* Blocks the loop thread until the writer has run request id and ended
- * its group (committed or failed), and returns its outcome (rc). Its
- * completion, and those before it, are still delivered through the loop
- * afterwards. -ENOENT if it completed already (inline mode: its callback
- * has run). Only for rare actions whose caller must answer at once
- * (account deletion from the control socket): the loop waits for a
- * commit meanwhile. */
-int store_queue_wait(struct store_queue *q, uint64_t id);
-
 /* The callback of request id will not be called (the request itself
  * still runs: a write may already be committed). Unknown or completed
  * ids are ignored. 0, or -ENOMEM: then the callback WILL be called. */
 int store_queue_cancel(struct store_queue *q, uint64_t id);
 
+/* The id of the newest request submitted (0: none). */
+uint64_t store_queue_last_id(const struct store_queue *q);
 /* The id of the newest request submitted with STORE_REQ_HOLD (0: none). */
 uint64_t store_queue_hold_mark(const struct store_queue *q);
 /* Calls fn(ud, tag) on the loop once every request with an id up to

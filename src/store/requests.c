@@ -507,3 +507,112 @@ int64_t store_account_set_creds_req(struct store_queue *q, const char *domain, c
     a->user = pack_str(&pk, user);
     return submit(q, r, run_set_creds, CLIENT_WRITE | STORE_REQ_SECRET, cb, ud);
 }
+
+/* ---- admin actions: suspension, registration codes ---- */
+
+struct suspend_args {
+    const char *domain, *user, *reason;
+    bool suspended;
+};
+
+static int run_set_suspended(const struct store_ops *ops, struct store *c,
+                             const struct store_req *r, int64_t *value)
+{
+    (void)value;
+    const struct suspend_args *a = r->args;
+    return ops->account_set_suspended(c, a->domain, a->user, a->suspended, a->reason);
+}
+
+int64_t store_account_suspend_req(struct store_queue *q, const char *domain, const char *user,
+                                  bool suspended, const char *reason, store_done_cb cb, void *ud)
+{
+    struct suspend_args *a;
+    struct pack pk;
+    size_t extra = str_size(domain) + str_size(user) + str_size(reason);
+    struct store_req *r = req_new(sizeof *a, extra, (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    *a = (struct suspend_args){pack_str(&pk, domain), pack_str(&pk, user), pack_str(&pk, reason),
+                               suspended};
+    return submit(q, r, run_set_suspended, STORE_REQ_DURABLE, cb, ud);
+}
+
+struct invite_args {
+    struct invite_new in;
+    uint8_t hash[INVITE_HASH_BYTES];
+};
+
+static int run_invite_create(const struct store_ops *ops, struct store *c,
+                             const struct store_req *r, int64_t *value)
+{
+    const struct invite_args *a = r->args;
+    return ops->invite_create(c, &a->in, value);
+}
+
+int64_t store_invite_create_req(struct store_queue *q, const struct invite_new *in,
+                                store_done_cb cb, void *ud)
+{
+    struct invite_args *a;
+    struct pack pk;
+    size_t extra = str_size(in->domain) + str_size(in->given_to) + str_size(in->note) +
+                   str_size(in->created_by);
+    struct store_req *r = req_new(sizeof *a, extra, (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    memcpy(a->hash, in->hash, sizeof a->hash);
+    a->in = *in;
+    a->in.hash = a->hash;
+    a->in.domain = pack_str(&pk, in->domain);
+    a->in.given_to = pack_str(&pk, in->given_to);
+    a->in.note = pack_str(&pk, in->note);
+    a->in.created_by = pack_str(&pk, in->created_by);
+    return submit(q, r, run_invite_create, STORE_REQ_DURABLE | STORE_REQ_SECRET, cb, ud);
+}
+
+/* ---- retention and sweeps ---- */
+
+struct warn_args {
+    const char *domain, *user;
+    int64_t t;
+};
+
+static int run_retention_warn(const struct store_ops *ops, struct store *c,
+                              const struct store_req *r, int64_t *value)
+{
+    (void)value;
+    const struct warn_args *a = r->args;
+    return ops->retention_warn(c, a->domain, a->user, a->t);
+}
+
+int64_t store_retention_warn_req(struct store_queue *q, const char *domain, const char *user,
+                                 int64_t t, store_done_cb cb, void *ud)
+{
+    struct warn_args *a;
+    struct pack pk;
+    struct store_req *r = req_new(sizeof *a, str_size(domain) + str_size(user), (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    *a = (struct warn_args){pack_str(&pk, domain), pack_str(&pk, user), t};
+    return submit(q, r, run_retention_warn, STORE_REQ_DURABLE, cb, ud);
+}
+
+static int run_reports_sweep(const struct store_ops *ops, struct store *c,
+                             const struct store_req *r, int64_t *value)
+{
+    int n = ops->reports_sweep(c, *(const int64_t *)r->args);
+    if (n < 0)
+        return n;
+    *value = n;
+    return 0;
+}
+
+int64_t store_reports_sweep_req(struct store_queue *q, int64_t before, store_done_cb cb, void *ud)
+{
+    int64_t *a;
+    struct pack pk;
+    struct store_req *r = req_new(sizeof *a, 0, (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    *a = before;
+    return submit(q, r, run_reports_sweep, STORE_REQ_DURABLE, cb, ud);
+}

@@ -74,4 +74,19 @@ int64_t store_account_create_invited_req(struct store_queue *q, const struct inv
 int64_t store_account_set_creds_req(struct store_queue *q, const char *domain, const char *user,
                                     const struct account_creds *creds, store_done_cb cb, void *ud);
 
+/* Admin actions: a suspension set or lifted
+ * (store_account_set_suspended_sync); a registration code stored
+ * (store_invite_create_sync; value: its short id). */
+struct invite_new;
+int64_t store_account_suspend_req(struct store_queue *q, const char *domain, const char *user,
+                                  bool suspended, const char *reason, store_done_cb cb, void *ud);
+int64_t store_invite_create_req(struct store_queue *q, const struct invite_new *in,
+                                store_done_cb cb, void *ud);
+
+/* Retention: a warning recorded (store_retention_warn_sync); reports
+ * older than before deleted (store_reports_sweep_sync; value: how many). */
+int64_t store_retention_warn_req(struct store_queue *q, const char *domain, const char *user,
+                                 int64_t t, store_done_cb cb, void *ud);
+int64_t store_reports_sweep_req(struct store_queue *q, int64_t before, store_done_cb cb, void *ud);
+
 #endif

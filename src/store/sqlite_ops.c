@@ -10,6 +10,7 @@
 #include "store/offline.h"
 #include "store/private.h"
 #include "store/reports.h"
+#include "store/retention.h"
 #include "store/roster.h"
 #include "store/sqlite_internal.h"
 #include "store/vcard.h"
@@ -53,4 +54,8 @@ const struct store_ops store_sqlite_ops = {
     .account_set_creds = store_account_set_creds_sync,
     .roster_put = roster_put_sync,
     .roster_delete = roster_delete_sync,
+    .account_set_suspended = store_account_set_suspended_sync,
+    .invite_create = store_invite_create_sync,
+    .retention_warn = store_retention_warn_sync,
+    .reports_sweep = store_reports_sweep_sync,
 };

@@ -38,6 +38,7 @@ struct private_item;
 struct report_new;
 struct report_limits;
 struct invited_account;
+struct invite_new;
 struct account_creds;
 struct store_schema;
 struct roster_item;
@@ -88,6 +89,12 @@ struct store_ops {
                       const struct roster_item *it, bool versioned, unsigned log_max, int64_t *ver);
     int (*roster_delete)(struct store *s, const char *domain, const char *user, const char *jid,
                          bool versioned, unsigned log_max, int64_t *ver);
+    int (*account_set_suspended)(struct store *s, const char *domain, const char *user,
+                                 bool suspended, const char *reason);
+    int (*invite_create)(struct store *s, const struct invite_new *in, int64_t *id);
+    int (*retention_warn)(struct store *s, const char *domain, const char *user, int64_t t);
+    /* Returns how many were deleted, or -errno. */
+    int (*reports_sweep)(struct store *s, int64_t before);
 };
 
 /* The SQLite backend. */

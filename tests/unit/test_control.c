@@ -18,6 +18,7 @@
 
 #include "core/server.h"
 #include "net/control.h"
+#include "store/queue.h"
 #include "xmpp/router.h"
 
 static const char *const users[] = {"alice", "bob", NULL};
@@ -188,6 +189,8 @@ struct call {
     int nargs;
     int rc;
     char *reply;
+    bool finished;
+    pthread_t thread;
     uv_async_t done;
     uv_timer_t guard;
 };
@@ -205,7 +208,13 @@ static void rig_start(struct rig *r, struct fixture *f)
     r->srv.router = router_new(&r->srv);
     assert_non_null(r->srv.router);
     char *err = NULL;
-    int rc = control_start(&r->ctl, &r->srv, r->path, &err);
+    /* The server's writes go through the store queue's writer thread, and
+     * the commands that write answer from its completions. */
+    int rc = store_queue_open(&r->srv.storeq, &r->loop, &store_sqlite_ops, f->path,
+                              fixture_schema(), &err);
+    if (rc != 0 || (rc = store_queue_start(r->srv.storeq)) != 0)
+        fail_msg("store queue: %d %s", rc, err ? err : "");
+    rc = control_start(&r->ctl, &r->srv, r->path, &err);
     if (rc != 0)
         fail_msg("control_start: %d %s", rc, err ? err : "");
 }
@@ -213,7 +222,9 @@ static void rig_start(struct rig *r, struct fixture *f)
 static void rig_stop(struct rig *r)
 {
     control_stop(r->ctl);
+    store_queue_detach(r->srv.storeq);
     uv_run(&r->loop, UV_RUN_DEFAULT);
+    store_queue_free(r->srv.storeq);
     assert_int_equal(uv_loop_close(&r->loop), 0);
     router_free(r->srv.router);
     buf_free(&r->srv.scratch);
@@ -230,6 +241,7 @@ static void *call_thread(void *ud)
 static void call_done(uv_async_t *a)
 {
     struct call *c = a->data;
+    c->finished = true;
     uv_close((uv_handle_t *)&c->done, NULL);
     uv_close((uv_handle_t *)&c->guard, NULL);
 }
@@ -240,18 +252,31 @@ static void call_timeout(uv_timer_t *t)
     fail_msg("control_call did not return within 10 s");
 }
 
+/* Starts one control_call against the rig's server, on a thread of its own. */
+static void call_begin(struct rig *r, struct call *c, const char *const *args, int nargs)
+{
+    *c = (struct call){.r = r, .args = args, .nargs = nargs};
+    uv_async_init(&r->loop, &c->done, call_done);
+    uv_timer_init(&r->loop, &c->guard);
+    c->done.data = c;
+    uv_timer_start(&c->guard, call_timeout, 10000, 0);
+    assert_int_equal(pthread_create(&c->thread, NULL, call_thread, c), 0);
+}
+
+/* Runs the loop until c has its reply. */
+static void call_wait(struct rig *r, struct call *c)
+{
+    while (!c->finished)
+        uv_run(&r->loop, UV_RUN_ONCE);
+    pthread_join(c->thread, NULL);
+}
+
 /* Runs one control_call against the rig's server. *reply: free it. */
 static int rig_call(struct rig *r, const char *const *args, int nargs, char **reply)
 {
-    struct call c = {.r = r, .args = args, .nargs = nargs};
-    uv_async_init(&r->loop, &c.done, call_done);
-    uv_timer_init(&r->loop, &c.guard);
-    c.done.data = &c;
-    uv_timer_start(&c.guard, call_timeout, 10000, 0);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, call_thread, &c), 0);
-    uv_run(&r->loop, UV_RUN_DEFAULT);
-    pthread_join(th, NULL);
+    struct call c;
+    call_begin(r, &c, args, nargs);
+    call_wait(r, &c);
     *reply = c.reply;
     return c.rc;
 }
@@ -295,6 +320,50 @@ static void test_socket_roundtrip(void **state)
     free(reply);
     rig_stop(&r);
     assert_int_equal(access(r.path, F_OK), -1); /* removed at stop */
+}
+
+/* A command that writes waits for the writer thread, not the loop: while
+ * another connection holds the database's write lock, "suspend" gets no
+ * answer, and "status" is answered at once; the suspension is answered
+ * once it is committed. */
+static void test_write_answered_after_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct rig r;
+    rig_start(&r, f);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+    const char *suspend[] = {"suspend", "bob@localhost", "later"};
+    const char *status[] = {"status"};
+    struct call w, s;
+    call_begin(&r, &w, suspend, 3);
+    usleep(100 * 1000);
+    call_begin(&r, &s, status, 1);
+    call_wait(&r, &s);
+    assert_int_equal(s.rc, 0);
+    free(s.reply);
+    for (int i = 0; i < 20; i++) { /* 200 ms more of the loop: still no answer */
+        uv_run(&r.loop, UV_RUN_NOWAIT);
+        usleep(10 * 1000);
+    }
+    assert_false(w.finished);
+    struct account_info info;
+    assert_int_equal(store_account_info_sync(f->s, "localhost", "bob", &info), 0);
+    assert_false(info.suspended);
+    store_account_info_free(&info);
+
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    call_wait(&r, &w);
+    assert_int_equal(w.rc, 0);
+    assert_string_equal(w.reply, "suspended");
+    free(w.reply);
+    assert_int_equal(store_account_info_sync(f->s, "localhost", "bob", &info), 0);
+    assert_true(info.suspended);
+    store_account_info_free(&info);
+    sqlite3_close(db);
+    rig_stop(&r);
 }
 
 static void test_start_refuses_live_and_foreign(void **state)
@@ -361,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test_setup_teardown(test_call_without_server, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_socket_roundtrip, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_write_answered_after_commit, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_live_and_foreign, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_stale_socket_replaced, setup, fixture_teardown),
