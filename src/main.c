@@ -266,6 +266,11 @@ static int run(struct server *srv, struct control **control)
         make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
         start_control(srv, control) < 0 || start_listeners(srv) < 0 || start_components(srv) < 0)
         return 1;
+    /* Every write goes through the store queue from now on (docs/
+     * architecture.md, "Storage"): one made on the loop's connection
+     * would be a bug, and fails instead of taking the loop's time. */
+    if (store_read_only(srv->store) < 0)
+        return 1;
     uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     srv->start_time = server_now(srv);
     fprintf(stderr, "taube %s: ready, %zu domain(s), client port %d, direct TLS port %d\n",

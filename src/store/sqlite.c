@@ -621,6 +621,11 @@ int store_check(const char *path, const struct store_schema *schema, char **err)
     return check_schema(path, nsteps, err);
 }
 
+int store_read_only(struct store *s)
+{
+    return sqlite3_exec(s->db, "PRAGMA query_only = 1", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
 void store_close(struct store *s)
 {
     if (!s)

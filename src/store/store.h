@@ -138,6 +138,11 @@ int store_open(struct store **out, const char *path, const struct store_schema *
 int store_check(const char *path, const struct store_schema *schema, char **err);
 void store_close(struct store *s);
 int store_schema_version(struct store *s);
+/* From now on this connection only reads (SQLite: PRAGMA query_only): a
+ * write on it fails with -EROFS. The server's loop connection, once the
+ * server runs, so that no write can take the loop's time by mistake. 0
+ * or -errno. */
+int store_read_only(struct store *s);
 
 /* A 32-byte random secret kept in the store (created on first open);
  * used to derive fake SCRAM salts for unknown users. */
