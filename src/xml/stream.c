@@ -55,6 +55,7 @@ struct xml_active {
     unsigned ndecls;       /* namespace declarations of the element being opened */
     enum xml_error err;
     bool stop;      /* a handler asked to stop (or the stream closed) */
+    bool paused;    /* a handler asked to pause: expat is suspended */
     bool replaying; /* feeding the synthetic header */
     bool dirty;     /* parser stopped or reset: XML_ParserReset before use */
 };
@@ -95,6 +96,14 @@ static void stop_at(struct xml_active *a, uint64_t pos)
     a->stop = true;
     a->stop_at = pos;
     XML_StopParser(a->p, XML_FALSE);
+}
+
+/* Suspends expat after this element; what it has buffered stays there
+ * for xml_stream_resume (no parser reset, no header replay). */
+static void pause_here(struct xml_active *a)
+{
+    a->paused = true;
+    XML_StopParser(a->p, XML_TRUE);
 }
 
 /* Position just after the event being reported. */
@@ -320,7 +329,10 @@ static void stanza_done(struct xml_active *a)
         stanza_unref(st);
         return;
     }
-    if (xs->h.stanza(xs->ud, st) != 0)
+    int r = xs->h.stanza(xs->ud, st);
+    if (r == XML_STREAM_PAUSE)
+        pause_here(a);
+    else if (r != 0)
         stop_at(a, end);
 }
 
@@ -474,6 +486,7 @@ static void parser_setup(struct xml_active *a)
     XML_SetReparseDeferralEnabled(p, XML_FALSE);
 #endif
     a->fed = a->mark = a->stop_at = 0;
+    a->paused = false;
     a->level = a->ndecls = 0;
     a->err = XMLE_OK;
     a->stop = a->replaying = a->dirty = false;
@@ -517,6 +530,7 @@ static void active_park(struct xml_active *a)
     buf_reset(&a->text);
     buf_free(&a->decls);
     a->dirty = true;
+    a->paused = false;
 }
 
 /* Makes xs->act ready to parse; primes a new parser with the header. */
@@ -552,7 +566,7 @@ static long stream_fail(struct xml_stream *xs, enum xml_error e)
 }
 
 /* One XML_Parse call. Returns 1 to go on, 0 if stopped (*stopped_at set),
- * or a negative enum xml_error. */
+ * 2 if paused (the piece is expat's), or a negative enum xml_error. */
 static int feed_piece(struct xml_stream *xs, const char *data, size_t n, size_t *stopped_at)
 {
     struct xml_active *a = xs->act;
@@ -565,6 +579,8 @@ static int feed_piece(struct xml_stream *xs, const char *data, size_t n, size_t 
         *stopped_at = (size_t)(a->stop_at - base);
         return 0;
     }
+    if (a->paused && s == XML_STATUS_SUSPENDED)
+        return 2;
     if (s != XML_STATUS_OK)
         return -(int)map_expat_error(XML_GetErrorCode(a->p));
     if (a->fed - a->mark > elem_limit(a))
@@ -591,6 +607,8 @@ long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len)
         len = LONG_MAX; /* the return value must fit; the caller feeds the rest */
     if (xs->phase == PH_CLOSED || len == 0)
         return (long)len;
+    if (xs->act && xs->act->paused)
+        return 0; /* xml_stream_resume first */
     enum xml_error e = activate(xs);
     if (e != XMLE_OK)
         return stream_fail(xs, e);
@@ -604,9 +622,35 @@ long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len)
             active_park(xs->act);
             return xs->phase == PH_CLOSED ? (long)len : (long)(done + at);
         }
+        if (rc == 2)
+            return (long)(done + n);
         done += n;
     }
     return (long)len;
+}
+
+bool xml_stream_paused(const struct xml_stream *xs) { return xs->act && xs->act->paused; }
+
+long xml_stream_resume(struct xml_stream *xs)
+{
+    struct xml_active *a = xs->act;
+    if (!a || !a->paused)
+        return 0;
+    a->paused = false;
+    enum XML_Status s = XML_ResumeParser(a->p);
+    if (a->err != XMLE_OK)
+        return stream_fail(xs, a->err);
+    if (a->stop) { /* the stream closed, or a handler stopped: the rest goes */
+        active_park(a);
+        return 0;
+    }
+    if (a->paused && s == XML_STATUS_SUSPENDED)
+        return 0;
+    if (s != XML_STATUS_OK)
+        return stream_fail(xs, map_expat_error(XML_GetErrorCode(a->p)));
+    if (a->fed - a->mark > elem_limit(a))
+        return stream_fail(xs, XMLE_TOO_BIG);
+    return 0;
 }
 
 /* ---- public life cycle ---- */
@@ -673,7 +717,7 @@ void xml_stream_reset(struct xml_stream *xs)
 bool xml_stream_idle(struct xml_stream *xs)
 {
     struct xml_active *a = xs->act;
-    if (!a)
+    if (!a || a->paused)
         return false;
     bool between = a->level == 1 && a->fed == a->mark;
     bool untouched = a->level == 0 && a->fed == 0;

@@ -126,6 +126,8 @@ struct xml_limits {
 #define XML_HEADER_MAX 4096
 #define XML_HEADER_MAX_DECLS 4
 
+#define XML_STREAM_PAUSE 2 /* a stanza handler's "pause after this one" */
+
 struct xml_stream_handler {
     /* The stream header (<stream:stream ...>) was read. root is an element
      * in a scratch stanza that lives until the next reset or until
@@ -139,7 +141,13 @@ struct xml_stream_handler {
      * Return 0 to go on, non-zero to stop after this stanza: feed then
      * returns the number of bytes consumed up to the end of this element,
      * so the caller can see bytes sent after it (STARTTLS, SASL). Feeding
-     * the rest later, without a reset, carries on with the next element. */
+     * the rest later, without a reset, carries on with the next element.
+     * XML_STREAM_PAUSE instead pauses after it, cheaply: feed returns
+     * having taken the piece of input it was parsing (the parser keeps
+     * what follows the element), xml_stream_paused is true, and nothing
+     * may be fed until xml_stream_resume has parsed that kept input. A
+     * handler called from xml_stream_resume may pause again, or stop only
+     * to end the stream (what the parser kept is then dropped). */
     int (*stanza)(void *ud, struct stanza *st);
     /* </stream:stream> was read. Parsing ends there: feed counts any later
      * bytes as consumed and ignores them until a reset. */
@@ -158,6 +166,11 @@ void xml_stream_free(struct xml_stream *xs);
  * must not be fed again. A handler may not call xml_stream_free or
  * xml_stream_reset from inside a callback; ask to stop and do it after. */
 long xml_stream_feed(struct xml_stream *xs, const char *data, size_t len);
+/* Paused by a stanza handler (XML_STREAM_PAUSE): feed takes nothing. */
+bool xml_stream_paused(const struct xml_stream *xs);
+/* Parses what the pause kept; handlers run and may pause again. 0 or a
+ * negative enum xml_error (the stream is then failed, as after feed). */
+long xml_stream_resume(struct xml_stream *xs);
 /* Starts over for a stream restart (after STARTTLS or SASL success). */
 void xml_stream_reset(struct xml_stream *xs);
 /* Replaces the limits (0 fields: defaults), e.g. raises the stanza size

@@ -6,7 +6,8 @@
  * Each stanza is serialized, parsed back as a stream of its own and
  * serialized again: both serializations must be identical. A stanza
  * callback may ask to stop (every 7th stanza): the rest is fed afterwards,
- * as the connection code does. */
+ * as the connection code does; with bit 5 of byte 0 it pauses after every
+ * 3rd (XML_STREAM_PAUSE), and the loop resumes before feeding on. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ struct fz {
     struct buf out;
     unsigned stanzas;
     bool roundtrip;
+    bool pauses;
 };
 
 static int fz_again(void *ud, struct stanza *st)
@@ -62,7 +64,10 @@ static int fz_stanza(void *ud, struct stanza *st)
     if (xml_serialize(st->root, "jabber:client", &f->out) == 0 && f->roundtrip)
         roundtrip(&f->out);
     stanza_unref(st);
-    return ++f->stanzas % 7 == 0;
+    ++f->stanzas;
+    if (f->pauses && f->stanzas % 3 == 0)
+        return XML_STREAM_PAUSE;
+    return f->stanzas % 7 == 0;
 }
 
 static void fz_close(void *ud) { (void)ud; }
@@ -78,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_attrs = (data[0] & 4) ? 3 : 16,
     };
     bool idle = data[0] & 8;
-    struct fz f = {.roundtrip = true};
+    struct fz f = {.roundtrip = true, .pauses = (data[0] & 32) != 0};
     buf_init(&f.out, 1 << 20);
     struct xml_stream *xs = xml_stream_new(&lim, &h, &f);
     if (!xs)
@@ -97,6 +102,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((size_t)rc > n)
             abort();
         off += (size_t)rc; /* a stop leaves the rest to feed again */
+        while (rc >= 0 && xml_stream_paused(xs)) {
+            if (xml_stream_feed(xs, in + off, len - off) != 0)
+                abort(); /* a paused stream takes nothing */
+            rc = xml_stream_resume(xs);
+        }
+        if (rc < 0)
+            break;
         /* an unfinished element never holds more than the limit */
         if (xml_stream_pending(xs) > lim.max_stanza_size)
             abort();

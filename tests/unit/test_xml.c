@@ -22,6 +22,7 @@ struct rec {
     int stanzas, opens, closes;
     int stop_at_stanza; /* stop after the n-th stanza (1-based), 0 never */
     int stop_at_open;
+    bool pause_each; /* answer XML_STREAM_PAUSE after every stanza */
 };
 
 static void log_attrs(struct buf *b, const struct xml_node *n)
@@ -68,6 +69,8 @@ static int rec_stanza(void *ud, struct stanza *st)
     assert_int_equal(xml_serialize(st->root, "jabber:client", &r->log), 0);
     buf_append_str(&r->log, "\n");
     stanza_unref(st);
+    if (r->pause_each)
+        return XML_STREAM_PAUSE;
     return r->stanzas == r->stop_at_stanza;
 }
 
@@ -592,6 +595,43 @@ static void test_stop_after_stanza(void **state)
     rec_done(&r, xs);
 }
 
+/* A pause keeps the rest in the parser: feed takes the whole input but
+ * hands out one stanza, refuses more until resumed, and each resume hands
+ * out the next, in order; the stream then goes on as before. */
+static void test_pause_and_resume(void **state)
+{
+    (void)state;
+    struct rec r;
+    struct xml_stream *xs = rec_stream(&r, NULL);
+    assert_true(feed_str(xs, HEADER) > 0);
+    r.pause_each = true;
+    const char *in = "<message id='1'/><message id='2'/><message id='3'/><mess";
+    assert_int_equal(feed_str(xs, in), strlen(in));
+    assert_int_equal(r.stanzas, 1);
+    assert_true(xml_stream_paused(xs));
+    assert_false(xml_stream_idle(xs)); /* what it keeps is not thrown away */
+    assert_int_equal(feed_str(xs, "<iq/>"), 0);
+    for (int i = 2; i <= 3; i++) {
+        assert_int_equal(xml_stream_resume(xs), 0);
+        assert_int_equal(r.stanzas, i);
+        assert_true(xml_stream_paused(xs));
+    }
+    assert_int_equal(xml_stream_resume(xs), 0); /* the partial <mess */
+    assert_false(xml_stream_paused(xs));
+    assert_int_equal(r.stanzas, 3);
+    r.pause_each = false;
+    assert_int_equal(feed_str(xs, "age id='4'/>"), strlen("age id='4'/>"));
+    assert_int_equal(r.stanzas, 4);
+    assert_non_null(strstr(r.log.data, "id='1'/>\n<message id='2'/>\n<message id='3'/>\n"
+                                       "<message id='4'/>"));
+    /* An error found while resuming fails the stream. */
+    r.pause_each = true;
+    assert_int_equal(feed_str(xs, "<a/><b></c>"), strlen("<a/><b></c>"));
+    assert_true(xml_stream_resume(xs) < 0);
+    assert_true(feed_str(xs, "<a/>") < 0);
+    rec_done(&r, xs);
+}
+
 static void test_stop_then_reset(void **state)
 {
     (void)state;
@@ -928,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_tree_capped),
         cmocka_unit_test(test_set_limits),
         cmocka_unit_test(test_stop_after_stanza),
+        cmocka_unit_test(test_pause_and_resume),
         cmocka_unit_test(test_stop_then_reset),
         cmocka_unit_test(test_stop_at_open),
         cmocka_unit_test(test_reset_mid_stanza),
