@@ -19,12 +19,14 @@ static void c2s_on_data(void *ud, const char *data, size_t len);
 static void c2s_on_tls_ready(void *ud);
 static void c2s_on_close(void *ud, int err);
 static void c2s_on_drain(void *ud);
+static void c2s_on_turn(void *ud);
 
 static const struct conn_handler c2s_conn_handler = {
     .on_data = c2s_on_data,
     .on_tls_ready = c2s_on_tls_ready,
     .on_close = c2s_on_close,
     .on_drain = c2s_on_drain,
+    .on_turn = c2s_on_turn,
 };
 
 static int on_stream_open(void *ud, const struct xml_node *root);
@@ -302,6 +304,18 @@ static void dispatch(struct c2s *c, struct stanza *st)
     }
 }
 
+/* Charges cost to c's share of this loop turn; true once it is spent. */
+static bool turn_spend(struct c2s *c, unsigned cost)
+{
+    uint64_t now = conn_turn(c->conn);
+    if (c->turn_no != now) {
+        c->turn_no = now;
+        c->turn_used = 0;
+    }
+    c->turn_used += cost;
+    return c->turn_used >= C2S_TURN_BUDGET;
+}
+
 static int on_stanza(void *ud, struct stanza *st)
 {
     struct c2s *c = ud;
@@ -310,9 +324,15 @@ static int on_stanza(void *ud, struct stanza *st)
         return 1;
     }
     if (c->state == C2S_SESSION && c2s_hold_stanza(c, st))
-        return 1; /* kept until its sender's writes are committed (c2s_hold.c) */
+        return XML_STREAM_PAUSE; /* kept until its sender's writes are committed (c2s_hold.c) */
+    bool session = c->state == C2S_SESSION;
+    c->turn_wrote = false;
     dispatch(c, st);
-    return c->restart || c->state == C2S_CLOSING || (c->pause_why & C2S_PAUSE_STORE);
+    if (c->restart || c->state == C2S_CLOSING)
+        return 1;
+    if (session && turn_spend(c, c->turn_wrote ? C2S_TURN_WRITE : 1))
+        c->turn_over = true;
+    return (c->pause_why & C2S_PAUSE_STORE) || c->turn_over ? XML_STREAM_PAUSE : 0;
 }
 
 /* ---- bytes in ---- */
@@ -339,9 +359,13 @@ static void charge_read(struct c2s *c, size_t len)
         c2s_pause(c, C2S_PAUSE_RATE);
 }
 
+/* The reasons that stop the socket being read; the others (a turn) only
+ * keep what is read unparsed. */
+static unsigned hard(unsigned why) { return why & ~C2S_PAUSE_SOFT; }
+
 void c2s_pause(struct c2s *c, unsigned why)
 {
-    if (c->pause_why == 0)
+    if (!hard(c->pause_why) && hard(why))
         conn_pause_read(c->conn);
     c->pause_why |= why;
 }
@@ -350,9 +374,14 @@ void c2s_unpause(struct c2s *c, unsigned why)
 {
     if (!(c->pause_why & why))
         return;
+    unsigned before = c->pause_why;
     c->pause_why &= ~why;
-    if (c->pause_why == 0 && c->state != C2S_CLOSING)
+    if (c->state == C2S_CLOSING)
+        return;
+    if (hard(before) && !hard(c->pause_why))
         conn_resume_read(c->conn);
+    if (c->pause_why == 0 && (c->held_len > 0 || xml_stream_paused(c->xs)))
+        conn_next_turn(c->conn); /* fed then, not inside the caller's event */
 }
 
 static bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
@@ -379,13 +408,88 @@ static size_t skip_space(struct c2s *c, const char *data, size_t len)
     return n;
 }
 
+/* The rest of the input waits for the next turn (its share of this one
+ * is spent): kept, reading paused, the turn asked for. */
+static void wait_for_turn(struct c2s *c, const char *data, size_t len)
+{
+    if (len > 0 && c2s_hold_input(c, data, len) < 0) {
+        c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
+        return;
+    }
+    c2s_pause(c, C2S_PAUSE_TURN);
+    if (c->held_len > C2S_HELD_SOFT_MAX)
+        c2s_pause(c, C2S_PAUSE_FULL); /* enough kept: the socket waits too */
+    conn_next_turn(c->conn);
+}
+
+static void c2s_on_turn(void *ud)
+{
+    struct c2s *c = ud;
+    c2s_unpause(c, C2S_PAUSE_TURN | C2S_PAUSE_FULL);
+    c2s_feed_held(c);
+}
+
 static void c2s_on_data(void *ud, const char *data, size_t len)
 {
     struct c2s *c = ud;
     c->last_read = c2s_now(c);
     c->ping_sent = 0; /* any traffic shows the peer is alive */
     charge_read(c, len);
+    /* Input already waiting goes first. */
+    if (c->held_len > 0 || xml_stream_paused(c->xs) ||
+        (c->pause_why & (C2S_PAUSE_STORE | C2S_PAUSE_TURN)) ||
+        (c->state == C2S_SESSION && turn_spend(c, 0))) {
+        if (c->pause_why & C2S_PAUSE_STORE) {
+            if (c2s_hold_input(c, data, len) < 0)
+                c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
+        } else {
+            wait_for_turn(c, data, len);
+        }
+        return;
+    }
     c2s_feed(c, data, len);
+}
+
+/* The parser paused after a stanza (XML_STREAM_PAUSE): what is left of
+ * the input waits with it, for the commit the stanza waits for
+ * (C2S_PAUSE_STORE, c2s_hold.c) or for the next turn. */
+static void paused(struct c2s *c, const char *data, size_t len)
+{
+    c->turn_over = false;
+    if (c->pause_why & C2S_PAUSE_STORE) {
+        if (len > 0 && c2s_hold_input(c, data, len) < 0)
+            c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
+        return;
+    }
+    wait_for_turn(c, data, len);
+}
+
+void c2s_feed_held(struct c2s *c)
+{
+    if (c->pause_why || c->state == C2S_CLOSING)
+        return;
+    if (xml_stream_paused(c->xs)) {
+        long rc = xml_stream_resume(c->xs);
+        if (rc < 0) {
+            c2s_stream_error(c, xml_error_cond(rc), NULL);
+            return;
+        }
+        if (xml_stream_paused(c->xs)) {
+            paused(c, NULL, 0);
+            return;
+        }
+        c->turn_over = false;
+        if (c->state == C2S_CLOSING)
+            return;
+    }
+    if (c->held_len == 0)
+        return;
+    char *held = c->held;
+    size_t len = c->held_len;
+    c->held = NULL;
+    c->held_len = 0;
+    c2s_feed(c, held, len); /* what it does not take goes back into c->held */
+    free(held);
 }
 
 void c2s_feed(struct c2s *c, const char *data, size_t len)
@@ -403,10 +507,8 @@ void c2s_feed(struct c2s *c, const char *data, size_t len)
         }
         data += n;
         len -= (size_t)n;
-        if ((c->pause_why & C2S_PAUSE_STORE) && !c->restart) {
-            /* The rest waits for the commit (c2s_hold.c). */
-            if (len > 0 && c2s_hold_input(c, data, len) < 0)
-                c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
+        if (xml_stream_paused(c->xs)) {
+            paused(c, data, len);
             return;
         }
         if (!c->restart)

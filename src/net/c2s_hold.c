@@ -31,27 +31,23 @@ static void on_committed(void *ud, uint64_t tag)
     (void)tag;
     c->store_wait = 0;
     struct stanza *st = c->held_st;
-    char *held = c->held;
-    size_t len = c->held_len;
     c->held_st = NULL;
-    c->held = NULL;
-    c->held_len = 0;
     c2s_unpause(c, C2S_PAUSE_STORE);
     if (st && c->state == C2S_SESSION)
         c2s_stanza(c, st); /* consumes st; may queue writes again */
     else if (st)
         stanza_unref(st);
-    if (held && c->state != C2S_CLOSING)
-        c2s_feed(c, held, len); /* may hold again, keeping its own rest */
-    free(held);
+    c2s_feed_held(c); /* may hold again, keeping its own rest */
 }
 
 void c2s_hold_for_store(struct c2s *c, uint64_t mark)
 {
     struct store_queue *q = c->srv->storeq;
     uint64_t now = q ? store_queue_hold_mark(q) : mark;
-    if (now != mark)
+    if (now != mark) {
         c->store_wait = now;
+        c->turn_wrote = true;
+    }
 }
 
 bool c2s_hold_stanza(struct c2s *c, struct stanza *st)

@@ -21,7 +21,25 @@ enum {
     C2S_PAUSE_PEER = 4, /* a receiver of its stanzas is congested: its drain */
     C2S_PAUSE_JOB = 8,  /* a password is being checked on a worker thread */
     C2S_PAUSE_STORE = 16, /* a write its stanza caused is not committed yet */
+    C2S_PAUSE_TURN = 32,  /* had its share of this loop turn: the next one */
+    C2S_PAUSE_FULL = 64,  /* and holds C2S_HELD_SOFT_MAX bytes meanwhile */
 };
+/* Pause reasons that keep the input unparsed but the socket read (up to
+ * C2S_HELD_SOFT_MAX bytes: stopping and restarting a read costs system
+ * calls, and a turn is short). */
+#define C2S_PAUSE_SOFT C2S_PAUSE_TURN
+#define C2S_HELD_SOFT_MAX (64 * 1024)
+
+/* What one authenticated stream may spend of one loop turn before the
+ * rest of its input waits for the next turn (conn_next_turn), so that
+ * between two of its shares every other ready stream gets one: a stanza
+ * costs 1, one that made the server write (store queue) C2S_TURN_WRITE.
+ * Writes are what a flood costs the server most (the request, its
+ * completion, the commit), and a client storing in bulk then yields
+ * after each; ordinary traffic (a burst of messages to online contacts)
+ * goes on in one share, which keeps the output of a turn in few writes. */
+#define C2S_TURN_BUDGET 16
+#define C2S_TURN_WRITE 16
 
 struct plain_job;
 struct addr_slot;
@@ -72,8 +90,12 @@ struct c2s {
     struct c2s *prev, *next;    /* srv->c2s_all */
     uint64_t store_wait;        /* newest write of its own not known committed, or 0 */
     struct stanza *held_st;     /* C2S_PAUSE_STORE: the stanza waiting for that commit */
-    char *held;                 /* input read before the pause, fed after it */
+    char *held;                 /* input read and not yet parsed (a pause, a turn) */
     size_t held_len;
+    uint64_t turn_no;           /* the loop turn turn_used counts for */
+    unsigned turn_used;         /* of C2S_TURN_BUDGET in that turn */
+    bool turn_wrote;            /* the stanza being handled queued a write */
+    bool turn_over;             /* the parser stopped: the share is spent */
 };
 
 /* c2s.c */
@@ -128,6 +150,8 @@ bool c2s_hold_stanza(struct c2s *c, struct stanza *st);
 /* Keeps data[0..len), read but not fed while the stream is held.
  * 0 or -ENOMEM. */
 int c2s_hold_input(struct c2s *c, const char *data, size_t len);
+/* Feeds the held input, unless a pause reason is left. */
+void c2s_feed_held(struct c2s *c);
 /* At free: no barrier may call back into c. */
 void c2s_hold_free(struct c2s *c);
 /* c2s.c: feeds bytes already charged to the read budget. */

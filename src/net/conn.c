@@ -62,6 +62,7 @@ struct conn {
     struct buf rin; /* raw input kept while reading was paused */
 
     struct conn *wnext, **wprev; /* net_ctx work list */
+    struct conn *tnext, **tprev; /* net_ctx turn_asked or turn_due */
     enum conn_state state;
     int err; /* first error, reported by on_close */
     int handles_open;
@@ -122,6 +123,53 @@ static void work_push(struct net_ctx *ctx, struct conn *c)
     c->queued = true;
 }
 
+/* ---- turns (conn_next_turn) ---- */
+
+static void turn_unlink(struct conn *c)
+{
+    if (!c->tprev)
+        return;
+    *c->tprev = c->tnext;
+    if (c->tnext)
+        c->tnext->tprev = c->tprev;
+    c->tnext = NULL;
+    c->tprev = NULL;
+}
+
+/* Moves the list at *from to *to (empty before). */
+static void turn_move(struct conn **from, struct conn **to)
+{
+    *to = *from;
+    *from = NULL;
+    if (*to)
+        (*to)->tprev = to;
+}
+
+void conn_next_turn(struct conn *c)
+{
+    if (c->tprev || c->state == CONN_CLOSED)
+        return;
+    struct net_ctx *ctx = c->ctx;
+    c->tnext = ctx->turn_asked;
+    if (ctx->turn_asked)
+        ctx->turn_asked->tprev = &c->tnext;
+    ctx->turn_asked = c;
+    c->tprev = &ctx->turn_asked;
+}
+
+uint64_t conn_turn(const struct conn *c) { return c->ctx->turn; }
+
+/* After this turn's I/O: the on_turn asked for in the turn before. */
+static void turns_run(struct net_ctx *ctx)
+{
+    while (ctx->turn_due) {
+        struct conn *c = ctx->turn_due;
+        turn_unlink(c);
+        if (c->state != CONN_CLOSED && c->h && c->h->on_turn)
+            c->h->on_turn(c->ud);
+    }
+}
+
 /* Queues c for a flush at the end of this loop turn. */
 static void conn_schedule(struct conn *c)
 {
@@ -150,14 +198,29 @@ static void net_run(struct net_ctx *ctx)
             conn_flush(c);
         }
     }
-    if (ctx->work)
+    if (ctx->work || ctx->turn_asked || ctx->turn_due)
         uv_idle_start(&ctx->idle, on_idle);
     else
         uv_idle_stop(&ctx->idle);
 }
 
-static void on_prepare(uv_prepare_t *h) { net_run(h->data); }
-static void on_check(uv_check_t *h) { net_run(h->data); }
+/* Before poll: a new turn; what was asked for in the last one is due
+ * after this poll (which the idle handle keeps from blocking). */
+static void on_prepare(uv_prepare_t *h)
+{
+    struct net_ctx *ctx = h->data;
+    ctx->turn++;
+    if (!ctx->turn_due)
+        turn_move(&ctx->turn_asked, &ctx->turn_due);
+    net_run(ctx);
+}
+
+static void on_check(uv_check_t *h)
+{
+    struct net_ctx *ctx = h->data;
+    turns_run(ctx);
+    net_run(ctx);
+}
 
 struct net_ctx *net_ctx_new(uv_loop_t *loop)
 {
@@ -245,6 +308,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     struct net_ctx *ctx = c->ctx;
     work_unlink(c);
+    turn_unlink(c);
     fail_marks(c);
     if (c->h && c->h->on_close)
         c->h->on_close(c->ud, c->err);
@@ -267,6 +331,7 @@ static void close_handles(struct conn *c)
         return;
     c->state = CONN_CLOSED;
     work_unlink(c);
+    turn_unlink(c);
     account(c);
     net_close_handle(&c->handles_open, (uv_handle_t *)&c->tcp, on_handle_closed);
     net_close_handle(&c->handles_open, (uv_handle_t *)&c->timer, on_handle_closed);

@@ -51,9 +51,21 @@ struct conn_handler {
      * (a quarter of send_queue_max). Called once per congestion, from a
      * write completion, never from inside conn_write. May be NULL. */
     void (*on_drain)(void *ud);
+    /* Asked for with conn_next_turn. May be NULL. */
+    void (*on_turn)(void *ud);
 };
 
 void conn_set_handler(struct conn *c, const struct conn_handler *h, void *ud);
+
+/* Turns: one loop iteration reads what every ready connection sent. A
+ * handler that stops consuming a connection's input for this turn (it
+ * had its share) asks for its on_turn, which comes once, after the I/O
+ * callbacks of the next turn, so that the other connections' input is
+ * read and handled in between; until then the loop does not block in
+ * poll. Asking again before it came changes nothing. */
+void conn_next_turn(struct conn *c);
+/* The current turn's number (it counts up), for per-turn budgets. */
+uint64_t conn_turn(const struct conn *c);
 
 /* Queues bytes. 0, -ENOBUFS (queue over its limit), -EPIPE (closing). */
 int conn_write(struct conn *c, const char *data, size_t len);

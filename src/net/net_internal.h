@@ -32,6 +32,9 @@ struct net_ctx {
     uv_check_t check;     /* and after poll (I/O callbacks' writes) */
     uv_idle_t idle;       /* keeps poll from blocking while work is left */
     struct conn *work;    /* conns to flush or to feed saved input */
+    struct conn *turn_asked; /* conn_next_turn during this turn */
+    struct conn *turn_due;   /* their on_turn, after this turn's poll */
+    uint64_t turn;           /* counts loop turns (each prepare) */
     struct listener *listener; /* NULL once stopped */
     unsigned nconns;
     unsigned refs;

@@ -163,6 +163,9 @@ struct srv {
     int marks, mark_status[4], closes_at_mark[4];
     size_t queued_at_mark[4];
     struct conn *marked;
+    /* turns: the turn conn_next_turn was asked in, the one on_turn ran in */
+    int turns;
+    uint64_t turn_asked, turn_ran;
 };
 
 struct sconn {
@@ -300,6 +303,10 @@ static void handle_line(struct sconn *sc, const char *line)
         uv_timer_start(&s->ticker, big_tick, 0, 1);
     } else if (strcmp(line, "FLOOD") == 0) {
         flood(s, c);
+    } else if (strcmp(line, "TURN") == 0) {
+        s->turn_asked = conn_turn(c);
+        conn_next_turn(c);
+        conn_next_turn(c); /* asking again changes nothing */
     } else if (strcmp(line, "MARK") == 0 || strcmp(line, "HOLD") == 0) {
         mark_command(s, c, line[0] == 'H');
     } else if (line[0] == 'P') {
@@ -374,7 +381,17 @@ static void on_drain(void *ud)
     s->reader_at_drain = s->reader_started && atomic_load(s->reader_started);
 }
 
-static const struct conn_handler handler = {on_data, on_tls_ready, on_close, on_drain};
+/* Asked for by TURN: once, in a later turn, with nothing else to wake
+ * the loop (the client waits for the answer). */
+static void on_turn(void *ud)
+{
+    struct sconn *sc = ud;
+    sc->s->turns++;
+    sc->s->turn_ran = conn_turn(sc->c);
+    conn_write(sc->c, "TURNED\n", 7);
+}
+
+static const struct conn_handler handler = {on_data, on_tls_ready, on_close, on_drain, on_turn};
 
 static void on_accept(void *ud, struct conn *c)
 {
@@ -1111,6 +1128,39 @@ static void test_pause_resume(void **state)
     assert_int_equal(s.data_while_paused, 0);
 }
 
+static bool quiet_for(int fd, int ms);
+
+static void *client_turn(void *arg)
+{
+    struct cli *k = arg;
+    int fd = cli_connect(k);
+    if (fd < 0)
+        return cli_fail(k, "connect");
+    if (!plain_send(fd, "TURN\n") || !plain_line(fd, "TURNED\n"))
+        cli_fail(k, "no TURNED");
+    else if (!quiet_for(fd, 100))
+        cli_fail(k, "on_turn ran twice");
+    if (!plain_send(fd, "QUIT\n") || !plain_line(fd, "BYE\n"))
+        cli_fail(k, "quit");
+    close(fd);
+    return NULL;
+}
+
+/* conn_next_turn: on_turn comes once, in a later turn than the one that
+ * asked, although nothing else happens on the loop meanwhile. */
+static void test_next_turn(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_init(&s, false, false, 0, 1);
+    struct cli k = {.port = s.port};
+    srv_run(&s, client_turn, &k);
+    assert_string_equal(k.err, "");
+    assert_false(s.timed_out);
+    assert_int_equal(s.turns, 1);
+    assert_true(s.turn_ran > s.turn_asked);
+}
+
 /* ---- accept limits ---- */
 
 static bool quiet_for(int fd, int ms)
@@ -1316,8 +1366,9 @@ int main(void)
         cmocka_unit_test(test_big_write_plain), cmocka_unit_test(test_big_write_tls),
         cmocka_unit_test(test_abrupt_close),    cmocka_unit_test(test_congestion_drain),
         cmocka_unit_test(test_flush_marks),     cmocka_unit_test(test_pause_resume),
-        cmocka_unit_test(test_max_connections), cmocka_unit_test(test_emfile_backoff),
-        cmocka_unit_test(test_check_cert),      cmocka_unit_test(test_listener_errors),
+        cmocka_unit_test(test_next_turn),       cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_emfile_backoff),  cmocka_unit_test(test_check_cert),
+        cmocka_unit_test(test_listener_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
