@@ -247,6 +247,7 @@ struct pass {
     int rc;                       /* the listing's outcome */
     void (*end)(struct pass *ps); /* srv: when pending reaches 0; frees ps */
     struct control_call call;     /* retention-run's, for its answer */
+    struct pass *next;            /* srv: in the module's list of running passes */
 };
 
 /* One warning or deletion in flight (srv). */
@@ -255,10 +256,33 @@ struct pass_item {
     struct cand c;
 };
 
+/* The module's state: the passes under way in a running server (each
+ * ends by itself once its writes are committed; the list is what owns
+ * them meanwhile). */
+struct retention_state {
+    struct pass *running;
+};
+
+extern const struct module mod_retention;
+
+static void pass_start(struct pass *ps)
+{
+    struct retention_state *st = module_state(ps->srv, &mod_retention);
+    ps->next = st->running;
+    st->running = ps;
+}
+
 static void pass_release(struct pass *ps)
 {
-    if (--ps->pending == 0)
-        ps->end(ps);
+    if (--ps->pending > 0)
+        return;
+    struct retention_state *st = module_state(ps->srv, &mod_retention);
+    struct pass **p = &st->running;
+    while (*p && *p != ps)
+        p = &(*p)->next;
+    if (*p)
+        *p = ps->next;
+    ps->end(ps);
 }
 
 static void counted(struct pass *ps, size_t *what, int rc)
@@ -358,19 +382,19 @@ static void run_one(const struct data_ctx *d, const struct retention_policy *p,
     counted(ps, a == RETENTION_WARN ? &ps->n.warned : &ps->n.deleted, rc);
 }
 
-extern const struct module mod_retention;
-
-/* The inactivity pass: warns and deletes as due. With ps->srv, ps->end
- * follows (perhaps at once). */
-static void inactivity_pass(const struct data_ctx *d, struct pass *ps)
+/* The inactivity pass: warns and deletes as due. live (ps->srv set): ps
+ * is the module's until ps->end, which follows (perhaps at once). */
+static void inactivity_pass(const struct data_ctx *d, struct pass *ps, bool live)
 {
     ps->p = retention_policy_of(d->cfg);
     ps->now = d->now;
     ps->pending = 1;
+    if (live)
+        pass_start(ps);
     ps->rc = for_each_candidate(d, &ps->p, run_one, ps);
     if (ps->rc < 0)
         log_error("retention: cannot list inactive accounts (%d)", ps->rc);
-    if (ps->srv)
+    if (live)
         pass_release(ps);
 }
 
@@ -390,24 +414,25 @@ static void sweep_end(struct pass *ps)
 /* This module's sweep (account_sweep, from the daily scheduler in sweep.c). */
 static int retention_sweep(const struct data_ctx *d)
 {
-    struct pass local = {0}, *ps = &local;
     if (d->srv && d->srv->storeq) {
-        if (!(ps = calloc(1, sizeof *ps)))
+        struct pass *ps = calloc(1, sizeof *ps);
+        if (!ps)
             return -ENOMEM;
         ps->srv = d->srv;
         ps->end = sweep_end;
+        inactivity_pass(d, ps, true);
+        return 0; /* ps may be gone already: sweep_end logs how it went */
     }
-    inactivity_pass(d, ps);
-    int rc = ps->rc;
-    if (ps == &local)
-        log_counts(ps);
-    return rc;
+    struct pass ps = {0};
+    inactivity_pass(d, &ps, false);
+    log_counts(&ps);
+    return ps.rc;
 }
 
 int retention_run(const struct data_ctx *d, struct retention_counts *out)
 {
     struct pass ps = {0};
-    inactivity_pass(d, &ps);
+    inactivity_pass(d, &ps, false);
     *out = ps.n;
     /* Then every other module's sweep, as the scheduler runs them (this
      * module's own is the pass above, counted for the caller). A failure
@@ -492,7 +517,7 @@ int retention_ctl_run(const struct control_call *call, const char *const *args, 
     ps->call = *call;
     ps->end = ctl_end;
     struct data_ctx d = modules_data_ctx(call->srv);
-    inactivity_pass(&d, ps);
+    inactivity_pass(&d, ps, true);
     return CONTROL_LATER;
 }
 
@@ -633,6 +658,7 @@ const struct module mod_retention = {
     .id = MOD_ID_retention,
     .config = &retention_cfg,
     .migrations = store_retention_migrations,
+    .state_size = sizeof(struct retention_state),
     .control = retention_control,
     .n_control = sizeof retention_control / sizeof retention_control[0],
     .describe = retention_describe,

@@ -12,6 +12,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from conftest import TAUBE
+from realclients import wait_until
 from test_data_contract import tables_with_account_rows
 from xmppraw import CLIENT_NS, db_path, login, q, RawXMPP
 
@@ -144,6 +145,36 @@ def test_warns_then_deletes_unused_accounts(make_server):
     finally:
         db.close()
     assert login_fails(srv, 'alice')
+    srv.check_clean_exit()
+
+
+def accounts(srv):
+    db = sqlite3.connect(str(db_path(srv)))
+    try:
+        return [u for (u,) in db.execute('SELECT username FROM accounts ORDER BY username')]
+    finally:
+        db.close()
+
+
+def test_daily_sweep_goes_through_the_store_queue(make_server):
+    """The scheduler's daily run (started at once by the test-only
+    `sweep-now`) warns and deletes like retention-run, its writes
+    committed by the store's writer a moment after it starts: with
+    nothing due (the pass ends at once), then warnings, then deletions."""
+    srv = make_server()
+    login_once(srv, 'alice')
+    assert control(srv, 'sweep-now') == 'ok\tsweep started'  # nothing due
+    assert warned(srv) == set()
+    set_days(srv, 340)
+    assert control(srv, 'sweep-now') == 'ok\tsweep started'
+    assert wait_until(lambda: warned(srv) == {'alice', 'bob', 'carol'}, 5), warned(srv)
+    assert wait_until(lambda: 'retention: 3 account(s) warned, 0 deleted, 0 failed'
+                      in srv.log_text(10 ** 6), 5)
+    set_days(srv, 372)
+    assert control(srv, 'sweep-now') == 'ok\tsweep started'
+    assert wait_until(lambda: accounts(srv) == [], 5), accounts(srv)
+    assert wait_until(lambda: 'retention: 0 account(s) warned, 3 deleted, 0 failed'
+                      in srv.log_text(10 ** 6), 5)
     srv.check_clean_exit()
 
 
