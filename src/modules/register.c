@@ -546,7 +546,9 @@ static bool register_wants(const struct xml_node *root)
                  (strcmp(p->name, "preauth") == 0 && strcmp(p->ns, NS_PARS) == 0));
 }
 
-/* Dispatches by payload and type; r->reply is set on return (or NULL). */
+/* Dispatches by payload and type; r->reply is set on return (or NULL).
+ * A preauth is taken as get or set: XEP-0401 says set, and some
+ * Conversations versions send get. */
 static void preauth_dispatch(struct reg_request *r, const char *peer)
 {
     const struct xml_node *p = xml_first_elem(r->st->root);
@@ -566,8 +568,6 @@ static void preauth_dispatch(struct reg_request *r, const char *peer)
             stanza_unref(r->reply);
             reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
         }
-    } else if (get) {
-        reply_error(r, SC_BAD_REQUEST, NULL);
     } else if (r->rs->busy) {
         reply_error(r, SC_RESOURCE_CONSTRAINT, "a registration is under way on this stream");
     } else if (rate_ok(r, peer)) {
@@ -626,13 +626,17 @@ static void register_stream_closed(struct server *srv, void *state, void *slot)
     register_stream_free(slot);
 }
 
-/* The <register/> stream feature, if registration is enabled. */
+/* The <register/> stream features, if registration is enabled: in-band
+ * registration, and that it takes a registration code as a preauth
+ * token. */
 static int register_stream_feature(struct server *srv, void *state, struct buf *out)
 {
     (void)state;
     if (!srv->cfg->registration_enabled)
         return 0;
-    return buf_append_str(out, "<register xmlns='" NS_REGISTER_FEATURE "'/>");
+    return buf_append_str(out, "<register xmlns='" NS_IBR_TOKEN "'/>"
+                               "<register xmlns='" NS_INVITE_FEATURE "'/>"
+                               "<register xmlns='" NS_REGISTER_FEATURE "'/>");
 }
 
 /* ---- after login: password change, removal ---- */

@@ -13,5 +13,10 @@
 #define NS_REGISTER "jabber:iq:register"
 #define NS_REGISTER_FEATURE "http://jabber.org/features/iq-register"
 #define NS_PARS "urn:xmpp:pars:0"
+/* Stream features saying a <preauth/> token is taken before registering:
+ * XEP-0445's, and the older one of XEP-0401 drafts (Siskin sends its
+ * token only when it sees one of them; Prosody offers both). */
+#define NS_IBR_TOKEN "urn:xmpp:ibr-token:0"
+#define NS_INVITE_FEATURE "urn:xmpp:invite"
 
 #endif

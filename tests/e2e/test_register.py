@@ -19,6 +19,9 @@ from xmppraw import CLIENT_NS, q, RawXMPP, sasl_auth, stanza_error_condition
 REG_NS = 'jabber:iq:register'
 DATA_NS = 'jabber:x:data'
 FEATURE_NS = 'http://jabber.org/features/iq-register'
+# The preauth features (XEP-0445, and the older urn:xmpp:invite): Siskin
+# sends its token only when it sees one.
+TOKEN_FEATURE_NS = ('urn:xmpp:ibr-token:0', 'urn:xmpp:invite')
 PARS_NS = 'urn:xmpp:pars:0'
 POLICY = 'https://example.net/policy'
 
@@ -137,9 +140,11 @@ def test_feature_only_after_tls(server):
     with raw:
         raw.open_stream()
         plain = raw.features()
-        assert plain.find(q(FEATURE_NS, 'register')) is None
+        for ns in (FEATURE_NS,) + TOKEN_FEATURE_NS:
+            assert plain.find(q(ns, 'register')) is None, ns
         secure = raw.starttls()
-        assert secure.find(q(FEATURE_NS, 'register')) is not None
+        for ns in (FEATURE_NS,) + TOKEN_FEATURE_NS:
+            assert secure.find(q(ns, 'register')) is not None, ns
 
 
 def test_no_registration_before_tls(server):
@@ -305,6 +310,28 @@ def test_preauth_flow(server):
         el = register(raw, username=name, password='pa password')
         assert el.get('type') == 'result', ET.tostring(el)
     assert can_login(server, name, 'pa password')
+    assert uses_left(server, iid) == 0
+
+
+def test_preauth_as_get(server):
+    """Some Conversations versions send the preauth as an iq get: taken
+    like a set (XEP-0401 says set), then the form needs no code."""
+    code, iid = invite(server)
+    name = fresh_name('pg')
+    raw, _ = tls_stream(server)
+    with raw:
+        bad = raw.iq("<preauth xmlns='%s' token='0000-0000-0000-0000-0000-0000-0000-0000'/>"
+                     % PARS_NS, typ='get', iq_id='pg0')
+        assert stanza_error_condition(bad) == 'item-not-found'
+        ok = raw.iq("<preauth xmlns='%s' token='%s'/>" % (PARS_NS, code), typ='get',
+                    iq_id='pg1')
+        assert ok.get('type') == 'result', ET.tostring(ok)
+        f = raw.iq("<query xmlns='%s'/>" % REG_NS, iq_id='pg2')
+        token = [fl for fl in f.iter(q(DATA_NS, 'field')) if fl.get('var') == 'token'][0]
+        assert token.find(q(DATA_NS, 'required')) is None
+        el = register(raw, username=name, password='pg password')
+        assert el.get('type') == 'result', ET.tostring(el)
+    assert can_login(server, name, 'pg password')
     assert uses_left(server, iid) == 0
 
 
@@ -552,7 +579,8 @@ def test_registration_disabled(make_server):
     code, _ = invite(srv)
     raw, features = tls_stream(srv)
     with raw:
-        assert features.find(q(FEATURE_NS, 'register')) is None
+        for ns in (FEATURE_NS,) + TOKEN_FEATURE_NS:
+            assert features.find(q(ns, 'register')) is None, ns
         el = raw.iq("<query xmlns='%s'/>" % REG_NS)
         assert stanza_error_condition(el) == 'service-unavailable'
         el = register(raw, username='nobody', password='good password', token=code)
