@@ -69,6 +69,7 @@ struct reg_state {
 
 struct reg_stream {
     bool preauth;  /* a valid XEP-0401 token was given */
+    int64_t preauth_at; /* when (its expiry is not checked again: XEP-0445 §4) */
     bool busy;     /* a registration job is under way */
     bool orphaned; /* the stream is gone; the job frees this */
     uint8_t hash[INVITE_HASH_LEN];
@@ -89,6 +90,7 @@ struct reg_job {
     struct account_creds creds;
     int derive_rc;
     uint8_t hash[INVITE_HASH_LEN];
+    int64_t valid_at; /* struct invited_account's */
     char domain[JID_PART_MAX + 1];
     char user[JID_PART_MAX + 1];
 };
@@ -262,10 +264,13 @@ static void reply_error(struct reg_request *r, enum stanza_cond c, const char *t
     r->reply = stanza_error_reply(r->st, c, text);
 }
 
-/* The code's hash from the form or the stream's preauth. 0 or -ENOENT. */
-static int code_hash(struct reg_request *r, const char *token, uint8_t out[INVITE_HASH_LEN])
+/* The code's hash from the form or the stream's preauth, and the time
+ * it must have been unexpired at (now, or the preauth's). 0 or -ENOENT. */
+static int code_hash(struct reg_request *r, const char *token, uint8_t out[INVITE_HASH_LEN],
+                     int64_t *valid_at)
 {
     uint8_t code[INVITE_CODE_BYTES];
+    *valid_at = server_now(r->srv);
     if (token && token[0]) {
         if (invite_code_parse(token, strlen(token), code) < 0 ||
             invite_code_hash(store_server_secret(r->srv->store), INVITE_KEY_LEN, code, out) < 0)
@@ -275,6 +280,7 @@ static int code_hash(struct reg_request *r, const char *token, uint8_t out[INVIT
     if (!r->rs->preauth)
         return -ENOENT;
     memcpy(out, r->rs->hash, INVITE_HASH_LEN);
+    *valid_at = r->rs->preauth_at;
     return 0;
 }
 
@@ -420,7 +426,8 @@ static void create_done(uv_work_t *w, int status)
                                 .creds = &j->creds,
                                 .hash = j->hash,
                                 .now = server_now(j->srv),
-                                .policy_version = j->srv->cfg->registration_policy_version};
+                                .policy_version = j->srv->cfg->registration_policy_version,
+                                .valid_at = j->valid_at};
     int64_t id = store_account_create_invited_req(j->srv->storeq, &a, create_stored, j);
     if (id < 0)
         create_answer(j, create_reply(j, (int)id));
@@ -428,7 +435,7 @@ static void create_done(uv_work_t *w, int status)
 
 /* Hands the derivation to a worker; the answer comes from create_done. */
 static void create_account(struct reg_request *r, const char *user, const char *pw,
-                           const uint8_t hash[INVITE_HASH_LEN])
+                           const uint8_t hash[INVITE_HASH_LEN], int64_t valid_at)
 {
     const char *why = password_length_problem(r->srv->cfg, pw);
     if (why) {
@@ -442,6 +449,7 @@ static void create_account(struct reg_request *r, const char *user, const char *
     }
     j->rs = r->rs;
     memcpy(j->hash, hash, INVITE_HASH_LEN);
+    j->valid_at = valid_at;
     if (uv_queue_work(r->srv->loop, &j->work, job_derive, create_done) < 0) {
         job_free(j);
         reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
@@ -456,9 +464,10 @@ static void create_account(struct reg_request *r, const char *user, const char *
 static void register_form(struct reg_request *r, struct stanza *st, const struct xml_node *x)
 {
     uint8_t hash[INVITE_HASH_LEN];
+    int64_t valid_at;
     const char *token = form_value(st, x, "token");
-    if (code_hash(r, token, hash) < 0 ||
-        store_invite_check_sync(r->srv->store, r->domain, hash, server_now(r->srv)) < 0) {
+    if (code_hash(r, token, hash, &valid_at) < 0 ||
+        store_invite_check_sync(r->srv->store, r->domain, hash, valid_at) < 0) {
         reply_error(r, SC_NOT_ALLOWED, "a valid registration code is required");
         return;
     }
@@ -477,7 +486,7 @@ static void register_form(struct reg_request *r, struct stanza *st, const struct
         reply_error(r, SC_NOT_ACCEPTABLE, "a password is required");
         return;
     }
-    create_account(r, prepped, pw, hash);
+    create_account(r, prepped, pw, hash, valid_at);
 }
 
 /* iq set with a query before authentication. */
@@ -512,6 +521,7 @@ static void preauth(struct reg_request *r, const struct xml_node *p)
         return;
     }
     r->rs->preauth = true;
+    r->rs->preauth_at = server_now(r->srv);
     memcpy(r->rs->hash, hash, INVITE_HASH_LEN);
     r->reply = iq_result_new(r->st);
 }

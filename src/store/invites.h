@@ -64,6 +64,11 @@ struct invited_account {
     const uint8_t *hash;        /* the code's */
     int64_t now;                /* creation and consent time */
     const char *policy_version; /* agreed to */
+    /* When the code must have been unexpired: now, or the time a
+     * XEP-0401 preauth accepted it (XEP-0445 §4: a token's expiry is
+     * checked then only). 0: now. Revocation and uses left are checked
+     * now in any case. */
+    int64_t valid_at;
 };
 
 /* Creates the account, uses up one use of the code and records the link

@@ -475,9 +475,13 @@ int64_t store_account_create_invited_req(struct store_queue *q, const struct inv
         return -ENOMEM;
     a->creds = *in->creds;
     memcpy(a->hash, in->hash, sizeof a->hash);
-    a->a = (struct invited_account){
-        pack_str(&pk, in->domain),        pack_str(&pk, in->user), &a->creds, a->hash, in->now,
-        pack_str(&pk, in->policy_version)};
+    a->a = (struct invited_account){.domain = pack_str(&pk, in->domain),
+                                    .user = pack_str(&pk, in->user),
+                                    .creds = &a->creds,
+                                    .hash = a->hash,
+                                    .now = in->now,
+                                    .policy_version = pack_str(&pk, in->policy_version),
+                                    .valid_at = in->valid_at};
     return submit(q, r, run_create_invited, CLIENT_WRITE | STORE_REQ_SECRET, cb, ud);
 }
 

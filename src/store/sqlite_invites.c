@@ -194,7 +194,7 @@ int store_account_create_invited_sync(struct store *s, const struct invited_acco
     if (rc < 0)
         return rc;
     sqlite3_int64 invite = 0, account = 0;
-    rc = invite_usable(s, a->domain, a->hash, a->now, &invite);
+    rc = invite_usable(s, a->domain, a->hash, a->valid_at ? a->valid_at : a->now, &invite);
     if (rc == 0)
         rc = store_account_insert_in_tx(s, a->domain, a->user, a->creds, a->now, &account);
     if (rc == 0)

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 
+from test_retention import control
 from xmppraw import CLIENT_NS, q, RawXMPP, sasl_auth, stanza_error_condition
 
 REG_NS = 'jabber:iq:register'
@@ -333,6 +334,29 @@ def test_preauth_as_get(server):
         assert el.get('type') == 'result', ET.tostring(el)
     assert can_login(server, name, 'pg password')
     assert uses_left(server, iid) == 0
+
+
+def test_preauth_expiry_checked_then_only(make_server):
+    """XEP-0445 §4: a code's expiry is checked at the preauth only; the
+    registration that follows on the stream succeeds after it expired
+    (the server's clock moved on by the test-only clock-offset), while a
+    new stream can no longer use it."""
+    srv = make_server()
+    code, iid = invite(srv, '--expires', '1d')
+    name = fresh_name('px')
+    raw, _ = tls_stream(srv)
+    with raw:
+        ok = raw.iq("<preauth xmlns='%s' token='%s'/>" % (PARS_NS, code), typ='set')
+        assert ok.get('type') == 'result', ET.tostring(ok)
+        assert control(srv, 'clock-offset', 2 * 86400).startswith('ok')
+        el = register(raw, username=name, password='px password')
+        assert el.get('type') == 'result', ET.tostring(el)
+    assert can_login(srv, name, 'px password')
+    assert uses_left(srv, iid) == 0
+    code2, iid2 = invite(srv, '--expires', '1d')  # made now, by the real clock
+    refused(srv, 'not-allowed', username=fresh_name(), password='good password', token=code2)
+    assert uses_left(srv, iid2) == 1
+    srv.check_clean_exit()
 
 
 def test_preauth_does_not_carry_to_other_streams(server):

@@ -157,6 +157,37 @@ static int create(struct store *s, const char *user, const uint8_t *hash, int64_
     return store_account_create_invited_sync(s, &a);
 }
 
+/* create, with the code checked for expiry at valid_at (a preauth's time). */
+static int create_valid_at(struct store *s, const char *user, const uint8_t *hash, int64_t now,
+                           int64_t valid_at)
+{
+    struct account_creds c = make_creds(7);
+    struct invited_account a = {.domain = DOMAIN,
+                                .user = user,
+                                .creds = &c,
+                                .hash = hash,
+                                .now = now,
+                                .policy_version = "2026-01",
+                                .valid_at = valid_at};
+    return store_account_create_invited_sync(s, &a);
+}
+
+/* XEP-0445 §4: a code accepted by a preauth before it expired still
+ * creates the account after; revocation and uses left count at creation. */
+static void test_store_expiry_checked_at_preauth(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t h[INVITE_HASH_LEN], r[INVITE_HASH_LEN];
+    add_invite(f->s, h, 5, NOW + 100, 1);
+    assert_int_equal(create_valid_at(f->s, "late", h, NOW + 500, NOW + 99), 0);
+    assert_int_equal(store_account_exists_sync(f->s, DOMAIN, "late"), 1);
+    assert_int_equal(create_valid_at(f->s, "later", h, NOW + 500, NOW + 99), -EUSERS);
+    assert_int_equal(create_valid_at(f->s, "early", h, NOW + 500, NOW + 100), -ETIME);
+    add_invite(f->s, r, 6, NOW + 100, 1);
+    assert_int_equal(store_invite_revoke_sync(f->s, r, 0), 0);
+    assert_int_equal(create_valid_at(f->s, "revoked", r, NOW + 50, NOW + 10), -ECANCELED);
+}
+
 static void test_store_expiry(void **state)
 {
     struct fixture *f = *state;
@@ -313,6 +344,8 @@ int main(void)
         cmocka_unit_test(test_code_hash_keyed),
         cmocka_unit_test(test_duration),
         cmocka_unit_test_setup_teardown(test_store_expiry, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_expiry_checked_at_preauth, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_uses_and_link, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_revoke, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_list, setup, fixture_teardown),
