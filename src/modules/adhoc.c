@@ -575,15 +575,15 @@ struct adhoc_later {
 struct adhoc_later *adhoc_later(struct adhoc_stage *s)
 {
     struct adhoc_later *l = calloc(1, sizeof *l);
-    char *from = l ? jid_to_string(s->from, false) : NULL;
-    if (!from || jid_parse(&l->from, from, strlen(from)) < 0 || !(l->iq = iq_later_new(s->rq))) {
-        if (from)
-            jid_free(&l->from);
-        free(from);
+    if (!l || jid_copy(&l->from, s->from) < 0) {
         free(l);
         return NULL;
     }
-    free(from);
+    if (!(l->iq = iq_later_new(s->rq))) {
+        jid_free(&l->from);
+        free(l);
+        return NULL;
+    }
     l->st = s->fw_state;
     snprintf(l->sessionid, sizeof l->sessionid, "%s", s->sessionid);
     snprintf(l->domain, sizeof l->domain, "%s", s->domain);

@@ -326,13 +326,12 @@ static int on_stanza(void *ud, struct stanza *st)
     if (c->state == C2S_SESSION && c2s_hold_stanza(c, st))
         return XML_STREAM_PAUSE; /* kept until its sender's writes are committed (c2s_hold.c) */
     bool session = c->state == C2S_SESSION;
-    c->turn_wrote = false;
+    uint64_t wait = c->store_wait; /* a write of its own moves it (c2s_hold_for_store) */
     dispatch(c, st);
     if (c->restart || c->state == C2S_CLOSING)
         return 1;
-    if (session && turn_spend(c, c->turn_wrote ? C2S_TURN_WRITE : 1))
-        c->turn_over = true;
-    return (c->pause_why & C2S_PAUSE_STORE) || c->turn_over ? XML_STREAM_PAUSE : 0;
+    bool spent = session && turn_spend(c, c->store_wait != wait ? C2S_TURN_WRITE : 1);
+    return (c->pause_why & C2S_PAUSE_STORE) || spent ? XML_STREAM_PAUSE : 0;
 }
 
 /* ---- bytes in ---- */
@@ -370,17 +369,20 @@ void c2s_pause(struct c2s *c, unsigned why)
     c->pause_why |= why;
 }
 
-void c2s_unpause(struct c2s *c, unsigned why)
+bool c2s_lift(struct c2s *c, unsigned why)
 {
-    if (!(c->pause_why & why))
-        return;
     unsigned before = c->pause_why;
     c->pause_why &= ~why;
     if (c->state == C2S_CLOSING)
-        return;
+        return false;
     if (hard(before) && !hard(c->pause_why))
         conn_resume_read(c->conn);
-    if (c->pause_why == 0 && (c->held_len > 0 || xml_stream_paused(c->xs)))
+    return before != c->pause_why && c->pause_why == 0;
+}
+
+void c2s_unpause(struct c2s *c, unsigned why)
+{
+    if (c2s_lift(c, why) && (c->held_len > 0 || xml_stream_paused(c->xs)))
         conn_next_turn(c->conn); /* fed then, not inside the caller's event */
 }
 
@@ -425,8 +427,22 @@ static void wait_for_turn(struct c2s *c, const char *data, size_t len)
 static void c2s_on_turn(void *ud)
 {
     struct c2s *c = ud;
-    c2s_unpause(c, C2S_PAUSE_TURN | C2S_PAUSE_FULL);
+    c2s_lift(c, C2S_PAUSE_TURN | C2S_PAUSE_FULL);
     c2s_feed_held(c);
+}
+
+/* Input that cannot be parsed now (the parser paused after a stanza,
+ * XML_STREAM_PAUSE, or the stream's share of this turn is spent) waits,
+ * in order: for the commit a held stanza waits for (C2S_PAUSE_STORE,
+ * c2s_hold.c) or for the next turn. */
+static void keep_rest(struct c2s *c, const char *data, size_t len)
+{
+    if (c->pause_why & C2S_PAUSE_STORE) {
+        if (len > 0 && c2s_hold_input(c, data, len) < 0)
+            c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
+        return;
+    }
+    wait_for_turn(c, data, len);
 }
 
 static void c2s_on_data(void *ud, const char *data, size_t len)
@@ -439,31 +455,11 @@ static void c2s_on_data(void *ud, const char *data, size_t len)
     if (c->held_len > 0 || xml_stream_paused(c->xs) ||
         (c->pause_why & (C2S_PAUSE_STORE | C2S_PAUSE_TURN)) ||
         (c->state == C2S_SESSION && turn_spend(c, 0))) {
-        if (c->pause_why & C2S_PAUSE_STORE) {
-            if (c2s_hold_input(c, data, len) < 0)
-                c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
-        } else {
-            wait_for_turn(c, data, len);
-        }
+        keep_rest(c, data, len);
         return;
     }
     c2s_feed(c, data, len);
 }
-
-/* The parser paused after a stanza (XML_STREAM_PAUSE): what is left of
- * the input waits with it, for the commit the stanza waits for
- * (C2S_PAUSE_STORE, c2s_hold.c) or for the next turn. */
-static void paused(struct c2s *c, const char *data, size_t len)
-{
-    c->turn_over = false;
-    if (c->pause_why & C2S_PAUSE_STORE) {
-        if (len > 0 && c2s_hold_input(c, data, len) < 0)
-            c2s_stream_error(c, STREAM_RESOURCE_CONSTRAINT, NULL);
-        return;
-    }
-    wait_for_turn(c, data, len);
-}
-
 void c2s_feed_held(struct c2s *c)
 {
     if (c->pause_why || c->state == C2S_CLOSING)
@@ -475,10 +471,9 @@ void c2s_feed_held(struct c2s *c)
             return;
         }
         if (xml_stream_paused(c->xs)) {
-            paused(c, NULL, 0);
+            keep_rest(c, NULL, 0);
             return;
         }
-        c->turn_over = false;
         if (c->state == C2S_CLOSING)
             return;
     }
@@ -508,7 +503,7 @@ void c2s_feed(struct c2s *c, const char *data, size_t len)
         data += n;
         len -= (size_t)n;
         if (xml_stream_paused(c->xs)) {
-            paused(c, data, len);
+            keep_rest(c, data, len);
             return;
         }
         if (!c->restart)

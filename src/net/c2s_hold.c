@@ -32,7 +32,7 @@ static void on_committed(void *ud, uint64_t tag)
     c->store_wait = 0;
     struct stanza *st = c->held_st;
     c->held_st = NULL;
-    c2s_unpause(c, C2S_PAUSE_STORE);
+    c2s_lift(c, C2S_PAUSE_STORE); /* what waited is fed below, not next turn */
     if (st && c->state == C2S_SESSION)
         c2s_stanza(c, st); /* consumes st; may queue writes again */
     else if (st)
@@ -44,10 +44,8 @@ void c2s_hold_for_store(struct c2s *c, uint64_t mark)
 {
     struct store_queue *q = c->srv->storeq;
     uint64_t now = q ? store_queue_hold_mark(q) : mark;
-    if (now != mark) {
+    if (now != mark)
         c->store_wait = now;
-        c->turn_wrote = true;
-    }
 }
 
 bool c2s_hold_stanza(struct c2s *c, struct stanza *st)

@@ -94,8 +94,6 @@ struct c2s {
     size_t held_len;
     uint64_t turn_no;           /* the loop turn turn_used counts for */
     unsigned turn_used;         /* of C2S_TURN_BUDGET in that turn */
-    bool turn_wrote;            /* the stanza being handled queued a write */
-    bool turn_over;             /* the parser stopped: the share is spent */
 };
 
 /* c2s.c */
@@ -110,7 +108,11 @@ void c2s_delay_reads(struct c2s *c);
 /* A new stream starts: the parser is reset (SASL success, STARTTLS). */
 void c2s_restart_stream(struct c2s *c);
 void c2s_pause(struct c2s *c, unsigned why);
+/* Lifts why (input kept meanwhile is fed at the next turn). */
 void c2s_unpause(struct c2s *c, unsigned why);
+/* Lifts why and leaves the kept input to the caller (c2s_feed_held).
+ * True if no reason is left. */
+bool c2s_lift(struct c2s *c, unsigned why);
 /* Writes <stream:features> for the current flags. */
 void c2s_send_features(struct c2s *c);
 /* Sends an element built in a stanza (serialized in the client ns). */

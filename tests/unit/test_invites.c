@@ -145,19 +145,8 @@ static int64_t add_invite(struct store *s, uint8_t hash[INVITE_HASH_LEN], uint8_
     return id;
 }
 
-static int create(struct store *s, const char *user, const uint8_t *hash, int64_t now)
-{
-    struct account_creds c = make_creds(7);
-    struct invited_account a = {.domain = DOMAIN,
-                                .user = user,
-                                .creds = &c,
-                                .hash = hash,
-                                .now = now,
-                                .policy_version = "2026-01"};
-    return store_account_create_invited_sync(s, &a);
-}
-
-/* create, with the code checked for expiry at valid_at (a preauth's time). */
+/* Creates an account with the code, checked for expiry at valid_at (a
+ * preauth's time; 0: now). */
 static int create_valid_at(struct store *s, const char *user, const uint8_t *hash, int64_t now,
                            int64_t valid_at)
 {
@@ -170,6 +159,11 @@ static int create_valid_at(struct store *s, const char *user, const uint8_t *has
                                 .policy_version = "2026-01",
                                 .valid_at = valid_at};
     return store_account_create_invited_sync(s, &a);
+}
+
+static int create(struct store *s, const char *user, const uint8_t *hash, int64_t now)
+{
+    return create_valid_at(s, user, hash, now, 0);
 }
 
 /* XEP-0445 §4: a code accepted by a preauth before it expired still
