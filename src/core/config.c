@@ -412,7 +412,7 @@ static int check_text(const struct config_option *o, const char *s, size_t len, 
                       size_t wn)
 {
     char sh[MAX_SHOWN + 4];
-    if (len == 0)
+    if (len == 0 && !(o->def && !o->def[0])) /* empty only where that is the default */
         return snprintf(why, wn, "the value is empty"), -EINVAL;
     if ((int64_t)len > o->max)
         return snprintf(why, wn, "the value is %zu bytes long", len), -EINVAL;
@@ -529,6 +529,12 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
         store_str(c, o, str);
         return 0;
     case CFG_PATH:
+        if (len == 0 && o->def && !o->def[0]) { /* optional: empty means none */
+            if (!(str = xstrndup(s, 0)))
+                return -ENOMEM;
+            store_str(c, o, str);
+            return 0;
+        }
         if (len == 0)
             return snprintf(why, wn, "the path is empty"), -EINVAL;
         if ((r = resolve_path(dir, s, len, &str)) < 0)
@@ -1343,7 +1349,6 @@ size_t config_warn_unserved(const struct config *c, FILE *f)
         int port;
     } later[] = {
         {"s2s.port", "federation (server-to-server connections)", c->s2s_port},
-        {"http.port", "HTTP (file upload, BOSH, WebSocket)", c->https_port},
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {

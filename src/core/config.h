@@ -61,7 +61,18 @@ struct config {
     int c2s_port;             /* c2s.port 5222, 0 = off */
     int c2s_tls_port;         /* c2s.tls_port 5223 (XEP-0368), 0 = off */
     int s2s_port;             /* s2s.port 0: not served yet (config_warn_unserved) */
-    int https_port;           /* http.port 0: not served yet (config_warn_unserved) */
+    int https_port;           /* http.port 5443, 0 = off */
+    char *http_public_url;    /* http.public_url "": https://DOMAIN:PORT */
+    unsigned http_request_timeout_ms;   /* http.request_timeout 10 s */
+    unsigned http_keepalive_timeout_ms; /* http.keepalive_timeout 60 s */
+    unsigned http_max_connections;      /* http.max_connections 1000 */
+
+    /* policy (P2, P24): who runs it, and the text */
+    char *policy_operator;    /* policy.operator "": the first domain */
+    char *policy_operator_address; /* policy.operator_address "" */
+    char *policy_date;        /* policy.date "" */
+    char *policy_file_en, *policy_file_de; /* policy.file_en/_de "": built-in text */
+    struct strlist policy_clients; /* policy.clients "PLATFORM|NAME|URL" */
 
     /* tls */
     char *tls_ciphers;        /* tls.ciphers: TLS 1.2 cipher list */

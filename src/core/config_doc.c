@@ -54,6 +54,7 @@ static void put_value(FILE *f, const struct config_option *o, const char *domain
     } ports[] = {
         {"c2s.port", io->c2s_port},
         {"c2s.tls_port", io->c2s_tls_port},
+        {"http.port", io->https_port},
     };
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
         if (strcmp(o->key, ports[i].key) == 0 && ports[i].port)
@@ -65,7 +66,6 @@ static void put_value(FILE *f, const struct config_option *o, const char *domain
         int port;
     } later[] = {
         {"s2s.port", io->s2s_port},
-        {"http.port", io->https_port},
     };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (strcmp(o->key, later[i].key) == 0 && later[i].port)

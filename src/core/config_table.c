@@ -27,6 +27,14 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 static const char *const store_backends[] = {"sqlite", NULL};
 static const char *const listen_all[] = {"0.0.0.0", "::", NULL};
 static const char *const loopback[] = {"127.0.0.1", NULL};
+static const char *const default_clients[] = {
+    "Android|Conversations|https://conversations.im/",
+    "iOS|Monal|https://monal-im.org/",
+    "Linux|Dino|https://dino.im/",
+    "Windows|Gajim|https://gajim.org/",
+    "Linux|Gajim|https://gajim.org/",
+    NULL,
+};
 
 static const struct config_section core_sections[] = {
     {"server", "Which domains this server hosts, who administers it, and where it keeps its files."},
@@ -34,7 +42,12 @@ static const struct config_section core_sections[] = {
     {"network", "Where the listeners bind."},
     {"c2s", "Client-to-server connections."},
     {"s2s", "Server-to-server connections (federation): not served by this version yet."},
-    {"http", "The HTTPS listener (file upload, BOSH/WebSocket): not served by this version yet."},
+    {"http", "The HTTPS listener: invite pages, web registration and the privacy policy "
+             "(file upload and WebSocket will be served there too). It uses the domains' "
+             "certificates (chosen by SNI) and speaks HTTP/1.1."},
+    {"policy", "Who runs the server, as the privacy policy and the invite pages name them, "
+               "and the policy text (promises P2, P24). The policy page fills every number "
+               "from this configuration."},
     {"component", "External components (XEP-0114): bridges, bots, gateways and push app "
                   "servers that connect to the server and serve a domain of their own. The "
                   "protocol has no TLS: bind it to localhost (the default) or a private "
@@ -88,10 +101,49 @@ static const struct config_option core_options[] = {
              "but 0 makes `taube --check` and start-up warn."},
 
     /* http */
-    {.key = "http.port", .type = CFG_INT, AS_INT(https_port), .min = 0, .max = 65535, .def = "0",
-     .help = "Port of the HTTPS listener (file upload, BOSH, WebSocket; 5443 is usual). This "
-             "version does not serve HTTP yet: nothing listens on it, and any value but 0 "
-             "makes `taube --check` and start-up warn."},
+    {.key = "http.port", .type = CFG_INT, AS_INT(https_port), .min = 0, .max = 65535,
+     .def = "5443",
+     .help = "Port of the HTTPS listener (invite pages, web registration, the privacy "
+             "policy); 0 turns it off, and then invites have no web page."},
+    {.key = "http.public_url", .type = CFG_STRING, AS_STR(http_public_url), .max = 400,
+     .def = "",
+     .help = "The address members reach the HTTPS listener at, e.g. "
+             "\"https://example.org\" behind a reverse proxy; links in invites and the "
+             "policy use it. Empty: https://DOMAIN:PORT with the invite's domain and "
+             "http.port."},
+    {.key = "http.request_timeout", .type = CFG_MILLIS, AS_INT(http_request_timeout_ms),
+     .min = 1000, .max = 5 * MINUTE * SEC_MS, .def = "10s",
+     .help = "Time a client may take to send a request's headers and body, and to "
+             "complete the TLS handshake; a connection that is slower is closed."},
+    {.key = "http.keepalive_timeout", .type = CFG_MILLIS, AS_INT(http_keepalive_timeout_ms),
+     .min = 1000, .max = 10 * MINUTE * SEC_MS, .def = "60s",
+     .help = "Time an idle keep-alive connection stays open."},
+    {.key = "http.max_connections", .type = CFG_INT, AS_INT(http_max_connections), .min = 1,
+     .max = 100000, .def = "1000",
+     .help = "Most HTTPS connections open at once; more are refused."},
+
+    /* policy */
+    {.key = "policy.operator", .type = CFG_STRING, AS_STR(policy_operator), .max = 400,
+     .def = "",
+     .help = "Who runs this server (a person's or a club's name), as the invite page and "
+             "the policy name them. Empty: the first domain."},
+    {.key = "policy.operator_address", .type = CFG_STRING, AS_STR(policy_operator_address),
+     .max = 1000, .def = "",
+     .help = "Postal address and e-mail of the operator for the policy's \"who is "
+             "responsible\" section, one line; empty leaves it out."},
+    {.key = "policy.date", .type = CFG_STRING, AS_STR(policy_date), .max = 40, .def = "",
+     .help = "Date of registration.policy_version, e.g. \"2026-12-01\", shown on the "
+             "policy page."},
+    {.key = "policy.file_en", .type = CFG_PATH, AS_STR(policy_file_en), .max = 4000,
+     .def = "",
+     .help = "Your own English policy text (HTML body) instead of Taube's; placeholders "
+             "{{option.key}} are filled from this configuration. Empty: Taube's text."},
+    {.key = "policy.file_de", .type = CFG_PATH, AS_STR(policy_file_de), .max = 4000,
+     .def = "",
+     .help = "The same in German."},
+    {.key = "policy.clients", .type = CFG_STRLIST, AS_LIST(policy_clients), .min = 0,
+     .max = 20, .def_list = default_clients,
+     .help = "Clients the invite page recommends, each \"PLATFORM|NAME|URL\"."},
 
     /* component */
     {.key = "component.port", .type = CFG_INT, AS_INT(component_port), .min = 0, .max = 65535,

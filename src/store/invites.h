@@ -58,6 +58,24 @@ int store_invite_revoke_sync(struct store *s, const uint8_t *hash, int64_t id);
  * -ECANCELED (revoked), -EUSERS (used up), or another -errno. */
 int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *hash, int64_t now);
 
+/* How the member agreed to the policy (P2), as `taubectl user show` says. */
+enum consent_via {
+    CONSENT_FORM,     /* the in-band registration form's consent field */
+    CONSENT_PAGE,     /* the invite's web page, before a client registered */
+    CONSENT_WEB_FORM, /* the web registration form */
+};
+
+/* Records on a usable code that someone agreed to the policy
+ * policy_version at time now on the invite page (P2): a client that then
+ * registers with the code without a form (Conversations, Monal) uses
+ * that consent up. 0, or the errors of store_invite_check_sync. */
+int store_invite_consent_sync(struct store *s, const char *domain, const uint8_t *hash, int64_t now,
+                              const char *policy_version);
+/* Whether the code carries an unused page consent to policy_version:
+ * 0 (*at = its time), -ENOENT (none, or to another version), -errno. */
+int store_invite_consent_get_sync(struct store *s, const uint8_t *hash, const char *policy_version,
+                                  int64_t *at);
+
 struct invited_account {
     const char *domain, *user;
     const struct account_creds *creds;
@@ -69,6 +87,10 @@ struct invited_account {
      * checked then only). 0: now. Revocation and uses left are checked
      * now in any case. */
     int64_t valid_at;
+    /* How consent was given. CONSENT_PAGE: the code's recorded page
+     * consent to policy_version is required, used up, and its time is
+     * the one stored (-EACCES if there is none). */
+    enum consent_via via;
 };
 
 /* Creates the account, uses up one use of the code and records the link
@@ -83,6 +105,7 @@ struct account_invite {
     char given_to[INVITE_TEXT_MAX + 1];
     int64_t consent_time;
     char policy_version[INVITE_POLICY_MAX + 1];
+    enum consent_via via;
 };
 
 /* What `user show` prints about how an account came to be: 0 and *out,

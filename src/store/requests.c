@@ -481,7 +481,8 @@ int64_t store_account_create_invited_req(struct store_queue *q, const struct inv
                                     .hash = a->hash,
                                     .now = in->now,
                                     .policy_version = pack_str(&pk, in->policy_version),
-                                    .valid_at = in->valid_at};
+                                    .valid_at = in->valid_at,
+                                    .via = in->via};
     return submit(q, r, run_create_invited, CLIENT_WRITE | STORE_REQ_SECRET, cb, ud);
 }
 
@@ -571,6 +572,37 @@ int64_t store_invite_create_req(struct store_queue *q, const struct invite_new *
     a->in.note = pack_str(&pk, in->note);
     a->in.created_by = pack_str(&pk, in->created_by);
     return submit(q, r, run_invite_create, STORE_REQ_DURABLE | STORE_REQ_SECRET, cb, ud);
+}
+
+struct consent_args {
+    const char *domain, *policy_version;
+    uint8_t hash[INVITE_HASH_BYTES];
+    int64_t now;
+};
+
+static int run_invite_consent(const struct store_ops *ops, struct store *c,
+                              const struct store_req *r, int64_t *value)
+{
+    (void)value;
+    const struct consent_args *a = r->args;
+    return ops->invite_consent(c, a->domain, a->hash, a->now, a->policy_version);
+}
+
+int64_t store_invite_consent_req(struct store_queue *q, const char *domain, const uint8_t *hash,
+                                 int64_t now, const char *policy_version, store_done_cb cb,
+                                 void *ud)
+{
+    struct consent_args *a;
+    struct pack pk;
+    struct store_req *r =
+        req_new(sizeof *a, str_size(domain) + str_size(policy_version), (void **)&a, &pk);
+    if (!r)
+        return -ENOMEM;
+    memcpy(a->hash, hash, sizeof a->hash);
+    a->now = now;
+    a->domain = pack_str(&pk, domain);
+    a->policy_version = pack_str(&pk, policy_version);
+    return submit(q, r, run_invite_consent, CLIENT_WRITE | STORE_REQ_SECRET, cb, ud);
 }
 
 /* ---- retention and sweeps ---- */

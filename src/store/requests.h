@@ -82,6 +82,10 @@ int64_t store_account_suspend_req(struct store_queue *q, const char *domain, con
                                   bool suspended, const char *reason, store_done_cb cb, void *ud);
 int64_t store_invite_create_req(struct store_queue *q, const struct invite_new *in,
                                 store_done_cb cb, void *ud);
+/* Consent given on an invite's page (store_invite_consent_sync). */
+int64_t store_invite_consent_req(struct store_queue *q, const char *domain, const uint8_t *hash,
+                                 int64_t now, const char *policy_version, store_done_cb cb,
+                                 void *ud);
 
 /* Retention: a warning recorded (store_retention_warn_sync); reports
  * older than before deleted (store_reports_sweep_sync; value: how many). */

@@ -22,10 +22,17 @@ static const char sql_find[] =
     "SELECT id, domain, expires, revoked, uses_left FROM invites WHERE code_hash = ?1";
 static const char sql_use[] = "UPDATE invites SET uses_left = uses_left - 1 WHERE id = ?1";
 static const char sql_link[] =
-    "INSERT INTO account_invite (account_id, invite_id, consent_time, policy_version)"
-    " VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO account_invite (account_id, invite_id, consent_time, policy_version, consent_via)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_consent_set[] =
+    "UPDATE invites SET consent_time = ?2, consent_policy = ?3 WHERE id = ?1";
+static const char sql_consent_get[] =
+    "SELECT consent_time FROM invites WHERE code_hash = ?1 AND consent_time IS NOT NULL"
+    " AND consent_policy = ?2";
+static const char sql_consent_use[] =
+    "UPDATE invites SET consent_time = NULL, consent_policy = NULL WHERE id = ?1";
 static const char sql_info[] =
-    "SELECT ai.invite_id, i.given_to, ai.consent_time, ai.policy_version"
+    "SELECT ai.invite_id, i.given_to, ai.consent_time, ai.policy_version, ai.consent_via"
     " FROM accounts a JOIN account_invite ai ON ai.account_id = a.id"
     " JOIN invites i ON i.id = ai.invite_id WHERE a.domain = ?1 AND a.username = ?2";
 
@@ -164,23 +171,87 @@ int store_invite_check_sync(struct store *s, const char *domain, const uint8_t *
     return invite_usable(s, domain, hash, now, &id);
 }
 
+int store_invite_consent_sync(struct store *s, const char *domain, const uint8_t *hash, int64_t now,
+                              const char *policy_version)
+{
+    int rc = store_tx_begin(s);
+    if (rc < 0)
+        return rc;
+    sqlite3_int64 id = 0;
+    rc = invite_usable(s, domain, hash, now, &id);
+    sqlite3_stmt *st = rc == 0 ? store_stmt(s, sql_consent_set) : NULL;
+    if (rc == 0 && !st)
+        rc = -EIO;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        rc = bind_text(st, 3, policy_version, INVITE_POLICY_MAX, false);
+        if (rc == 0)
+            rc = store_stmt_exec(s, st, "recording consent on an invite");
+        else
+            store_stmt_done(st);
+    }
+    return store_tx_end(s, rc);
+}
+
+int store_invite_consent_get_sync(struct store *s, const uint8_t *hash, const char *policy_version,
+                                  int64_t *at)
+{
+    sqlite3_stmt *st = store_stmt(s, sql_consent_get);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_blob(st, 1, hash, INVITE_HASH_BYTES, SQLITE_STATIC);
+    int rc = bind_text(st, 2, policy_version, INVITE_POLICY_MAX, false);
+    if (rc == 0) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW)
+            *at = sqlite3_column_int64(st, 0);
+        else
+            rc = step == SQLITE_DONE ? -ENOENT
+                                     : store_db_fail(s, step, "reading an invite's consent");
+    }
+    store_stmt_done(st);
+    return rc;
+}
+
 /* ---- creating an invited account, in one transaction ---- */
+
+/* For CONSENT_PAGE: the code's page consent, used up; *at = its time. */
+static int page_consent_use(struct store *s, const struct invited_account *a, sqlite3_int64 invite,
+                            int64_t *at)
+{
+    int rc = store_invite_consent_get_sync(s, a->hash, a->policy_version, at);
+    if (rc == -ENOENT)
+        return -EACCES;
+    sqlite3_stmt *st = rc == 0 ? store_stmt(s, sql_consent_use) : NULL;
+    if (rc == 0 && !st)
+        return -EIO;
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, invite);
+    return store_stmt_exec(s, st, "using an invite's consent");
+}
 
 static int invite_consume(struct store *s, const struct invited_account *a, sqlite3_int64 account,
                           sqlite3_int64 invite)
 {
+    int64_t consent_at = a->now;
+    int rc = a->via == CONSENT_PAGE ? page_consent_use(s, a, invite, &consent_at) : 0;
+    if (rc < 0)
+        return rc;
     sqlite3_stmt *st = store_stmt(s, sql_use);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, invite);
-    int rc = store_stmt_exec(s, st, "using an invite");
+    rc = store_stmt_exec(s, st, "using an invite");
     if (rc < 0)
         return rc;
     if (!(st = store_stmt(s, sql_link)))
         return -EIO;
     sqlite3_bind_int64(st, 1, account);
     sqlite3_bind_int64(st, 2, invite);
-    sqlite3_bind_int64(st, 3, a->now);
+    sqlite3_bind_int64(st, 3, consent_at);
+    sqlite3_bind_int(st, 5, (int)a->via);
     if (bind_text(st, 4, a->policy_version, INVITE_POLICY_MAX, false) < 0) {
         store_stmt_done(st);
         return -EINVAL;
@@ -224,6 +295,7 @@ int store_account_invite_info_sync(struct store *s, const char *domain, const ch
             copy_col(out->given_to, sizeof out->given_to, store_col_text(st, 1));
             out->consent_time = sqlite3_column_int64(st, 2);
             copy_col(out->policy_version, sizeof out->policy_version, store_col_text(st, 3));
+            out->via = (enum consent_via)sqlite3_column_int(st, 4);
         } else {
             rc = step == SQLITE_DONE ? -ENOENT : store_db_fail(s, step, "reading an invite link");
         }
@@ -279,5 +351,11 @@ const struct store_migration store_invites_migrations[] = {
         "  policy_version TEXT NOT NULL"
         ");"
         "CREATE INDEX account_invite_invite ON account_invite(invite_id);"},
+    /* consent given on the invite's web page (P2), held on the code until
+     * an account created with it uses it up; how each account's consent
+     * was given (enum consent_via: 0 form, 1 page, 2 web form). */
+    {10, "ALTER TABLE invites ADD COLUMN consent_time INTEGER;"
+         "ALTER TABLE invites ADD COLUMN consent_policy TEXT;"
+         "ALTER TABLE account_invite ADD COLUMN consent_via INTEGER NOT NULL DEFAULT 0;"},
     {0, NULL},
 };

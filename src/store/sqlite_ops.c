@@ -56,6 +56,7 @@ const struct store_ops store_sqlite_ops = {
     .roster_delete = roster_delete_sync,
     .account_set_suspended = store_account_set_suspended_sync,
     .invite_create = store_invite_create_sync,
+    .invite_consent = store_invite_consent_sync,
     .retention_warn = store_retention_warn_sync,
     .reports_sweep = store_reports_sweep_sync,
 };

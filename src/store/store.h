@@ -92,6 +92,8 @@ struct store_ops {
     int (*account_set_suspended)(struct store *s, const char *domain, const char *user,
                                  bool suspended, const char *reason);
     int (*invite_create)(struct store *s, const struct invite_new *in, int64_t *id);
+    int (*invite_consent)(struct store *s, const char *domain, const uint8_t *hash, int64_t now,
+                          const char *policy_version);
     int (*retention_warn)(struct store *s, const char *domain, const char *user, int64_t t);
     /* Returns how many were deleted, or -errno. */
     int (*reports_sweep)(struct store *s, int64_t before);

@@ -117,7 +117,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.c2s_port, 5222);
     assert_int_equal(c.c2s_tls_port, 5223);
     assert_int_equal(c.s2s_port, 0); /* not served yet: off unless set (and then warned) */
-    assert_int_equal(c.https_port, 0);
+    assert_int_equal(c.https_port, 5443);
+    assert_string_equal(c.http_public_url, "");
+    assert_string_equal(c.policy_file_en, ""); /* an optional path: none */
     assert_contains(c.tls_ciphers, "ECDHE-RSA-CHACHA20-POLY1305");
     assert_null(strstr(c.tls_ciphers, "CBC"));
     assert_string_equal(
@@ -616,9 +618,10 @@ static void test_write_default_round_trip(void **state)
     assert_int_equal(c.domains.n, 1);
     assert_string_equal(c.domains.items[0], "example.org");
     assert_int_equal(c.c2s_port, 15222);
-    /* Nothing listens on http.port yet: init keeps the port asked for in
-     * a comment and writes 0, so the file does not say HTTP works. */
-    assert_int_equal(c.https_port, 0);
+    /* Nothing listens on s2s.port yet: init keeps a port asked for in a
+     * comment and writes 0, so the file does not say federation works.
+     * The HTTPS port is written. */
+    assert_int_equal(c.https_port, 15443);
     assert_int_equal(c.s2s_port, 0);
     assert_string_equal(c.path, path);
     assert_string_equal(c.dir, dir);
@@ -630,8 +633,9 @@ static void test_write_default_round_trip(void **state)
             continue;
         const char *pc = config_value(&c, o), *pd = config_value(&d, o);
         if (o->type == CFG_PATH) {
-            char want[256];
-            snprintf(want, sizeof want, "%s/%s", dir, *(char *const *)pd);
+            char want[256]; /* an optional path left empty stays empty */
+            snprintf(want, sizeof want, "%s%s%s", **(char *const *)pd ? dir : "",
+                     **(char *const *)pd ? "/" : "", *(char *const *)pd);
             assert_string_equal(*(char *const *)pc, want);
         } else if (o->type == CFG_STRING) {
             assert_string_equal(*(char *const *)pc, *(char *const *)pd);

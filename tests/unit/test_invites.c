@@ -235,6 +235,59 @@ static void test_store_revoke(void **state)
                      2);
 }
 
+static int create_via(struct store *s, const char *user, const uint8_t *hash, int64_t now,
+                      enum consent_via via)
+{
+    struct account_creds c = make_creds(7);
+    struct invited_account a = {.domain = DOMAIN,
+                                .user = user,
+                                .creds = &c,
+                                .hash = hash,
+                                .now = now,
+                                .policy_version = "2026-01",
+                                .via = via};
+    return store_account_create_invited_sync(s, &a);
+}
+
+/* Consent given on the invite page: held on the code for its policy
+ * version, used up by the one account that relies on it, and recorded
+ * with that account as given on the page at the page's time. */
+static void test_store_page_consent(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t h[INVITE_HASH_LEN], old[INVITE_HASH_LEN], unknown[INVITE_HASH_LEN] = {0};
+    int64_t at = 0;
+    add_invite(f->s, h, 9, NOW + 1000, 3);
+    assert_int_equal(store_invite_consent_get_sync(f->s, h, "2026-01", &at), -ENOENT);
+    /* Without page consent, an account relying on it is refused. */
+    assert_int_equal(create_via(f->s, "nope", h, NOW + 1, CONSENT_PAGE), -EACCES);
+    assert_int_equal(store_account_exists_sync(f->s, DOMAIN, "nope"), 0);
+    assert_int_equal(store_invite_consent_sync(f->s, DOMAIN, h, NOW + 5, "2026-01"), 0);
+    assert_int_equal(store_invite_consent_get_sync(f->s, h, "2026-01", &at), 0);
+    assert_int_equal(at, NOW + 5);
+    /* Consent to another version does not count. */
+    assert_int_equal(store_invite_consent_get_sync(f->s, h, "2027-01", &at), -ENOENT);
+    assert_int_equal(create_via(f->s, "paged", h, NOW + 60, CONSENT_PAGE), 0);
+    struct account_invite info;
+    assert_int_equal(store_account_invite_info_sync(f->s, DOMAIN, "paged", &info), 0);
+    assert_int_equal(info.consent_time, NOW + 5);
+    assert_int_equal(info.via, CONSENT_PAGE);
+    /* Used up: the next account needs its own. */
+    assert_int_equal(store_invite_consent_get_sync(f->s, h, "2026-01", &at), -ENOENT);
+    assert_int_equal(create_via(f->s, "second", h, NOW + 61, CONSENT_PAGE), -EACCES);
+    assert_int_equal(create_via(f->s, "webform", h, NOW + 62, CONSENT_WEB_FORM), 0);
+    assert_int_equal(store_account_invite_info_sync(f->s, DOMAIN, "webform", &info), 0);
+    assert_int_equal(info.via, CONSENT_WEB_FORM);
+    assert_int_equal(info.consent_time, NOW + 62);
+    /* Unusable codes take no consent. */
+    assert_int_equal(store_invite_consent_sync(f->s, DOMAIN, unknown, NOW, "2026-01"), -ENOENT);
+    assert_int_equal(store_invite_consent_sync(f->s, DOMAIN, h, NOW + 1000, "2026-01"), -ETIME);
+    add_invite(f->s, old, 10, NOW + 1000, 1);
+    assert_int_equal(store_invite_revoke_sync(f->s, old, 0), 0);
+    assert_int_equal(store_invite_consent_sync(f->s, DOMAIN, old, NOW, "2026-01"), -ECANCELED);
+    assert_int_equal(store_invite_consent_sync(f->s, "other.org", h, NOW, "2026-01"), -ENOENT);
+}
+
 struct listed {
     int n;
     char accounts[256];
@@ -342,6 +395,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_uses_and_link, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_revoke, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_store_page_consent, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_list, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_store_bad_input, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_describe, setup, fixture_teardown),
