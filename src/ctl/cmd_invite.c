@@ -121,7 +121,15 @@ int cmd_invite_create(struct ctl *ctl)
         ctl_err("cannot store the code: %s", strerror(-rc));
         return CTL_FAIL;
     }
-    printf("code: %s\nuri: xmpp:%s?register;preauth=%s\nid: %" PRId64 "\n", text, domain, text, id);
+    printf("code: %s\nuri: xmpp:%s?register;preauth=%s\n", text, domain, text);
+    struct buf page;
+    buf_init(&page, 0);
+    char path[sizeof "/invite/" + INVITE_CODE_TEXT];
+    snprintf(path, sizeof path, "/invite/%s", text);
+    if (invite_web_url(&ctl->cfg, domain, path, &page) == 0)
+        printf("page: %s\n", page.data);
+    buf_free(&page);
+    printf("id: %" PRId64 "\n", id);
     print_time("expires: ", now + lifetime);
     printf("\nuses: %u\n", uses);
     return CTL_OK;

@@ -410,6 +410,11 @@ static int show_registration(const struct ctl *ctl, const struct jid *j)
     printf("registered_with_code: %" PRId64 " given to %s\n", inv.invite_id, inv.given_to);
     print_time("consent", inv.consent_time, "unknown");
     printf("policy_version: %s\n", inv.policy_version);
+    static const char *const via[] = {"the registration form of the client",
+                                      "the invite page, then the client registered",
+                                      "the web registration form"};
+    printf("consent_given_on: %s\n",
+           (unsigned)inv.via < sizeof via / sizeof via[0] ? via[inv.via] : "unknown");
     return 0;
 }
 

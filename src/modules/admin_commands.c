@@ -441,16 +441,25 @@ static int invite_result(struct adhoc_stage *s, const char *code, int64_t expire
     if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(when, sizeof when, "%lld", (long long)expires);
     snprintf(n, sizeof n, "%u", uses);
+    struct buf page;
+    buf_init(&page, 0);
+    char path[sizeof "/invite/" + INVITE_CODE_TEXT];
+    snprintf(path, sizeof path, "/invite/%s", code);
+    bool has_page = invite_web_url(s->srv->cfg, s->domain, path, &page) == 0;
     const char *vars[][3] = {{"code", "Registration code", code},
                              {"uri", "Invitation URI", uri},
+                             {"page", "Invitation web page", has_page ? page.data : ""},
                              {"expires", "Expires (UTC)", when},
                              {"uses", "Uses", n}};
     struct xml_node *x = adhoc_form(s, "result", NULL, "Registration code", NULL);
     for (size_t i = 0; x && i < sizeof vars / sizeof vars[0]; i++) {
+        if (!vars[i][2][0])
+            continue;
         struct xml_node *f = adhoc_field(s, x, vars[i][0], "text-single", vars[i][1], false);
         if (!f || adhoc_value(s, f, vars[i][2]) < 0)
             x = NULL;
     }
+    buf_free(&page);
     return x ? ADHOC_COMPLETED : adhoc_fail(s, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
 }
 

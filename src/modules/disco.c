@@ -422,9 +422,11 @@ static const struct config_option disco_cfg_options[] = {
      CFG_AS_LIST(contact_policy),
      .min = 0,
      .max = 5,
-     .help = "Web addresses of the terms of service and privacy policy. XEP-0157 "
-             "registers no field for them, so they are not published over XMPP; the "
-             "web page and the registration form show them."},
+     .help = "Web addresses of the terms of service and privacy policy, if you publish "
+             "your own elsewhere. XEP-0157 registers no field for them, so they are not "
+             "published over XMPP; the registration form names the first. Empty (the "
+             "default): the form names the policy page of the HTTPS service (/policy), made "
+             "from this configuration."},
 };
 
 static const struct config_table disco_cfg = {

@@ -27,7 +27,7 @@ static int b32_value(unsigned char ch)
 }
 
 /* 20 bytes are 160 bits, exactly 32 characters of 5 bits. */
-static void b32_encode(const uint8_t code[INVITE_CODE_BYTES], char text[INVITE_CODE_TEXT])
+void invite_code_text(const uint8_t code[INVITE_CODE_BYTES], char text[INVITE_CODE_TEXT])
 {
     size_t o = 0, nchars = 0;
     unsigned acc = 0, bits = 0;
@@ -49,7 +49,7 @@ int invite_code_new(uint8_t code[INVITE_CODE_BYTES], char text[INVITE_CODE_TEXT]
 {
     if (RAND_bytes(code, INVITE_CODE_BYTES) != 1)
         return -EIO;
-    b32_encode(code, text);
+    invite_code_text(code, text);
     return 0;
 }
 
@@ -114,4 +114,21 @@ int invite_parse_duration(const char *s, int64_t *secs)
         }
     }
     return -EINVAL;
+}
+
+int invite_web_url(const struct config *cfg, const char *domain, const char *path, struct buf *out)
+{
+    const char *pub = cfg->http_public_url;
+    if (pub && pub[0]) {
+        size_t n = strlen(pub);
+        while (n > 0 && pub[n - 1] == '/')
+            n--;
+        return buf_append(out, pub, n) < 0 || buf_append_str(out, path) < 0 ? -ENOMEM : 0;
+    }
+    if (cfg->https_port == 0)
+        return -ENOENT;
+    int r = cfg->https_port == 443
+                ? buf_printf(out, "https://%s%s", domain, path)
+                : buf_printf(out, "https://%s:%d%s", domain, cfg->https_port, path);
+    return r < 0 ? -ENOMEM : 0;
 }

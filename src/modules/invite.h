@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
+#include "core/config.h"
+
 #define INVITE_CODE_BYTES 20
 #define INVITE_HASH_LEN 32
 #define INVITE_KEY_LEN 32 /* the store's server secret (store.h) */
@@ -31,6 +34,9 @@
 /* Fills code with fresh random bytes and text with its printed form.
  * 0 or -EIO (no randomness). */
 int invite_code_new(uint8_t code[INVITE_CODE_BYTES], char text[INVITE_CODE_TEXT]);
+
+/* The printed form of code. */
+void invite_code_text(const uint8_t code[INVITE_CODE_BYTES], char text[INVITE_CODE_TEXT]);
 
 /* Reads a typed code back into its bytes. 0, or -EINVAL if s is not a
  * code (wrong length, a character outside the alphabet, over-long). */
@@ -44,5 +50,11 @@ int invite_code_hash(const uint8_t *secret, size_t secret_len,
  * h, d or w ("7d", "12h"); *secs gets seconds. 0 or -EINVAL (also for
  * more than ten years). */
 int invite_parse_duration(const char *s, int64_t *secs);
+
+/* The web address of path ("/invite/CODE", "/policy") on the HTTPS
+ * service for domain: http.public_url + path, or https://DOMAIN:PORT +
+ * path (the port left out if 443). Appends to out: 0, -ENOENT if the
+ * service is off (http.port 0 and no public_url), -ENOMEM. */
+int invite_web_url(const struct config *cfg, const char *domain, const char *path, struct buf *out);
 
 #endif

@@ -48,6 +48,7 @@
 #include "xmpp/sasl.h"
 
 #define NS_DATA "jabber:x:data"
+#define NS_OOB "jabber:x:oob"
 #define NS_TAUBE_REGISTRATION "urn:taube:registration:0" /* our export element */
 #define REG_WINDOW 3600 /* seconds of one rate-limit window */
 #define REG_IP_MAX 64
@@ -73,6 +74,7 @@ struct reg_stream {
     bool busy;     /* a registration job is under way */
     bool orphaned; /* the stream is gone; the job frees this */
     uint8_t hash[INVITE_HASH_LEN];
+    uint8_t code[INVITE_CODE_BYTES]; /* the preauth's, for the invite page's address */
     void (*send)(void *ud, const struct stanza *st); /* answers on the stream */
     void *send_ud;
 };
@@ -83,8 +85,12 @@ struct reg_stream {
 struct reg_job {
     uv_work_t work;
     struct server *srv;
-    struct reg_stream *rs;
-    struct stanza *st; /* the request; a reference */
+    struct reg_stream *rs;   /* in-band: the stream asking, else NULL */
+    register_web_cb web_done; /* from a web page: told instead of a stream */
+    void *web_ud;
+    enum consent_via via;
+    bool derive_failed;      /* rc is the derivation's, not the store's */
+    struct stanza *st; /* the in-band request; a reference, or NULL */
     char *password;    /* cleansed and freed with the job */
     uint32_t iterations;
     struct account_creds creds;
@@ -96,6 +102,7 @@ struct reg_job {
 };
 
 static void register_stream_free(struct reg_stream *rs);
+extern const struct module mod_register;
 
 /* ---- rate limit ---- */
 
@@ -176,13 +183,27 @@ static int attempt_count(struct reg_state *rs, const char *peer, unsigned max, i
     return 0;
 }
 
+struct reg_request {
+    struct server *srv;
+    struct reg_state *state; /* the module's */
+    struct reg_stream *rs;
+    const char *domain;
+    const struct stanza *st;
+    struct stanza *reply;
+    bool queued; /* answered later, by create_done */
+};
+
 /* ---- the form ---- */
 
 /* The form's label for the consent field, naming and linking the policy
  * (malloc'ed; NULL on ENOMEM). */
-static char *consent_label(const struct config *cfg)
+static char *consent_label(const struct config *cfg, const char *domain)
 {
+    struct buf page;
+    buf_init(&page, 0);
     const char *url = cfg->contact_policy.n > 0 ? cfg->contact_policy.items[0] : NULL;
+    if (!url && invite_web_url(cfg, domain, "/policy", &page) == 0)
+        url = page.data;
     char *out = NULL;
     int n = url ? asprintf(&out,
                            "I have read and agree to the terms and privacy policy "
@@ -192,6 +213,7 @@ static char *consent_label(const struct config *cfg)
                            "I agree to this service's terms and privacy policy "
                            "(version %s; ask the administrators for them)",
                            cfg->registration_policy_version);
+    buf_free(&page);
     return n < 0 ? NULL : out;
 }
 
@@ -206,25 +228,68 @@ static struct xml_node *add_field(struct stanza *st, struct xml_node *x, const c
     return f;
 }
 
-/* <query><instructions/><x type='form'>…</x></query> under res. */
-static int build_form(struct stanza *res, const struct config *cfg, bool preauth)
+/* <x xmlns='jabber:x:oob'><url>the invite's page</url></x> under parent
+ * (XEP-0066), where a client without a form sends the member to agree. */
+static int add_oob(struct stanza *st, struct xml_node *parent, const char *url)
 {
+    struct xml_node *x = xml_add_child(st, parent, "x", NS_OOB);
+    return x && xml_add_text_elem(st, x, "url", url) == 0 ? 0 : -ENOMEM;
+}
+
+/* The invite page of the stream's preauth code (a buf the caller frees;
+ * empty without a page). */
+static void page_url(const struct reg_request *r, struct buf *url)
+{
+    char text[INVITE_CODE_TEXT], path[sizeof "/invite/" + INVITE_CODE_TEXT];
+    invite_code_text(r->rs->code, text);
+    snprintf(path, sizeof path, "/invite/%s", text);
+    OPENSSL_cleanse(text, sizeof text);
+    if (invite_web_url(r->srv->cfg, r->domain, path, url) < 0)
+        buf_reset(url);
+}
+
+/* <query><instructions/><x type='form'>…</x></query> under res. With a
+ * preauth code that carries consent given on its page (consented), the
+ * query also offers the legacy <username/> and <password/>, and the form
+ * has only those and hidden fields: Conversations then registers with
+ * the legacy fields, Monal with the form, and neither needs a consent
+ * field. Without, the form asks for code and consent, and the page's
+ * address is given as XEP-0066 data for clients that show no form. */
+static int build_form(struct stanza *res, const struct reg_request *r, bool consented)
+{
+    const struct config *cfg = r->srv->cfg;
+    bool preauth = r->rs->preauth;
     struct xml_node *q = xml_add_child(res, res->root, "query", NS_REGISTER);
     struct xml_node *x = q ? xml_add_child(res, q, "x", NS_DATA) : NULL;
     if (!x ||
         xml_add_text_elem(res, q, "instructions",
-                          "Choose a user name and a password, enter your registration "
-                          "code, and agree to the policy.") < 0 ||
+                          consented ? "Choose a user name and a password."
+                                    : "Choose a user name and a password, enter your "
+                                      "registration code, and agree to the policy.") < 0 ||
+        (consented &&
+         (!xml_add_child(res, q, "username", NULL) || !xml_add_child(res, q, "password", NULL))) ||
         xml_set_attr(res, x, "type", "form") < 0 ||
         xml_add_text_elem(res, x, "title", "Create an account") < 0)
         return -ENOMEM;
     struct xml_node *ft = add_field(res, x, "FORM_TYPE", "hidden", NULL, false);
     if (!ft || xml_add_text_elem(res, ft, "value", NS_REGISTER) < 0 ||
         !add_field(res, x, "username", "text-single", "User name", true) ||
-        !add_field(res, x, "password", "text-private", "Password", true) ||
-        !add_field(res, x, "token", "text-single", "Registration code", !preauth))
+        !add_field(res, x, "password", "text-private", "Password", true))
         return -ENOMEM;
-    char *label = consent_label(cfg);
+    if (consented)
+        return 0;
+    if (preauth) {
+        struct buf url;
+        buf_init(&url, 0);
+        page_url(r, &url);
+        int rc = url.len ? add_oob(res, q, url.data) : 0;
+        buf_free(&url);
+        if (rc < 0)
+            return rc;
+    }
+    if (!add_field(res, x, "token", "text-single", "Registration code", !preauth))
+        return -ENOMEM;
+    char *label = consent_label(cfg, r->domain);
     struct xml_node *c = label ? add_field(res, x, "consent", "boolean", label, true) : NULL;
     free(label);
     if (!c || xml_add_text_elem(res, c, "desc",
@@ -248,16 +313,6 @@ static const char *form_value(struct stanza *st, const struct xml_node *x, const
 }
 
 /* ---- registering ---- */
-
-struct reg_request {
-    struct server *srv;
-    struct reg_state *state; /* the module's */
-    struct reg_stream *rs;
-    const char *domain;
-    const struct stanza *st;
-    struct stanza *reply;
-    bool queued; /* answered later, by create_done */
-};
 
 static void reply_error(struct reg_request *r, enum stanza_cond c, const char *text)
 {
@@ -328,7 +383,8 @@ static void job_free(struct reg_job *j)
         OPENSSL_cleanse(j->password, strlen(j->password));
         free(j->password);
     }
-    stanza_unref(j->st);
+    if (j->st)
+        stanza_unref(j->st);
     OPENSSL_cleanse(j, sizeof *j);
     free(j);
 }
@@ -344,7 +400,7 @@ static struct reg_job *job_new(struct server *srv, const struct stanza *st, cons
         return NULL;
     }
     j->srv = srv;
-    j->st = stanza_ref((struct stanza *)st);
+    j->st = st ? stanza_ref((struct stanza *)st) : NULL;
     j->iterations = srv->cfg->scram_iterations;
     snprintf(j->domain, sizeof j->domain, "%s", domain);
     snprintf(j->user, sizeof j->user, "%s", user);
@@ -382,6 +438,8 @@ static struct stanza *create_reply(struct reg_job *j, int rc)
         return stanza_error_reply(j->st, SC_CONFLICT, "this user name is taken");
     if (rc == -ENOENT || rc == -ETIME || rc == -ECANCELED || rc == -EUSERS)
         return stanza_error_reply(j->st, SC_NOT_ALLOWED, "a valid registration code is required");
+    if (rc == -EACCES) /* the page's consent was used up meanwhile */
+        return stanza_error_reply(j->st, SC_NOT_ACCEPTABLE, "consent to the policy is required");
     if (rc == -EAGAIN)
         return stanza_error_reply(j->st, SC_RESOURCE_CONSTRAINT, NULL);
     return stanza_error_reply(j->st, SC_INTERNAL_SERVER_ERROR, NULL);
@@ -403,12 +461,26 @@ static void create_answer(struct reg_job *j, struct stanza *reply)
     job_free(j);
 }
 
+/* The end of a job from a web page: its caller is told. */
+static void web_answer(struct reg_job *j, int rc)
+{
+    if (rc == 0)
+        log_info("register: an account was created on the invite page");
+    if (j->derive_failed && rc != -ENOMEM && rc != -EIO)
+        rc = -EILSEQ; /* the password's characters */
+    j->web_done(j->web_ud, rc);
+    job_free(j);
+}
+
 /* The creation's commit (or failure). */
 static void create_stored(void *ud, int rc, int64_t value)
 {
     struct reg_job *j = ud;
     (void)value;
-    create_answer(j, create_reply(j, rc));
+    if (j->web_done)
+        web_answer(j, rc);
+    else
+        create_answer(j, create_reply(j, rc));
 }
 
 /* Loop thread, after the derivation: the account, the code's use and the
@@ -418,7 +490,11 @@ static void create_done(uv_work_t *w, int status)
 {
     struct reg_job *j = w->data;
     if (status < 0 || j->derive_rc < 0) {
-        create_answer(j, derive_failure(j, status));
+        j->derive_failed = true;
+        if (j->web_done)
+            web_answer(j, status < 0 ? -EIO : j->derive_rc);
+        else
+            create_answer(j, derive_failure(j, status));
         return;
     }
     struct invited_account a = {.domain = j->domain,
@@ -427,15 +503,17 @@ static void create_done(uv_work_t *w, int status)
                                 .hash = j->hash,
                                 .now = server_now(j->srv),
                                 .policy_version = j->srv->cfg->registration_policy_version,
-                                .valid_at = j->valid_at};
+                                .valid_at = j->valid_at,
+                                .via = j->via};
     int64_t id = store_account_create_invited_req(j->srv->storeq, &a, create_stored, j);
     if (id < 0)
-        create_answer(j, create_reply(j, (int)id));
+        create_stored(j, (int)id, 0);
 }
 
 /* Hands the derivation to a worker; the answer comes from create_done. */
 static void create_account(struct reg_request *r, const char *user, const char *pw,
-                           const uint8_t hash[INVITE_HASH_LEN], int64_t valid_at)
+                           const uint8_t hash[INVITE_HASH_LEN], int64_t valid_at,
+                           enum consent_via via)
 {
     const char *why = password_length_problem(r->srv->cfg, pw);
     if (why) {
@@ -448,6 +526,7 @@ static void create_account(struct reg_request *r, const char *user, const char *
         return;
     }
     j->rs = r->rs;
+    j->via = via;
     memcpy(j->hash, hash, INVITE_HASH_LEN);
     j->valid_at = valid_at;
     if (uv_queue_work(r->srv->loop, &j->work, job_derive, create_done) < 0) {
@@ -457,6 +536,71 @@ static void create_account(struct reg_request *r, const char *user, const char *
     }
     r->rs->busy = true;
     r->queued = true;
+}
+
+/* Whether the code carries consent given on its invite page to the
+ * current policy version (read on the loop's connection). */
+static bool page_consented(const struct reg_request *r, const uint8_t hash[INVITE_HASH_LEN])
+{
+    int64_t at;
+    return store_invite_consent_get_sync(r->srv->store, hash,
+                                         r->srv->cfg->registration_policy_version, &at) == 0;
+}
+
+/* A registration without consent: not-acceptable, and where to give it
+ * (the invite's page, as XEP-0066 data and in the instructions; the
+ * policy's address). */
+static void consent_refusal(struct reg_request *r)
+{
+    struct buf url, text;
+    buf_init(&url, 0);
+    buf_init(&text, 0);
+    if (r->rs->preauth)
+        page_url(r, &url);
+    int rc = url.len ? buf_printf(&text,
+                                  "Consent to the policy is required: open %s, read the "
+                                  "policy, agree, and register again.",
+                                  url.data)
+                     : buf_append_str(&text, "consent to the policy is required");
+    r->reply = rc < 0 ? NULL : stanza_error_reply(r->st, SC_NOT_ACCEPTABLE, text.data);
+    struct xml_node *q =
+        r->reply ? xml_add_child(r->reply, r->reply->root, "query", NS_REGISTER) : NULL;
+    char *label = q ? consent_label(r->srv->cfg, r->domain) : NULL;
+    if (q && (!label || xml_add_text_elem(r->reply, q, "instructions", label) < 0 ||
+              (url.len && add_oob(r->reply, q, url.data) < 0))) {
+        stanza_unref(r->reply);
+        r->reply = NULL;
+    }
+    free(label);
+    if (!r->reply)
+        reply_error(r, SC_NOT_ACCEPTABLE, "consent to the policy is required");
+    buf_free(&url);
+    buf_free(&text);
+}
+
+static void checked_create(struct reg_request *r, const char *user, const char *pw,
+                           const uint8_t hash[INVITE_HASH_LEN], int64_t valid_at,
+                           enum consent_via via);
+
+/* A legacy registration (<username/> and <password/>, XEP-0077 §3.1, as
+ * Conversations sends it): only after a XEP-0401 preauth whose code
+ * carries consent given on its page. */
+static void register_legacy(struct reg_request *r, struct stanza *st, const struct xml_node *q)
+{
+    uint8_t hash[INVITE_HASH_LEN];
+    int64_t valid_at;
+    if (code_hash(r, NULL, hash, &valid_at) < 0 ||
+        store_invite_check_sync(r->srv->store, r->domain, hash, valid_at) < 0) {
+        reply_error(r, SC_NOT_ALLOWED, "a valid registration code is required");
+        return;
+    }
+    if (!page_consented(r, hash)) {
+        consent_refusal(r);
+        return;
+    }
+    const struct xml_node *u = xml_child(q, "username", NS_REGISTER),
+                          *p = xml_child(q, "password", NS_REGISTER);
+    checked_create(r, xml_text(st, u), xml_text(st, p), hash, valid_at, CONSENT_PAGE);
 }
 
 /* A submitted registration form, checked in the order described at the
@@ -471,11 +615,24 @@ static void register_form(struct reg_request *r, struct stanza *st, const struct
         reply_error(r, SC_NOT_ALLOWED, "a valid registration code is required");
         return;
     }
+    enum consent_via via = CONSENT_FORM;
     if (!consent_given(form_value(st, x, "consent"))) {
-        reply_error(r, SC_NOT_ACCEPTABLE, "consent to the policy is required");
-        return;
+        if (!page_consented(r, hash)) {
+            consent_refusal(r);
+            return;
+        }
+        via = CONSENT_PAGE;
     }
     const char *user = form_value(st, x, "username"), *pw = form_value(st, x, "password");
+    checked_create(r, user, pw, hash, valid_at, via);
+}
+
+/* The name and password checks every way of registering shares; then
+ * the account is created. */
+static void checked_create(struct reg_request *r, const char *user, const char *pw,
+                           const uint8_t hash[INVITE_HASH_LEN], int64_t valid_at,
+                           enum consent_via via)
+{
     char prepped[JID_PART_MAX + 1];
     if (!user || !user[0] || strlen(user) > JID_PART_MAX ||
         jid_prep_local(user, prepped, sizeof prepped) < 0) {
@@ -486,7 +643,7 @@ static void register_form(struct reg_request *r, struct stanza *st, const struct
         reply_error(r, SC_NOT_ACCEPTABLE, "a password is required");
         return;
     }
-    create_account(r, prepped, pw, hash, valid_at);
+    create_account(r, prepped, pw, hash, valid_at, via);
 }
 
 /* iq set with a query before authentication. */
@@ -497,6 +654,9 @@ static void register_set(struct reg_request *r, const struct xml_node *q)
     const char *type = x ? xml_attr(x, "type") : NULL;
     if (xml_child(q, "remove", NS_REGISTER)) {
         reply_error(r, SC_NOT_ALLOWED, "log in to remove an account");
+    } else if (!x && xml_child(q, "username", NS_REGISTER) &&
+               xml_child(q, "password", NS_REGISTER)) {
+        register_legacy(r, st, q);
     } else if (!x) {
         reply_error(r, SC_NOT_ACCEPTABLE,
                     "registration needs the form: a registration code and consent to the "
@@ -523,7 +683,49 @@ static void preauth(struct reg_request *r, const struct xml_node *p)
     r->rs->preauth = true;
     r->rs->preauth_at = server_now(r->srv);
     memcpy(r->rs->hash, hash, INVITE_HASH_LEN);
+    memcpy(r->rs->code, code, INVITE_CODE_BYTES);
     r->reply = iq_result_new(r->st);
+}
+
+/* ---- from the invite's web page (register.h) ---- */
+
+int register_rate(struct server *srv, const char *peer)
+{
+    struct reg_state *rst = module_state(srv, &mod_register);
+    return rst ? attempt_count(rst, peer, srv->cfg->registration_max_attempts, server_now(srv))
+               : -EIO;
+}
+
+int register_web(struct server *srv, const char *peer, const char *domain,
+                 const uint8_t hash[INVITE_HASH_LEN], const char *user, const char *pw,
+                 register_web_cb done, void *ud)
+{
+    int rc = register_rate(srv, peer);
+    if (rc < 0)
+        return rc;
+    if (!srv->cfg->registration_enabled)
+        return -EPERM;
+    if ((rc = store_invite_check_sync(srv->store, domain, hash, server_now(srv))) < 0)
+        return rc;
+    char prepped[JID_PART_MAX + 1];
+    if (!user[0] || strlen(user) > JID_PART_MAX ||
+        jid_prep_local(user, prepped, sizeof prepped) < 0)
+        return -EINVAL;
+    if (password_length_problem(srv->cfg, pw))
+        return -ERANGE;
+    struct reg_job *j = job_new(srv, NULL, pw, domain, prepped);
+    if (!j)
+        return -ENOMEM;
+    j->web_done = done;
+    j->web_ud = ud;
+    j->via = CONSENT_WEB_FORM;
+    memcpy(j->hash, hash, INVITE_HASH_LEN);
+    j->valid_at = server_now(srv);
+    if (uv_queue_work(srv->loop, &j->work, job_derive, create_done) < 0) {
+        job_free(j);
+        return -EIO;
+    }
+    return 0;
 }
 
 /* Counts a set (registration or preauth) against the address. false if
@@ -574,7 +776,8 @@ static void preauth_dispatch(struct reg_request *r, const char *peer)
         reply_error(r, SC_SERVICE_UNAVAILABLE, NULL);
     } else if (get && query) {
         r->reply = iq_result_new(r->st);
-        if (r->reply && build_form(r->reply, r->srv->cfg, r->rs->preauth) < 0) {
+        bool consented = r->rs->preauth && page_consented(r, r->rs->hash);
+        if (r->reply && build_form(r->reply, r, consented) < 0) {
             stanza_unref(r->reply);
             reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
         }
@@ -790,8 +993,10 @@ static int reg_describe(const struct data_ctx *d, const char *domain, const char
     int rc = store_account_invite_info_sync(d->store, domain, user, &inv);
     if (rc < 0)
         return rc == -ENOENT ? 0 : rc;
+    static const char *const via[] = {"in-band form", "invite page", "web form"};
     char detail[sizeof inv.given_to + sizeof inv.policy_version + 64];
-    snprintf(detail, sizeof detail, "\"%s\", policy %s", inv.given_to, inv.policy_version);
+    snprintf(detail, sizeof detail, "\"%s\", policy %s, %s", inv.given_to, inv.policy_version,
+             (unsigned)inv.via < 3 ? via[inv.via] : "unknown");
     struct data_fact f = {
         .kind = "registration",
         .what = {"The registration code you used and to whom the operator gave it, the time "
@@ -822,9 +1027,11 @@ static int reg_export(const struct data_ctx *d, const char *domain, const char *
     struct tm tm;
     if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         return -EINVAL;
+    static const char *const via[] = {"form", "page", "web-form"};
     rc = buf_printf(out,
-                    "<registration xmlns='" NS_TAUBE_REGISTRATION "' consent='%s' policy-version='",
-                    stamp);
+                    "<registration xmlns='" NS_TAUBE_REGISTRATION
+                    "' consent='%s' consent-via='%s' policy-version='",
+                    stamp, (unsigned)inv.via < 3 ? via[inv.via] : "form");
     if (rc == 0)
         rc = xml_escape(out, inv.policy_version, strlen(inv.policy_version), true);
     if (rc == 0)
