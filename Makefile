@@ -4,7 +4,7 @@
 BUILD   ?= build
 CC      ?= gcc
 SAN     ?=
-PKGS    := libuv openssl expat sqlite3 libidn libidn2 libfyaml
+PKGS    := libuv openssl expat sqlite3 libidn libidn2 libfyaml libwebsockets libqrencode
 DEPS_OK := $(BUILD)/.deps-ok
 
 OPT     ?= -O2 -g

@@ -6,8 +6,10 @@ set -eu
 PKGS="build-essential pkg-config make gcc clang libclang-rt-14-dev
 libuv1-dev libssl-dev openssl libexpat1-dev libsqlite3-dev sqlite3
 libidn11-dev libidn2-dev libfyaml-dev
+libwebsockets-dev libwebsockets-evlib-uv libqrencode-dev
 libcmocka-dev python3 python3-pytest python3-slixmpp profanity tmux go-sendxmpp
-clang-format-19 clang-tools gcovr"
+clang-format-19 clang-tools gcovr
+chromium zbar-tools"
 
 missing=""
 for p in $PKGS; do

@@ -16,7 +16,13 @@ Create your first account in another terminal:
     $build/taubectl -c var/taube.yaml user add you@localhost
 
 then log in with any XMPP client at localhost, port 5222 (STARTTLS) or
-5223 (direct TLS); the certificate is self-signed. Ctrl-C stops Taube.
+5223 (direct TLS); the certificate is self-signed. To invite someone:
+
+    $build/taubectl -c var/taube.yaml invite create --for "Ann <ann@example.org>"
+
+prints an xmpp: link and the invite's web page (https://localhost:5443/invite/...),
+where they agree to the policy (https://localhost:5443/policy) and register.
+Ctrl-C stops Taube.
 
 EOT
 exec "$build/taube" -c var/taube.yaml

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The include layering (docs/architecture.md, "Layers"): a file may include
 # headers of its own layer and of the layers below it, never above.
-#     core < xml < xmpp < store < account < modules < net < main, ctl
+#     core < xml < xmpp < store < account < modules < net, http < main, ctl
 # Fails listing every include that goes the wrong way. Tests and benches
 # may include anything.
 set -eu
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 rank() {
     case "$1" in
     core) echo 0 ;; xml) echo 1 ;; xmpp) echo 2 ;; store) echo 3 ;;
-    account) echo 4 ;; modules) echo 5 ;; net) echo 6 ;;
+    account) echo 4 ;; modules) echo 5 ;; net | http) echo 6 ;;
     main | ctl) echo 7 ;;
     *) echo "" ;;
     esac

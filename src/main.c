@@ -26,6 +26,9 @@
 #include "net/component.h"
 #include "net/conn.h"
 #include "net/control.h"
+#include "http/http.h"
+#include "http/pages.h"
+#include "http/policy.h"
 #include "store/queue.h"
 #include "store/store.h"
 #include "xmpp/hosts.h"
@@ -103,6 +106,13 @@ static int check_startup(const struct config *cfg)
         return -1;
     tls_ctx_free(tls);
     char *err = NULL;
+    struct policy *policy = NULL; /* the operator's policy files, if any */
+    if (cfg->https_port && policy_new(&policy, cfg, &err) < 0) {
+        fprintf(stderr, "taube: %s\n", err ? err : "cannot make the policy page");
+        free(err);
+        return -1;
+    }
+    policy_free(policy);
     struct store_schema schema;
     modules_store_schema(&schema);
     int rc = store_check(cfg->store_path, &schema, &err);
@@ -189,6 +199,24 @@ static int start_components(struct server *srv)
     return rc;
 }
 
+/* The HTTPS service and its pages (http/http.h, http/pages.h). */
+static int start_http(struct server *srv)
+{
+    if (srv->cfg->https_port == 0)
+        return 0;
+    char *err = NULL;
+    struct http_route routes[HTTP_MAX_ROUTES];
+    size_t n = 0;
+    int rc = pages_start(srv, routes, HTTP_MAX_ROUTES, &n, &err);
+    if (rc == 0)
+        rc = http_start(&srv->http, srv, routes, n, &err);
+    if (rc < 0) {
+        fprintf(stderr, "taube: %s\n", err ? err : strerror(-rc));
+        free(err);
+    }
+    return rc;
+}
+
 static void close_handle(uv_handle_t *h)
 {
     if (!uv_is_closing(h))
@@ -226,6 +254,7 @@ static void server_stop(struct server *srv)
     srv->nlisteners = 0;
     c2s_close_all(srv, STREAM_SYSTEM_SHUTDOWN);
     component_stop(srv);
+    http_stop(srv->http);
     srv->start_time = (int64_t)uv_now(srv->loop) + SHUTDOWN_GRACE_MS;
     uv_timer_start(&srv->tick, on_tick, 50, 50);
 }
@@ -264,7 +293,8 @@ static int run(struct server *srv, struct control **control)
     srv->router = router_new(srv);
     if (!srv->router || router_add_transport(srv->router, &c2s_transport) < 0 ||
         make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
-        start_control(srv, control) < 0 || start_listeners(srv) < 0 || start_components(srv) < 0)
+        start_control(srv, control) < 0 || start_listeners(srv) < 0 || start_components(srv) < 0 ||
+        start_http(srv) < 0)
         return 1;
     /* Every write goes through the store queue from now on (docs/
      * architecture.md, "Storage"): one made on the loop's connection
@@ -273,8 +303,10 @@ static int run(struct server *srv, struct control **control)
         return 1;
     uv_timer_start(&srv->tick, on_tick, 1000, 1000);
     srv->start_time = server_now(srv);
-    fprintf(stderr, "taube %s: ready, %zu domain(s), client port %d, direct TLS port %d\n",
-            TAUBE_VERSION, srv->cfg->domains.n, srv->cfg->c2s_port, srv->cfg->c2s_tls_port);
+    fprintf(stderr,
+            "taube %s: ready, %zu domain(s), client port %d, direct TLS port %d, HTTPS port %d\n",
+            TAUBE_VERSION, srv->cfg->domains.n, srv->cfg->c2s_port, srv->cfg->c2s_tls_port,
+            srv->cfg->https_port);
     uv_run(srv->loop, UV_RUN_DEFAULT);
     return 0;
 }
@@ -284,6 +316,10 @@ static void cleanup(struct server *srv, struct control *control)
     for (size_t i = 0; i < srv->nlisteners; i++)
         listener_stop(srv->listeners[i]);
     component_stop(srv); /* before the walk too: its listeners free in their callbacks */
+    /* lws' second destroy call, with the loop run after it (STACK-NOTES),
+     * before the walk closes what is left: lws' handles are its own. */
+    http_free(srv->http);
+    srv->http = NULL;
     control_stop(control); /* before the walk: its handles close through its callbacks */
     store_queue_detach(srv->storeq); /* its completions wait for store_queue_stop */
     uv_walk(srv->loop, close_walk, NULL);
@@ -294,6 +330,7 @@ static void cleanup(struct server *srv, struct control *control)
     store_queue_stop(srv->storeq);
     listener_group_free(srv->conn_group); /* its listeners are stopped */
     component_free(srv);
+    pages_free(srv);
     modules_fini(srv);
     router_free(srv->router);
     hosts_free(srv->hosts);

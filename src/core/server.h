@@ -28,6 +28,7 @@ struct components;
 struct listener;
 struct listener_group;
 struct c2s;
+struct http;
 
 struct server {
     uv_loop_t *loop;
@@ -39,6 +40,8 @@ struct server {
     struct control *control;             /* the control socket (net/control.h), or NULL */
     struct hosts *hosts;                 /* domain -> local, component, remote (xmpp/hosts.h) */
     struct components *components;       /* XEP-0114 listeners and streams (net/component.h) */
+    struct http *http;                   /* the HTTPS service (http/http.h), or NULL */
+    void *pages;                         /* its pages' state (http/pages.h) */
     struct listener *listeners[SERVER_MAX_LISTENERS];
     size_t nlisteners;
     struct listener_group *conn_group;   /* the client listeners' limits.max_connections */

@@ -176,6 +176,8 @@ def test_create_invite(server, admin):
     assert el.get('type') == 'result' and cmd.get('status') == 'completed', ET.tostring(el)
     code = field_values(cmd, 'code')[0]
     assert field_values(cmd, 'uri') == ['xmpp:localhost?register;preauth=%s' % code]
+    assert field_values(cmd, 'page') == ['https://localhost:%d/invite/%s'
+                                         % (server.https_port, code)]
     assert field_values(cmd, 'uses') == ['2']
     db = sqlite3.connect(str(db_path(server)))
     try:

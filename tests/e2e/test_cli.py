@@ -64,25 +64,26 @@ def test_check_accepts_the_generated_config(tmp_path):
 
 # ---- ports of features this version does not have (issue 8) ----------------
 
-UNSERVED = {('s2s', 'port'): 'federation', ('http', 'port'): 'HTTP'}
+UNSERVED = {('s2s', 'port'): 'federation'}
 
 
 def test_init_does_not_write_unserved_ports_as_if_they_worked(tmp_path):
-    """--s2s-port and --https-port are kept as comments: nothing listens
-    on them yet, so the file leaves them 0."""
+    """--s2s-port is kept as a comment: nothing listens on it yet, so the
+    file leaves it 0. --https-port is written: the HTTPS service listens."""
     d = tmp_path / 'srv'
     ports = free_ports(4)
     p = run_ctl('init', '--dir', d, '--domain', DOMAIN, '--c2s-port', ports[0],
                 '--c2s-tls-port', ports[1], '--s2s-port', ports[2], '--https-port', ports[3])
     assert p.returncode == 0, p.stderr
     text = (d / 'taube.yaml').read_text()
-    for section, port in (('s2s', ports[2]), ('http', ports[3])):
-        block = text[text.index('\n%s:\n' % section):]
-        line = next(l for l in block.splitlines() if l.startswith('  port:'))
-        assert re.match(r'  port: 0  # %d when a version of Taube serves it$' % port, line), line
-        help_text = ' '.join(l.strip('# ') for l in block[:block.index('  port:')].splitlines())
-        assert 'This version does not serve %s yet' % (
-            'federation' if section == 's2s' else 'HTTP') in help_text, help_text
+    block = text[text.index('\ns2s:\n'):]
+    line = next(l for l in block.splitlines() if l.startswith('  port:'))
+    assert re.match(r'  port: 0  # %d when a version of Taube serves it$' % ports[2], line), line
+    help_text = ' '.join(l.strip('# ') for l in block[:block.index('  port:')].splitlines())
+    assert 'This version does not serve federation yet' in help_text, help_text
+    block = text[text.index('\nhttp:\n'):]
+    line = next(l for l in block.splitlines() if l.startswith('  port:'))
+    assert line == '  port: %d' % ports[3], line
 
 
 @pytest.mark.parametrize('section,key', sorted(UNSERVED))

@@ -47,6 +47,8 @@ def invite(server, *args, who='Ann Example <ann@example.net>'):
     code = re.search(r'^code: (\S+)$', out, re.M).group(1)
     uri = re.search(r'^uri: (\S+)$', out, re.M).group(1)
     assert uri == 'xmpp:localhost?register;preauth=%s' % code
+    assert re.search(r'^page: https://localhost:%d/invite/%s$' % (server.https_port, code), out,
+                     re.M), out
     return code, re.search(r'^id: (\d+)$', out, re.M).group(1)
 
 
@@ -222,14 +224,6 @@ def test_without_consent(server):
     refused(server, 'not-acceptable', username=fresh_name(), password='good password',
             token=code, consent=None)
     assert uses_left(server, iid) == 1
-
-
-def test_legacy_form_less_registration_refused(server):
-    raw, _ = tls_stream(server)
-    with raw:
-        el = raw.iq("<query xmlns='%s'><username>%s</username><password>good password"
-                    "</password></query>" % (REG_NS, fresh_name()), typ='set')
-    assert stanza_error_condition(el) == 'not-acceptable'
 
 
 def test_taken_name_and_bad_input(server):

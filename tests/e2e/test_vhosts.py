@@ -135,6 +135,20 @@ def test_certificate_follows_sni(vhosts, sni):
         assert got == want, 'SNI %s: not the certificate in certs/%s.crt' % (sni, sni)
 
 
+def https_cert(port, sni):
+    """The certificate the HTTPS service presents for sni."""
+    ctx = client_tls_context(alpn=['http/1.1'])
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
+        with ctx.wrap_socket(s, server_hostname=sni) as t:
+            return t.getpeercert(binary_form=True)
+
+
+@pytest.mark.parametrize('sni', [DOMAIN, OTHER])
+def test_https_certificate_follows_sni(vhosts, sni):
+    srv, _ = vhosts
+    assert https_cert(srv.https_port, sni) == der_of(srv.dir / 'certs' / (sni + '.crt'))
+
+
 @pytest.mark.parametrize('sni', ['EXAMPLE.test', 'conference.' + OTHER, 'upload.' + OTHER])
 def test_sni_variants_get_the_domains_certificate(vhosts, sni):
     """SNI is case-insensitive, and the MUC and upload hosts are in the
