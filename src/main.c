@@ -199,7 +199,9 @@ static int start_components(struct server *srv)
     return rc;
 }
 
-/* The HTTPS service and its pages (http/http.h, http/pages.h). */
+/* The HTTPS service and its pages (http/http.h, http/pages.h). Started
+ * before the client listeners: once a client can connect, the invite
+ * pages a registration refers to are served too. */
 static int start_http(struct server *srv)
 {
     if (srv->cfg->https_port == 0)
@@ -293,8 +295,8 @@ static int run(struct server *srv, struct control **control)
     srv->router = router_new(srv);
     if (!srv->router || router_add_transport(srv->router, &c2s_transport) < 0 ||
         make_hosts(srv) < 0 || !(srv->tls = make_tls(srv->cfg)) || modules_init(srv) < 0 ||
-        start_control(srv, control) < 0 || start_listeners(srv) < 0 || start_components(srv) < 0 ||
-        start_http(srv) < 0)
+        start_control(srv, control) < 0 || start_http(srv) < 0 || start_listeners(srv) < 0 ||
+        start_components(srv) < 0)
         return 1;
     /* Every write goes through the store queue from now on (docs/
      * architecture.md, "Storage"): one made on the loop's connection

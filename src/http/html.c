@@ -25,10 +25,7 @@ int html_text(struct buf *b, const char *s, size_t len)
     return buf_append(b, s + start, len - start) < 0 ? -ENOMEM : 0;
 }
 
-int html_str(struct buf *b, const char *s)
-{
-    return html_text(b, s, strlen(s));
-}
+int html_str(struct buf *b, const char *s) { return html_text(b, s, strlen(s)); }
 
 bool html_utf8_valid(const char *s, size_t len)
 {

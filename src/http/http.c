@@ -65,8 +65,8 @@ struct http_request {
     enum http_method method;
     char path[HTTP_MAX_PATH + 1];
     char query[HTTP_MAX_PATH + 1];
-    char accept_language[HTTP_HEADER_VALUE], host[HTTP_HEADER_VALUE],
-        user_agent[HTTP_HEADER_VALUE], content_type[HTTP_HEADER_VALUE];
+    char accept_language[HTTP_HEADER_VALUE], host[HTTP_HEADER_VALUE], user_agent[HTTP_HEADER_VALUE],
+        content_type[HTTP_HEADER_VALUE];
     char peer[64];
     struct buf body;
     bool body_too_big;
@@ -81,10 +81,7 @@ struct http_conn {
     struct http_request *req;
 };
 
-static struct http *http_of(struct lws *wsi)
-{
-    return lws_context_user(lws_get_context(wsi));
-}
+static struct http *http_of(struct lws *wsi) { return lws_context_user(lws_get_context(wsi)); }
 
 /* ---- Requests ---- */
 
@@ -168,15 +165,14 @@ static int build_head(struct http_request *r, int status, const char *ctype, siz
                   *end = (unsigned char *)r->out.data + r->out.cap - 1;
     struct lws *wsi = r->wsi;
     if (lws_add_http_header_status(wsi, (unsigned)status, &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                     (const unsigned char *)ctype, (int)strlen(ctype), &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)ctype,
+                                     (int)strlen(ctype), &p, end) ||
         lws_add_http_header_content_length(wsi, len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end))
         return -1;
-    if (r->close_after &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
-                                     5, &p, end))
+    if (r->close_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                                       (const unsigned char *)"close", 5, &p, end))
         return -1;
     /* extra: "Name: value\r\n" lines */
     for (const char *e = extra; e && *e;) {
@@ -192,8 +188,8 @@ static int build_head(struct http_request *r, int status, const char *ctype, siz
         const char *v = colon + 1;
         while (*v == ' ')
             v++;
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                        (const unsigned char *)v, (int)(eol - v), &p, end))
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name, (const unsigned char *)v,
+                                        (int)(eol - v), &p, end))
             return -1;
         e = eol + 2;
     }
@@ -313,8 +309,7 @@ static void begin_request(struct http *h, struct http_conn *c, struct lws *wsi, 
     if (!html_utf8_valid(r->path, pl))
         return respond_error(r, 400);
     join_query(wsi, r->query, sizeof r->query);
-    copy_header(wsi, WSI_TOKEN_HTTP_ACCEPT_LANGUAGE, r->accept_language,
-                sizeof r->accept_language);
+    copy_header(wsi, WSI_TOKEN_HTTP_ACCEPT_LANGUAGE, r->accept_language, sizeof r->accept_language);
     copy_header(wsi, WSI_TOKEN_HOST, r->host, sizeof r->host);
     copy_header(wsi, WSI_TOKEN_HTTP_USER_AGENT, r->user_agent, sizeof r->user_agent);
     copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof r->content_type);
@@ -493,8 +488,9 @@ static int add_vhost(struct http *h, const char *domain, const char *iface, char
     if (vh)
         h->vhosts[h->nvhosts++] = vh;
     else {
-        if (asprintf(err, "cannot listen for HTTPS on port %d (%s) for %s: is the port in use, "
-                          "or the certificate %s unreadable?",
+        if (asprintf(err,
+                     "cannot listen for HTTPS on port %d (%s) for %s: is the port in use, "
+                     "or the certificate %s unreadable?",
                      cfg->https_port, iface, domain, crt) < 0)
             *err = NULL;
         return -EADDRINUSE;
@@ -633,7 +629,8 @@ const char *http_domain(const struct http_request *r)
     if (r->host[0] == '[') /* an IPv6 literal: no domain */
         hl = 0;
     for (size_t i = 0; hl && i < cfg->domains.n; i++)
-        if (strlen(cfg->domains.items[i]) == hl && strncasecmp(cfg->domains.items[i], r->host, hl) == 0)
+        if (strlen(cfg->domains.items[i]) == hl &&
+            strncasecmp(cfg->domains.items[i], r->host, hl) == 0)
             return cfg->domains.items[i];
     return cfg->domains.items[0];
 }

@@ -33,10 +33,7 @@ struct text {
 };
 #define T(en, de) ((const struct text){en, de})
 
-static const char *tr(enum policy_lang l, struct text t)
-{
-    return l == POLICY_DE ? t.de : t.en;
-}
+static const char *tr(enum policy_lang l, struct text t) { return l == POLICY_DE ? t.de : t.en; }
 
 static const char css[] =
     "body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;"
@@ -53,10 +50,7 @@ static const char css[] =
     ".qr{width:14rem;height:14rem;background:#fff}"
     "nav a{margin-right:1rem}footer{margin-top:2rem;font-size:.9rem;color:#555}";
 
-static struct pages *pages_of(const struct http_request *r)
-{
-    return http_server(r)->pages;
-}
+static struct pages *pages_of(const struct http_request *r) { return http_server(r)->pages; }
 
 static enum policy_lang lang_of(const struct http_request *r)
 {
@@ -95,8 +89,7 @@ static int page_begin(struct buf *b, enum policy_lang l, const char *title, cons
 static int page_end(struct buf *b, enum policy_lang l, const char *path)
 {
     /* path may be the request's (a 404 page): escaped like any text. */
-    if (buf_printf(b,
-                   "</main><footer><nav><a href=\"/policy?lang=%s\">%s</a><a href=\"",
+    if (buf_printf(b, "</main><footer><nav><a href=\"/policy?lang=%s\">%s</a><a href=\"",
                    l == POLICY_DE ? "de" : "en",
                    tr(l, T("Terms and privacy policy", "Nutzungsbedingungen und Datenschutz"))) <
             0 ||
@@ -218,8 +211,8 @@ static const char *code_problem(enum policy_lang l, int rc)
         return tr(l, T("This invitation has already been used.",
                        "Diese Einladung wurde bereits verwendet."));
     case -ECANCELED:
-        return tr(l, T("This invitation has been withdrawn.",
-                       "Diese Einladung wurde zurückgezogen."));
+        return tr(l,
+                  T("This invitation has been withdrawn.", "Diese Einladung wurde zurückgezogen."));
     default:
         return tr(l, T("This invitation link is not valid. Check that you copied all of it.",
                        "Dieser Einladungslink ist nicht gültig. Prüfen Sie, ob er vollständig "
@@ -285,8 +278,8 @@ static int consent_form(struct buf *b, const struct invite_req *iv, struct serve
 {
     enum policy_lang l = iv->lang;
     size_t len;
-    const char *html = policy_html(srv->pages ? ((struct pages *)srv->pages)->policy : NULL,
-                                   iv->domain, l, &len);
+    const char *html =
+        policy_html(srv->pages ? ((struct pages *)srv->pages)->policy : NULL, iv->domain, l, &len);
     if (invite_heading(b, iv, srv->cfg) < 0 ||
         buf_printf(b, "<p>%s</p>",
                    tr(l, T("Before you create your account, read the terms and privacy policy. "
@@ -320,11 +313,11 @@ static int qr_svg(struct buf *b, const char *text)
     if (!q)
         return -ENOMEM;
     int w = q->width, r = buf_printf(b,
-                                      "<svg class=\"qr\" xmlns=\"http://www.w3.org/2000/svg\" "
-                                      "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"QR\">"
-                                      "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
-                                      "<path fill=\"#000\" d=\"",
-                                      w + 8, w + 8, w + 8, w + 8);
+                                     "<svg class=\"qr\" xmlns=\"http://www.w3.org/2000/svg\" "
+                                     "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"QR\">"
+                                     "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>"
+                                     "<path fill=\"#000\" d=\"",
+                                     w + 8, w + 8, w + 8, w + 8);
     for (int y = 0; r >= 0 && y < w; y++)
         for (int x = 0; r >= 0 && x < w; x++) {
             if (!(q->data[y * w + x] & 1))
@@ -343,8 +336,7 @@ static int client_list(struct buf *b, const struct config *cfg, enum policy_lang
 {
     if (cfg->policy_clients.n == 0)
         return 0;
-    if (buf_printf(b, "<h2>%s</h2><ul>",
-                   tr(l, T("Apps we recommend", "Empfohlene Apps"))) < 0)
+    if (buf_printf(b, "<h2>%s</h2><ul>", tr(l, T("Apps we recommend", "Empfohlene Apps"))) < 0)
         return -ENOMEM;
     for (size_t i = 0; i < cfg->policy_clients.n; i++) {
         const char *it = cfg->policy_clients.items[i];
@@ -366,33 +358,35 @@ static int register_form(struct buf *b, const struct invite_req *iv, const struc
 {
     enum policy_lang l = iv->lang;
     if (buf_printf(b, "<h2 id=\"register\">%s</h2>",
-                   tr(l, T("Or create your account here", "Oder legen Sie Ihr Konto hier an"))) < 0 ||
+                   tr(l, T("Or create your account here", "Oder legen Sie Ihr Konto hier an"))) <
+            0 ||
         (error && (buf_append_str(b, "<p class=\"error\">") < 0 || html_str(b, error) < 0 ||
                    buf_append_str(b, "</p>") < 0)) ||
-        buf_printf(b,
-                   "<p>%s</p><form method=\"post\" action=\"/invite/%s/register?lang=%s\">"
-                   "<label>%s <input type=\"text\" name=\"username\" required "
-                   "autocomplete=\"username\" autocapitalize=\"none\" value=\"",
-                   tr(l, T("If your app cannot create accounts itself: choose a user name and a "
-                           "password here, then log in with them in your app.",
-                           "Falls Ihre App selbst keine Konten anlegen kann: Wählen Sie hier einen "
-                           "Benutzernamen und ein Passwort und melden Sie sich damit in der App an.")),
-                   iv->text, l == POLICY_DE ? "de" : "en",
-                   tr(l, T("User name", "Benutzername"))) < 0 ||
+        buf_printf(
+            b,
+            "<p>%s</p><form method=\"post\" action=\"/invite/%s/register?lang=%s\">"
+            "<label>%s <input type=\"text\" name=\"username\" required "
+            "autocomplete=\"username\" autocapitalize=\"none\" value=\"",
+            tr(l, T("If your app cannot create accounts itself: choose a user name and a "
+                    "password here, then log in with them in your app.",
+                    "Falls Ihre App selbst keine Konten anlegen kann: Wählen Sie hier einen "
+                    "Benutzernamen und ein Passwort und melden Sie sich damit in der App an.")),
+            iv->text, l == POLICY_DE ? "de" : "en", tr(l, T("User name", "Benutzername"))) < 0 ||
         html_str(b, iv->user) < 0 ||
-        buf_printf(b,
-                   "\"></label><label>%s (%s %u) <input type=\"password\" name=\"password\" "
-                   "required minlength=\"%u\" autocomplete=\"new-password\"></label>"
-                   "<label>%s <input type=\"password\" name=\"password2\" required "
-                   "autocomplete=\"new-password\"></label>"
-                   "<label><input type=\"checkbox\" name=\"consent\" value=\"1\" required> %s</label>"
-                   "<button class=\"button\" type=\"submit\">%s</button></form>",
-                   tr(l, T("Password", "Passwort")), tr(l, T("at least", "mindestens")),
-                   cfg->registration_min_password, cfg->registration_min_password,
-                   tr(l, T("Password again", "Passwort wiederholen")),
-                   tr(l, T("I agree to the terms and privacy policy",
-                           "Ich stimme den Nutzungsbedingungen und der Datenschutzerklärung zu")),
-                   tr(l, T("Create account", "Konto anlegen"))) < 0)
+        buf_printf(
+            b,
+            "\"></label><label>%s (%s %u) <input type=\"password\" name=\"password\" "
+            "required minlength=\"%u\" autocomplete=\"new-password\"></label>"
+            "<label>%s <input type=\"password\" name=\"password2\" required "
+            "autocomplete=\"new-password\"></label>"
+            "<label><input type=\"checkbox\" name=\"consent\" value=\"1\" required> %s</label>"
+            "<button class=\"button\" type=\"submit\">%s</button></form>",
+            tr(l, T("Password", "Passwort")), tr(l, T("at least", "mindestens")),
+            cfg->registration_min_password, cfg->registration_min_password,
+            tr(l, T("Password again", "Passwort wiederholen")),
+            tr(l, T("I agree to the terms and privacy policy",
+                    "Ich stimme den Nutzungsbedingungen und der Datenschutzerklärung zu")),
+            tr(l, T("Create account", "Konto anlegen"))) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -409,16 +403,17 @@ static int next_steps(struct buf *b, const struct invite_req *iv, const struct c
         (!error && buf_printf(b, "<p class=\"ok\">%s</p>",
                               tr(l, T("Thank you: your consent is recorded.",
                                       "Danke: Ihre Zustimmung ist gespeichert."))) < 0) ||
-        buf_printf(b, "<h2>%s</h2><p>%s</p><p><a class=\"button\" href=\"",
-                   tr(l, T("Create your account in your app", "Legen Sie Ihr Konto in Ihrer App an")),
-                   tr(l, T("On your phone: install one of the apps below, then tap the button. "
-                           "On a computer: scan the code with your phone.",
-                           "Auf dem Handy: Installieren Sie eine der Apps unten und tippen Sie "
-                           "dann auf den Knopf. Am Computer: Scannen Sie den Code mit dem Handy."))) < 0 ||
+        buf_printf(
+            b, "<h2>%s</h2><p>%s</p><p><a class=\"button\" href=\"",
+            tr(l, T("Create your account in your app", "Legen Sie Ihr Konto in Ihrer App an")),
+            tr(l, T("On your phone: install one of the apps below, then tap the button. "
+                    "On a computer: scan the code with your phone.",
+                    "Auf dem Handy: Installieren Sie eine der Apps unten und tippen Sie "
+                    "dann auf den Knopf. Am Computer: Scannen Sie den Code mit dem Handy."))) < 0 ||
         html_str(b, uri) < 0 ||
         buf_printf(b, "\">%s</a></p>", tr(l, T("Open in my app", "In meiner App öffnen"))) < 0 ||
-        qr_svg(b, uri) < 0 || client_list(b, cfg, l) < 0 ||
-        register_form(b, iv, cfg, error) < 0 || page_end(b, l, iv->page) < 0)
+        qr_svg(b, uri) < 0 || client_list(b, cfg, l) < 0 || register_form(b, iv, cfg, error) < 0 ||
+        page_end(b, l, iv->page) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -440,7 +435,10 @@ static void consent_stored(void *ud, int rc, int64_t value)
     struct invite_req *iv = ud;
     struct http_request *r = iv->r;
     if (rc < 0) {
-        message_page(r, rc == -ENOENT ? 404 : rc == -EIO || rc == -ENOMEM ? 500 : 410,
+        message_page(r,
+                     rc == -ENOENT                 ? 404
+                     : rc == -EIO || rc == -ENOMEM ? 500
+                                                   : 410,
                      tr(iv->lang, T("Invitation", "Einladung")),
                      rc == -EIO || rc == -ENOMEM
                          ? tr(iv->lang, T("The server could not record your consent. Try again "
@@ -472,14 +470,15 @@ static void invite_consent(struct http_request *r, struct invite_req *iv)
     }
     struct server *srv = http_server(r);
     iv->r = r;
-    int64_t id = store_invite_consent_req(srv->storeq, iv->domain, iv->hash, server_now(srv),
-                                          srv->cfg->registration_policy_version, consent_stored, iv);
+    int64_t id =
+        store_invite_consent_req(srv->storeq, iv->domain, iv->hash, server_now(srv),
+                                 srv->cfg->registration_policy_version, consent_stored, iv);
     if (id < 0)
         consent_stored(iv, (int)id, 0);
 }
 
-static const char *register_problem(enum policy_lang l, int rc, const struct config *cfg,
-                                    char *tmp, size_t n)
+static const char *register_problem(enum policy_lang l, int rc, const struct config *cfg, char *tmp,
+                                    size_t n)
 {
     switch (rc) {
     case -EAGAIN:
@@ -534,20 +533,24 @@ static void web_registered(void *ud, int rc)
     if (rc == 0) {
         e = page_begin(&b, l, tr(l, T("Your account is ready", "Ihr Konto ist bereit")),
                        "page-done") < 0 ||
-            buf_printf(&b, "<p class=\"ok\">%s <strong>", tr(l, T("Your address:", "Ihre Adresse:"))) < 0 ||
+            buf_printf(&b, "<p class=\"ok\">%s <strong>",
+                       tr(l, T("Your address:", "Ihre Adresse:"))) < 0 ||
             html_str(&b, iv->user) < 0 || buf_append_str(&b, "@") < 0 ||
             html_str(&b, iv->domain) < 0 ||
-            buf_printf(&b, "</strong></p><p>%s</p>",
-                       tr(l, T("In your app, choose to log in with an existing account and enter "
-                               "this address and your password. If the app asks for a server, "
-                               "it is the part after the @.",
-                               "Wählen Sie in Ihrer App die Anmeldung mit einem bestehenden Konto "
-                               "und geben Sie diese Adresse und Ihr Passwort ein. Fragt die App nach einem "
-                               "Server, ist es der Teil nach dem @."))) < 0 ||
+            buf_printf(
+                &b, "</strong></p><p>%s</p>",
+                tr(l,
+                   T("In your app, choose to log in with an existing account and enter "
+                     "this address and your password. If the app asks for a server, "
+                     "it is the part after the @.",
+                     "Wählen Sie in Ihrer App die Anmeldung mit einem bestehenden Konto "
+                     "und geben Sie diese Adresse und Ihr Passwort ein. Fragt die App nach einem "
+                     "Server, ist es der Teil nach dem @."))) < 0 ||
             client_list(&b, cfg, l) < 0 || page_end(&b, l, iv->page) < 0;
     } else {
-        status = rc == -EAGAIN ? 429 : rc == -ETIME || rc == -EUSERS || rc == -ECANCELED ? 410
-                                                                                         : 400;
+        status = rc == -EAGAIN                                       ? 429
+                 : rc == -ETIME || rc == -EUSERS || rc == -ECANCELED ? 410
+                                                                     : 400;
         const char *why = register_problem(l, rc, cfg, tmp, sizeof tmp);
         e = rc == -ETIME || rc == -EUSERS || rc == -ECANCELED || rc == -ENOENT
                 ? (page_begin(&b, l, tr(l, T("Invitation", "Einladung")), "page-message") < 0 ||
@@ -595,8 +598,8 @@ static void invite_register(struct http_request *r, struct invite_req *iv)
     }
     if (!why) {
         struct server *srv = http_server(r);
-        int rc = register_web(srv, http_peer(r), iv->domain, iv->hash, iv->user, pw,
-                              web_registered, iv);
+        int rc =
+            register_web(srv, http_peer(r), iv->domain, iv->hash, iv->user, pw, web_registered, iv);
         if (rc < 0)
             why = register_problem(l, rc, srv->cfg, tmp, sizeof tmp);
         if (rc < 0 && (rc == -EAGAIN || rc == -ETIME || rc == -EUSERS || rc == -ECANCELED)) {

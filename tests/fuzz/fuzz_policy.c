@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lines = 1;
     for (size_t i = 0; i < size; i++)
         lines += data[i] == '\n';
-    int rc = policy_fill(&cfg, "example.org", size % 2 ? POLICY_DE : POLICY_EN,
-                         (const char *)data, size, &out, &line);
+    int rc = policy_fill(&cfg, "example.org", size % 2 ? POLICY_DE : POLICY_EN, (const char *)data,
+                         size, &out, &line);
     if (rc != 0 && rc != -EINVAL && rc != -ENOMEM)
         abort();
     if (rc == -EINVAL && (line == 0 || line > lines || out.len != 0))

@@ -109,7 +109,7 @@ static void test_web_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escaping),     cmocka_unit_test(test_form_values),
+        cmocka_unit_test(test_escaping),      cmocka_unit_test(test_form_values),
         cmocka_unit_test(test_form_refusals), cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_web_url),
     };

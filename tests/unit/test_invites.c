@@ -147,8 +147,8 @@ static int64_t add_invite(struct store *s, uint8_t hash[INVITE_HASH_LEN], uint8_
 
 /* Creates an account with the code, checked for expiry at valid_at (a
  * preauth's time; 0: now). */
-static int create_valid_at(struct store *s, const char *user, const uint8_t *hash, int64_t now,
-                           int64_t valid_at)
+static int create_with(struct store *s, const char *user, const uint8_t *hash, int64_t now,
+                       int64_t valid_at, enum consent_via via)
 {
     struct account_creds c = make_creds(7);
     struct invited_account a = {.domain = DOMAIN,
@@ -157,8 +157,15 @@ static int create_valid_at(struct store *s, const char *user, const uint8_t *has
                                 .hash = hash,
                                 .now = now,
                                 .policy_version = "2026-01",
-                                .valid_at = valid_at};
+                                .valid_at = valid_at,
+                                .via = via};
     return store_account_create_invited_sync(s, &a);
+}
+
+static int create_valid_at(struct store *s, const char *user, const uint8_t *hash, int64_t now,
+                           int64_t valid_at)
+{
+    return create_with(s, user, hash, now, valid_at, CONSENT_FORM);
 }
 
 static int create(struct store *s, const char *user, const uint8_t *hash, int64_t now)
@@ -238,15 +245,7 @@ static void test_store_revoke(void **state)
 static int create_via(struct store *s, const char *user, const uint8_t *hash, int64_t now,
                       enum consent_via via)
 {
-    struct account_creds c = make_creds(7);
-    struct invited_account a = {.domain = DOMAIN,
-                                .user = user,
-                                .creds = &c,
-                                .hash = hash,
-                                .now = now,
-                                .policy_version = "2026-01",
-                                .via = via};
-    return store_account_create_invited_sync(s, &a);
+    return create_with(s, user, hash, now, 0, via);
 }
 
 /* Consent given on the invite page: held on the code for its policy
