@@ -22,13 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'tests' / 'e2e'))
 
-
-def rss(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    raise RuntimeError('no VmRSS')
+from preauth_rss import rss  # noqa: E402  (bench/, next to this file)
 
 
 def free_port():
@@ -92,7 +86,6 @@ def main():
     build = Path(a.build).resolve()
     os.environ['TAUBE_BUILD'] = str(build)
     from conftest import TaubeServer
-    import re as _re
     with tempfile.TemporaryDirectory() as d:
         srv = TaubeServer(d, {('http', 'max_connections'): str(a.conns + 100),
                               ('http', 'keepalive_timeout'): '600s',
@@ -101,7 +94,7 @@ def main():
         try:
             out = srv.ctl('invite', 'create', '--for', 'Bench <b@example.net>', '--uses', '1000',
                           check=True).stdout
-            code = _re.search(r'^code: (\S+)$', out, _re.M).group(1)
+            code = re.search(r'^code: (\S+)$', out, re.M).group(1)
             path = '/invite/%s' % code
             time.sleep(0.5)
             base = rss(srv.proc.pid)

@@ -408,11 +408,14 @@ static int normalize_addr(const char *s, size_t len, char **out, char *why, size
     return *out ? 0 : -ENOMEM;
 }
 
+/* A string or path may be empty only where that is its default. */
+static bool empty_allowed(const struct config_option *o) { return o->def && !o->def[0]; }
+
 static int check_text(const struct config_option *o, const char *s, size_t len, char *why,
                       size_t wn)
 {
     char sh[MAX_SHOWN + 4];
-    if (len == 0 && !(o->def && !o->def[0])) /* empty only where that is the default */
+    if (len == 0 && !empty_allowed(o))
         return snprintf(why, wn, "the value is empty"), -EINVAL;
     if ((int64_t)len > o->max)
         return snprintf(why, wn, "the value is %zu bytes long", len), -EINVAL;
@@ -529,7 +532,7 @@ static int set_scalar(struct config *c, const struct config_option *o, const cha
         store_str(c, o, str);
         return 0;
     case CFG_PATH:
-        if (len == 0 && o->def && !o->def[0]) { /* optional: empty means none */
+        if (len == 0 && empty_allowed(o)) { /* optional: empty means none */
             if (!(str = xstrndup(s, 0)))
                 return -ENOMEM;
             store_str(c, o, str);

@@ -2,6 +2,7 @@
 #include "http/html.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -60,17 +61,6 @@ bool html_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes one url-encoded span into out; the length, or -EINVAL/-E2BIG. */
 static int decode(const char *s, size_t len, char *out, size_t n)
 {
@@ -82,7 +72,8 @@ static int decode(const char *s, size_t len, char *out, size_t n)
         } else if (c == '%') {
             if (len - i < 3)
                 return -EINVAL;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = OPENSSL_hexchar2int((unsigned char)s[i + 1]),
+                lo = OPENSSL_hexchar2int((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -EINVAL;
             c = (char)(hi << 4 | lo);

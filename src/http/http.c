@@ -46,7 +46,6 @@ struct http {
     struct http_route routes[HTTP_MAX_ROUTES];
     size_t nroutes;
     unsigned conns, max_conns;
-    int port;
     bool stopped;
     /* The security headers every answer carries, lws' "canned" vhost
      * headers (added by lws_add_http_header_status, so its own error
@@ -513,7 +512,6 @@ int http_start(struct http **out, struct server *srv, const struct http_route *r
     memcpy(h->routes, routes, nroutes * sizeof *routes);
     h->nroutes = nroutes;
     h->max_conns = cfg->http_max_connections;
-    h->port = cfg->https_port;
     set_headers(h);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 
@@ -552,8 +550,6 @@ int http_start(struct http **out, struct server *srv, const struct http_route *r
         }
     return 0;
 }
-
-int http_port(const struct http *h) { return h ? h->port : 0; }
 
 void http_stop(struct http *h)
 {

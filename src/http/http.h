@@ -55,8 +55,6 @@ struct http_route {
 #define HTTP_MAX_ROUTES 16
 int http_start(struct http **out, struct server *srv, const struct http_route *routes,
                size_t nroutes, char **err);
-/* The port actually bound (for a configured 0 there is no listener). */
-int http_port(const struct http *h);
 /* Stops listening and closes every connection; requests still waiting
  * for their answer are answered into the void later. Runs the loop's
  * part of libwebsockets' shutdown; call before the loop's final run. */

@@ -100,13 +100,15 @@ static int page_end(struct buf *b, enum policy_lang l, const char *path)
     return 0;
 }
 
-static void send_page(struct http_request *r, int status, struct buf *b)
+/* Answers r with the page built in b (oom: building it ran out of
+ * memory; then a short 500), and frees b. */
+static void send_page(struct http_request *r, int status, struct buf *b, bool oom)
 {
-    if (!b->data) {
+    if (oom)
         http_respond(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14, NULL);
-        return;
-    }
-    http_respond(r, status, "text/html; charset=utf-8", b->data, b->len, NULL);
+    else
+        http_respond(r, status, "text/html; charset=utf-8", b->data, b->len, NULL);
+    buf_free(b);
 }
 
 /* A page with a heading and one paragraph. */
@@ -115,12 +117,10 @@ static void message_page(struct http_request *r, int status, const char *title, 
     enum policy_lang l = lang_of(r);
     struct buf b;
     buf_init(&b, 0);
-    if (page_begin(&b, l, title, "page-message") < 0 || buf_append_str(&b, "<p>") < 0 ||
-        html_str(&b, text) < 0 || buf_append_str(&b, "</p>") < 0 ||
-        page_end(&b, l, http_path(r)) < 0)
-        buf_free(&b);
-    send_page(r, status, &b);
-    buf_free(&b);
+    bool oom = page_begin(&b, l, title, "page-message") < 0 || buf_append_str(&b, "<p>") < 0 ||
+               html_str(&b, text) < 0 || buf_append_str(&b, "</p>") < 0 ||
+               page_end(&b, l, http_path(r)) < 0;
+    send_page(r, status, &b, oom);
 }
 
 /* ---- /, /taube.css, /policy ---- */
@@ -140,18 +140,16 @@ static void front(struct http_request *r, void *ud)
     const char *domain = http_domain(r);
     struct buf b;
     buf_init(&b, 0);
-    if (page_begin(&b, l, domain, "page-front") < 0 || buf_append_str(&b, "<p>") < 0 ||
-        buf_printf(&b, "%s ",
-                   tr(l, T("A private chat server (XMPP), run by",
-                           "Ein privater Chat-Server (XMPP), betrieben von"))) < 0 ||
-        html_str(&b, operator_name(cfg, domain)) < 0 ||
-        buf_printf(&b, ". %s</p>",
-                   tr(l, T("Accounts are made with an invitation only.",
-                           "Konten gibt es nur mit einer Einladung."))) < 0 ||
-        page_end(&b, l, "/") < 0)
-        buf_free(&b);
-    send_page(r, 200, &b);
-    buf_free(&b);
+    bool oom = page_begin(&b, l, domain, "page-front") < 0 || buf_append_str(&b, "<p>") < 0 ||
+               buf_printf(&b, "%s ",
+                          tr(l, T("A private chat server (XMPP), run by",
+                                  "Ein privater Chat-Server (XMPP), betrieben von"))) < 0 ||
+               html_str(&b, operator_name(cfg, domain)) < 0 ||
+               buf_printf(&b, ". %s</p>",
+                          tr(l, T("Accounts are made with an invitation only.",
+                                  "Konten gibt es nur mit einer Einladung."))) < 0 ||
+               page_end(&b, l, "/") < 0;
+    send_page(r, 200, &b, oom);
 }
 
 static void stylesheet(struct http_request *r, void *ud)
@@ -170,13 +168,12 @@ static void policy_page(struct http_request *r, void *ud)
     const char *html = policy_html(pages_of(r)->policy, domain, l, &len);
     struct buf b;
     buf_init(&b, 0);
-    if (page_begin(&b, l,
+    bool oom =
+        page_begin(&b, l,
                    tr(l, T("Terms and privacy policy", "Nutzungsbedingungen und Datenschutz")),
                    "page-policy") < 0 ||
-        buf_append(&b, html, len) < 0 || page_end(&b, l, "/policy") < 0)
-        buf_free(&b);
-    send_page(r, 200, &b);
-    buf_free(&b);
+        buf_append(&b, html, len) < 0 || page_end(&b, l, "/policy") < 0;
+    send_page(r, 200, &b, oom);
 }
 
 /* ---- Invites ---- */
@@ -278,8 +275,7 @@ static int consent_form(struct buf *b, const struct invite_req *iv, struct serve
 {
     enum policy_lang l = iv->lang;
     size_t len;
-    const char *html =
-        policy_html(srv->pages ? ((struct pages *)srv->pages)->policy : NULL, iv->domain, l, &len);
+    const char *html = policy_html(((struct pages *)srv->pages)->policy, iv->domain, l, &len);
     if (invite_heading(b, iv, srv->cfg) < 0 ||
         buf_printf(b, "<p>%s</p>",
                    tr(l, T("Before you create your account, read the terms and privacy policy. "
@@ -422,10 +418,8 @@ static void invite_get(struct http_request *r, struct invite_req *iv)
 {
     struct buf b;
     buf_init(&b, 0);
-    if (consent_form(&b, iv, http_server(r)) < 0)
-        buf_free(&b);
-    send_page(r, 200, &b);
-    buf_free(&b);
+    bool oom = consent_form(&b, iv, http_server(r)) < 0;
+    send_page(r, 200, &b, oom);
     invite_req_free(iv);
 }
 
@@ -449,10 +443,8 @@ static void consent_stored(void *ud, int rc, int64_t value)
     } else {
         struct buf b;
         buf_init(&b, 0);
-        if (next_steps(&b, iv, http_server(r)->cfg, NULL) < 0)
-            buf_free(&b);
-        send_page(r, 200, &b);
-        buf_free(&b);
+        bool oom = next_steps(&b, iv, http_server(r)->cfg, NULL) < 0;
+        send_page(r, 200, &b, oom);
     }
     invite_req_free(iv);
 }
@@ -529,39 +521,37 @@ static void web_registered(void *ud, int rc)
     struct buf b;
     buf_init(&b, 0);
     char tmp[200];
-    int status = 200, e;
+    int status = 200;
+    bool oom;
     if (rc == 0) {
-        e = page_begin(&b, l, tr(l, T("Your account is ready", "Ihr Konto ist bereit")),
-                       "page-done") < 0 ||
-            buf_printf(&b, "<p class=\"ok\">%s <strong>",
-                       tr(l, T("Your address:", "Ihre Adresse:"))) < 0 ||
-            html_str(&b, iv->user) < 0 || buf_append_str(&b, "@") < 0 ||
-            html_str(&b, iv->domain) < 0 ||
-            buf_printf(
-                &b, "</strong></p><p>%s</p>",
-                tr(l,
-                   T("In your app, choose to log in with an existing account and enter "
-                     "this address and your password. If the app asks for a server, "
-                     "it is the part after the @.",
-                     "Wählen Sie in Ihrer App die Anmeldung mit einem bestehenden Konto "
-                     "und geben Sie diese Adresse und Ihr Passwort ein. Fragt die App nach einem "
-                     "Server, ist es der Teil nach dem @."))) < 0 ||
-            client_list(&b, cfg, l) < 0 || page_end(&b, l, iv->page) < 0;
+        oom = page_begin(&b, l, tr(l, T("Your account is ready", "Ihr Konto ist bereit")),
+                         "page-done") < 0 ||
+              buf_printf(&b, "<p class=\"ok\">%s <strong>",
+                         tr(l, T("Your address:", "Ihre Adresse:"))) < 0 ||
+              html_str(&b, iv->user) < 0 || buf_append_str(&b, "@") < 0 ||
+              html_str(&b, iv->domain) < 0 ||
+              buf_printf(
+                  &b, "</strong></p><p>%s</p>",
+                  tr(l,
+                     T("In your app, choose to log in with an existing account and enter "
+                       "this address and your password. If the app asks for a server, "
+                       "it is the part after the @.",
+                       "Wählen Sie in Ihrer App die Anmeldung mit einem bestehenden Konto "
+                       "und geben Sie diese Adresse und Ihr Passwort ein. Fragt die App nach einem "
+                       "Server, ist es der Teil nach dem @."))) < 0 ||
+              client_list(&b, cfg, l) < 0 || page_end(&b, l, iv->page) < 0;
     } else {
         status = rc == -EAGAIN                                       ? 429
                  : rc == -ETIME || rc == -EUSERS || rc == -ECANCELED ? 410
                                                                      : 400;
         const char *why = register_problem(l, rc, cfg, tmp, sizeof tmp);
-        e = rc == -ETIME || rc == -EUSERS || rc == -ECANCELED || rc == -ENOENT
-                ? (page_begin(&b, l, tr(l, T("Invitation", "Einladung")), "page-message") < 0 ||
-                   buf_append_str(&b, "<p class=\"error\">") < 0 || html_str(&b, why) < 0 ||
-                   buf_append_str(&b, "</p>") < 0 || page_end(&b, l, iv->page) < 0)
-                : next_steps(&b, iv, cfg, why) < 0;
+        oom = rc == -ETIME || rc == -EUSERS || rc == -ECANCELED || rc == -ENOENT
+                  ? (page_begin(&b, l, tr(l, T("Invitation", "Einladung")), "page-message") < 0 ||
+                     buf_append_str(&b, "<p class=\"error\">") < 0 || html_str(&b, why) < 0 ||
+                     buf_append_str(&b, "</p>") < 0 || page_end(&b, l, iv->page) < 0)
+                  : next_steps(&b, iv, cfg, why) < 0;
     }
-    if (e)
-        buf_free(&b);
-    send_page(r, status, &b);
-    buf_free(&b);
+    send_page(r, status, &b, oom);
     invite_req_free(iv);
 }
 
@@ -577,7 +567,6 @@ static void invite_register(struct http_request *r, struct invite_req *iv)
     int cl = body ? html_form_value(body, len, "consent", consent, sizeof consent) : -ENOENT;
     iv->r = r;
     const char *why = NULL;
-    char tmp[200];
     enum policy_lang l = iv->lang;
     if (ul == -EINVAL || pl == -EINVAL || p2 == -EINVAL || ul == -E2BIG || pl == -E2BIG) {
         iv->user[0] = '\0';
@@ -594,32 +583,22 @@ static void invite_register(struct http_request *r, struct invite_req *iv)
     } else if (cl <= 0 || strcmp(consent, "1") != 0) {
         why = tr(l, T("An account is made only if you agree to the terms and privacy policy.",
                       "Ein Konto wird nur angelegt, wenn Sie den Nutzungsbedingungen und der "
-                      "Datenschutzerklärung zustimmst."));
+                      "Datenschutzerklärung zustimmen."));
     }
-    if (!why) {
-        struct server *srv = http_server(r);
-        int rc =
-            register_web(srv, http_peer(r), iv->domain, iv->hash, iv->user, pw, web_registered, iv);
-        if (rc < 0)
-            why = register_problem(l, rc, srv->cfg, tmp, sizeof tmp);
-        if (rc < 0 && (rc == -EAGAIN || rc == -ETIME || rc == -EUSERS || rc == -ECANCELED)) {
-            OPENSSL_cleanse(pw, sizeof pw);
-            OPENSSL_cleanse(pw2, sizeof pw2);
-            web_registered(iv, rc);
-            return;
-        }
-    }
+    int rc = why ? 0
+                 : register_web(http_server(r), http_peer(r), iv->domain, iv->hash, iv->user, pw,
+                                web_registered, iv);
     OPENSSL_cleanse(pw, sizeof pw);
     OPENSSL_cleanse(pw2, sizeof pw2);
-    if (!why)
-        return; /* web_registered answers */
-    struct buf b;
-    buf_init(&b, 0);
-    if (next_steps(&b, iv, http_server(r)->cfg, why) < 0)
-        buf_free(&b);
-    send_page(r, 400, &b);
-    buf_free(&b);
-    invite_req_free(iv);
+    if (rc < 0) { /* refused at once: the same answer as a refusal after the commit */
+        web_registered(iv, rc);
+    } else if (why) {
+        struct buf b;
+        buf_init(&b, 0);
+        bool oom = next_steps(&b, iv, http_server(r)->cfg, why) < 0;
+        send_page(r, 400, &b, oom);
+        invite_req_free(iv);
+    } /* else web_registered answers */
 }
 
 static void invite(struct http_request *r, void *ud)

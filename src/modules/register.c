@@ -510,6 +510,30 @@ static void create_done(uv_work_t *w, int status)
         create_stored(j, (int)id, 0);
 }
 
+/* The account's code (checked for expiry at valid_at) and how consent
+ * was given; then the derivation goes to a worker and the answer comes
+ * from create_done. 0, or -EIO (the job is freed). */
+static int job_queue(struct reg_job *j, const uint8_t hash[INVITE_HASH_LEN], int64_t valid_at,
+                     enum consent_via via)
+{
+    memcpy(j->hash, hash, INVITE_HASH_LEN);
+    j->valid_at = valid_at;
+    j->via = via;
+    if (uv_queue_work(j->srv->loop, &j->work, job_derive, create_done) < 0) {
+        job_free(j);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Prepares a user name a registration asks for into prepped; false if it
+ * is missing or not valid. */
+static bool name_prep(const char *user, char prepped[JID_PART_MAX + 1])
+{
+    return user && user[0] && strlen(user) <= JID_PART_MAX &&
+           jid_prep_local(user, prepped, JID_PART_MAX + 1) >= 0;
+}
+
 /* Hands the derivation to a worker; the answer comes from create_done. */
 static void create_account(struct reg_request *r, const char *user, const char *pw,
                            const uint8_t hash[INVITE_HASH_LEN], int64_t valid_at,
@@ -526,11 +550,7 @@ static void create_account(struct reg_request *r, const char *user, const char *
         return;
     }
     j->rs = r->rs;
-    j->via = via;
-    memcpy(j->hash, hash, INVITE_HASH_LEN);
-    j->valid_at = valid_at;
-    if (uv_queue_work(r->srv->loop, &j->work, job_derive, create_done) < 0) {
-        job_free(j);
+    if (job_queue(j, hash, valid_at, via) < 0) {
         reply_error(r, SC_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
@@ -634,8 +654,7 @@ static void checked_create(struct reg_request *r, const char *user, const char *
                            enum consent_via via)
 {
     char prepped[JID_PART_MAX + 1];
-    if (!user || !user[0] || strlen(user) > JID_PART_MAX ||
-        jid_prep_local(user, prepped, sizeof prepped) < 0) {
+    if (!name_prep(user, prepped)) {
         reply_error(r, SC_NOT_ACCEPTABLE, "the user name is missing or not valid");
         return;
     }
@@ -708,8 +727,7 @@ int register_web(struct server *srv, const char *peer, const char *domain,
     if ((rc = store_invite_check_sync(srv->store, domain, hash, server_now(srv))) < 0)
         return rc;
     char prepped[JID_PART_MAX + 1];
-    if (!user[0] || strlen(user) > JID_PART_MAX ||
-        jid_prep_local(user, prepped, sizeof prepped) < 0)
+    if (!name_prep(user, prepped))
         return -EINVAL;
     if (password_length_problem(srv->cfg, pw))
         return -ERANGE;
@@ -718,14 +736,7 @@ int register_web(struct server *srv, const char *peer, const char *domain,
         return -ENOMEM;
     j->web_done = done;
     j->web_ud = ud;
-    j->via = CONSENT_WEB_FORM;
-    memcpy(j->hash, hash, INVITE_HASH_LEN);
-    j->valid_at = server_now(srv);
-    if (uv_queue_work(srv->loop, &j->work, job_derive, create_done) < 0) {
-        job_free(j);
-        return -EIO;
-    }
-    return 0;
+    return job_queue(j, hash, server_now(srv), CONSENT_WEB_FORM);
 }
 
 /* Counts a set (registration or preauth) against the address. false if
